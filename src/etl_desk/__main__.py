@@ -1,0 +1,5 @@
+import sys
+
+from etl_desk.cli import main
+
+sys.exit(main())

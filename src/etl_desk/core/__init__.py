@@ -1,0 +1,1 @@
+"""Pure-Python core of ETL Desk: no Qt here (a test enforces it)."""

@@ -1,0 +1,424 @@
+"""The canonical job-run table: columns, display labels, dtypes and the validator.
+
+Every data source (generators, importers, ETL Desk's own workbook) ends in
+:func:`to_canonical`, which returns a DataFrame with exactly the columns of
+:data:`COLUMNS`, in that order, with canonical dtypes, or raises
+:class:`DataError` naming the file, row and column of the first problem.
+
+Rows are numbered as a user sees them in the file: ``row 1`` is the first data
+row under the header.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+SUCCESS = "Success"
+FAILED = "Failed"
+STATUSES = (SUCCESS, FAILED)
+SOURCE_SYSTEMS = ("SAP", "GIS", "Other")
+
+#: Status colours of the case-study dashboard (Tableau 10 orange / blue).
+STATUS_COLORS = {SUCCESS: "#F28E2B", FAILED: "#4E79A7"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str  # string | category | datetime | float | int | bool
+    required: bool
+    unit: str = ""
+    description: str = ""
+    categories: tuple[str, ...] = ()
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("run_id", "Job ID", "string", True, description="Unique per row"),
+    Column("job_name", "Job Name", "string", False, description="Pipeline name; may be empty"),
+    Column("source_system", "Source System", "category", False, categories=SOURCE_SYSTEMS),
+    Column("start_time", "Start Time", "datetime", True, description="UTC, naive"),
+    Column("end_time", "End Time", "datetime", True, description="Derived from start + duration when absent"),
+    Column("duration_min", "Duration (min)", "float", True, unit="min"),
+    Column("data_processed_gb", "Data Processed (GB)", "float", False, unit="GB",
+           description="NaN when the source has none"),
+    Column("status", "Job Status", "category", True, categories=STATUSES),
+    Column("result_state", "Result State", "string", False, description="Raw state as the source spelled it"),
+    Column("termination_code", "Termination Code", "string", False),
+    Column("compute_hours", "Compute Hours Used", "float", False, unit="h"),
+    Column("cost_usd", "Cost (USD)", "float", True, unit="USD"),
+    Column("attempt", "Attempt", "int", False, description="1 for the first try of a scheduled run"),
+    Column("spot", "Spot", "bool", False),
+    Column("injected_anomaly", "Injected Anomaly", "bool", False,
+           description="Generator ground truth only"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+LABELS: dict[str, str] = {c.name: c.label for c in COLUMNS}
+NAMES_BY_LABEL: dict[str, str] = {c.label: c.name for c in COLUMNS}
+
+#: The eight columns of the published case-study CSV, in its order.
+CASE_STUDY_LABELS = (
+    "Job ID", "Start Time", "End Time", "Duration (min)", "Data Processed (GB)",
+    "Job Status", "Compute Hours Used", "Cost (USD)",
+)
+
+#: Raw result states (both Databricks spellings and common synonyms) -> status.
+#: ``None`` means "follows the cancelled/skipped policy".
+RESULT_STATE_STATUS: dict[str, str | None] = {
+    "SUCCESS": SUCCESS, "SUCCEEDED": SUCCESS, "SUCCESSFUL": SUCCESS, "SUCCEEDED_WITH_FAILURES": SUCCESS,
+    "OK": SUCCESS, "COMPLETED": SUCCESS, "COMPLETE": SUCCESS, "PASSED": SUCCESS, "DONE": SUCCESS,
+    "FAILED": FAILED, "FAILURE": FAILED, "FAIL": FAILED, "ERROR": FAILED, "ERRORED": FAILED,
+    "TIMED_OUT": FAILED, "TIMEDOUT": FAILED, "TIMEOUT": FAILED, "UPSTREAM_FAILED": FAILED,
+    "INTERNAL_ERROR": FAILED, "DRIVER_ERROR": FAILED, "MAXIMUM_CONCURRENT_RUNS_REACHED": FAILED,
+    "CANCELED": None, "CANCELLED": None, "UPSTREAM_CANCELED": None, "UPSTREAM_CANCELLED": None,
+    "SKIPPED": None, "EXCLUDED": None, "DISABLED": None,
+}
+CANCELLED_STATES = frozenset({"CANCELED", "CANCELLED", "UPSTREAM_CANCELED", "UPSTREAM_CANCELLED"})
+SKIPPED_STATES = frozenset({"SKIPPED", "EXCLUDED", "DISABLED"})
+
+#: What to do with cancelled and skipped runs: count them as failed, as
+#: successful, or leave them out. The default follows FinOps practice: a
+#: cancelled run consumed compute and produced nothing, so it counts as failed
+#: spend; a skipped run never started and costs nothing, so it is left out.
+CANCELLED_POLICIES = ("failed", "success", "exclude")
+DEFAULT_CANCELLED_POLICY = "failed"
+DEFAULT_SKIPPED_POLICY = "exclude"
+
+
+class DataError(ValueError):
+    """Input that cannot become the canonical table. Names file, row and column."""
+
+    def __init__(self, problem: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        self.problem = problem
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return (", ".join(where) + ": " if where else "") + self.problem
+
+    def with_file(self, file: str) -> "DataError":
+        if self.file:
+            return self
+        return DataError(self.problem, file=file, row=self.row, column=self.column)
+
+
+@dataclass
+class LoadReport:
+    """What the validator changed or dropped while loading (shown as warnings)."""
+
+    warnings: list[str] = field(default_factory=list)
+    rows_in: int = 0
+    rows_out: int = 0
+
+    def add(self, msg: str) -> None:
+        self.warnings.append(msg)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A canonical table with no rows."""
+    return to_canonical(pd.DataFrame({"run_id": [], "start_time": [], "duration_min": [],
+                                      "status": [], "cost_usd": []}))
+
+
+def has_values(df: pd.DataFrame, name: str) -> bool:
+    """True when column *name* holds at least one value (optional columns may be all-NA)."""
+    return name in df.columns and bool(df[name].notna().any())
+
+
+def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
+                      skipped: str = DEFAULT_SKIPPED_POLICY) -> pd.Series:
+    """Map raw result states (any spelling) to Success / Failed / NA (= exclude).
+
+    Unknown non-empty states return the sentinel ``"?"`` so the caller can name the row.
+    """
+    for policy in (cancelled, skipped):
+        if policy not in CANCELLED_POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(CANCELLED_POLICIES)}")
+    policy_status = {"failed": FAILED, "success": SUCCESS, "exclude": None}
+    key = states.astype("string").str.strip().str.upper().str.replace(r"[\s\-]+", "_", regex=True)
+    mapping: dict[str, str | None] = {}
+    for raw, st in RESULT_STATE_STATUS.items():
+        if st is None:
+            st = policy_status[cancelled if raw in CANCELLED_STATES else skipped]
+        mapping[raw] = st
+    out = key.map(lambda k: mapping.get(k, "?") if isinstance(k, str) and k else pd.NA)
+    return out.astype("object")
+
+
+def _locate(mask: np.ndarray, row_numbers: np.ndarray) -> int:
+    return int(row_numbers[np.flatnonzero(mask)[0]])
+
+
+def _to_float(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        raise DataError("expected a number, found true/false", file=file, row=int(rows[0]), column=label)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype("float64")
+    txt = s.astype("string").str.strip()
+    num = pd.to_numeric(txt.str.replace(",", "", regex=False), errors="coerce")
+    bad = num.isna() & txt.notna() & (txt != "")
+    if bad.any():
+        i = np.flatnonzero(bad.to_numpy())[0]
+        raise DataError(f"expected a number, found {str(txt.iloc[i])[:40]!r}", file=file,
+                        row=int(rows[i]), column=label)
+    return num.astype("float64")
+
+
+def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        return out.astype("datetime64[ns]")
+    txt = s.astype("string").str.strip()
+    has_tz = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+    try:
+        if has_tz.any():
+            out = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        else:
+            out = pd.to_datetime(txt, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - pandas edge cases
+        raise DataError(f"dates cannot be read ({exc})", file=file, column=label) from None
+    bad = out.isna() & txt.notna() & (txt != "")
+    if bad.any():
+        i = np.flatnonzero(bad.to_numpy())[0]
+        raise DataError(f"cannot read {str(txt.iloc[i])[:40]!r} as a date and time", file=file,
+                        row=int(rows[i]), column=label)
+    return out.astype("datetime64[ns]")
+
+
+def _to_bool(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.map(lambda v: pd.NA if pd.isna(v) else bool(v)).astype("boolean")
+    txt = s.astype("string").str.strip().str.lower()
+    table = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False,
+             "no": False, "n": False, "1.0": True, "0.0": False}
+    out = txt.map(lambda v: table.get(v, "?") if isinstance(v, str) and v else pd.NA)
+    bad = out.astype("object") == "?"
+    if bad.any():
+        i = np.flatnonzero(bad.to_numpy())[0]
+        raise DataError(f"expected true/false, found {str(txt.iloc[i])[:40]!r}", file=file,
+                        row=int(rows[i]), column=label)
+    return out.astype("boolean")
+
+
+def _clean_string(s: pd.Series) -> pd.Series:
+    out = s.astype("string").str.strip()
+    return out.mask(out == "", pd.NA)
+
+
+def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour: float | None = None,
+                 cancelled: str = DEFAULT_CANCELLED_POLICY, skipped: str = DEFAULT_SKIPPED_POLICY,
+                 strict: bool = True, report: LoadReport | None = None,
+                 row_numbers: Iterable[int] | None = None) -> pd.DataFrame:
+    """Turn *df* (columns named by canonical name or display label) into the canonical table.
+
+    Derives end time from start + duration and start from end - duration,
+    duration from start/end, cost from compute hours x *rate_usd_per_hour*, and
+    status from the raw result state. With ``strict=True`` the first bad value
+    raises :class:`DataError`; with ``strict=False`` bad rows are dropped,
+    duplicate IDs renamed, and each fix is listed in *report*.
+    """
+    report = report if report is not None else LoadReport()
+    src = df.rename(columns={k: v for k, v in NAMES_BY_LABEL.items() if k in df.columns})
+    src = src.loc[:, ~src.columns.duplicated()]
+    n = len(src)
+    report.rows_in = n
+    rows = np.asarray(list(row_numbers), dtype=np.int64) if row_numbers is not None else np.arange(1, n + 1)
+    if len(rows) != n:
+        raise ValueError("row_numbers must have one entry per row")
+    src = src.reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    drop = np.zeros(n, dtype=bool)
+
+    def problem(mask: np.ndarray, msg: str, column: str) -> None:
+        nonlocal drop
+        mask = np.asarray(mask, dtype=bool) & ~drop
+        if not mask.any():
+            return
+        if strict:
+            raise DataError(msg, file=file, row=_locate(mask, rows), column=column)
+        first = _locate(mask, rows)
+        report.add(f"{int(mask.sum()):,} row(s) dropped: {msg} (column '{column}', first at row {first})")
+        drop |= mask
+
+    # --- identifiers -------------------------------------------------------------
+    if "run_id" not in src.columns:
+        raise DataError("required column 'Job ID' (run_id) is missing", file=file, column="Job ID")
+    rid = src["run_id"]
+    if pd.api.types.is_float_dtype(rid.dtype) and rid.dropna().mod(1).eq(0).all():
+        rid = rid.astype("Int64")
+    rid = _clean_string(rid)
+    problem(rid.isna().to_numpy(), "empty run ID", "Job ID")
+
+    # --- numbers ------------------------------------------------------------------
+    floats = {}
+    for name in ("duration_min", "data_processed_gb", "compute_hours", "cost_usd"):
+        label = LABELS[name]
+        if name in src.columns:
+            floats[name] = _to_float(src[name], label, file, rows)
+            v = floats[name].to_numpy()
+            problem(v < 0, "negative value", label)
+            problem(np.isinf(v), "infinite value", label)
+        else:
+            floats[name] = pd.Series(np.nan, index=src.index, dtype="float64")
+
+    # --- times --------------------------------------------------------------------
+    start = _to_datetime(src["start_time"], "Start Time", file, rows) if "start_time" in src.columns else None
+    end = _to_datetime(src["end_time"], "End Time", file, rows) if "end_time" in src.columns else None
+    dur = floats["duration_min"]
+    have_dur = "duration_min" in src.columns
+    if start is None and end is None:
+        raise DataError("required column 'Start Time' is missing", file=file, column="Start Time")
+    if start is None:
+        if not have_dur:
+            raise DataError("need 'Start Time' or 'Duration (min)' beside 'End Time'", file=file,
+                            column="Start Time")
+        start = end - pd.to_timedelta(dur, unit="min")
+    if end is None:
+        if not have_dur:
+            raise DataError("need 'End Time' or 'Duration (min)' beside 'Start Time'", file=file,
+                            column="Duration (min)")
+        end = start + pd.to_timedelta(dur, unit="min")
+    else:
+        # fill the gaps each way
+        derived_end = start + pd.to_timedelta(dur, unit="min")
+        end = end.where(end.notna(), derived_end)
+        start = start.where(start.notna(), end - pd.to_timedelta(dur, unit="min"))
+    if not have_dur or dur.isna().any():
+        from_times = (end - start).dt.total_seconds() / 60.0
+        dur = dur.where(dur.notna(), from_times)
+    problem(start.isna().to_numpy(), "no start time", "Start Time")
+    problem(dur.isna().to_numpy(), "no duration (and no start/end to derive it)", "Duration (min)")
+    problem((dur < 0).to_numpy(), "end time before start time", "End Time")
+
+    # --- status -------------------------------------------------------------------
+    raw_state = _clean_string(src["result_state"]) if "result_state" in src.columns else None
+    if "status" in src.columns:
+        state_source = _clean_string(src["status"])
+    elif raw_state is not None:
+        state_source = raw_state
+    else:
+        raise DataError("required column 'Job Status' is missing", file=file, column="Job Status")
+    status = status_from_state(state_source, cancelled=cancelled, skipped=skipped)
+    unknown = (status == "?").to_numpy()
+    if (unknown & ~drop).any():
+        i = np.flatnonzero(unknown & ~drop)[0]
+        problem(unknown, f"unknown job status {str(state_source.iloc[i])[:40]!r}", "Job Status")
+    missing_status = status.isna().to_numpy()
+    excluded = missing_status & state_source.notna().to_numpy() & ~drop
+    if excluded.any():
+        report.add(f"{int(excluded.sum()):,} cancelled or skipped run(s) left out by the current policy")
+        drop |= excluded
+    problem(missing_status, "empty job status", "Job Status")
+
+    # --- cost ---------------------------------------------------------------------
+    cost = floats["cost_usd"]
+    hours = floats["compute_hours"]
+    if cost.isna().any():
+        if rate_usd_per_hour is not None:
+            cost = cost.where(cost.notna(), hours * float(rate_usd_per_hour))
+        if "cost_usd" not in src.columns and rate_usd_per_hour is None:
+            raise DataError("required column 'Cost (USD)' is missing (or give compute hours and a $/hour rate)",
+                            file=file, column="Cost (USD)")
+    problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
+
+    # --- optional -----------------------------------------------------------------
+    attempt = pd.Series(1, index=src.index, dtype="int64")
+    if "attempt" in src.columns:
+        a = _to_float(src["attempt"], "Attempt", file, rows)
+        problem((a < 1).to_numpy() | (a.notna() & (a % 1 != 0)).to_numpy(), "attempt must be a whole number >= 1",
+                "Attempt")
+        attempt = a.fillna(1).clip(lower=1).astype("int64")
+    bools = {}
+    for name in ("spot", "injected_anomaly"):
+        if name in src.columns:
+            bools[name] = _to_bool(src[name], LABELS[name], file, rows)
+        else:
+            bools[name] = pd.Series(pd.NA, index=src.index, dtype="boolean")
+    source = (_clean_string(src["source_system"]) if "source_system" in src.columns
+              else pd.Series(pd.NA, index=src.index, dtype="string"))
+    if source.notna().any():
+        norm = source.str.upper().map({"SAP": "SAP", "GIS": "GIS"})
+        source = norm.where(norm.notna(), source.where(source.isna(), "Other"))
+
+    out = {
+        "run_id": rid,
+        "job_name": _clean_string(src["job_name"]) if "job_name" in src.columns
+        else pd.Series(pd.NA, index=src.index, dtype="string"),
+        "source_system": pd.Categorical(source.astype("object").where(source.notna(), None),
+                                        categories=list(SOURCE_SYSTEMS)),
+        "start_time": start,
+        "end_time": end,
+        "duration_min": dur.astype("float64"),
+        "data_processed_gb": floats["data_processed_gb"],
+        "status": pd.Categorical(status.where(~pd.Series(status).isin(["?"]), None), categories=list(STATUSES)),
+        "result_state": raw_state if raw_state is not None
+        else pd.Series(pd.NA, index=src.index, dtype="string"),
+        "termination_code": _clean_string(src["termination_code"]) if "termination_code" in src.columns
+        else pd.Series(pd.NA, index=src.index, dtype="string"),
+        "compute_hours": hours,
+        "cost_usd": cost.astype("float64"),
+        "attempt": attempt,
+        "spot": bools["spot"],
+        "injected_anomaly": bools["injected_anomaly"],
+    }
+    result = pd.DataFrame({k: (v.values if isinstance(v, pd.Series) else v) for k, v in out.items()})
+    if drop.any():
+        result = result.loc[~drop].reset_index(drop=True)
+
+    # --- duplicates last, after drops ---------------------------------------------
+    dup = result["run_id"].duplicated(keep="first").to_numpy()
+    if dup.any():
+        kept_rows = rows[~drop] if drop.any() else rows
+        if strict:
+            raise DataError(f"duplicate run ID {result['run_id'].iloc[np.flatnonzero(dup)[0]]!r}",
+                            file=file, row=_locate(dup, kept_rows), column="Job ID")
+        counter = result.groupby("run_id", sort=False).cumcount() + 1
+        renamed = result["run_id"] + "#" + counter.astype("string")
+        result["run_id"] = result["run_id"].where(~dup, renamed)
+        report.add(f"{int(dup.sum()):,} duplicate run ID(s) renamed with a '#n' suffix "
+                   f"(first at row {_locate(dup, kept_rows)})")
+    result = result.astype({"run_id": "string", "job_name": "string", "result_state": "string",
+                            "termination_code": "string"})
+    report.rows_out = len(result)
+    result.attrs["source"] = file or ""
+    return result
+
+
+def to_labels(df: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The table with display labels as headers (what files and the workbook show)."""
+    cols = list(columns) if columns is not None else list(df.columns)
+    return df[cols].rename(columns=LABELS)
+
+
+def assert_canonical(df: pd.DataFrame) -> None:
+    """Raise AssertionError if *df* is not in canonical form (for tests and debugging)."""
+    assert tuple(df.columns) == COLUMN_NAMES, f"columns {list(df.columns)}"
+    assert str(df["start_time"].dtype) == "datetime64[ns]"
+    assert str(df["end_time"].dtype) == "datetime64[ns]"
+    for name in ("duration_min", "data_processed_gb", "compute_hours", "cost_usd"):
+        assert df[name].dtype == np.float64, name
+    assert df["attempt"].dtype == np.int64
+    assert isinstance(df["status"].dtype, pd.CategoricalDtype)
+    assert list(df["status"].cat.categories) == list(STATUSES)
+    assert df["run_id"].is_unique

@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph user interface. Renders what etl_desk.core computes."""

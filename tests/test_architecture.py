@@ -1,0 +1,71 @@
+"""Architecture rules and pinned traps."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "etl_desk"
+
+
+def test_core_and_cli_import_no_qt():
+    """Importing every core module and the CLI loads no Qt module (checked in a fresh process)."""
+    mods = sorted("etl_desk.core." + p.stem for p in (SRC / "core").glob("*.py") if p.stem != "__init__")
+    mods += sorted("etl_desk.commands." + p.stem for p in (SRC / "commands").glob("*.py")
+                   if p.stem != "__init__")
+    code = textwrap.dedent(f"""
+        import importlib, sys
+        for m in {mods!r} + ["etl_desk.cli"]:
+            importlib.import_module(m)
+        import etl_desk.cli
+        etl_desk.cli.build_parser()
+        bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))
+        print(','.join(bad))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"Qt loaded by core/CLI: {out.stdout}"
+    assert len(mods) >= 4
+
+
+def test_core_sources_have_no_qt_import_lines():
+    import re
+
+    pat = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|shiboken6)", re.M)
+    offenders = [str(p) for p in (SRC / "core").rglob("*.py") if pat.search(p.read_text())]
+    assert offenders == []
+
+
+def test_pyside6_void_calls_do_not_abort():
+    """PySide6 6.12.0 on CPython 3.11 aborts after ~16k void calls (none_dealloc). 100k must pass."""
+    code = textwrap.dedent("""
+        import os
+        os.environ['QT_QPA_PLATFORM'] = 'offscreen'
+        from PySide6.QtGui import QGuiApplication, QImage, QPainter, QBrush, QColor
+        app = QGuiApplication([])
+        img = QImage(8, 8, QImage.Format.Format_ARGB32)
+        p = QPainter(img)
+        b = QBrush(QColor('#F28E2B'))
+        for _ in range(100_000):
+            p.setBrush(b)
+        p.end()
+        print('ok')
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-2000:])
+
+
+def test_installed_pyside6_is_not_the_aborting_combination():
+    import PySide6
+
+    if sys.version_info[:2] == (3, 11):
+        assert tuple(int(x) for x in PySide6.__version__.split(".")[:2]) < (6, 12)
+
+
+@pytest.mark.parametrize("path", ["pyproject.toml"])
+def test_pin_is_declared(path):
+    text = (SRC.parents[1] / path).read_text()
+    assert "PySide6-Essentials>=6.6,<6.12; python_version < '3.12'" in text
