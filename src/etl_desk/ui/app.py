@@ -8,6 +8,9 @@ from etl_desk import APP_NAME, ORG_DOMAIN, ORG_NAME, __version__
 
 #: Set to an .ini path to keep settings out of the user's real store (tests do).
 SETTINGS_ENV = "ETL_DESK_SETTINGS"
+#: Set to 1 to quit on the main window's first paint, printing "first-paint-epoch=<time.time()>"
+#: on stdout (benchmarks/bench_startup.py measures launch-to-first-paint with it).
+FIRST_PAINT_ENV = "ETL_DESK_EXIT_AFTER_FIRST_PAINT"
 
 
 def ensure_app(argv: list[str] | None = None):
@@ -20,6 +23,10 @@ def ensure_app(argv: list[str] | None = None):
     app.setOrganizationDomain(ORG_DOMAIN)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("etl-desk")  # matches packaging/etl-desk.desktop (Wayland/taskbar grouping)
+    from etl_desk.ui.identity import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 
@@ -38,10 +45,30 @@ def run_app(path: str | None = None) -> int:
     from etl_desk.ui.main_window import MainWindow
 
     win = MainWindow(settings=make_settings())
+    if os.environ.get(FIRST_PAINT_ENV) == "1":
+        _quit_on_first_paint(app, win)
     win.show()
     if path:
         win.open_file(path)
     return app.exec()
+
+
+def _quit_on_first_paint(app, win) -> None:
+    """Benchmark hook: print the wall-clock time of the window's first paint, then quit."""
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                print(f"first-paint-epoch={time.time():.6f}", flush=True)
+                QTimer.singleShot(0, app.quit)
+            return False
+
+    win._first_paint_filter = _FirstPaint(win)
+    win.installEventFilter(win._first_paint_filter)
 
 
 def screenshot(png: str, path: str | None = None) -> int:

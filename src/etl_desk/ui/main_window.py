@@ -1,0 +1,527 @@
+"""The main window: generator dock, three linked chart docks, data table, KPIs, insights, solutions."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel,
+                               QMainWindow, QMessageBox, QTableView, QToolBar, QWidget)
+
+from etl_desk import APP_NAME, __version__
+from etl_desk.core.schema import DataError
+from etl_desk.core.view import METRIC_TITLES, METRICS, Dataset
+from etl_desk.ui.charts import BarChart
+from etl_desk.ui.filter_bar import FilterBar
+from etl_desk.ui.generator_panel import GeneratorPanel
+from etl_desk.ui.kpi_strip import KpiStrip
+from etl_desk.ui.state import DashboardState
+from etl_desk.ui.table_model import RunTableModel
+from etl_desk.ui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+OPEN_FILTER = ("Run histories (*.csv *.tsv *.txt *.xlsx *.parquet *.pq *.json);;"
+               "CSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;"
+               "Databricks Jobs API JSON (*.json);;All files (*)")
+MAX_RECENT = 8
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """The ETL Desk window.
+
+    Public API used by tests and the app: ``state`` (the one DashboardState),
+    ``charts`` (metric -> BarChart), ``table`` / ``table_model``, ``kpis``,
+    ``set_data(df, source)``, ``load_path(path)`` (synchronous, raises DataError),
+    ``open_file(path)`` (background, errors shown, previous data kept),
+    ``generate(preset, settings)`` (background), ``cancel_work()``.
+    """
+
+    dataLoaded = Signal(str)  # source description
+    loadFailed = Signal(str)  # message shown to the user
+    workCancelled = Signal()
+
+    def __init__(self, settings: QSettings | None = None, restore: bool = True, load_default: bool = True):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.settings = settings if settings is not None else QSettings()
+        self.state = DashboardState(self)
+        self.runner = TaskRunner(self)
+        self.source = ""
+        self.current_path: str | None = None
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+        self._build_docks()
+        self._build_toolbars()
+        self._build_menus()
+        self._wire()
+        self.resize(1500, 920)
+        self._default_state = None
+        self._restored = restore and self.restore_settings()
+        self._update_title()
+        if load_default:
+            from etl_desk.core.case_study import generate_case_study
+
+            self.set_data(generate_case_study(), "Case study (seed 42)")
+
+    # --- construction ----------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, d)
+        return d
+
+    def _build_docks(self) -> None:
+        self.generator = GeneratorPanel()
+        self.generator_dock = self._dock("Generator", "generatorDock", self.generator,
+                                         Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.charts: dict[str, BarChart] = {}
+        self.chart_docks: dict[str, QDockWidget] = {}
+        prev = None
+        for i, m in enumerate(METRICS):
+            chart = BarChart(m, self.state, show_job_labels=(i == 0), show_legend=(i == len(METRICS) - 1))
+            self.charts[m] = chart
+            dock = self._dock(METRIC_TITLES[m], f"chartDock_{m}", chart, Qt.DockWidgetArea.RightDockWidgetArea)
+            self.chart_docks[m] = dock
+            if prev is not None:
+                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
+                chart.vb.setYLink(self.charts[METRICS[0]].vb)
+            prev = dock
+        self.table_model = RunTableModel(self.state, self)
+        self.table = QTableView()
+        self.table.setObjectName("runTable")
+        self.table.setModel(self.table_model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultSectionSize(120)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
+        self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
+        self.insights_dock = self._dock("Insights", "insightsDock", self.insights_widget,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.solutions_widget = self._optional_widget("etl_desk.ui.solutions_tab", "SolutionsTab")
+        self.solutions_dock = self._dock("Solutions", "solutionsDock", self.solutions_widget,
+                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.table_dock, self.insights_dock)
+        self.tabifyDockWidget(self.insights_dock, self.solutions_dock)
+        self.table_dock.raise_()
+        self._initial_sizes()
+
+    def _initial_sizes(self) -> None:
+        self.resizeDocks([self.generator_dock], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks(list(self.chart_docks.values()), [420, 420, 420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [600, 230], Qt.Orientation.Vertical)
+
+    def _optional_widget(self, module: str, cls: str) -> QWidget:
+        """The Insights and Solutions tabs, built on this window's state."""
+        import importlib
+
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            lab = QLabel("Not available in this build.")
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            return lab
+        return getattr(mod, cls)(self.state, self)
+
+    def _build_toolbars(self) -> None:
+        self.filter_bar = FilterBar(self.state)
+        tb = QToolBar("Filter, sort and grouping", self)
+        tb.setObjectName("filterToolbar")
+        tb.addWidget(self.filter_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.addToolBarBreak()
+        self.kpis = KpiStrip()
+        kb = QToolBar("Key figures", self)
+        kb.setObjectName("kpiToolbar")
+        kb.addWidget(self.kpis)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, kb)
+        self.toolbars = [tb, kb]
+        self.status_label = QLabel()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.selection_label = QLabel()
+        self.statusBar().addPermanentWidget(self.selection_label)
+
+    def _action(self, text, slot, shortcut=None, tip=None, menu=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                     "Open a run history (CSV, Excel, Parquet, Databricks exports, Jobs API JSON)", m)
+        self.recent_menu = m.addMenu("Open &Recent")
+        m.addSeparator()
+        self.act_case_study = self._action("Load &case-study data", lambda: self.generate("case-study"), None,
+                                           "The published 1,000 runs (seed 42)", m)
+        self.act_generate = self._action("&Generate", self.generator._on_generate, "Ctrl+G",
+                                         "Generate with the generator panel's settings", m)
+        m.addSeparator()
+        self.export_menu = m.addMenu("&Export")
+        self.act_export_csv = self._action("Filtered data as &CSV…", lambda: self.export_data_dialog("csv"),
+                                           None, "The runs in the current filter as CSV", self.export_menu)
+        self.act_export_parquet = self._action("Filtered data as &Parquet…",
+                                               lambda: self.export_data_dialog("parquet"), None,
+                                               "The runs in the current filter as Parquet", self.export_menu)
+        self.export_menu.addSeparator()
+        for m_ in METRICS:
+            self._action(f"{METRIC_TITLES[m_]} chart as image…", lambda _=False, k=m_: self.export_chart_dialog(k),
+                         None, "PNG or SVG", self.export_menu)
+        m.addSeparator()
+        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit ETL Desk", m)
+
+        e = mb.addMenu("&Edit")
+        self._action("Select &all runs in view", self.select_all_in_view, QKeySequence.StandardKey.SelectAll, None, e)
+        self._action("&Clear selection", self.state.clear_selection, "Esc", None, e)
+        self._action("&Find…", self.filter_bar.focus_text, QKeySequence.StandardKey.Find,
+                     "Filter by pipeline name or run ID", e)
+
+        v = mb.addMenu("&View")
+        self.view_menu = v
+        for d in [self.generator_dock, *self.chart_docks.values(), self.table_dock, self.insights_dock,
+                  self.solutions_dock]:
+            v.addAction(d.toggleViewAction())
+        for t in self.toolbars:
+            v.addAction(t.toggleViewAction())
+        v.addSeparator()
+        self._action("Reset &zoom", self.reset_zoom, "Ctrl+0", "Show the first bars again", v)
+        self._action("&Reset layout", self.reset_layout, None, "Put every dock back where it started", v)
+
+        h = mb.addMenu("&Help")
+        self._action(f"&About {APP_NAME}", self.show_about, None, None, h)
+        self._rebuild_recent_menu()
+
+    def _wire(self) -> None:
+        st = self.state
+        st.viewChanged.connect(self._on_view_changed)
+        st.selectionChanged.connect(self._on_selection_changed)
+        st.datasetChanged.connect(self._on_dataset_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection)
+        self.table_model.modelReset.connect(self._reselect_table)
+        self.table_model.modelReset.connect(self._fit_table_columns)
+        self.generator.generateRequested.connect(self.generate)
+        self.generator.cancelRequested.connect(self.cancel_work)
+        self.runner.progress.connect(self.generator.set_progress)
+        self.runner.busyChanged.connect(self.generator.set_busy)
+        self.runner.finished.connect(self._on_work_finished)
+        self.runner.failed.connect(self._on_work_failed)
+        self.runner.cancelled.connect(self._on_work_cancelled)
+        self._syncing_table = False
+
+    # --- data ------------------------------------------------------------------------------
+    def set_data(self, df, source: str = "", path: str | None = None, dataset: Dataset | None = None) -> None:
+        """Show *df* (a canonical table). The previous data is replaced only here."""
+        self.source = source or df.attrs.get("source", "")
+        self.current_path = path
+        self.state.set_data(df, self.source, dataset=dataset)
+        self._update_title()
+        self.dataLoaded.emit(self.source)
+
+    def load_path(self, path: str) -> None:
+        """Load a file synchronously (raises DataError; the current data stays on failure)."""
+        from etl_desk.core.loaders import load_path
+
+        df = load_path(path)
+        self.set_data(df, os.path.basename(path), path=str(path))
+        self.add_recent(str(path))
+
+    def open_file(self, path: str) -> None:
+        """Load a file in the background; on failure show the message and keep the current data."""
+        from etl_desk.core.loaders import load_path
+        from etl_desk.core.schema import LoadReport
+
+        def work(progress, cancel):
+            rep = LoadReport()
+            df = load_path(path, report=rep)
+            return ("file", path, df, Dataset(df, os.path.basename(path)), rep.warnings)
+
+        self.status_label.setText(f"Opening {path}…")
+        self.runner.start(work, f"Opening {os.path.basename(path)}")
+
+    def generate(self, preset: str = "case-study", settings=None) -> None:
+        """Generate data in the background (progress in the generator dock; Cancel keeps the old data)."""
+        from etl_desk.core.generate import generate
+
+        label = "Case study (seed 42)" if preset == "case-study" else f"Realistic ({settings.runs:,} runs, " \
+                                                                       f"seed {settings.seed})"
+
+        def work(progress, cancel):
+            df = generate(preset, settings=settings, progress=progress, cancel=cancel)
+            if cancel():
+                from etl_desk.core.generate import Cancelled
+
+                raise Cancelled()
+            return ("generated", label, df, Dataset(df, label), [])
+
+        self.status_label.setText(f"Generating {label}…")
+        self.runner.start(work, label)
+
+    def cancel_work(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+
+    def _on_work_finished(self, result) -> None:
+        kind, what, df, ds, warnings = result
+        if kind == "file":
+            self.set_data(df, os.path.basename(what), path=what, dataset=ds)
+            self.add_recent(what)
+            msg = f"Opened {what}: {len(df):,} runs"
+        else:
+            self.set_data(df, what, dataset=ds)
+            msg = f"Generated {what}: {len(df):,} runs"
+        if warnings:
+            msg += f" — {len(warnings)} warning(s): " + "; ".join(warnings[:3])
+        self.status_label.setText(msg)
+
+    def _on_work_failed(self, exc, tb: str) -> None:
+        if isinstance(exc, DataError):
+            message = exc.message
+        else:
+            log.error("background work failed:\n%s", tb)
+            message = f"Unexpected error: {type(exc).__name__}: {exc}"
+        self.status_label.setText(message)
+        self.loadFailed.emit(message)
+        if not os.environ.get("ETL_DESK_NO_DIALOGS"):
+            QMessageBox.warning(self, APP_NAME, f"{message}\n\nThe data on screen is unchanged.")
+
+    def _on_work_cancelled(self) -> None:
+        self.status_label.setText("Cancelled — the data on screen is unchanged.")
+        self.workCancelled.emit()
+
+    # --- reactions --------------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        self._update_title()
+
+    def _on_view_changed(self) -> None:
+        from etl_desk.core.kpis import compute_kpis
+
+        v = self.state.view
+        df = self.state.df
+        if v is None or df is None:
+            return
+        sub = df if len(df) == v.row_mask.sum() else df.loc[v.row_mask]
+        self.kpis.set_kpis(compute_kpis(sub))
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        n = self.state.selected_count()
+        self.selection_label.setText(f"{n:,} run(s) selected" if n else "")
+        self._reselect_table()
+
+    def _reselect_table(self) -> None:
+        """Mirror the state's selection into the table (as contiguous row ranges)."""
+        import numpy as np
+
+        if self._syncing_table or self.state.view is None:
+            return
+        bars = self.state.selected_bars()
+        sm = self.table.selectionModel()
+        self._syncing_table = True
+        try:
+            sel = QItemSelection()
+            idx = np.flatnonzero(bars)
+            if len(idx):
+                breaks = np.flatnonzero(np.diff(idx) > 1)
+                starts = np.r_[idx[0], idx[breaks + 1]]
+                ends = np.r_[idx[breaks], idx[-1]]
+                last_col = max(0, self.table_model.columnCount() - 1)
+                for a, b in zip(starts[:5000], ends[:5000]):
+                    sel.select(self.table_model.index(int(a), 0), self.table_model.index(int(b), last_col))
+            sm.select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            if len(idx):
+                self.table.scrollTo(self.table_model.index(int(idx[0]), 0))
+        finally:
+            self._syncing_table = False
+
+    def _fit_table_columns(self) -> None:
+        self.table.resizeColumnsToContents()
+        hh = self.table.horizontalHeader()
+        for c in range(self.table_model.columnCount()):
+            hh.resizeSection(c, min(max(hh.sectionSize(c) + 12, 70), 260))
+
+    def _on_table_selection(self, *args) -> None:
+        if self._syncing_table:
+            return
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        self._syncing_table = True
+        try:
+            self.state.select_bars(rows, "replace")
+        finally:
+            self._syncing_table = False
+        # bring the first selected bar into view in the charts
+        if rows:
+            self.ensure_bar_visible(rows[0])
+
+    def ensure_bar_visible(self, i: int) -> None:
+        chart = self.charts[METRICS[0]]
+        y0, y1 = chart.vb.viewRange()[1]
+        if not (y0 <= i <= y1):
+            span = y1 - y0
+            chart.vb.setYRange(i - span / 3, i - span / 3 + span, padding=0)
+
+    def select_all_in_view(self) -> None:
+        if self.state.view is not None:
+            self.state.select_rows(self.state.view.row_mask)
+
+    def reset_zoom(self) -> None:
+        self.charts[METRICS[0]].reset_zoom()
+
+    # --- files --------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = self.settings.value("lastDir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open run history", start, OPEN_FILTER)
+        if path:
+            self.settings.setValue("lastDir", str(Path(path).parent))
+            self.open_file(path)
+
+    def recent_files(self) -> list[str]:
+        v = self.settings.value("recentFiles", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(x) for x in (v or [])]
+
+    def add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        files = [p for p in self.recent_files() if p != path]
+        files.insert(0, path)
+        self.settings.setValue("recentFiles", files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, p in enumerate(files):
+            a = self.recent_menu.addAction(f"&{i + 1} {os.path.basename(p)}")
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    def export_data_dialog(self, kind: str) -> None:
+        from etl_desk.core.tables import write_table
+
+        if self.state.view is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export filtered data", f"runs.{kind}",
+                                              "CSV (*.csv)" if kind == "csv" else "Parquet (*.parquet)")
+        if not path:
+            return
+        try:
+            write_table(self.state.df.loc[self.state.view.row_mask], path)
+        except (DataError, OSError) as exc:
+            QMessageBox.warning(self, APP_NAME, getattr(exc, "message", str(exc)))
+            return
+        self.status_label.setText(f"Wrote {path}")
+
+    def export_chart_dialog(self, metric: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart", f"{metric}.png", "PNG (*.png);;SVG (*.svg)")
+        if path:
+            self.charts[metric].export_image(path)
+            self.status_label.setText(f"Wrote {path}")
+
+    # --- drag and drop ---------------------------------------------------------------------------
+    def dragEnterEvent(self, ev):
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev):
+        files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if files:
+            ev.acceptProposedAction()
+            self.open_file(files[0])
+
+    # --- settings ---------------------------------------------------------------------------------
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        if self._default_state is None:
+            # the default layout is known only once the window has its size
+            if not self._restored:
+                self._initial_sizes()
+            QTimer.singleShot(0, self._remember_default_layout)
+
+    def _remember_default_layout(self) -> None:
+        if self._default_state is None:
+            if not self._restored:
+                self._initial_sizes()
+            self._default_state = self.saveState(LAYOUT_VERSION)
+
+    def restore_settings(self) -> bool:
+        """Restore geometry, dock layout and generator settings; True when a layout was restored."""
+        s = self.settings
+        restored = False
+        geo = s.value("window/geometry")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        st = s.value("window/state")
+        if isinstance(st, QByteArray) and not st.isEmpty():
+            restored = self.restoreState(st, LAYOUT_VERSION)
+        gen = s.value("generator/state")
+        if gen:
+            try:
+                self.generator.restore_state(json.loads(gen))
+            except (ValueError, TypeError):
+                pass
+        return bool(restored)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        s.setValue("generator/state", json.dumps(self.generator.state_dict()))
+        s.sync()
+
+    def reset_layout(self) -> None:
+        for d in self.findChildren(QDockWidget):
+            d.setFloating(False)
+            d.show()
+        if self._default_state is not None:
+            self.restoreState(self._default_state, LAYOUT_VERSION)
+        self._initial_sizes()
+
+    def closeEvent(self, ev):
+        self.cancel_work()
+        self.save_settings()
+        super().closeEvent(ev)
+
+    # --- misc ------------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = os.path.basename(self.current_path) if self.current_path else (self.source or "")
+        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+
+    def show_about(self) -> None:
+        try:
+            from etl_desk.ui.identity import about_text
+
+            text = about_text()
+        except ImportError:
+            text = f"<b>{APP_NAME}</b> {__version__}"
+        QMessageBox.about(self, f"About {APP_NAME}", text)
+

@@ -1,0 +1,158 @@
+"""The data table: a QAbstractTableModel over the current view.
+
+Rows are the view's bars in the same order as the charts (runs, or groups when
+grouped). Cells are formatted on demand from the DataFrame's numpy columns; no
+per-cell Python objects are kept. Sorting a column sets the window's shared
+sort order, so the charts follow.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from etl_desk.core import fmt
+from etl_desk.core.schema import FAILED, LABELS, STATUS_COLORS
+from etl_desk.core.view import View
+
+RUN_COLUMNS = ["run_id", "job_name", "source_system", "status", "start_time", "end_time", "duration_min",
+               "data_processed_gb", "compute_hours", "cost_usd", "attempt", "result_state", "termination_code",
+               "spot", "injected_anomaly"]
+#: table column -> shared sort key
+SORTABLE = {"run_id": "run_id", "start_time": "start_time", "cost_usd": "cost_usd",
+            "data_processed_gb": "data_processed_gb", "duration_min": "duration_min",
+            "runs": None, "group": "run_id", "failed_cost": None}
+GROUP_COLUMNS = [("group", "Group"), ("runs", "Runs"), ("failed_runs", "Failed runs"), ("failure_rate", "Failure rate"),
+                 ("cost_usd", "Cost (USD)"), ("failed_cost", "Failed cost (USD)"),
+                 ("data_processed_gb", "Data Processed (GB)"), ("duration_min", "Duration (min, total)")]
+NUMERIC = {"duration_min", "data_processed_gb", "compute_hours", "cost_usd", "attempt", "runs", "failed_runs",
+           "failure_rate", "failed_cost"}
+
+
+class RunTableModel(QAbstractTableModel):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self._cols: list[tuple[str, str]] = []
+        self._arrays: dict[str, np.ndarray] = {}
+        self._failed_brush = QBrush(QColor(STATUS_COLORS[FAILED]))
+        state.viewChanged.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def view(self) -> View | None:
+        return self.state.view
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        v = self.view
+        self._arrays = {}
+        if v is None:
+            self._cols = []
+        elif v.grouped:
+            self._cols = GROUP_COLUMNS
+        else:
+            df = v.dataset.df
+            cols = []
+            for c in RUN_COLUMNS:
+                s = df[c]
+                if c in ("run_id", "status", "start_time", "duration_min", "cost_usd") or s.notna().any():
+                    if c == "attempt" and bool((s == 1).all()):
+                        continue
+                    cols.append((c, LABELS[c]))
+            self._cols = cols
+            for c, _ in cols:
+                s = df[c]
+                if c in ("start_time", "end_time"):
+                    self._arrays[c] = s.to_numpy(dtype="datetime64[s]")
+                elif c in NUMERIC:
+                    self._arrays[c] = s.to_numpy(dtype=np.float64)
+                else:
+                    self._arrays[c] = s.to_numpy(dtype=object)
+        self.endResetModel()
+
+    # --- Qt model API -----------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() or self.view is None else self.view.n_bars
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self._cols)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            if orientation == Qt.Orientation.Horizontal:
+                return self._cols[section][1] if section < len(self._cols) else None
+            return str(section + 1)
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            key = self._cols[section][0]
+            if SORTABLE.get(key):
+                return "Click to sort the charts and the table by this column"
+        return None
+
+    def column_key(self, section: int) -> str:
+        return self._cols[section][0]
+
+    def raw_value(self, row: int, col: int):
+        v = self.view
+        key = self._cols[col][0]
+        if v.grouped:
+            return {
+                "group": lambda: v.label(row),
+                "runs": lambda: int(v.runs[row]),
+                "failed_runs": lambda: int(v.failed_runs[row]),
+                "failure_rate": lambda: v.failed_runs[row] / v.runs[row] if v.runs[row] else 0.0,
+                "cost_usd": lambda: float(v.totals["cost_usd"][row]),
+                "failed_cost": lambda: float(v.failed_parts["cost_usd"][row]),
+                "data_processed_gb": lambda: float(v.totals["data_processed_gb"][row]),
+                "duration_min": lambda: float(v.totals["duration_min"][row]),
+            }[key]()
+        r = int(v.positions[row])
+        return self._arrays[key][r]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.view is None:
+            return None
+        row, col = index.row(), index.column()
+        key = self._cols[col][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            val = self.raw_value(row, col)
+            return self._format(key, val)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if key in NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and key == "status":
+            if self.raw_value(row, col) == FAILED:
+                return self._failed_brush
+        if role == Qt.ItemDataRole.UserRole:
+            return self.raw_value(row, col)
+        return None
+
+    def _format(self, key: str, val) -> str:
+        if val is None or val is pd.NA or (isinstance(val, float) and np.isnan(val)):
+            return ""
+        if isinstance(val, np.datetime64):
+            return "" if np.isnat(val) else str(val).replace("T", " ")
+        if key in ("cost_usd", "failed_cost"):
+            return fmt.usd(val)
+        if key == "data_processed_gb":
+            return fmt.number(val, 2)
+        if key == "duration_min":
+            return fmt.number(val, 1)
+        if key == "compute_hours":
+            return fmt.number(val, 2)
+        if key == "failure_rate":
+            return fmt.pct(val, 1)
+        if key in ("attempt", "runs", "failed_runs"):
+            return f"{int(val):,}"
+        if key in ("spot", "injected_anomaly"):
+            return "yes" if bool(val) else "no"
+        return str(val)
+
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        if not 0 <= column < len(self._cols):
+            return
+        key = SORTABLE.get(self._cols[column][0])
+        if key:
+            self.state.set_sort(key, descending=order == Qt.SortOrder.DescendingOrder)
