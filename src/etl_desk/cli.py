@@ -17,6 +17,7 @@ from etl_desk import __version__
 SUBCOMMANDS = {
     "generate": "etl_desk.commands.generate",
     "analyze": "etl_desk.commands.analyze",
+    "check": "etl_desk.commands.check",
 }
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
