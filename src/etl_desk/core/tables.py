@@ -49,7 +49,12 @@ def informative_columns(df: pd.DataFrame) -> list[str]:
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    cols = informative_columns(df)
+    return labelled_frame(df)
+
+
+def labelled_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """*df* with display labels as headers, limited to *columns* (default: the informative ones)."""
+    cols = informative_columns(df) if columns is None else list(columns)
     out = df[cols].copy()
     # whole numbers are written as integers (27, not 27.0), as the published CSV does
     for name in ("duration_min",):
@@ -103,15 +108,17 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
             raise DataError(f"{len(out):,} runs do not fit in one Excel sheet (at most "
                             f"{EXCEL_MAX_ROWS - 1:,}); filter the data or write CSV or Parquet",
                             file=str(path))
-        atomic_write(path, lambda tmp: write_data_xlsx(out, tmp))
+        # the Data sheet plus ETL Desk's hidden metadata sheet, so the file reopens exactly
+        from .workbook import export_data_workbook
+
+        export_data_workbook(path, df)
 
 
 def write_data_xlsx(labelled: pd.DataFrame, path: str, sheet: str = "Data") -> None:
     """A plain workbook with one sheet holding *labelled* as an Excel table."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_urls": False,
-                                    "nan_inf_to_errors": True})
+    wb = xlsxwriter.Workbook(path, dict(XLSX_OPTIONS))
     try:
         ws = wb.add_worksheet(sheet)
         write_data_sheet(wb, ws, labelled)
@@ -119,64 +126,270 @@ def write_data_xlsx(labelled: pd.DataFrame, path: str, sheet: str = "Data") -> N
         wb.close()
 
 
-def write_data_sheet(wb, ws, labelled: pd.DataFrame, first_row: int = 0) -> None:
+#: XlsxWriter options for every workbook ETL Desk writes: text is never turned
+#: into a formula or a link, NaN/inf become Excel errors instead of failing.
+#: ``constant_memory`` is *not* used: XlsxWriter refuses tables in that mode
+#: ("add_table() isn't supported in 'constant_memory' mode"), and the Data
+#: sheet below streams its rows at close anyway.
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
+
+#: Number formats of the Data sheet by display label.
+DATA_NUMBER_FORMATS = {
+    "Cost (USD)": "$#,##0.00",
+    "Data Processed (GB)": "#,##0.00",
+    "Duration (min)": "#,##0.0",
+    "Compute Hours Used": "#,##0.00",
+    "Start Time": "yyyy-mm-dd hh:mm:ss",
+    "End Time": "yyyy-mm-dd hh:mm:ss",
+    "Attempt": "0",
+}
+#: Excel's longest cell text.
+EXCEL_MAX_TEXT = 32_767
+_EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
+_NS_PER_DAY = 86_400 * 10**9
+_CHUNK_ROWS = 20_000
+
+
+def excel_serial(values) -> np.ndarray:
+    """Excel serial days (1900 date system) of datetime64 values; NaT -> NaN."""
+    arr = np.asarray(values, dtype="datetime64[ns]")
+    ns = (arr - _EXCEL_EPOCH).astype("timedelta64[ns]").astype(np.int64)
+    out = ns / _NS_PER_DAY
+    out[np.isnat(arr)] = np.nan
+    return out
+
+
+def _col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def write_data_sheet(wb, ws, labelled: pd.DataFrame, first_row: int = 0, *, table_name: str = "Runs",
+                     progress: Callable[[float], None] | None = None,
+                     cancel: Callable[[], bool] | None = None) -> None:
     """Write a labelled canonical frame into worksheet *ws* as a formatted Excel table.
 
-    Strings are always written as text (a value like ``=HYPERLINK(...)`` never
-    becomes a formula).
+    The table (named *table_name*) has an autofilter, a frozen header row, column
+    widths that fit the values and number formats by column (USD, GB, minutes,
+    dates and times). Strings are always written as text (a value like
+    ``=HYPERLINK(...)``, ``+1`` or ``@SUM(A1)`` never becomes a formula).
+    Floats are written with all their digits (``repr``), so they read back
+    exactly; date-times are Excel serials (exact to the millisecond).
+
+    The cells are not stored one by one in XlsxWriter: their XML is produced
+    in chunks while the workbook is closed (several times faster than
+    ``write_number`` per cell, and no per-cell memory), calling
+    ``progress(fraction)`` per chunk and raising
+    :class:`etl_desk.core.generate.Cancelled` when ``cancel()`` returns True.
     """
-    fmt_map = {
-        "Cost (USD)": wb.add_format({"num_format": "$#,##0.00"}),
-        "Data Processed (GB)": wb.add_format({"num_format": "#,##0.00"}),
-        "Duration (min)": wb.add_format({"num_format": "#,##0.0"}),
-        "Compute Hours Used": wb.add_format({"num_format": "#,##0.00"}),
-        "Start Time": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-        "End Time": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-    }
     n = len(labelled)
-    widths = []
-    for j, label in enumerate(labelled.columns):
-        s = labelled[label]
-        fmt = fmt_map.get(label)
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            # Excel serial days since 1899-12-30
-            vals = ((s - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-            _write_numbers(ws, first_row + 1, j, vals, fmt)
-            width = 20
-        elif pd.api.types.is_bool_dtype(s.dtype) or str(s.dtype) == "boolean":
-            for i, v in enumerate(s.to_numpy(dtype=object)):
-                if v is not pd.NA and v is not None:
-                    ws.write_boolean(first_row + 1 + i, j, bool(v))
-            width = max(len(label), 6)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
-            vals = s.to_numpy(dtype=float)
-            _write_numbers(ws, first_row + 1, j, vals, fmt)
-            finite = vals[np.isfinite(vals)]
-            width = max(len(label), len(f"{finite.max():,.2f}") + 2 if len(finite) else 6)
-        else:
-            texts = s.astype("string")
-            for i, v in enumerate(texts.to_numpy(dtype=object)):
-                if v is not pd.NA and v is not None:
-                    ws.write_string(first_row + 1 + i, j, str(v))
-            lens = texts.dropna().str.len()
-            width = max(len(label), int(lens.quantile(0.99)) if len(lens) else 6)
-        widths.append(min(max(width, 8), 60) + 2)
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, w, fmt_map.get(labelled.columns[j]))
     ncols = len(labelled.columns)
-    ws.add_table(first_row, 0, first_row + max(n, 1), ncols - 1, {
-        "name": "Runs",
+    if ncols == 0:
+        raise ValueError("no columns to write")
+    fmts = {label: wb.add_format({"num_format": f}) for label, f in DATA_NUMBER_FORMATS.items()
+            if label in labelled.columns}
+    columns, widths = _prepare_columns(labelled, fmts)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w, fmts.get(labelled.columns[j]))
+    last_row = first_row + max(n, 1)
+    options = {
+        "name": table_name,
         "columns": [{"header": str(c)} for c in labelled.columns],
         "style": "Table Style Medium 2",
         "autofilter": True,
-    })
+    }
+    fast = _fast_supported(wb, ws)
+    if fast and n > 1:
+        # XlsxWriter records every cell of a table range in a dict (15 M entries for
+        # 1 M runs): declare a two-row table, then widen its ranges.
+        ws.add_table(first_row, 0, first_row + 1, ncols - 1, options)
+        table = ws.tables[-1]
+        from xlsxwriter.utility import xl_range
+
+        table["range"] = xl_range(first_row, 0, last_row, ncols - 1)
+        table["a_range"] = xl_range(first_row, 0, last_row, ncols - 1)
+        if table.get("autofilter"):
+            table["autofilter"] = table["a_range"]
+    else:
+        ws.add_table(first_row, 0, last_row, ncols - 1, options)
     ws.freeze_panes(first_row + 1, 0)
+    if not n:
+        return
+    if not fast:
+        _write_cells_slowly(ws, first_row, 0, columns, progress, cancel)
+        return
+    _install_stream(wb, ws, first_row, 0, n, columns, progress, cancel)
 
 
-def _write_numbers(ws, row0: int, col: int, vals: np.ndarray, fmt) -> None:
-    for i, v in enumerate(vals.tolist()):
-        if v == v and v not in (float("inf"), float("-inf")):
-            ws.write_number(row0 + i, col, v, fmt)
+def write_plain_block(wb, ws, frame: pd.DataFrame, first_row: int, first_col: int = 0) -> None:
+    """Write *frame* (header + values, no table, no formats) below everything else on *ws*."""
+    for j, c in enumerate(frame.columns):
+        ws.write_string(first_row, first_col + j, str(c))
+    columns, _ = _prepare_columns(frame, {})
+    if not len(frame):
+        return
+    if _fast_supported(wb, ws):
+        _install_stream(wb, ws, first_row, first_col, len(frame), columns, None, None)
+    else:
+        _write_cells_slowly(ws, first_row, first_col, columns, None, None)
+
+
+def _fast_supported(wb, ws) -> bool:
+    return (hasattr(wb, "str_table") and hasattr(ws, "_write_sheet_data") and hasattr(ws, "_write_rows")
+            and hasattr(ws, "tables") and hasattr(ws, "_check_dimensions") and not getattr(ws, "constant_memory", 0))
+
+
+def _prepare_columns(labelled: pd.DataFrame, fmts: dict) -> tuple[list, list[int]]:
+    columns: list[tuple[str, object, int, object]] = []  # (kind, values, column index, format)
+    widths = []
+    for j, label in enumerate(labelled.columns):
+        s = labelled[label]
+        fmt = fmts.get(label)
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            vals = excel_serial(s.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")))
+            columns.append(("num", vals, j, fmt))
+            width = 19
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            codes = s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            columns.append(("bool", codes, j, fmt))
+            width = 6
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            vals = s.to_numpy(dtype=float, na_value=np.nan)
+            columns.append(("num", vals, j, fmt))
+            finite = vals[np.isfinite(vals)]
+            width = len(f"{np.abs(finite).max():,.2f}") + 2 if len(finite) else 6
+        else:
+            texts = s.astype("object").where(s.notna(), None)
+            codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+            uniq = [str(u)[:EXCEL_MAX_TEXT] for u in uniques]
+            columns.append(("str", (codes, uniq), j, fmt))
+            lens = pd.Series([len(u) for u in uniq], dtype="float64")
+            width = int(lens.quantile(0.99)) if len(lens) else 6
+        widths.append(min(max(width, len(str(label)) + 3, 8), 60) + 2)
+    return columns, widths
+
+
+_NEEDS_ESCAPE = r"[\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_"
+
+
+def _xml_text(s: str) -> str:
+    from xlsxwriter.xmlwriter import XMLwriter
+
+    s = XMLwriter._escape_control_characters(s)  # same _xHHHH_ escapes as XlsxWriter's shared strings
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    if s[:1].isspace() or s[-1:].isspace():
+        return f'<t xml:space="preserve">{s}</t>'
+    return f"<t>{s}</t>"
+
+
+def _inline_strings(uniq: list[str]) -> list[str]:
+    """``<is><t>…</t></is>`` for each text (vectorised; rare special texts one by one)."""
+    if not uniq:
+        return []
+    ser = pd.Series(uniq, dtype="object")
+    special = ser.str.contains(_NEEDS_ESCAPE, regex=True).to_numpy()
+    esc = ser.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False) \
+        .str.replace(">", "&gt;", regex=False)
+    ws = ser.str.match(r"^\s|.*\s$", na=False).to_numpy() if len(ser) else np.zeros(0, bool)
+    out = ("<is><t>" + esc + "</t></is>").to_numpy(dtype=object)
+    for i in np.flatnonzero(special | ws):
+        out[i] = f"<is>{_xml_text(uniq[i])}</is>"
+    return out.tolist()
+
+
+def _install_stream(wb, ws, first_row, first_col, n, columns, progress, cancel) -> None:
+    sst = wb.str_table
+    prepared = []
+    for kind, payload, j, fmt in columns:
+        if kind == "str":
+            codes, uniq = payload
+            if len(uniq) > 1000 and len(uniq) > n // 4:
+                # mostly distinct (run IDs): in-line strings, no shared-string table entry each
+                texts = _inline_strings(uniq) + [""]
+                prepared.append(("istr", np.asarray(texts, dtype=object)[codes], first_col + j, fmt))
+            else:
+                idx = np.array([sst._get_shared_string_index(u) for u in uniq] + [-1], dtype=np.int64)
+                sst.count += int((codes >= 0).sum()) - len(uniq)
+                prepared.append(("str", idx[codes], first_col + j, fmt))  # code -1 picks the trailing -1
+        else:
+            prepared.append((kind, payload, first_col + j, fmt))
+    ws._check_dimensions(first_row + n, first_col + len(columns) - 1)
+    ws._check_dimensions(first_row, first_col)
+
+    def write_sheet_data() -> None:
+        # the rows XlsxWriter holds (headers, key/value pairs) first, then the streamed rows
+        keep = ws.dim_rowmax
+        ws.dim_rowmax = first_row
+        try:
+            ws._xml_start_tag("sheetData")
+            ws._write_rows()
+        finally:
+            ws.dim_rowmax = keep
+        _stream_rows(ws.fh, first_row + 1, n, prepared, progress, cancel)
+        ws._xml_end_tag("sheetData")
+
+    ws._write_sheet_data = write_sheet_data
+
+
+def _stream_rows(fh, row0: int, n: int, columns, progress, cancel) -> None:
+    from .generate import Cancelled
+
+    for c0 in range(0, n, _CHUNK_ROWS):
+        if cancel is not None and cancel():
+            raise Cancelled("export cancelled")
+        c1 = min(n, c0 + _CHUNK_ROWS)
+        rnums = range(row0 + c0 + 1, row0 + c1 + 1)  # 1-based Excel rows
+        cells = []
+        for kind, payload, col, fmt in columns:
+            letter = _col_letter(col)
+            s_attr = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+            part = payload[c0:c1]
+            if kind == "num":
+                cells.append([f'<c r="{letter}{r}"{s_attr}><v>{v!r}</v></c>' if v == v and v not in _INF else ""
+                              for r, v in zip(rnums, part.tolist())])
+            elif kind == "bool":
+                cells.append([f'<c r="{letter}{r}"{s_attr} t="b"><v>{int(v)}</v></c>' if v == v else ""
+                              for r, v in zip(rnums, part.tolist())])
+            elif kind == "istr":
+                cells.append([f'<c r="{letter}{r}"{s_attr} t="inlineStr">{t}</c>' if t else ""
+                              for r, t in zip(rnums, part.tolist())])
+            else:
+                cells.append([f'<c r="{letter}{r}"{s_attr} t="s"><v>{k}</v></c>' if k >= 0 else ""
+                              for r, k in zip(rnums, part.tolist())])
+        fh.write("".join([f'<row r="{r}">{"".join(row)}</row>' for r, *row in zip(rnums, *cells)]))
+        if progress is not None:
+            progress(c1 / n)
+
+
+_INF = (float("inf"), float("-inf"))
+
+
+def _write_cells_slowly(ws, first_row, first_col, columns, progress, cancel) -> None:
+    """Cell-by-cell fallback (an XlsxWriter without the private hooks used above)."""
+    from .generate import Cancelled
+
+    for j, (kind, payload, col, fmt) in enumerate(columns):
+        col += first_col
+        if cancel is not None and cancel():
+            raise Cancelled("export cancelled")
+        if kind == "str":
+            codes, uniq = payload
+            for i, k in enumerate(codes.tolist()):
+                if k >= 0:
+                    ws.write_string(first_row + 1 + i, col, uniq[k], fmt)
+        else:
+            for i, v in enumerate(payload.tolist()):
+                if v == v and v not in _INF:
+                    if kind == "bool":
+                        ws.write_boolean(first_row + 1 + i, col, bool(v), fmt)
+                    else:
+                        ws.write_number(first_row + 1 + i, col, v, fmt)
+        if progress is not None:
+            progress((j + 1) / len(columns))
 
 
 def read_table(path: str | os.PathLike, *, strict: bool = True, report: LoadReport | None = None,
@@ -194,6 +407,10 @@ def read_table(path: str | os.PathLike, *, strict: bool = True, report: LoadRepo
         elif fmt == "parquet":
             raw = pd.read_parquet(path)
         else:
+            from .workbook_read import is_etl_desk_workbook, read_workbook
+
+            if is_etl_desk_workbook(path):
+                return read_workbook(path)[0]
             raw = pd.read_excel(path, sheet_name=0, engine="openpyxl")
     except DataError:
         raise
