@@ -203,7 +203,7 @@ class BarChart(pg.PlotWidget):
         if show_job_labels:
             pi.setLabel("left", "Job ID")
         else:
-            self.job_axis.setStyle(showValues=False)
+            self.job_axis.setStyle(showValues=False, tickLength=0)
             self.job_axis.setWidth(8)
         self._anchor: int | None = None
         self._lod = 1
@@ -396,11 +396,24 @@ class BarChart(pg.PlotWidget):
 
     def export_image(self, path: str) -> None:
         """Save this chart as PNG or SVG (by extension)."""
-        from pyqtgraph.exporters import ImageExporter, SVGExporter
+        from pyqtgraph.exporters import ImageExporter
 
         item = self.getPlotItem()
         if path.lower().endswith(".svg"):
-            SVGExporter(item).export(path)
+            from PySide6.QtCore import QRect, QSize
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            gen = QSvgGenerator()
+            gen.setFileName(path)
+            gen.setSize(QSize(self.width(), self.height()))
+            gen.setViewBox(QRect(0, 0, self.width(), self.height()))
+            gen.setTitle(f"ETL Desk — {METRIC_TITLES[self.metric]}")
+            painter = QPainter(gen)
+            try:
+                self.render(painter)
+            finally:
+                painter.end()
         else:
             exp = ImageExporter(item)
             exp.parameters()["width"] = max(800, int(self.width() * 2))

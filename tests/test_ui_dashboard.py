@@ -1,0 +1,213 @@
+"""The main window: case-study dashboard, linked charts, table, selection, filter/sort/grouping."""
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+import pyqtgraph as pg
+
+from etl_desk.core.view import GROUPINGS, METRICS, SORT_KEYS, ViewFilter
+from tests.ui_helpers import drawn, make_window
+
+
+def brush_hex(chart, layer):
+    return pg.mkBrush(chart.items[layer].opts["brush"]).color().name().upper()
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+    return make_window(qtbot, tmp_path / "s.ini")
+
+
+def test_opens_on_case_study_like_the_reference(win):
+    st = win.state
+    assert st.view.n_bars == 1000
+    assert win.kpis.text("runs") == "1,000"
+    assert win.kpis.text("total_cost_usd") == "$1,315.09"
+    assert win.kpis.text("failed_cost_usd").startswith("$62.59")
+    assert "4.76 %" in win.kpis.text("failed_cost_usd")
+    # first screen: run 1 at the top, ~44 bars, orange success / blue failed
+    cost = win.charts["cost_usd"]
+    y, w = drawn(cost, "total")
+    assert y[0] == 0 and w[0] == pytest.approx(0.67)
+    fy, fw = drawn(cost, "failed")
+    assert 9 in fy  # run 10 (row 9) failed: drawn in the failed layer
+    assert brush_hex(cost, "total") == "#F28E2B"
+    assert brush_hex(cost, "failed") == "#4E79A7"
+    i0, i1 = cost.visible_range()
+    assert i0 == 0 and 40 <= i1 <= 50
+    assert win.charts["cost_usd"].job_axis.tickStrings([0, 29], 1, 1) == ["1", "30"]
+    assert win.table_model.rowCount() == 1000
+    assert win.table_model.headerData(0, Qt.Orientation.Horizontal) == "Job ID"
+
+
+def _check_consistent(win):
+    v = win.state.view
+    model = win.table_model
+    assert model.rowCount() == v.n_bars
+    labels = [v.label(i) for i in range(v.n_bars)]
+    assert [model.data(model.index(i, 0)) for i in range(min(v.n_bars, 60))] == labels[:60]
+    for m, chart in win.charts.items():
+        assert chart.view is v
+        chart._redraw()
+        i0, i1 = chart.visible_range()
+        y, w = drawn(chart, "total")
+        if chart.level_of_detail() == 1 and v.n_bars:
+            sel = (y >= i0) & (y < i1)
+            np.testing.assert_allclose(w[sel], np.nan_to_num(v.totals[m][y[sel].astype(int)]))
+    return labels
+
+
+@pytest.mark.parametrize("grouping", list(GROUPINGS))
+def test_charts_and_table_agree_for_every_filter_sort_grouping(win, grouping):
+    st = win.state
+    filters = [ViewFilter(), ViewFilter(statuses=frozenset({"Failed"})),
+               ViewFilter(start=pd.Timestamp("2024-03-01"), end=pd.Timestamp("2024-03-15")),
+               ViewFilter(text="81")]
+    for f, key, desc in itertools.product(filters, SORT_KEYS, (False, True)):
+        st.set_filter(f)
+        st.set_sort(key, desc)
+        st.set_grouping(grouping)
+        _check_consistent(win)
+        v = st.view
+        if grouping == "run" and key in METRICS and v.n_bars > 1:
+            vals = v.totals[key]
+            assert np.all(np.diff(vals) <= 0) if desc else np.all(np.diff(vals) >= 0)
+        if f.statuses == frozenset({"Failed"}):
+            assert v.failed_runs.sum() == v.runs.sum()
+        if grouping != "run":
+            # aggregated bars keep the failed share
+            assert np.all(v.failed_parts["cost_usd"] <= v.totals["cost_usd"] + 1e-9)
+    st.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    st.set_grouping("run")
+    assert st.view.n_bars == 52
+
+
+def test_selecting_run_818_in_cost_chart_highlights_everywhere(win, qtbot):
+    st = win.state
+    st.set_sort("cost_usd", descending=True)
+    cost = win.charts["cost_usd"]
+    assert st.view.label(0) == "818"
+    # a real click on the top bar of the Cost chart
+    vb = cost.vb
+    scene_pt = vb.mapViewToScene(vb.mapToView(vb.boundingRect().topLeft()) * 0 +
+                                 type(vb.mapToView(vb.boundingRect().topLeft()))(0.5, 0.0))
+    widget_pt = cost.mapFromScene(scene_pt)
+    with qtbot.waitSignal(st.selectionChanged, timeout=2000):
+        qtbot.mouseClick(cost.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(widget_pt.x()) + 3,
+                                                                                  int(widget_pt.y())))
+    assert st.selected_run_ids() == ["818"]
+    for m, chart in win.charts.items():
+        y, w = drawn(chart, "sel_total")
+        assert list(y) == [0.0]
+        fy, _ = drawn(chart, "sel_failed")
+        assert list(fy) == [0.0]  # 818 failed: highlighted in the failed colour
+        assert pg.mkBrush(chart.items["total"].opts["brush"]).color().alpha() < 255  # the rest dimmed
+    rows = [i.row() for i in win.table.selectionModel().selectedRows()]
+    assert rows == [0]
+    assert win.table_model.data(win.table_model.index(0, 0)) == "818"
+
+
+def test_table_selection_highlights_bars_and_back(win, qtbot):
+    st = win.state
+    sm = win.table.selectionModel()
+    from PySide6.QtCore import QItemSelectionModel
+
+    sm.select(win.table_model.index(4, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+              | QItemSelectionModel.SelectionFlag.Rows)
+    assert st.selected_run_ids() == ["5"]
+    y, _ = drawn(win.charts["duration_min"], "sel_total")
+    assert list(y) == [4.0]
+    # ctrl-click adds, shift-click extends a range, drag selects a range
+    chart = win.charts["data_processed_gb"]
+    chart.select_bar(9, Qt.KeyboardModifier.ControlModifier)
+    assert sorted(st.selected_run_ids(), key=int) == ["5", "10"]
+    chart.select_bar(12, Qt.KeyboardModifier.ShiftModifier)
+    assert sorted(st.selected_run_ids(), key=int) == ["5", "10", "11", "12", "13"]
+    chart._on_drag(18.8, 22.2, Qt.KeyboardModifier.NoModifier)  # bars 19..22 touched
+    assert sorted(st.selected_run_ids(), key=int) == ["20", "21", "22", "23"]
+    assert sorted(i.row() for i in win.table.selectionModel().selectedRows()) == [19, 20, 21, 22]
+
+
+def test_selection_survives_sorting_and_grouping(win):
+    st = win.state
+    st.select_run_ids(["818", "30"])
+    st.set_sort("duration_min", True)
+    assert sorted(st.selected_run_ids()) == ["30", "818"]
+    bars = np.flatnonzero(st.selected_bars())
+    assert sorted(st.view.label(i) for i in bars) == ["30", "818"]
+    st.set_grouping("month")
+    labels = {st.view.label(i) for i in np.flatnonzero(st.selected_bars())}
+    df = st.df
+    months = set(df.loc[df["run_id"].isin(["30", "818"]), "start_time"].dt.strftime("%Y-%m"))
+    assert labels == months and len(labels) >= 1
+
+
+def test_scrolling_one_chart_scrolls_all(win):
+    a, b, c = (win.charts[m] for m in METRICS)
+    a.vb.scroll_by(100)
+    for ch in (b, c):
+        assert ch.vb.viewRange()[1] == pytest.approx(a.vb.viewRange()[1])
+    b.vb.scaleBy((1, 4))
+    assert a.vb.viewRange()[1] == pytest.approx(b.vb.viewRange()[1])
+
+
+def test_hover_tooltip_describes_the_run(win):
+    cost = win.charts["cost_usd"]
+    assert cost.bar_at(0.3, 0.0) == 0
+    assert cost.bar_at(0.3, 0.5) == -1  # between bars
+    html = cost.tooltip_html(29)
+    assert "30" in html and "Failed" in html and "$2.47" in html and "441.57 GB" in html
+
+
+def test_level_of_detail_at_scale(win, qtbot):
+    from etl_desk.core.generate import generate
+
+    df = generate("realistic", runs=200_000, seed=3)
+    win.set_data(df, "big")
+    cost = win.charts["cost_usd"]
+    cost.vb.setYRange(0, 200_000, padding=0)
+    cost._redraw()
+    y, w = drawn(cost, "total")
+    assert cost.level_of_detail() > 1
+    assert len(y) <= cost.vb.height() + 2  # never more rectangles than pixel rows
+    # the envelope keeps the biggest bar of each bin
+    assert w.max() == pytest.approx(np.nanmax(win.state.view.totals["cost_usd"]))
+    cost.vb.setYRange(1000, 1030, padding=0)
+    cost._redraw()
+    assert cost.level_of_detail() == 1
+    y, w = drawn(cost, "total")
+    np.testing.assert_allclose(w, win.state.view.totals["cost_usd"][y.astype(int)])
+
+
+def test_filter_bar_drives_the_state(win, qtbot):
+    fb = win.filter_bar
+    fb.success.setChecked(False)
+    assert win.state.view.n_bars == 52
+    assert win.kpis.text("runs") == "52"
+    fb.success.setChecked(True)
+    fb.grouping.setCurrentIndex(fb.grouping.findData("day"))
+    assert win.state.view.grouped and win.table_model.headerData(0, Qt.Orientation.Horizontal) == "Group"
+    fb.text.setText("818")
+    qtbot.waitUntil(lambda: win.state.spec.filter.text == "818", timeout=2000)
+
+
+def test_table_header_click_sets_shared_sort(win):
+    col = [win.table_model.column_key(c) for c in range(win.table_model.columnCount())].index("cost_usd")
+    win.table.sortByColumn(col, Qt.SortOrder.DescendingOrder)
+    assert win.state.spec.sort_key == "cost_usd" and win.state.spec.descending
+    assert win.filter_bar.sort.currentData() == "cost_usd"
+    assert win.state.view.label(0) == "818"
+
+
+def test_chart_export_png_and_svg(win, tmp_path):
+    for ext in ("png", "svg"):
+        p = tmp_path / f"cost.{ext}"
+        win.charts["cost_usd"].export_image(str(p))
+        assert p.exists() and p.stat().st_size > 1000
