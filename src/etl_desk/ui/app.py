@@ -44,7 +44,12 @@ def run_app(path: str | None = None) -> int:
     app = ensure_app()
     from etl_desk.ui.main_window import MainWindow
 
+    from etl_desk.ui.errors import ExceptionReporter
+
+    reporter = ExceptionReporter(app)
+    reporter.install()
     win = MainWindow(settings=make_settings())
+    reporter.errorReported.connect(win.on_unexpected_error)
     if os.environ.get(FIRST_PAINT_ENV) == "1":
         _quit_on_first_paint(app, win)
     win.show()

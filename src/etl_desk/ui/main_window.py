@@ -44,6 +44,8 @@ class MainWindow(QMainWindow):
     dataLoaded = Signal(str)  # source description
     loadFailed = Signal(str)  # message shown to the user
     workCancelled = Signal()
+    exportFinished = Signal(str)  # path
+    exportFailed = Signal(str)  # message, or "cancelled"
 
     def __init__(self, settings: QSettings | None = None, restore: bool = True, load_default: bool = True):
         super().__init__()
@@ -51,6 +53,8 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.state = DashboardState(self)
         self.runner = TaskRunner(self)
+        self.export_runner = TaskRunner(self)
+        self._export_progress = None
         self.source = ""
         self.current_path: str | None = None
         self.setAcceptDrops(True)
@@ -185,6 +189,9 @@ class MainWindow(QMainWindow):
         self.act_generate = self._action("&Generate", self.generator._on_generate, "Ctrl+G",
                                          "Generate with the generator panel's settings", m)
         m.addSeparator()
+        self.act_export_workbook = self._action("Export &workbook for finance…", self.export_workbook_dialog,
+                                                "Ctrl+E", "One .xlsx: cover, assumptions, KPIs, insights, "
+                                                "anomalies, data, business case with live formulas, charts", m)
         self.export_menu = m.addMenu("&Export")
         self.act_export_csv = self._action("Filtered data as &CSV…", lambda: self.export_data_dialog("csv"),
                                            None, "The runs in the current filter as CSV", self.export_menu)
@@ -201,6 +208,8 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         self._action("Select &all runs in view", self.select_all_in_view, QKeySequence.StandardKey.SelectAll, None, e)
         self._action("&Clear selection", self.state.clear_selection, "Esc", None, e)
+        self._action("Copy &key figures", self.copy_kpis, "Ctrl+Shift+C",
+                     "Copy the KPI table (tab-separated) to the clipboard, ready to paste into Excel", e)
         self._action("&Find…", self.filter_bar.focus_text, QKeySequence.StandardKey.Find,
                      "Filter by pipeline name or run ID", e)
 
@@ -234,6 +243,10 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._on_work_finished)
         self.runner.failed.connect(self._on_work_failed)
         self.runner.cancelled.connect(self._on_work_cancelled)
+        self.export_runner.progress.connect(self._on_export_progress)
+        self.export_runner.finished.connect(self._on_export_finished)
+        self.export_runner.failed.connect(self._on_export_failed)
+        self.export_runner.cancelled.connect(self._on_export_cancelled)
         self._syncing_table = False
 
     # --- data ------------------------------------------------------------------------------
@@ -447,6 +460,113 @@ class MainWindow(QMainWindow):
             self.charts[metric].export_image(path)
             self.status_label.setText(f"Wrote {path}")
 
+    def copy_kpis(self) -> str:
+        from PySide6.QtWidgets import QApplication
+
+        from etl_desk.core.workbook import kpi_table_text
+
+        text = kpi_table_text(self.kpis.kpis)
+        QApplication.clipboard().setText(text)
+        self.status_label.setText("Key figures copied to the clipboard")
+        return text
+
+    def current_analysis(self):
+        return getattr(self.insights_widget, "analysis", None)
+
+    def current_assumptions(self):
+        return getattr(self.solutions_widget, "assumptions", None)
+
+    def export_workbook_dialog(self) -> None:
+        if self.state.view is None:
+            return
+        start = self.settings.value("lastExportDir", str(Path.home()))
+        stem = Path(self.current_path).stem if self.current_path else "etl-desk-report"
+        path, _ = QFileDialog.getSaveFileName(self, "Export workbook for finance",
+                                              str(Path(start) / f"{stem}.xlsx"), "Excel workbook (*.xlsx)")
+        if not path:
+            return
+        if not path.lower().endswith(".xlsx"):
+            path += ".xlsx"
+        self.settings.setValue("lastExportDir", str(Path(path).parent))
+        policy = "refuse"
+        from etl_desk.core.tables import EXCEL_MAX_ROWS
+
+        n = int(self.state.view.row_mask.sum())
+        if n + 1 > EXCEL_MAX_ROWS:
+            box = QMessageBox(QMessageBox.Icon.Question, APP_NAME,
+                              f"The current filter holds {n:,} runs; one Excel sheet holds "
+                              f"{EXCEL_MAX_ROWS - 1:,}.\n\nHow should the Data sheet be written?")
+            split = box.addButton("Split across several Data sheets", QMessageBox.ButtonRole.AcceptRole)
+            trunc = box.addButton(f"First {EXCEL_MAX_ROWS - 1:,} runs only", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            if box.clickedButton() is split:
+                policy = "split"
+            elif box.clickedButton() is trunc:
+                policy = "truncate"
+            else:
+                return
+        self.export_workbook(path, max_rows_policy=policy)
+
+    def export_workbook(self, path: str, max_rows_policy: str = "refuse") -> None:
+        """Write the finance workbook in the background with a progress dialog (Cancel keeps any old file)."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from etl_desk.core.workbook import export_workbook
+
+        df = self.state.df
+        mask = self.state.view.row_mask
+        sub = df if mask.all() else df.loc[mask].reset_index(drop=True)
+        analysis, assumptions = self.current_analysis(), self.current_assumptions()
+        source, filters = self.source, self.state.spec.filter.describe()
+
+        def work(progress, cancel):
+            res = export_workbook(path, sub, analysis=analysis, assumptions=assumptions, source=source,
+                                  filters_text=filters, progress=progress, cancel=cancel,
+                                  max_rows_policy=max_rows_policy)
+            return ("exported", path, res)
+
+        dlg = QProgressDialog(f"Writing {os.path.basename(path)}…", "Cancel", 0, 100, self)
+        dlg.setObjectName("exportProgress")
+        dlg.setWindowTitle("Export workbook")
+        dlg.setMinimumDuration(400)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(self.export_runner.cancel)
+        self._export_progress = dlg
+        self.status_label.setText(f"Exporting {path}…")
+        self.export_runner.start(work, "export")
+
+    def _on_export_progress(self, f: float) -> None:
+        if self._export_progress is not None:
+            self._export_progress.setValue(int(f * 100))
+
+    def _close_export_progress(self) -> None:
+        if self._export_progress is not None:
+            dlg, self._export_progress = self._export_progress, None
+            dlg.canceled.disconnect()
+            dlg.close()
+            dlg.deleteLater()
+
+    def _on_export_finished(self, result) -> None:
+        self._close_export_progress()
+        _, path, res = result
+        self.status_label.setText(f"Wrote {path}")
+        self.exportFinished.emit(path)
+
+    def _on_export_failed(self, exc, tb: str) -> None:
+        self._close_export_progress()
+        self._on_work_failed(exc, tb)
+        self.exportFailed.emit(getattr(exc, "message", str(exc)))
+
+    def _on_export_cancelled(self) -> None:
+        self._close_export_progress()
+        self.status_label.setText("Export cancelled — any existing file is unchanged.")
+        self.exportFailed.emit("cancelled")
+
+    def on_unexpected_error(self, summary: str, details: str) -> None:
+        self.status_label.setText(f"Unexpected error (logged): {summary}")
+
     # --- drag and drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, ev):
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
@@ -508,6 +628,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):
         self.cancel_work()
+        self.export_runner.cancel()
         self.save_settings()
         super().closeEvent(ev)
 
