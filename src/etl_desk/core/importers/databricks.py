@@ -187,7 +187,6 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     file0 = tl_tables[0].file if len(tl_tables) == 1 else label
     tl, tl_fidx, tl_rows = _concat(tl_tables)
     _require(tl, ("run_id", "period_start_time", "period_end_time"), "job_run_timeline", tl_tables)
-    report.rows_in = len(tl)
 
     def where(i: int) -> tuple[str, int]:
         return tl_tables[int(tl_fidx[i])].file, int(tl_rows[i])
@@ -233,6 +232,7 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
         "result_state": g["result_state"].last(), "termination_code": g["termination_code"].last(),
         "run_seconds": g["run_seconds"].last(),
     }).reset_index()
+    n_runs = len(runs)
     merged = int((runs["slices"] > 1).sum())
     if merged:
         report.add(f"{merged:,} run(s) spanning several hourly timeline rows merged into one run each")
@@ -273,6 +273,7 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     # --- cost from billing usage -------------------------------------------------------
     cost = pd.Series(np.nan, index=runs.index, dtype="float64")
     basis = "none"
+    no_usage: set = set()
     if "usage" in tables:
         per_run, basis = _usage_cost(tables, options, report)
         if "ws" in per_run.columns and (runs["ws"] != "").any() and (per_run["ws"] != "").any():
@@ -287,10 +288,8 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
             lost = float(sum(look[k] for k in orphans))
             report.add(f"billing usage of {len(orphans):,} job run(s) not in the timeline export ignored "
                        f"(${lost:,.2f})")
-        none = cost.isna()
-        if none.any():
-            report.add(f"{int(none.sum()):,} run(s) have no billing usage rows: cost 0")
-            cost = cost.fillna(0.0)
+        no_usage = set(runs["run"][cost.isna().to_numpy()])
+        cost = cost.fillna(0.0)
         neg = cost < 0
         if neg.any():
             report.add(f"{int(neg.sum()):,} run(s) with a negative net cost after retractions clipped to 0")
@@ -317,9 +316,12 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
         "duration_min": dur, "result_state": runs["result_state"],
         "termination_code": runs["termination_code"], "cost_usd": cost,
     })
-    rows_in = report.rows_in
     canon = to_canonical(out, file=file0, report=report, **options.canonical_kwargs())
-    report.rows_in = rows_in
+    report.rows_in = n_runs
+    if no_usage:
+        n = int(canon["run_id"].isin(no_usage).sum())
+        if n:
+            report.add(f"{n:,} run(s) have no billing usage rows: cost 0")
     canon.attrs["cost_basis"] = basis
     canon.attrs["source_kind"] = "databricks_system_tables"
     return canon

@@ -137,9 +137,10 @@ def check_xlsx(path: str | os.PathLike) -> None:
 
 
 def workbook_info(path: str | os.PathLike) -> dict:
-    """Sheet names, hidden sheets and defined names of an XLSX (after :func:`check_xlsx`)."""
+    """Sheet names, hidden sheets and defined names of an XLSX (runs :func:`check_xlsx` first)."""
     import openpyxl
 
+    check_xlsx(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on bad input
@@ -178,6 +179,9 @@ def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTab
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+)", str(exc))
         row = int(m.group(1)) - 1 if m else None
+        if m is None:
+            m = re.search(r"row (\d+)", str(exc))
+            row = int(m.group(1)) if m else None
         raise DataError(f"cannot split the lines into columns with delimiter {dialect.delimiter!r} "
                         f"({_short(exc)})", file=_name(path), row=row) from None
     except UnicodeDecodeError as exc:
@@ -189,7 +193,6 @@ def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTab
 
 def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: int | None = None,
                   info: dict | None = None) -> RawTable:
-    check_xlsx(path)
     info = info or workbook_info(path)
     if not info["sheets"]:
         raise DataError("the workbook has no sheets", file=_name(path))

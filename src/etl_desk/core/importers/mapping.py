@@ -404,6 +404,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
             if unit != "auto" or (pd.api.types.is_numeric_dtype(s.dtype)
                                   and not pd.api.types.is_bool_dtype(s.dtype)):
                 df[f] = _epoch_to_datetime(s, unit)
+    _warn_mixed_offsets(df, cols, report)
     if "attempt" in df.columns:
         unit = mapping.unit("attempt")
         a = _numeric(df["attempt"], "Attempt", file, row_numbers)
@@ -456,6 +457,26 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     return canon
+
+
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+
+
+def _warn_mixed_offsets(df: pd.DataFrame, cols: dict, report: LoadReport) -> None:
+    """Times with and without a UTC offset in one column: the bare ones are read as UTC; say so."""
+    for f in ("start_time", "end_time"):
+        if f not in df.columns or not _is_text(df[f]):
+            continue
+        s = df[f].astype("string").str.strip()
+        s = s[s.notna() & (s != "")]
+        if s.empty:
+            continue
+        # cheap test first: a column whose first and last values agree is checked in full only if needed
+        has = s.str.contains(_OFFSET, regex=True)
+        n_tz = int(has.sum())
+        if 0 < n_tz < len(s):
+            report.add(f"column {cols[f]!r} mixes times with a UTC offset ({n_tz:,}) and without "
+                       f"({len(s) - n_tz:,}); those without were read as UTC")
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
