@@ -473,7 +473,7 @@ class Result:
     npv_usd: float = field(init=False)
 
     def __post_init__(self):
-        self.payback_months = payback_months(self.schedule.cumulative_net)
+        self.payback_months = None if self.id == "do-nothing" else payback_months(self.schedule.cumulative_net)
         self.npv_usd = float(np.sum(self.schedule.net * self.discount))
 
     @property
@@ -686,8 +686,10 @@ def result_json(r: Result, case: BusinessCase | None = None) -> dict:
     if r.effect is not None:
         out["effect"] = r.effect
         out["portfolio_share_of_effect"] = _num(r.remaining_share)
-    if case is not None and r.id != "do-nothing":
-        out["horizon_cost_usd"] = _num(case.with_cumulative(r)[-1])
+    if case is not None:
+        pv_dn = float(np.sum(case.do_nothing_monthly * case.discount))
+        out["horizon_spend_usd"] = _num(case.with_cumulative(r)[-1])
+        out["pv_spend_usd"] = _num(pv_dn - r.npv_usd)
     return out
 
 
@@ -695,9 +697,7 @@ def business_case_json(case: BusinessCase) -> dict:
     """JSON-safe dict (no NaN; ``null`` for "never pays back" and unavailable figures)."""
     b = case.baseline
     g = case.assumptions["global"]
-    dn = result_json(case.do_nothing)
-    dn["horizon_cost_usd"] = _num(case.do_nothing_cumulative[-1])
-    dn["pv_cost_usd"] = _num(np.sum(case.do_nothing_monthly * case.discount))
+    dn = result_json(case.do_nothing, case)
     return {
         "currency": "USD",
         "conventions": CONVENTIONS,
@@ -726,3 +726,29 @@ def business_case_json(case: BusinessCase) -> dict:
             "portfolio": [float(x) for x in case.portfolio_cumulative],
         },
     }
+
+
+def _usd(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+
+
+def format_business_case(j: dict) -> list[str]:
+    """A short plain-text business-case section for the terminal report (from :func:`business_case_json`)."""
+    b = j["baseline"]
+    lines = ["Business case (USD; " + b["method"] + ")",
+             f"  Doing nothing: {_usd(j['do_nothing']['cost_usd']['year'])} a year, "
+             f"{_usd(j['do_nothing']['horizon_spend_usd'])} over {j['horizon_months']} months"]
+    head = f"  {'solution':<46} {'investment':>12} {'FTE':>5} {'weeks':>6} {'maint./month':>13} " \
+           f"{'savings/month':>14} {'payback':>9} {'ROI':>8} {'NPV':>14}"
+    lines.append(head)
+    for s in j["solutions"] + [j["portfolio"]]:
+        name = ("[x] " if s["enabled"] else "[ ] ") + s["name"] if s["id"] != "portfolio" else s["name"]
+        pb = "never" if s["payback_months"] is None else f"{s['payback_months']:.1f} mo"
+        roi = "n/a" if s["roi"] is None else f"{s['roi']:.0%}"
+        lines.append(f"  {name[:46]:<46} {_usd(s['investment_usd']):>12} {s['personnel_fte']:>5g} "
+                     f"{s['duration_weeks']:>6g} {_usd(s['maintenance_usd']['month']):>13} "
+                     f"{_usd(s['savings_usd']['month']):>14} {pb:>9} {roi:>8} {_usd(s['npv_usd']):>14}")
+    lines += [f"  Note: {n}" for n in b["notes"]]
+    return lines
