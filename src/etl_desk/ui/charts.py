@@ -247,7 +247,8 @@ class BarChart(pg.PlotWidget):
         v = self.view
         self.job_axis.view = v
         n = v.n_bars if v is not None else 0
-        xmax = float(np.nanmax(v.totals[self.metric])) if n else 1.0
+        vals = v.totals[self.metric] if n else np.zeros(0)
+        xmax = float(np.nanmax(vals)) if n and not np.isnan(vals).all() else 1.0
         if not np.isfinite(xmax) or xmax <= 0:
             xmax = 1.0
         self.vb.setLimits(xMin=0, xMax=xmax * 1.06, yMin=-0.6, yMax=max(n, 1) - 0.4,

@@ -182,6 +182,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&File")
         self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
                                      "Open a run history (CSV, Excel, Parquet, Databricks exports, Jobs API JSON)", m)
+        self.act_import = self._action("&Import with column mapping…", self.import_dialog, "Ctrl+I",
+                                       "Open a CSV / Excel / Parquet file and choose which column holds what", m)
         self.recent_menu = m.addMenu("Open &Recent")
         m.addSeparator()
         self.act_case_study = self._action("Load &case-study data", lambda: self.generate("case-study"), None,
@@ -266,14 +268,51 @@ class MainWindow(QMainWindow):
         self.set_data(df, os.path.basename(path), path=str(path))
         self.add_recent(str(path))
 
-    def open_file(self, path: str) -> None:
+    def import_file(self, path: str, always_ask: bool = False) -> None:
+        """Open *path*, asking for a column mapping when the file needs one (or when *always_ask*)."""
+        from etl_desk.ui.import_dialog import ImportDialog, needs_mapping
+
+        try:
+            ask, options = needs_mapping(path, self.settings)
+            ask = ask or always_ask
+            if ask:
+                from etl_desk.core.loaders import detect
+
+                if detect(path) != "table":
+                    ask = False
+        except DataError as exc:
+            self._on_work_failed(exc, "")
+            return
+        if ask:
+            if os.environ.get("ETL_DESK_NO_DIALOGS"):
+                self._on_work_failed(DataError("the columns need a mapping (Import with column mapping…)",
+                                               file=path), "")
+                return
+            try:
+                dlg = ImportDialog(path, self.settings, self)
+            except DataError as exc:
+                self._on_work_failed(exc, "")
+                return
+            if dlg.exec() != ImportDialog.DialogCode.Accepted:
+                return
+            options = dlg.options()
+        self.open_file(path, options)
+
+    def import_dialog(self) -> None:
+        start = self.settings.value("lastDir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Import run history", start, OPEN_FILTER)
+        if path:
+            self.settings.setValue("lastDir", str(Path(path).parent))
+            self.import_file(path, always_ask=True)
+
+    def open_file(self, path: str, options=None) -> None:
         """Load a file in the background; on failure show the message and keep the current data."""
         from etl_desk.core.loaders import load_path
         from etl_desk.core.schema import LoadReport
 
         def work(progress, cancel):
             rep = LoadReport()
-            df = load_path(path, report=rep)
+            df = load_path(path, report=rep, options=options)
             return ("file", path, df, Dataset(df, os.path.basename(path)), rep.warnings)
 
         self.status_label.setText(f"Opening {path}…")
@@ -413,7 +452,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open run history", start, OPEN_FILTER)
         if path:
             self.settings.setValue("lastDir", str(Path(path).parent))
-            self.open_file(path)
+            self.import_file(path)
 
     def recent_files(self) -> list[str]:
         v = self.settings.value("recentFiles", [])
@@ -435,7 +474,7 @@ class MainWindow(QMainWindow):
             a = self.recent_menu.addAction(f"&{i + 1} {os.path.basename(p)}")
             a.setToolTip(p)
             a.setStatusTip(p)
-            a.triggered.connect(lambda _=False, p=p: self.open_file(p))
+            a.triggered.connect(lambda _=False, p=p: self.import_file(p))
         self.recent_menu.setEnabled(bool(files))
 
     def export_data_dialog(self, kind: str) -> None:
@@ -576,7 +615,7 @@ class MainWindow(QMainWindow):
         files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
         if files:
             ev.acceptProposedAction()
-            self.open_file(files[0])
+            self.import_file(files[0])
 
     # --- settings ---------------------------------------------------------------------------------
     def showEvent(self, ev):

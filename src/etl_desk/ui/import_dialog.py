@@ -1,0 +1,191 @@
+"""The import step for foreign run histories: preview, column mapping, units, prices, policies.
+
+Everything it decides is an :class:`etl_desk.core.importers.options.ImportOptions`;
+the mapping is guessed by core from the headers, remembered per header set in
+QSettings, and applied by core when the file is loaded (in the background).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from etl_desk.core.importers import preview
+from etl_desk.core.importers.mapping import EXTRA_FIELDS, FIELDS, UNITS, Mapping, header_key
+from etl_desk.core.importers.options import ImportOptions
+from etl_desk.core.schema import BY_NAME, CANCELLED_POLICIES
+
+NONE = "(not in this file)"
+POLICY_TEXT = {"failed": "count as failed", "success": "count as successful", "exclude": "leave out"}
+
+
+def field_label(name: str) -> str:
+    if name in BY_NAME:
+        c = BY_NAME[name]
+        return c.label + (" *" if c.required and name not in ("end_time", "duration_min", "cost_usd") else "")
+    return EXTRA_FIELDS.get(name, name)
+
+
+def remembered_mapping(settings: QSettings, headers) -> Mapping | None:
+    text = settings.value(f"mappings/{header_key(headers)}")
+    if not text:
+        return None
+    try:
+        return Mapping.from_json(str(text))
+    except Exception:  # noqa: BLE001 - a damaged stored mapping is ignored, not fatal
+        return None
+
+
+def remember_mapping(settings: QSettings, headers, mapping: Mapping) -> None:
+    settings.setValue(f"mappings/{header_key(headers)}", mapping.to_json())
+
+
+class ImportDialog(QDialog):
+    """Preview of the first rows and one row of controls per canonical field."""
+
+    def __init__(self, path: str, settings: QSettings, parent=None):
+        super().__init__(parent)
+        self.setObjectName("importDialog")
+        self.setWindowTitle(f"Import {path}")
+        self.path = path
+        self.settings = settings
+        self.headers, rows, guessed = preview(path, 20)
+        remembered = remembered_mapping(settings, self.headers)
+        self.initial = remembered or guessed
+        self.from_memory = remembered is not None
+
+        lay = QVBoxLayout(self)
+        note = QLabel(("Using the mapping you chose last time for these columns. " if self.from_memory else
+                       "ETL Desk guessed which column holds what from the headers. ") +
+                      "Check it against the preview and fix what is wrong. Fields marked * are required.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        table = QTableWidget(len(rows), len(self.headers))
+        table.setObjectName("previewTable")
+        table.setHorizontalHeaderLabels(self.headers)
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r):
+                table.setItem(i, j, QTableWidgetItem(v[:200]))
+        table.setMaximumHeight(220)
+        table.resizeColumnsToContents()
+        lay.addWidget(table)
+
+        box = QGroupBox("Columns")
+        grid = QGridLayout(box)
+        self.column_boxes: dict[str, QComboBox] = {}
+        self.unit_boxes: dict[str, QComboBox] = {}
+        for k, name in enumerate(FIELDS):
+            r, c = divmod(k, 2)
+            grid.addWidget(QLabel(field_label(name)), r, c * 3)
+            cb = QComboBox()
+            cb.setObjectName(f"map_{name}")
+            cb.addItem(NONE)
+            cb.addItems(self.headers)
+            cb.setCurrentText(self.initial.columns.get(name, NONE))
+            cb.currentTextChanged.connect(self._check)
+            grid.addWidget(cb, r, c * 3 + 1)
+            self.column_boxes[name] = cb
+            if name in UNITS:
+                ub = QComboBox()
+                ub.setObjectName(f"unit_{name}")
+                ub.addItems(list(UNITS[name]))
+                ub.setCurrentText(self.initial.unit(name))
+                ub.setToolTip("Unit of this column in the file; ETL Desk converts it")
+                grid.addWidget(ub, r, c * 3 + 2)
+                self.unit_boxes[name] = ub
+        lay.addWidget(box)
+
+        opts = QGroupBox("Prices and policies")
+        form = QFormLayout(opts)
+        self.usd_per_dbu = self._money(0.0, 100.0, 0.01, "When the file has DBUs but no cost: price of one DBU "
+                                       "(0 = use the file's cost or list prices)")
+        self.discount = QDoubleSpinBox()
+        self.discount.setRange(0.0, 0.95)
+        self.discount.setSingleStep(0.05)
+        self.discount.setToolTip("Contract discount taken off list prices and off the $/DBU (0.2 = 20 %)")
+        self.usd_per_hour = self._money(0.0, 1000.0, 0.05, "For sources with no cost and no DBUs: cost = run "
+                                        "hours x this rate (0 = cost 0, with a warning)")
+        self.cancelled = QComboBox()
+        self.skipped = QComboBox()
+        for cb in (self.cancelled, self.skipped):
+            for p in CANCELLED_POLICIES:
+                cb.addItem(POLICY_TEXT[p], p)
+        self.cancelled.setCurrentIndex(self.cancelled.findData("failed"))
+        self.skipped.setCurrentIndex(self.skipped.findData("exclude"))
+        self.cancelled.setToolTip("Default: cancelled runs count as failed spend — they used compute and "
+                                  "produced nothing")
+        self.skipped.setToolTip("Default: skipped runs are left out — they never ran and cost nothing")
+        form.addRow("$ per DBU", self.usd_per_dbu)
+        form.addRow("Contract discount", self.discount)
+        form.addRow("$ per run-hour (fallback)", self.usd_per_hour)
+        form.addRow("Cancelled runs (default: count as failed)", self.cancelled)
+        form.addRow("Skipped runs (default: leave out)", self.skipped)
+        lay.addWidget(opts)
+
+        self.remember = QCheckBox("Remember this mapping for files with these columns")
+        self.remember.setChecked(True)
+        self.message = QLabel()
+        self.message.setObjectName("mappingMessage")
+        self.message.setStyleSheet("color: #b03a2e;")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.remember)
+        lay.addWidget(self.message)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.resize(980, 760)
+        self._check()
+
+    @staticmethod
+    def _money(lo, hi, step, tip) -> QDoubleSpinBox:
+        sb = QDoubleSpinBox()
+        sb.setRange(lo, hi)
+        sb.setDecimals(3)
+        sb.setSingleStep(step)
+        sb.setPrefix("$")
+        sb.setToolTip(tip)
+        return sb
+
+    def mapping(self) -> Mapping:
+        cols = {n: cb.currentText() for n, cb in self.column_boxes.items() if cb.currentText() != NONE}
+        units = {n: ub.currentText() for n, ub in self.unit_boxes.items() if n in cols}
+        return Mapping(cols, units)
+
+    def options(self) -> ImportOptions:
+        return ImportOptions(
+            mapping=self.mapping(),
+            usd_per_dbu=self.usd_per_dbu.value() or None,
+            contract_discount=self.discount.value(),
+            usd_per_hour=self.usd_per_hour.value() or None,
+            cancelled=self.cancelled.currentData(),
+            skipped=self.skipped.currentData(),
+        ).validate()
+
+    def _check(self, *args) -> None:
+        m = self.mapping()
+        missing = m.describe_missing()
+        self.message.setText(f"Still needed: {missing}" if missing else "")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not missing)
+
+    def accept(self) -> None:
+        if self.remember.isChecked():
+            remember_mapping(self.settings, self.headers, self.mapping())
+        super().accept()
+
+
+def needs_mapping(path: str, settings: QSettings) -> tuple[bool, ImportOptions | None]:
+    """(show the dialog?, options to use without it). Canonical files and Databricks exports need none."""
+    from etl_desk.core.loaders import detect
+
+    if detect(path) != "table":
+        return False, None
+    headers, _, guessed = preview(path, 5)
+    remembered = remembered_mapping(settings, headers)
+    if remembered is not None and not remembered.missing():
+        return False, ImportOptions(mapping=remembered)
+    if guessed.missing():
+        return True, None
+    return False, None
+
