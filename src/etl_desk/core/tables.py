@@ -192,13 +192,23 @@ def write_data_sheet(wb, ws, labelled: pd.DataFrame, first_row: int = 0, *, tabl
         raise ValueError("no columns to write")
     fmts = {label: wb.add_format({"num_format": f}) for label, f in DATA_NUMBER_FORMATS.items()
             if label in labelled.columns}
+    # explicit header and text formats: LibreOffice ignores table styles when printing, and
+    # indented text keeps a left-aligned status from touching the right-aligned number before it
+    header_fmt = wb.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "text_wrap": True,
+                                "valign": "top"})
+    text_fmt = wb.add_format({"indent": 1})
+    for label in labelled.columns:
+        s = labelled[label]
+        if label not in fmts and not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+                                      or pd.api.types.is_datetime64_any_dtype(s.dtype)):
+            fmts[label] = text_fmt
     columns, widths = _prepare_columns(labelled, fmts)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w, fmts.get(labelled.columns[j]))
     last_row = first_row + max(n, 1)
     options = {
         "name": table_name,
-        "columns": [{"header": str(c)} for c in labelled.columns],
+        "columns": [{"header": str(c), "header_format": header_fmt} for c in labelled.columns],
         "style": "Table Style Medium 2",
         "autofilter": True,
     }

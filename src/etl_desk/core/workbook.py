@@ -383,7 +383,10 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, *, analysis=None, assumptions
 
     labelled_cols = tables.informative_columns(df)
     with tempfile.TemporaryDirectory(prefix="etl-desk-xlsx-", ignore_cleanup_errors=True) as tmpdir, \
-            open(tmp, "wb") as fh:
+            open(tmp, "wb") as raw:
+        # XlsxWriter gets a file object we close ourselves: after a failure or a cancel its
+        # half-written zip holds no handle on the temporary file (which must be deleted, also on Windows)
+        fh = _Sink(raw)
         wb = xlsxwriter.Workbook(fh, {**tables.XLSX_OPTIONS, "tmpdir": tmpdir})
         wb.set_properties({"title": title or "ETL Desk data", "author": "ETL Desk",
                            "comments": f"Made by ETL Desk {_app_version()}"})
@@ -405,6 +408,10 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, *, analysis=None, assumptions
                 names.append("Assumptions")
                 cum = fx.write_business_case_sheet(wb, case, fin_names)
                 names.append("Business Case")
+                for sheet in ("Assumptions", "Business Case"):
+                    fws = wb.get_worksheet_by_name(sheet)
+                    if fws is not None and not getattr(fws, "fit_page", 0):
+                        _print_setup(fws, title=sheet)
             else:
                 cum = None
             kpis = dict(getattr(analysis, "kpis", None) or compute_kpis(df))
@@ -445,6 +452,29 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, *, analysis=None, assumptions
             cover.activate()
         wb.close()
     return names + [META_SHEET]
+
+
+class _Sink:
+    """A binary file proxy that turns into a no-op once the real file is closed."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def write(self, b):
+        return 0 if self._fh.closed else self._fh.write(b)
+
+    def tell(self):
+        return 0 if self._fh.closed else self._fh.tell()
+
+    def seek(self, *args):
+        return 0 if self._fh.closed else self._fh.seek(*args)
+
+    def flush(self):
+        if not self._fh.closed:
+            self._fh.flush()
+
+    def seekable(self):
+        return True
 
 
 def _app_version() -> str:
@@ -516,7 +546,7 @@ def _write_cover(ws, fm: _Formats, df, names, *, title, source, filters_text, no
     for line in howto:
         ws.write_string(r, 2, line, fm.text)
         r += 1
-    _print_setup(ws, landscape=False, title="Cover")
+    _print_setup(ws, title="Cover")
 
 
 def _write_kpis(ws, fm: _Formats, kpis: dict, df) -> None:
@@ -708,6 +738,7 @@ def _period(df: pd.DataFrame) -> tuple[str, pd.Series]:
 
 
 def _write_charts(wb, ws, fm: _Formats, df: pd.DataFrame, case, cum) -> None:
+    """Charts in columns A..Y (the printed area); their data from column AA on, visible and labelled."""
     ws.hide_gridlines(2)
     orange, blue = STATUS_COLORS[SUCCESS], STATUS_COLORS[FAILED]
     ws.write_string(0, 0, "Charts", fm.title)
@@ -715,7 +746,6 @@ def _write_charts(wb, ws, fm: _Formats, df: pd.DataFrame, case, cum) -> None:
     if not n:
         ws.write_string(2, 0, "No runs to chart.", fm.note)
         return
-    # ---- per-run data (the case-study dashboard): top runs by cost ----------------------
     failed = (df["status"].astype("object") == FAILED).to_numpy()
     if n <= CHART_TOP_RUNS:
         pick = np.arange(n)
@@ -724,83 +754,87 @@ def _write_charts(wb, ws, fm: _Formats, df: pd.DataFrame, case, cum) -> None:
         cost = df["cost_usd"].to_numpy(dtype=float, na_value=0.0)
         pick = np.argsort(-cost, kind="stable")[:CHART_TOP_RUNS]
         scope = f"top {CHART_TOP_RUNS} of {n:,} runs by cost"
+    ws.write_string(1, 0, f"Orange = Success, blue = Failed, as in the case-study dashboard. Per-run charts show "
+                    f"{scope}; the cost-over-time chart covers all runs. Chart data start in column AA.",
+                    fm.subtitle)
     part = df.iloc[pick]
     labels = _run_labels(part)
-    top = 3
+    top, dc = 3, 26
     heads = ["Run", "Status", "Cost Success", "Cost Failed", "GB Success", "GB Failed", "Min Success", "Min Failed"]
-    ws.write_string(top - 1, 0, f"Chart data: {scope}", fm.label)
+    ws.write_string(top - 1, dc, f"Chart data: {scope}", fm.label)
     for j, h in enumerate(heads):
-        ws.write_string(top, j, h, fm.header)
+        ws.write_string(top, dc + j, h, fm.header)
     metrics = [("cost_usd", "usd"), ("data_processed_gb", "gb"), ("duration_min", "num")]
     pf = failed[pick]
     for i, (label, is_failed) in enumerate(zip(labels, pf)):
         r = top + 1 + i
-        ws.write_string(r, 0, label, fm.cell)
-        ws.write_string(r, 1, FAILED if is_failed else SUCCESS, fm.cell)
+        ws.write_string(r, dc, label, fm.cell)
+        ws.write_string(r, dc + 1, FAILED if is_failed else SUCCESS, fm.cell)
         for k, (col, kind) in enumerate(metrics):
             v = part[col].iloc[i] if col in part.columns else None
-            c_ok, c_fail = 2 + 2 * k, 3 + 2 * k
+            c_ok, c_fail = dc + 2 + 2 * k, dc + 3 + 2 * k
             if _finite(v):
                 ws.write_number(r, c_fail if is_failed else c_ok, float(v), fm.num[kind])
             ws.write_blank(r, c_ok if is_failed else c_fail, None, fm.num[kind])
     last = top + len(part)
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 9)
-    ws.set_column(2, 7, 11)
-    titles = [("Cost (USD)", "$#,##0"), ("Data Processed (GB)", "#,##0"), ("Duration (min)", "#,##0")]
-    height = max(360, 18 * len(part) + 110)
-    chart_col = 9
+    ws.set_column(dc, dc, 34)
+    ws.set_column(dc + 1, dc + 1, 9)
+    ws.set_column(dc + 2, dc + 7, 12)
+    titles = [("Cost (USD)", "$#,##0.00"), ("Data Processed (GB)", "#,##0"), ("Duration (min)", "#,##0")]
+    height = max(420, 16 * len(part) + 120)
     for k, (name, numfmt) in enumerate(titles):
         col = metrics[k][0]
         if col not in df.columns or not df[col].notna().any():
+            ws.write_string(top + 1, 8 * k, f"{name}: not in this data", fm.note)
             continue
         ch = wb.add_chart({"type": "bar", "subtype": "stacked"})
-        for status, color, c in ((SUCCESS, orange, 2 + 2 * k), (FAILED, blue, 3 + 2 * k)):
+        for status, color, c in ((SUCCESS, orange, dc + 2 + 2 * k), (FAILED, blue, dc + 3 + 2 * k)):
             ch.add_series({
                 "name": status,
-                "categories": ["Charts", top + 1, 0, last, 0],
+                "categories": ["Charts", top + 1, dc, last, dc],
                 "values": ["Charts", top + 1, c, last, c],
-                "fill": {"color": color}, "border": {"none": True}, "gap": 40,
+                "fill": {"color": color}, "border": {"none": True}, "gap": 40, "overlap": 100,
             })
-        ch.set_title({"name": f"{name}, {scope}", "name_font": {"size": 11, "bold": True}})
-        ch.set_y_axis({"reverse": True, "num_font": {"size": 7}})
-        ch.set_x_axis({"num_format": numfmt, "major_gridlines": {"visible": True,
-                                                                "line": {"color": "#E0E0E0"}}})
+        ch.set_title({"name": f"{name} per run", "name_font": {"size": 11, "bold": True}})
+        ch.set_y_axis({"reverse": True, "num_font": {"size": 7}, "visible": k == 0})
+        ch.set_x_axis({"num_format": numfmt, "num_font": {"size": 8}, "min": 0,
+                       "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
         ch.set_legend({"position": "top"})
-        ch.set_size({"width": 480, "height": height})
+        ch.set_size({"width": 640 if k == 0 else 420, "height": height})
         ch.set_chartarea({"border": {"none": True}})
-        ws.insert_chart(top, chart_col + 8 * k, ch, {"object_position": 3})
+        ws.insert_chart(top, [0, 10, 17][k], ch, {"object_position": 3})
     # ---- cost per day / week / month by status (all runs) ------------------------------
     unit, bucket = _period(df)
     agg = pd.DataFrame({"bucket": bucket, "failed": failed, "cost": df["cost_usd"].to_numpy(dtype=float)})
     tab = agg.pivot_table(index="bucket", columns="failed", values="cost", aggfunc="sum", fill_value=0.0)
     tab = tab.reindex(columns=[False, True], fill_value=0.0)
-    r0 = max(last + 3, top + int(height / 20) + 3)
-    ws.write_string(r0 - 1, 0, f"Chart data: cost per {unit}, all {n:,} runs", fm.label)
+    r0 = last + 3
+    ws.write_string(r0 - 1, dc, f"Chart data: cost per {unit}, all {n:,} runs", fm.label)
     for j, h in enumerate((unit.capitalize(), "", "Cost Success", "Cost Failed")):
         if h:
-            ws.write_string(r0, j, h, fm.header)
+            ws.write_string(r0, dc + j, h, fm.header)
     datefmt = wb.add_format({"num_format": "yyyy-mm-dd", "border": 1, "border_color": "#D9D9D9"})
     for i, (b, row) in enumerate(tab.iterrows()):
-        write_value(ws, r0 + 1 + i, 0, b, datefmt)
-        ws.write_number(r0 + 1 + i, 2, float(row[False]), fm.num["usd"])
-        ws.write_number(r0 + 1 + i, 3, float(row[True]), fm.num["usd"])
+        write_value(ws, r0 + 1 + i, dc, b, datefmt)
+        ws.write_number(r0 + 1 + i, dc + 2, float(row[False]), fm.num["usd"])
+        ws.write_number(r0 + 1 + i, dc + 3, float(row[True]), fm.num["usd"])
     r1 = r0 + len(tab)
     ch = wb.add_chart({"type": "column", "subtype": "stacked"})
-    for status, color, c in ((SUCCESS, orange, 2), (FAILED, blue, 3)):
-        ch.add_series({"name": status, "categories": ["Charts", r0 + 1, 0, r1, 0],
+    for status, color, c in ((SUCCESS, orange, dc + 2), (FAILED, blue, dc + 3)):
+        ch.add_series({"name": status, "categories": ["Charts", r0 + 1, dc, r1, dc],
                        "values": ["Charts", r0 + 1, c, r1, c], "fill": {"color": color},
-                       "border": {"none": True}, "gap": 30})
+                       "border": {"none": True}, "gap": 30, "overlap": 100})
     ch.set_title({"name": f"Cost per {unit} by status, all {n:,} runs", "name_font": {"size": 11, "bold": True}})
     ch.set_x_axis({"date_axis": True, "num_format": "yyyy-mm-dd", "num_font": {"rotation": -45, "size": 8}})
     ch.set_y_axis({"num_format": "$#,##0", "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
     ch.set_legend({"position": "top"})
-    ch.set_size({"width": 960, "height": 340})
+    ch.set_size({"width": 900, "height": 340})
     ch.set_chartarea({"border": {"none": True}})
-    ws.insert_chart(r0, chart_col, ch, {"object_position": 3})
-    # ---- cumulative cost of doing nothing vs the portfolio (finance table) -------------
+    below = top + int(height / 20) + 2
+    ws.insert_chart(below, 0, ch, {"object_position": 3})
     if cum is not None:
-        _cumulative_chart(wb, ws, cum, r0, chart_col + 16)
+        _cumulative_chart(wb, ws, cum, below, 14)
+    ws.print_area(0, 0, below + 18, 24)
     _print_setup(ws, title="Charts")
 
 
