@@ -328,10 +328,11 @@ def guess_mapping(headers) -> Mapping:
             units[f] = DEFAULT_UNITS[f]
     if "run_id" not in columns:
         for h in headers:
-            if normalise(h) in ("job_id", "jobid") and h not in used:
+            if normalise(h) in ("job_id", "jobid") and (h not in used or columns.get("job_id") == h):
                 columns["run_id"] = h
                 used.add(h)
-                columns.pop("job_id", None)
+                if columns.get("job_id") == h:
+                    del columns["job_id"]
                 break
     if "attempt" in columns and normalise(columns["attempt"]) in ("attempt_number", "retry_number"):
         units.setdefault("attempt", "auto")
