@@ -1,0 +1,155 @@
+"""The Insights tab: verdicts, cards that select runs, anomalies, thresholds, refresh on filter."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from etl_desk.core.view import ViewFilter
+from tests.ui_helpers import drawn, make_window
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+    w = make_window(qtbot, tmp_path / "s.ini")
+    tab = w.insights_widget
+    if tab.analysis is None:
+        with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+            pass
+    yield w
+    tab.runner.cancel()
+    w.solutions_widget.runner.cancel()
+    from etl_desk.ui.workers import TaskRunner
+
+    TaskRunner.wait_all(10_000)
+
+
+def table_run_ids(win) -> list[str]:
+    m = win.table_model
+    return sorted(m.data(m.index(i.row(), 0)) for i in win.table.selectionModel().selectedRows())
+
+
+def test_shows_the_case_study_verdicts(win):
+    tab = win.insights_widget
+    a = tab.analysis
+    assert a.kpis["failed_runs"] == 52
+    for iid in ("case.failed_cost", "case.volume_extremes", "case.duration_spread"):
+        card = tab.card_for(iid)
+        assert card is not None
+        assert card.verdict_badge is not None
+        assert card.verdict_badge.text() in ("CONFIRMED", "REFUTED")
+        assert card.verdict_badge.text() == a.insight(iid).verdict.upper()
+    card = tab.card_for("case.failed_cost")
+    assert "$62.59" in card.headline.text() and "4.76 %" in card.headline.text()
+    # evidence is formatted: currency and percentages, not raw floats
+    ev = card.evidence.text()
+    assert "$1,315.09" in ev and "4.76 %" in ev
+    # an insight the data cannot support says what is missing
+    assert tab.card_for("cost.top_pipelines").missing is not None
+    assert "1,000 runs analysed" in tab.summary.text()
+
+
+def test_clicking_an_insight_selects_its_runs_in_charts_and_table(win, qtbot):
+    tab = win.insights_widget
+    win.insights_dock.raise_()
+    ins = tab.analysis.insight("case.failed_cost")
+    card = tab.card_for("case.failed_cost")
+    qtbot.waitUntil(card.select_button.isVisible, timeout=2000)
+    assert card.select_button.text() == "Select 52 runs"
+    with qtbot.waitSignal(win.state.selectionChanged, timeout=2000):
+        qtbot.mouseClick(card.select_button, Qt.MouseButton.LeftButton)
+    assert sorted(win.state.selected_run_ids()) == sorted(ins.run_ids)
+    assert len(win.state.selected_run_ids()) == 52
+    assert table_run_ids(win) == sorted(ins.run_ids)
+    assert int(win.state.selected_bars().sum()) == 52  # the charts highlight the same bars
+    for chart in win.charts.values():  # run 10 (row 9, failed, on the first screen) is highlighted
+        chart._redraw()
+        y, _ = drawn(chart, "sel_total")
+        assert 9.0 in list(y)
+    assert card.active
+    # clicking another card (anywhere on it) replaces the selection
+    other = tab.card_for("case.volume_extremes")
+    with qtbot.waitSignal(win.state.selectionChanged, timeout=2000):
+        qtbot.mouseClick(other.title, Qt.MouseButton.LeftButton)
+    assert sorted(win.state.selected_run_ids()) == sorted(tab.analysis.insight("case.volume_extremes").run_ids)
+    assert other.active and not card.active
+
+
+def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot):
+    tab = win.insights_widget
+    assert len(tab.analysis.anomalies) == 0  # none at the defaults on the case study
+    z = tab.threshold_editors["z_threshold"]
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        z.setValue(1.5)
+    assert tab.analysis.thresholds.z_threshold == 1.5
+    n = len(tab.analysis.anomalies)
+    assert n > 0 and tab.anomaly_model.rowCount() == n
+    # formatted cells
+    m = tab.anomaly_model
+    cols = [c for c, _ in m.COLUMNS]
+    assert m.data(m.index(0, cols.index("threshold"))) == "z > 1.5"
+    # sortable by score
+    tab.anomaly_table.sortByColumn(cols.index("score"), Qt.SortOrder.AscendingOrder)
+    proxy = tab.anomaly_proxy
+    scores = [proxy.data(proxy.index(r, cols.index("score")), Qt.ItemDataRole.UserRole) for r in range(n)]
+    assert scores == sorted(scores)
+    # a real click on an anomaly row selects its run
+    win.insights_dock.raise_()
+    tv = tab.anomaly_table
+    qtbot.waitUntil(tv.isVisible, timeout=2000)
+    idx = proxy.index(0, cols.index("run_id"))
+    run = proxy.data(idx)
+    rect = tv.visualRect(idx)
+    with qtbot.waitSignal(win.state.selectionChanged, timeout=2000):
+        qtbot.mouseClick(tv.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.state.selected_run_ids() == [run]
+    assert table_run_ids(win) == [run]
+    # restoring defaults runs detection again
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        tab.defaults_button.click()
+    assert len(tab.analysis.anomalies) == 0
+
+
+def test_refreshes_after_filter_change(win, qtbot):
+    tab = win.insights_widget
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    assert tab.analysis.kpis["runs"] == 52
+    assert tab.analysis.kpis["failed_runs"] == 52
+    assert "52 runs analysed" in tab.summary.text()
+    # a sort change does not re-analyse (same runs)
+    calls = []
+    tab.analysisReady.connect(calls.append)
+    win.state.set_sort("cost_usd", True)
+    qtbot.wait(600)
+    assert calls == []
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        win.state.set_filter(ViewFilter())
+    assert tab.analysis.kpis["runs"] == 1000
+
+
+def test_anomaly_model_selects_all_runs_of_a_pipeline_week(qtbot):
+    import pandas as pd
+
+    from etl_desk.ui.insights_tab import AnomalyModel
+
+    m = AnomalyModel()
+    m.set_frame(pd.DataFrame({"run_id": ["a"], "rule": ["failure_rate_jump"], "metric": ["failure_rate"],
+                              "observed": [0.3], "baseline": [0.05], "threshold": [0.1], "score": [25.0],
+                              "pipeline": ["p"], "detail": ["week"], "run_ids": [["a", "b", "c"]]}))
+    assert m.row_run_ids(0) == ["a", "b", "c"]
+    assert m.data(m.index(0, 4)) == "30.0 %" and m.data(m.index(0, 6)) == "+10 pp"
+
+
+def test_evidence_formatting():
+    import pandas as pd
+
+    from etl_desk.ui.insights_tab import evidence_html
+
+    ev = pd.DataFrame({"Status": ["Failed"], "Runs": [52], "Cost (USD)": [62.59], "Share of cost (%)": [4.76],
+                       "Median (GB)": [242.02], "p50 (min)": [66.0]})
+    h = evidence_html(ev)
+    for s in ("$62.59", "4.76 %", "242.02 GB", "66 min", ">52<"):
+        assert s in h

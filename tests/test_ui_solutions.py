@@ -1,0 +1,194 @@
+"""The Solutions tab: assumptions drive the results and the chart; portfolio; files; persistence."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from etl_desk.core import finance
+from tests.ui_helpers import make_window
+
+
+def _settle(win, qtbot):
+    tab = win.solutions_widget
+    if tab.case is None:
+        with qtbot.waitSignal(tab.resultsChanged, timeout=15_000):
+            pass
+    return tab
+
+
+def _teardown(win):
+    from etl_desk.ui.workers import TaskRunner
+
+    win.insights_widget.runner.cancel()
+    win.solutions_widget.runner.cancel()
+    TaskRunner.wait_all(10_000)
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+    w = make_window(qtbot, tmp_path / "s.ini")
+    _settle(w, qtbot)
+    yield w
+    _teardown(w)
+
+
+def _cell(table, row_label: str, col: int) -> str:
+    for r in range(table.rowCount()):
+        if table.verticalHeaderItem(r).text().strip() == row_label:
+            return table.item(r, col).text()
+    raise KeyError(row_label)
+
+
+def test_shows_the_business_case_of_the_data(win):
+    tab = win.solutions_widget
+    case = tab.case
+    assert case.baseline.runs == 1000
+    expected = finance.business_case(win.state.df, finance.default_assumptions())
+    assert case.portfolio.investment_usd == pytest.approx(expected.portfolio.investment_usd)
+    assert case.portfolio.npv_usd == pytest.approx(expected.portfolio.npv_usd)
+    assert [tab.audience_tabs.tabText(i) for i in range(tab.audience_tabs.count())] == \
+        ["IT leadership", "Finance", "Operations"]
+    port_col = tab.finance_table.columnCount() - 1
+    assert _cell(tab.finance_table, "Investment (one-off)", port_col) == "$137,200"
+    # maintenance per period with the exact identities
+    per = finance.per_period(case.portfolio.maintenance_year)
+    maint_rows = [r for r in range(tab.finance_table.rowCount())
+                  if tab.finance_table.verticalHeaderItem(r).text().strip().startswith("per ")]
+    assert len(maint_rows) == 10  # maintenance and savings, five periods each
+    shown = [tab.finance_table.item(r, port_col).text() for r in maint_rows[:5]]
+    assert shown == [f"${per[p]:,.2f}" for p in finance.PERIODS]
+    assert tab.it_table.rowCount() == 6
+    # the chart: doing nothing vs the portfolio over the horizon
+    x, y = tab.curves["do_nothing"].getData()
+    assert len(x) == case.horizon_months + 1
+    np.testing.assert_allclose(y, case.do_nothing_cumulative)
+    # the case-study estate is small: the default portfolio does not pay back, and says so
+    assert case.portfolio.payback_months is None
+    assert "No break-even" in tab.chart_status.text()
+    assert "not within 3 y" in _cell(tab.finance_table, "Payback", port_col)
+
+
+def test_editing_an_assumption_updates_results_and_chart(win, qtbot):
+    tab = win.solutions_widget
+    before = tab.case
+    dn_before = before.do_nothing_cumulative[-1]
+    # a real edit in the storage spin box (USD per month): doing nothing gets dearer
+    spin = tab.editors[("global", "storage_usd_per_month")]
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        spin.setValue(50_000)
+    assert tab.assumptions["global"]["storage_usd_per_month"] == 50_000
+    case = tab.case
+    assert case.do_nothing_cumulative[-1] > dn_before
+    _, y = tab.curves["do_nothing"].getData()
+    np.testing.assert_allclose(y, case.do_nothing_cumulative)
+    # data lifecycle (acts on storage) now pays back: the break-even point is marked on the chart
+    assert case.portfolio.payback_months is not None
+    bx, by = tab.break_even_item.getData()
+    assert bx[0] == pytest.approx(case.portfolio.payback_months)
+    assert by[0] == pytest.approx(np.interp(bx[0], np.arange(len(y)), y))
+    assert "Break-even" in tab.break_even_label.textItem.toPlainText()
+    assert "Break-even after" in tab.chart_status.text()
+    # a fraction shown as a percentage in the editor, stored as a fraction
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.set_assumption(("solutions", "data-lifecycle", "effect"), 0.6)
+    assert tab.editors[("solutions", "data-lifecycle", "effect")].value() == pytest.approx(60)
+    lifecycle = next(r for r in tab.case.solutions if r.id == "data-lifecycle")
+    assert lifecycle.savings_year == pytest.approx(0.6 * 50_000 * 12)
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.set_assumption("discount_rate", 0.2)
+    assert tab.case.assumptions["global"]["discount_rate"] == 0.2
+    with pytest.raises(ValueError, match="discount_rate"):
+        tab.set_assumption("discount_rate", 5.0)
+    assert tab.assumptions["global"]["discount_rate"] == 0.2
+
+
+def test_unchecking_a_solution_changes_the_portfolio(win, qtbot):
+    tab = win.solutions_widget
+    inv = tab.case.portfolio.investment_usd
+    cb = tab.solution_checks["parallel-processing"]
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        cb.click()
+    assert not tab.assumptions["solutions"]["parallel-processing"]["enabled"]
+    par = next(r for r in tab.case.solutions if r.id == "parallel-processing")
+    assert tab.case.portfolio.investment_usd == pytest.approx(inv - par.investment_usd)
+    assert "not selected" in tab.finance_table.horizontalHeaderItem(2).text()
+    assert "Portfolio of 4 solutions" in tab.banner.text()
+    for sid, c in tab.solution_checks.items():
+        if c.isChecked():
+            with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+                c.click()
+    assert not tab.case.portfolio.enabled
+    assert "No solution selected" in tab.banner.text()
+    _, y = tab.curves["portfolio"].getData()
+    np.testing.assert_allclose(y, tab.case.do_nothing_cumulative)
+
+
+def test_save_load_round_trip_and_bad_file(win, qtbot, tmp_path):
+    tab = win.solutions_widget
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.set_assumption(("solutions", "error-monitoring", "people"), 3.0)
+    for suffix in ("toml", "json"):
+        p = tmp_path / f"a.{suffix}"
+        assert tab.save_assumptions(p)
+        saved = tab.assumptions
+        with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+            tab.set_assumptions(finance.default_assumptions())
+        assert tab.assumptions["solutions"]["error-monitoring"]["people"] == 1.5
+        with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+            assert tab.load_assumptions(p)
+        assert tab.assumptions == saved
+        assert tab.editors[("solutions", "error-monitoring", "people")].value() == 3.0
+    # a bad file: error names the key, the current assumptions stay
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"solutions": {"error-monitoring": {"effect": 1.5}}}))
+    current = tab.assumptions
+    with qtbot.waitSignal(tab.errorReported, timeout=2000) as blocker:
+        assert not tab.load_assumptions(bad)
+    msg = blocker.args[0]
+    assert "solutions.error-monitoring.effect" in msg and "bad.json" in msg
+    assert tab.assumptions == current
+    assert "solutions.error-monitoring.effect" in tab.error_label.text()
+    assert not tab.error_label.isHidden()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[global]\nnot_a_key = 3\n")
+    assert not tab.load_assumptions(bad)
+    assert "global.not_a_key" in tab.last_error
+    assert tab.assumptions == current
+
+
+def test_assumptions_persist_across_window_close_and_reopen(qtbot, tmp_path):
+    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+    ini = tmp_path / "persist.ini"
+    w1 = make_window(qtbot, ini)
+    tab = _settle(w1, qtbot)
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.set_assumption("horizon_years", 5)
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.solution_checks["data-lifecycle"].click()
+    _teardown(w1)
+    w1.close()
+    stored = json.loads(QSettings(str(ini), QSettings.Format.IniFormat).value("solutions/assumptions"))
+    assert stored["global"]["horizon_years"] == 5
+    w2 = make_window(qtbot, ini)
+    tab2 = _settle(w2, qtbot)
+    assert tab2.assumptions["global"]["horizon_years"] == 5
+    assert tab2.assumptions["solutions"]["data-lifecycle"]["enabled"] is False
+    assert not tab2.solution_checks["data-lifecycle"].isChecked()
+    assert tab2.editors[("global", "horizon_years")].value() == 5
+    assert tab2.case.horizon_months == 60
+    _teardown(w2)
+
+
+def test_baseline_follows_the_filter(win, qtbot):
+    from etl_desk.core.view import ViewFilter
+
+    tab = win.solutions_widget
+    with qtbot.waitSignal(tab.resultsChanged, timeout=10_000):
+        win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    assert tab.case.baseline.runs == 52
+    assert "52 runs" in tab.baseline_label.text()
