@@ -188,7 +188,13 @@ def test_spot_runs_fail_more_often_than_on_demand():
     first = df[(df["attempt"] == 1) & df["job_name"].map(lambda j: BY_NAME[j].spot_eligible).astype(bool)]
     rate = (first["status"] == "Failed").groupby(first["spot"].astype(bool)).mean()
     assert rate[True] > 1.2 * rate[False]
-    assert (df.loc[df["termination_code"] == "SPOT_INSTANCE_TERMINATION", "spot"]).all()
+    lost = df["termination_code"] == "SPOT_INSTANCE_TERMINATION"
+    assert lost.sum() > 100 and df.loc[lost, "spot"].all()
+    # the retry after a spot loss falls back to on-demand instances
+    after = np.flatnonzero(lost.to_numpy()) + 1
+    after = after[after < len(df)]
+    after = after[df["attempt"].to_numpy()[after] > 1]
+    assert len(after) > 50 and not df["spot"].to_numpy(dtype=bool)[after].any()
     # spot only on spot-eligible pipelines; about spot_share of their runs
     eligible = df["job_name"].map(lambda j: BY_NAME[j].spot_eligible).astype(bool)
     assert not df.loc[~eligible, "spot"].any()
@@ -300,7 +306,8 @@ def test_properties_hold_for_any_valid_settings(s):
     assert (df.loc[failed, "cost_usd"] > 0).all()  # failed runs stop part-way but still cost money
     assert df["attempt"].between(1, s.max_retries + 1).all()
     assert df["start_time"].min() >= pd.Timestamp(s.start)
-    assert df["start_time"].max() < pd.Timestamp(s.start) + pd.Timedelta(days=s.days + 1)
+    # the last scheduled runs start on the last day (late retries may run into the next day or two)
+    assert df["start_time"].max() < pd.Timestamp(s.start) + pd.Timedelta(days=s.days + 2)
     if s.sap_share == 0:
         assert (df["source_system"] == "GIS").all()
     if s.spot_share == 0:
