@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings as hyp_settings, strategies 
 from etl_desk.core.catalogue import BY_NAME, PIPELINES, pipelines
 from etl_desk.core.generate import Cancelled, generate
 from etl_desk.core.realistic import (ANOMALY_FACTOR_RANGE, REALISTIC_SCENARIOS, TERMINATION_CODES,
-                                     RealisticSettings, generate_realistic)
+                                     RealisticSettings, SettingsError, generate_realistic)
 from etl_desk.core.schema import assert_canonical, status_from_state, to_canonical
 
 
@@ -132,8 +132,9 @@ def test_validate_names_the_bad_field(change, words):
     s = dataclasses.replace(RealisticSettings(), **change)
     msgs = s.validate()
     assert len(msgs) == 1 and words in msgs[0]
-    with pytest.raises(ValueError, match=words.replace("$", r"\$")):
+    with pytest.raises(SettingsError, match=words.replace("$", r"\$")) as err:
         generate_realistic(s)
+    assert err.value.problems == msgs and isinstance(err.value, ValueError)
 
 
 def test_two_bad_fields_give_two_messages():

@@ -27,9 +27,14 @@ drawn with NumPy's ``Generator(PCG64(seed))``, with no per-row Python loop:
   runaway autoscaler: same wall-clock time) multiplied by a factor in [2.5, 5],
   flagged in ``injected_anomaly``.
 
-Rows come grouped by pipeline (catalogue order), then by scheduled time, with a
-run's retries right after it. ``runs`` is the exact number of rows, retries
-included. The same settings give byte-identical output.
+Rows come grouped by pipeline (catalogue order), then in schedule order (run
+IDs ``<pipeline>-<scheduled run #>-a<attempt>``), with a run's retries right
+after it; they are not sorted by start time across pipelines. ``runs`` is the
+exact number of rows, retries included: scheduled runs are drawn first and
+whole ones dropped at random (evenly over the period) until the rows fit. The
+same settings give byte-identical output. Each row's cost is exactly
+``compute_hours x rate`` rounded to 4 decimals, so costs are reproducible.
+
 """
 from __future__ import annotations
 
@@ -39,14 +44,25 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .catalogue import PIPELINES, Pipeline
 from .generate import CancelFn, Cancelled, ProgressFn
-from .schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS
+from .schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS, DataError
 
-__all__ = ["RealisticSettings", "REALISTIC_SCENARIOS", "generate_realistic", "TERMINATION_CODES",
+__all__ = ["RealisticSettings", "REALISTIC_SCENARIOS", "generate_realistic", "SettingsError", "TERMINATION_CODES",
            "ANOMALY_FACTOR_RANGE", "DURATION_NOISE_SIGMA"]
+
+
+class SettingsError(DataError):
+    """Generator settings out of range; ``problems`` lists one human message per bad field.
+
+    A :class:`~etl_desk.core.schema.DataError` (hence a ValueError), so the
+    command line reports it in one line with exit status 2.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 def _f(default, label: str, unit: str, lo, hi, step, help: str):
@@ -272,12 +288,12 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
 
     ``progress(fraction)`` is called a few times from 0 to 1; ``cancel()`` is
     polled between stages and, when it returns True, :class:`Cancelled` is raised.
-    Raises ValueError listing every problem when the settings are out of range.
+    Raises :class:`SettingsError` (a ValueError) listing every problem when the settings are out of range.
     """
     s = settings if settings is not None else RealisticSettings()
     problems = s.validate()
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SettingsError(problems)
     report = progress or (lambda _f: None)
     report(0.0)
     _check(cancel)
@@ -501,12 +517,13 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
         "spot": _bools(row_spot),
         "injected_anomaly": _bools(anomaly),
     }, copy=False)
+    if tuple(df.columns) != COLUMN_NAMES:  # pragma: no cover - guards edits of the schema
+        raise AssertionError("realistic generator out of step with schema.COLUMNS")
     df.attrs["source"] = f"Realistic SAP/GIS (seed {s.seed})"
     report(1.0)
     return df
 
 
-assert STATUSES == (SUCCESS, FAILED)  # status codes below: 0 = Success, 1 = Failed
-assert COLUMN_NAMES[0] == "run_id"
+assert STATUSES == (SUCCESS, FAILED)  # status codes above: 0 = Success, 1 = Failed
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 _SOURCE_DTYPE = pd.CategoricalDtype(list(SOURCE_SYSTEMS))
