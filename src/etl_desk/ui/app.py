@@ -63,17 +63,19 @@ def _quit_on_first_paint(app, win) -> None:
     import time
 
     from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QWidget
 
-    class _FirstPaint(QObject):
+    class _FirstPaint(QObject):  # watches the whole app: opaque children may paint instead of win
         def eventFilter(self, obj, event):  # noqa: N802 - Qt API
-            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+            if (event.type() == QEvent.Type.Paint and not getattr(self, "seen", False)
+                    and isinstance(obj, QWidget) and obj.window() is win):
                 self.seen = True
                 print(f"first-paint-epoch={time.time():.6f}", flush=True)
                 QTimer.singleShot(0, app.quit)
             return False
 
     win._first_paint_filter = _FirstPaint(win)
-    win.installEventFilter(win._first_paint_filter)
+    app.installEventFilter(win._first_paint_filter)
 
 
 def screenshot(png: str, path: str | None = None) -> int:
