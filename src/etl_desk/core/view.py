@@ -11,8 +11,6 @@ All of it is vectorised: :class:`Dataset` precomputes per-table arrays once,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-
 import numpy as np
 import pandas as pd
 
@@ -82,7 +80,7 @@ class Dataset:
         self.df = df
         self.source = source or df.attrs.get("source", "")
         self.n = len(df)
-        self.run_id = df["run_id"].to_numpy(dtype=object)
+        self.run_id = df["run_id"].reset_index(drop=True)  # string Series, no per-row Python objects
         self.failed = (df["status"] == FAILED).to_numpy(dtype=bool)
         self.values = {m: df[m].to_numpy(dtype=np.float64) for m in METRICS}
         self.start_ns = df["start_time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
@@ -96,18 +94,28 @@ class Dataset:
         self.name_codes = codes.astype(np.int64)
         self.name_values = np.asarray(uniques, dtype=object)
 
-    @cached_property
-    def run_rank(self) -> np.ndarray:
-        """Natural order of run IDs: numeric when they all are numbers, text otherwise."""
-        ids = pd.Series(self.run_id, dtype="string")
-        num = pd.to_numeric(ids, errors="coerce")
-        if self.n and num.notna().all():
-            order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
-        else:
-            order = np.argsort(ids.to_numpy(dtype=object).astype(str), kind="stable")
+        # computed here, where the data is built (off the UI thread), not on the first sort
+        self.run_rank = self._run_rank()
+
+    def _run_rank(self) -> np.ndarray:
+        """Natural order of run IDs: numeric when they all are whole numbers, text otherwise (pyarrow)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = getattr(self.run_id.array, "_pa_array", None)
+        if arr is None:
+            arr = pa.array(self.run_id.astype(str).to_numpy(dtype=object), type=pa.string())
+        try:
+            nums = pc.cast(arr, pa.int64()).to_numpy()
+            order = np.argsort(nums, kind="stable")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            order = np.asarray(pc.sort_indices(arr))
         rank = np.empty(self.n, dtype=np.int64)
         rank[order] = np.arange(self.n)
         return rank
+
+    def run_id_at(self, i: int) -> str:
+        return str(self.run_id.iat[int(i)])
 
     def filter_mask(self, f: ViewFilter) -> np.ndarray:
         mask = np.ones(self.n, dtype=bool)
@@ -130,14 +138,14 @@ class Dataset:
             name_hit = np.fromiter((text in str(v).lower() for v in self.name_values), dtype=bool,
                                    count=len(self.name_values))
             hit = name_hit[self.name_codes] if self.has_names else np.zeros(self.n, bool)
-            ids = pd.Series(self.run_id, dtype="string").str.lower().str.contains(text, regex=False)
+            ids = self.run_id.str.lower().str.contains(text, regex=False)
             hit |= ids.to_numpy(dtype=bool, na_value=False)
             mask &= hit
         return mask
 
     def rows_for_ids(self, run_ids) -> np.ndarray:
         """Mask of the rows whose run ID is in *run_ids*."""
-        return pd.Series(self.run_id).isin(list(run_ids)).to_numpy()
+        return self.run_id.isin(list(run_ids)).to_numpy(dtype=bool, na_value=False)
 
 
 @dataclass
@@ -165,7 +173,7 @@ class View:
 
     def label(self, i: int) -> str:
         if self.positions is not None:
-            return str(self.dataset.run_id[self.positions[i]])
+            return self.dataset.run_id_at(self.positions[i])
         return str(self.group_labels[i])
 
     def labels(self, start: int, stop: int) -> list[str]:

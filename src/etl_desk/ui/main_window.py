@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setDefaultSectionSize(120)
         self.table.horizontalHeader().setSortIndicatorShown(True)
-        self.table.horizontalHeader().setResizeContentsPrecision(200)
+        self.table.horizontalHeader().setResizeContentsPrecision(60)
         self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
         self.insights_dock = self._dock("Insights", "insightsDock", self.insights_widget,
@@ -252,11 +252,13 @@ class MainWindow(QMainWindow):
         self._syncing_table = False
 
     # --- data ------------------------------------------------------------------------------
-    def set_data(self, df, source: str = "", path: str | None = None, dataset: Dataset | None = None) -> None:
+    def set_data(self, df, source: str = "", path: str | None = None, dataset: Dataset | None = None,
+                 view=None, kpis: dict | None = None) -> None:
         """Show *df* (a canonical table). The previous data is replaced only here."""
         self.source = source or df.attrs.get("source", "")
         self.current_path = path
-        self.state.set_data(df, self.source, dataset=dataset)
+        self._precomputed_kpis = kpis
+        self.state.set_data(df, self.source, dataset=dataset, view=view)
         self._update_title()
         self.dataLoaded.emit(self.source)
 
@@ -313,7 +315,7 @@ class MainWindow(QMainWindow):
         def work(progress, cancel):
             rep = LoadReport()
             df = load_path(path, report=rep, options=options)
-            return ("file", path, df, Dataset(df, os.path.basename(path)), rep.warnings)
+            return ("file", path, df, *self._prepare(df, os.path.basename(path)), rep.warnings)
 
         self.status_label.setText(f"Opening {path}…")
         self.runner.start(work, f"Opening {os.path.basename(path)}")
@@ -331,23 +333,30 @@ class MainWindow(QMainWindow):
                 from etl_desk.core.generate import Cancelled
 
                 raise Cancelled()
-            return ("generated", label, df, Dataset(df, label), [])
+            return ("generated", label, df, *self._prepare(df, label), [])
 
         self.status_label.setText(f"Generating {label}…")
         self.runner.start(work, label)
+
+    def _prepare(self, df, source: str):
+        """Runs in the worker: everything set_data needs that touches every row."""
+        from etl_desk.core.kpis import compute_kpis
+
+        ds, view = self.state.prepare(df, source)
+        return ds, view, compute_kpis(df)
 
     def cancel_work(self) -> None:
         if self.runner.busy:
             self.runner.cancel()
 
     def _on_work_finished(self, result) -> None:
-        kind, what, df, ds, warnings = result
+        kind, what, df, ds, view, kpis, warnings = result
         if kind == "file":
-            self.set_data(df, os.path.basename(what), path=what, dataset=ds)
+            self.set_data(df, os.path.basename(what), path=what, dataset=ds, view=view, kpis=kpis)
             self.add_recent(what)
             msg = f"Opened {what}: {len(df):,} runs"
         else:
-            self.set_data(df, what, dataset=ds)
+            self.set_data(df, what, dataset=ds, view=view, kpis=kpis)
             msg = f"Generated {what}: {len(df):,} runs"
         if warnings:
             msg += f" — {len(warnings)} warning(s): " + "; ".join(warnings[:3])
@@ -379,8 +388,12 @@ class MainWindow(QMainWindow):
         df = self.state.df
         if v is None or df is None:
             return
-        sub = df if len(df) == v.row_mask.sum() else df.loc[v.row_mask]
-        self.kpis.set_kpis(compute_kpis(sub))
+        pre, self._precomputed_kpis = getattr(self, "_precomputed_kpis", None), None
+        if pre is not None and not v.spec.filter.is_active():
+            self.kpis.set_kpis(pre)
+        else:
+            sub = df if len(df) == v.row_mask.sum() else df.loc[v.row_mask]
+            self.kpis.set_kpis(compute_kpis(sub))
         self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:
@@ -414,6 +427,10 @@ class MainWindow(QMainWindow):
             self._syncing_table = False
 
     def _fit_table_columns(self) -> None:
+        cols = tuple(self.table_model.column_key(c) for c in range(self.table_model.columnCount()))
+        if cols == getattr(self, "_fitted_columns", None):
+            return  # same columns: keep the user's widths (and skip measuring a million rows)
+        self._fitted_columns = cols
         self.table.resizeColumnsToContents()
         hh = self.table.horizontalHeader()
         for c in range(self.table_model.columnCount()):

@@ -38,15 +38,26 @@ class DashboardState(QObject):
     def df(self) -> pd.DataFrame | None:
         return self.dataset.df if self.dataset is not None else None
 
-    def set_data(self, df: pd.DataFrame, source: str = "", dataset: Dataset | None = None) -> None:
+    def set_data(self, df: pd.DataFrame, source: str = "", dataset: Dataset | None = None,
+                 view: View | None = None) -> None:
+        """New data. *dataset* and *view* may be precomputed off the UI thread (see prepare())."""
         self.dataset = dataset if dataset is not None else Dataset(df, source)
         self._selection = np.zeros(self.dataset.n, dtype=bool)
         # a filter on names or dates from the previous data rarely makes sense for new data
         self.spec = replace(self.spec, filter=ViewFilter())
-        self._rebuild()
+        if view is not None and view.dataset is self.dataset and view.spec == self.spec:
+            self._selected_bars = None
+            self.view = view
+        else:
+            self._rebuild()
         self.datasetChanged.emit()
         self.viewChanged.emit()
         self.selectionChanged.emit()
+
+    def prepare(self, df: pd.DataFrame, source: str = "") -> tuple[Dataset, View]:
+        """Thread-safe: the Dataset and the first View that set_data would compute (for workers)."""
+        ds = Dataset(df, source)
+        return ds, build_view(ds, replace(self.spec, filter=ViewFilter()))
 
     # --- view spec ----------------------------------------------------------------------
     def set_spec(self, spec: ViewSpec) -> None:
@@ -81,7 +92,7 @@ class DashboardState(QObject):
     def selected_run_ids(self) -> list[str]:
         if self.dataset is None:
             return []
-        return [str(x) for x in self.dataset.run_id[self._selection]]
+        return [str(x) for x in self.dataset.run_id[self._selection].tolist()]
 
     def selected_bars(self) -> np.ndarray:
         """Boolean per bar of the current view."""

@@ -69,7 +69,8 @@ class RunTableModel(QAbstractTableModel):
                 elif c in NUMERIC:
                     self._arrays[c] = s.to_numpy(dtype=np.float64)
                 else:
-                    self._arrays[c] = s.to_numpy(dtype=object)
+                    # text columns stay in pandas (Arrow strings): read per visible cell, no object copies
+                    self._arrays[c] = s.reset_index(drop=True).array
         self.endResetModel()
 
     # --- Qt model API -----------------------------------------------------------------------
@@ -108,7 +109,8 @@ class RunTableModel(QAbstractTableModel):
                 "duration_min": lambda: float(v.totals["duration_min"][row]),
             }[key]()
         r = int(v.positions[row])
-        return self._arrays[key][r]
+        val = self._arrays[key][r]
+        return None if val is pd.NA else val
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.view is None:

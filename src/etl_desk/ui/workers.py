@@ -29,18 +29,27 @@ class _Job(QRunnable):
         self.fn, self.signals, self.flag = fn, signals, flag
         self.setAutoDelete(True)
 
+    def _emit(self, signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the receiver is gone (window closed, app quitting): nobody to tell
+            pass
+
+    def _progress(self, fraction: float) -> None:
+        self._emit(self.signals.progress, fraction)
+
     def run(self):  # worker thread
         try:
-            result = self.fn(self.signals.progress.emit, self.flag.is_set)
+            result = self.fn(self._progress, self.flag.is_set)
         except Cancelled:
-            self.signals.cancelled.emit()
+            self._emit(self.signals.cancelled)
         except BaseException as exc:  # noqa: BLE001 - reported to the UI, never lost
-            self.signals.failed.emit(exc, traceback.format_exc())
+            self._emit(self.signals.failed, exc, traceback.format_exc())
         else:
             if self.flag.is_set():
-                self.signals.cancelled.emit()
+                self._emit(self.signals.cancelled)
             else:
-                self.signals.finished.emit(result)
+                self._emit(self.signals.finished, result)
 
 
 class TaskRunner(QObject):
@@ -56,6 +65,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._flag: threading.Event | None = None
         self._signals: _Signals | None = None
+        self._live: set = set()
         self.label = ""
 
     @property
@@ -72,6 +82,7 @@ class TaskRunner(QObject):
         sig.failed.connect(self._on_failed)
         sig.cancelled.connect(self._on_cancelled)
         self._flag, self._signals, self.label = flag, sig, label
+        self._live.add(sig)  # keep every task's signal object alive until that task reports
         self.busyChanged.emit(True)
         QThreadPool.globalInstance().start(_Job(fn, sig, flag))
 
@@ -83,8 +94,11 @@ class TaskRunner(QObject):
             self.cancelled.emit()
             self.busyChanged.emit(False)
 
-    def _current(self) -> bool:
-        return self._signals is not None and self.sender() is self._signals
+    def _current(self, final: bool = False) -> bool:
+        sender = self.sender()
+        if final:
+            self._live.discard(sender)
+        return self._signals is not None and sender is self._signals
 
     def _on_progress(self, fraction: float) -> None:
         if self._current():
@@ -95,17 +109,17 @@ class TaskRunner(QObject):
         self.busyChanged.emit(False)
 
     def _on_finished(self, result) -> None:
-        if self._current():
+        if self._current(final=True):
             self._finish()
             self.finished.emit(result)
 
     def _on_failed(self, exc, tb: str) -> None:
-        if self._current():
+        if self._current(final=True):
             self._finish()
             self.failed.emit(exc, tb)
 
     def _on_cancelled(self) -> None:
-        if self._current():
+        if self._current(final=True):
             self._finish()
             self.cancelled.emit()
 

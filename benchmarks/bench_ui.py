@@ -1,0 +1,202 @@
+"""The dashboard at scale (issue 3): repaint, highlight, first draw, event-loop gaps, memory.
+
+Baselines are measured in the same run:
+- repaint / highlight at 1,000,000 runs: three raw single-brush ``pg.BarGraphItem``s
+  holding the same bars (every bar of the view, as a plain pyqtgraph chart would),
+  in three plots of the same size, repainted the same way. Goal: ETL Desk <= 1.5x.
+- first draw at 100,000 runs: set_data + first paint (no goal; printed).
+- longest event-loop gap while generating 1,000,000 runs in the background
+  (a 5 ms timer records the gaps). Goal: none over 100 ms.
+- peak memory with 1,000,000 runs loaded and drawn, in a fresh process. Goal: <= 600 MB.
+Run offscreen: ``QT_QPA_PLATFORM=offscreen python -m benchmarks ui``.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("ETL_DESK_NO_DIALOGS", "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks._util import best_of, peak_memory, row  # noqa: E402
+
+N = 1_000_000
+NAME = "dashboard"
+
+
+def _window(tmp_ini: str):
+    from PySide6.QtCore import QSettings
+
+    from etl_desk.ui.app import ensure_app
+    from etl_desk.ui.main_window import MainWindow
+
+    app = ensure_app()
+    win = MainWindow(settings=QSettings(tmp_ini, QSettings.Format.IniFormat), restore=False)
+    win.resize(1600, 1000)
+    win.show()
+    for _ in range(5):
+        app.processEvents()
+    return app, win
+
+
+def _raw_plots(views, width: int, height: int):
+    """Three plain PlotWidgets, each with one single-brush BarGraphItem of every bar."""
+    import pyqtgraph as pg
+
+    plots, items = [], []
+    for metric, v in views:
+        pw = pg.PlotWidget()
+        pw.resize(width, height)
+        vb = pw.getViewBox()
+        vb.invertY(True)
+        n = v.n_bars
+        it = pg.BarGraphItem(x0=0.0, y=np.arange(n, dtype=float), height=0.78,
+                             width=np.nan_to_num(v.totals[metric]), brush="#F28E2B", pen=None)
+        pw.addItem(it)
+        pw.show()
+        plots.append(pw)
+        items.append(it)
+    return plots, items
+
+
+def _repaint(widgets, app) -> None:
+    for w in widgets:
+        w.viewport().repaint()
+    app.processEvents()
+
+
+def _loaded_window_memory(n: int) -> None:
+    """Target for peak_memory: the window with *n* realistic runs loaded and drawn."""
+    import tempfile
+
+    from etl_desk.core.generate import generate
+
+    app, win = _window(os.path.join(tempfile.mkdtemp(), "s.ini"))
+    df = generate("realistic", runs=n, seed=5)
+    win.set_data(df, "bench")
+    cost = win.charts["cost_usd"]
+    cost.vb.setYRange(0, n, padding=0)
+    _repaint(list(win.charts.values()), app)
+    win.state.select_bars(np.arange(0, n, 7))
+    _repaint(list(win.charts.values()), app)
+    return None
+
+
+def run() -> list[dict]:
+    import tempfile
+
+    from etl_desk.core.generate import generate
+    from etl_desk.core.view import METRICS
+
+    rows = []
+    tmp = tempfile.mkdtemp()
+    app, win = _window(os.path.join(tmp, "s.ini"))
+    df = generate("realistic", runs=N, seed=5)
+    win.set_data(df, "bench")
+    charts = [win.charts[m] for m in METRICS]
+    width, height = charts[0].width(), charts[0].height()
+    views = [(m, win.state.view) for m in METRICS]
+    plots, items = _raw_plots(views, width, height)
+    app.processEvents()
+
+    for label, y0, y1 in (("zoomed out (all 1M runs in view)", 0, N), ("zoomed in (44 runs)", 5000, 5044)):
+        charts[0].vb.setYRange(y0, y1, padding=0)
+        for p in plots:
+            p.getViewBox().setYRange(y0, y1, padding=0)
+        app.processEvents()
+        ours = best_of(lambda: _repaint(charts, app), repeat=5)
+        raw = best_of(lambda: _repaint(plots, app), repeat=3)
+        rows.append(row(NAME, f"repaint 3 charts, {label}", ours, "s", baseline=raw, goal="<= 1.5x raw",
+                        ratio=ours / raw, ok=ours / raw <= 1.5,
+                        note="ratio = ours / raw single-brush BarGraphItems of the same bars"))
+
+    # highlight a selection of 10 % of the runs: state + redraw + repaint
+    charts[0].vb.setYRange(0, N, padding=0)
+    app.processEvents()
+    sel_bars = np.arange(0, N, 10)
+
+    def ours_highlight():
+        win.state.select_bars(sel_bars)
+        _repaint(charts, app)
+        win.state.clear_selection()
+
+    sel_items = []
+    for (metric, v), p in zip(views, plots):
+        import pyqtgraph as pg
+
+        it = pg.BarGraphItem(x0=0.0, y=np.zeros(0), height=0.78, width=np.zeros(0), brush="#4E79A7", pen=None)
+        p.addItem(it)
+        sel_items.append((it, np.nan_to_num(v.totals[metric])))
+
+    def raw_highlight():
+        for it, w in sel_items:
+            it.setOpts(y=sel_bars.astype(float), width=w[sel_bars])
+        _repaint(plots, app)
+        for it, _w in sel_items:
+            it.setOpts(y=np.zeros(0), width=np.zeros(0))
+
+    ours = best_of(ours_highlight, repeat=3)
+    raw = best_of(raw_highlight, repeat=3)
+    rows.append(row(NAME, "highlight 100,000 selected runs (1M loaded)", ours, "s", baseline=raw,
+                    goal="<= 1.5x raw", ratio=ours / raw, ok=ours / raw <= 1.5,
+                    note="ratio = ours / raw second single-brush item"))
+    for p in plots:
+        p.close()
+
+    # first draw at 100k
+    df100 = generate("realistic", runs=100_000, seed=6)
+
+    def first_draw():
+        win.set_data(df100, "100k")
+        _repaint(charts, app)
+
+    t = best_of(first_draw, repeat=3)
+    rows.append(row(NAME, "first draw at 100,000 runs (set_data + paint)", t, "s", goal="(printed)"))
+
+    # longest event-loop gap while generating 1M runs in the background
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from etl_desk.core.realistic import RealisticSettings
+
+    gaps = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    done = []
+    win.dataLoaded.connect(lambda *_: done.append(1))
+    timer.start()
+    t0 = time.perf_counter()
+    win.generate("realistic", RealisticSettings(runs=N, seed=9))
+    while not done and time.perf_counter() - t0 < 120:
+        app.processEvents()
+        time.sleep(0.001)
+    for _ in range(20):  # the paint after the new data
+        app.processEvents()
+        time.sleep(0.005)
+    timer.stop()
+    worst = max(gaps) if gaps else float("nan")
+    rows.append(row(NAME, "longest event-loop gap while generating 1M runs", worst / 1000, "s",
+                    goal="<= 0.100 s", ok=worst <= 100, note="includes installing the new data on screen"))
+    win.close()
+
+    mem = peak_memory("benchmarks.bench_ui:_loaded_window_memory", N)
+    rows.append(row(NAME, "peak memory, 1M runs loaded and drawn", mem["peak"], "MB", goal="<= 600 MB",
+                    ok=mem["peak"] <= 600))
+    return rows
+
+
+if __name__ == "__main__":
+    from benchmarks.__main__ import print_rows
+
+    print_rows(run())
