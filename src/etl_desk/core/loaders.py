@@ -180,7 +180,8 @@ def _from_generic(raw: RawTable, opts: ImportOptions, report: LoadReport) -> pd.
         raise DataError("the file holds no table", file=raw.file)
     if frame.empty:
         raise DataError("the file has a header row but no data rows", file=raw.file)
-    frame = frame.dropna(how="all")
+    if raw.kind == "xlsx":  # trailing formatted-but-empty rows; CSV readers skip blank lines already
+        frame = frame.dropna(how="all")
     if frame.empty:
         raise DataError("every data row is blank", file=raw.file)
     mapping = opts.mapping or guess_mapping(frame.columns)

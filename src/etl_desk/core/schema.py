@@ -141,6 +141,21 @@ def has_values(df: pd.DataFrame, name: str) -> bool:
     return name in df.columns and bool(df[name].notna().any())
 
 
+def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes with -1 for missing, distinct values); Arrow's dictionary encoding when possible."""
+    try:
+        import pyarrow as pa
+
+        if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+            enc = pa.array(s.array).dictionary_encode()
+            codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+            return codes, enc.dictionary.to_pylist()
+    except Exception:  # noqa: BLE001 - fall back to pandas
+        pass
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
                       skipped: str = DEFAULT_SKIPPED_POLICY) -> pd.Series:
     """Map raw result states (any spelling) to Success / Failed / NA (= exclude).
@@ -151,14 +166,19 @@ def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_P
         if policy not in CANCELLED_POLICIES:
             raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(CANCELLED_POLICIES)}")
     policy_status = {"failed": FAILED, "success": SUCCESS, "exclude": None}
-    key = states.astype("string").str.strip().str.upper().str.replace(r"[\s\-]+", "_", regex=True)
     mapping: dict[str, str | None] = {}
     for raw, st in RESULT_STATE_STATUS.items():
         if st is None:
             st = policy_status[cancelled if raw in CANCELLED_STATES else skipped]
         mapping[raw] = st
-    out = key.map(lambda k: mapping.get(k, "?") if isinstance(k, str) and k else pd.NA)
-    return out.astype("object")
+    # work on the distinct values only (a handful), then broadcast by code: O(n) in C
+    codes, uniques = _factorize(states)
+    key = pd.Series(uniques, dtype="object").astype("string").str.strip().str.upper()
+    key = key.str.replace(r"[\s\-]+", "_", regex=True)
+    mapped = np.array([mapping.get(k, "?") if isinstance(k, str) and k else pd.NA for k in key.tolist()]
+                      + [pd.NA], dtype=object)
+    out = mapped[np.where(codes >= 0, codes, len(mapped) - 1)]
+    return pd.Series(out, index=states.index, dtype="object")
 
 
 def _locate(mask: np.ndarray, row_numbers: np.ndarray) -> int:
@@ -180,6 +200,34 @@ def _to_float(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> p
     return num.astype("float64")
 
 
+def _arrow_datetimes(txt: pd.Series) -> pd.Series | None:
+    """ISO 8601 text parsed by Arrow's C++ cast (~15x faster than pandas), or None.
+
+    All values naive -> naive; all values with an offset (any offsets) -> converted to
+    UTC and made naive. Anything else (mixed, other formats, bad values, out of range)
+    returns None and the general path decides, with its row-numbered errors.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(txt.array)
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            return None
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    except Exception:  # noqa: BLE001 - any trouble: use the general path
+        return None
+    for typ in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
+        try:
+            out = pc.cast(arr, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            continue
+        if typ.tz is not None:
+            out = out.cast(pa.timestamp("ns"))  # Arrow keeps UTC instants; drop the zone
+        return pd.Series(out.to_numpy(zero_copy_only=False), index=txt.index).astype("datetime64[ns]")
+    return None
+
+
 def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s
@@ -187,6 +235,19 @@ def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
         return out.astype("datetime64[ns]")
     txt = s.astype("string").str.strip()
+    fast = _arrow_datetimes(txt)
+    if fast is not None:
+        return fast
+    # fast path: ISO 8601 throughout (what exports and ETL Desk write) parses in C; mixed
+    # offsets, other formats and bad values fall through to the general path below
+    try:
+        fast = pd.to_datetime(txt, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        fast = None
+    if fast is not None:
+        if getattr(fast.dt, "tz", None) is not None:
+            fast = fast.dt.tz_convert("UTC").dt.tz_localize(None)
+        return fast.astype("datetime64[ns]")
     has_tz = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
     try:
         if has_tz.any():
@@ -300,10 +361,12 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
                             column="Duration (min)")
         end = start + pd.to_timedelta(dur, unit="min")
     else:
-        # fill the gaps each way
-        derived_end = start + pd.to_timedelta(dur, unit="min")
-        end = end.where(end.notna(), derived_end)
-        start = start.where(start.notna(), end - pd.to_timedelta(dur, unit="min"))
+        # fill the gaps each way (only when there are gaps: 1M timedeltas cost time)
+        if end.isna().any():
+            derived_end = start + pd.to_timedelta(dur, unit="min")
+            end = end.where(end.notna(), derived_end)
+        if start.isna().any():
+            start = start.where(start.notna(), end - pd.to_timedelta(dur, unit="min"))
     if not have_dur or dur.isna().any():
         from_times = (end - start).dt.total_seconds() / 60.0
         dur = dur.where(dur.notna(), from_times)

@@ -426,7 +426,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
     if "status" in df.columns and "result_state" not in df.columns:
         st = df["status"]
         if _is_text(st):
-            u = pd.Series(pd.unique(st.dropna().astype(str).str.strip().str.lower()))
+            u = pd.Series(pd.unique(st), dtype="object").dropna().astype(str).str.strip().str.lower()
             if not u.isin(["success", "failed"]).all():
                 df["result_state"] = st
     # --- job name from job id -------------------------------------------------------
@@ -468,16 +468,18 @@ def _warn_mixed_offsets(df: pd.DataFrame, cols: dict, report: LoadReport) -> Non
     for f in ("start_time", "end_time"):
         if f not in df.columns or not _is_text(df[f]):
             continue
-        s = df[f].astype("string").str.strip()
-        s = s[s.notna() & (s != "")]
-        if s.empty:
-            continue
-        # cheap test first: a column whose first and last values agree is checked in full only if needed
-        has = s.str.contains(_OFFSET, regex=True)
-        n_tz = int(has.sum())
-        if 0 < n_tz < len(s):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(df[f].astype("string").array)  # zero-copy for Arrow-backed strings
+        arr = pc.utf8_trim_whitespace(arr)
+        nonempty = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False)
+        has = pc.fill_null(pc.match_substring_regex(arr, _OFFSET), False)
+        n_all = pc.sum(nonempty).as_py() or 0
+        n_tz = pc.sum(pc.and_(has, nonempty)).as_py() or 0
+        if 0 < n_tz < n_all:
             report.add(f"column {cols[f]!r} mixes times with a UTC offset ({n_tz:,}) and without "
-                       f"({len(s) - n_tz:,}); those without were read as UTC")
+                       f"({n_all - n_tz:,}); those without were read as UTC")
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
