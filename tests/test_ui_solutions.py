@@ -53,7 +53,7 @@ def test_shows_the_business_case_of_the_data(win):
     assert case.portfolio.npv_usd == pytest.approx(expected.portfolio.npv_usd)
     assert [tab.audience_tabs.tabText(i) for i in range(tab.audience_tabs.count())] == \
         ["IT leadership", "Finance", "Operations"]
-    port_col = tab.finance_table.columnCount() - 1
+    port_col = 0  # the portfolio comes first
     assert _cell(tab.finance_table, "Investment (one-off)", port_col) == "$137,200"
     # maintenance per period with the exact identities
     per = finance.per_period(case.portfolio.maintenance_year)
@@ -71,6 +71,7 @@ def test_shows_the_business_case_of_the_data(win):
     assert case.portfolio.payback_months is None
     assert "No break-even" in tab.chart_status.text()
     assert "not within 3 y" in _cell(tab.finance_table, "Payback", port_col)
+    assert tab.finance_table.horizontalHeaderItem(0).text().startswith("Portfolio")
 
 
 def test_editing_an_assumption_updates_results_and_chart(win, qtbot):
@@ -116,7 +117,7 @@ def test_unchecking_a_solution_changes_the_portfolio(win, qtbot):
     assert not tab.assumptions["solutions"]["parallel-processing"]["enabled"]
     par = next(r for r in tab.case.solutions if r.id == "parallel-processing")
     assert tab.case.portfolio.investment_usd == pytest.approx(inv - par.investment_usd)
-    assert "not selected" in tab.finance_table.horizontalHeaderItem(2).text()
+    assert "not selected" in tab.finance_table.horizontalHeaderItem(3).text()
     assert "Portfolio of 4 solutions" in tab.banner.text()
     for sid, c in tab.solution_checks.items():
         if c.isChecked():

@@ -49,6 +49,19 @@ BREAK_EVEN_COLOR = "#C0392B"
 NEGATIVE_COLOR = QColor("#B03A2E")
 POSITIVE_COLOR = QColor("#1E7B45")
 
+ROW_TIPS = {
+    "Investment": "People × weeks × loaded weekly rate + one-off tooling, spent during implementation",
+    "Maintenance": "Running cost after go-live: tooling per year + maintenance FTE × weekly rate × 365 / 7",
+    "Savings": "Expected effect × the measured yearly cost of the target, at full effect",
+    "Net saving": "Savings per year − maintenance per year, at full effect",
+    "Payback": "Months until the cumulative net cash flow turns positive for good (where the lines cross)",
+    "ROI": "(Savings − investment − maintenance) / (investment + maintenance) over the horizon, undiscounted",
+    "NPV": "Monthly net cash flows discounted at the discount rate over the horizon",
+    "Spend doing nothing": "Cumulative cost over the horizon if nothing changes",
+    "Spend with": "Cumulative cost over the horizon with this solution (or the portfolio), investment included",
+    "Impact vs": "Spend doing nothing − spend with the solution over the horizon (positive = saves money)",
+}
+
 ANNUALISATION_LABELS = {"span": "Span of the data (first start to last end)",
                         "active_days": "Days with at least one run"}
 
@@ -160,7 +173,7 @@ class SolutionsTab(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
-        split.setSizes([320, 700, 520])
+        split.setSizes([320, 780, 460])
         lay.addWidget(split, 1)
 
     # --- editor ---------------------------------------------------------------------------------
@@ -328,6 +341,7 @@ class SolutionsTab(QWidget):
         t.setAlternatingRowColors(True)
         t.verticalHeader().setDefaultSectionSize(20)
         t.setWordWrap(True)
+        t.setMinimumHeight(120)
         return t
 
     def _with_note(self, table: QTableWidget, which: str) -> QWidget:
@@ -351,19 +365,20 @@ class SolutionsTab(QWidget):
         self.ops_list.setObjectName("operationsList")
         for s in self.solutions:
             self.ops_list.addItem(f"{s.number}. {s.name}")
-        self.ops_list.setMaximumWidth(230)
+        self.ops_list.setMaximumWidth(190)
         self.ops_list.setWordWrap(True)
         self.ops_list.currentRowChanged.connect(self._show_operations)
         h.addWidget(self.ops_list)
         self.ops_text = QTextBrowser()
         self.ops_text.setObjectName("operationsText")
         self.ops_text.setOpenLinks(False)
-        h.addWidget(self.ops_text, 3)
+        h.addWidget(self.ops_text, 2)
         self.diagram_host = QWidget()
         self.diagram_host.setMinimumWidth(260)
         dl = QVBoxLayout(self.diagram_host)
         dl.setContentsMargins(0, 0, 0, 0)
         self.diagram_title = QLabel("<b>Architecture</b>")
+        self.diagram_title.setWordWrap(True)
         dl.addWidget(self.diagram_title)
         self.diagram = None
         self.diagram_missing = QLabel()
@@ -702,15 +717,17 @@ class SolutionsTab(QWidget):
                     it.setBackground(QBrush(QColor("#EEF5EF")))
                 elif not r.enabled:
                     it.setForeground(QBrush(QColor("#999999")))
-                if c in (7, 8):
+                if c in (0, 7, 8):
                     it.setToolTip(v)
                 t.setItem(i, c, it)
         hh = t.horizontalHeader()
         t.resizeColumnsToContents()
         for c in range(len(cols)):
-            hh.resizeSection(c, min(hh.sectionSize(c) + 8, 260 if c == 0 else 220))
+            hh.resizeSection(c, min(hh.sectionSize(c) + 8, 210 if c == 0 else 240 if c == 7 else 160))
         hh.setStretchLastSection(True)
-        t.resizeRowsToContents()
+        t.verticalHeader().setVisible(False)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.verticalHeader().setDefaultSectionSize(40)  # two lines; full text in the tooltips
         self.it_note.setText("Investment = people × weeks × loaded weekly rate + one-off tooling. People are "
                              "full-time equivalents during implementation; timeline in weeks from today.")
 
@@ -749,12 +766,13 @@ class SolutionsTab(QWidget):
     def _render_finance(self, case) -> None:
         t = self.finance_table
         rows = self._finance_rows(case)
-        results = case.solutions + [case.portfolio]
+        results = [case.portfolio] + case.solutions
         t.clear()
+        t.clearSpans()
         t.setRowCount(len(rows))
         t.setColumnCount(len(results))
-        headers = [_short_name(r.number, r.name) + ("" if r.enabled else "\n(not selected)")
-                   for r in case.solutions] + ["Portfolio\n(selected)"]
+        headers = ["Portfolio\n(selected)"] + [_short_name(r.number, r.name) + ("" if r.enabled else "\n(not selected)")
+                                               for r in case.solutions]
         t.setHorizontalHeaderLabels(headers)
         t.setVerticalHeaderLabels([lab for lab, _, _ in rows])
         bold = QFont(t.font())
@@ -762,6 +780,9 @@ class SolutionsTab(QWidget):
         for i, (lab, kind, fn) in enumerate(rows):
             vh = t.verticalHeaderItem(i)
             vh.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            tip = next((v for k, v in ROW_TIPS.items() if lab.strip().startswith(k)), None)
+            if tip:
+                vh.setToolTip(tip)
             if kind is None:
                 vh.setFont(bold)
                 t.setSpan(i, 0, 1, len(results))
@@ -781,11 +802,13 @@ class SolutionsTab(QWidget):
                     txt = str(v)
                 it = QTableWidgetItem(txt)
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if kind == "text":
+                    it.setToolTip(txt)
                 if kind in ("usd0", "pct") and isinstance(v, (int, float)) and v is not None and v < 0:
                     it.setForeground(QBrush(NEGATIVE_COLOR))
                 if lab.strip().startswith("Payback"):
                     it.setForeground(QBrush(NEGATIVE_COLOR if r.payback_months is None else POSITIVE_COLOR))
-                if c == len(results) - 1:
+                if c == 0:
                     it.setFont(bold)
                     it.setBackground(QBrush(QColor("#EEF5EF")))
                 elif not r.enabled:
