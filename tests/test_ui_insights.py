@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import Qt
 
 from etl_desk.core.view import ViewFilter
 from tests.ui_helpers import drawn, make_window

@@ -360,6 +360,8 @@ class InsightsTab(QWidget):
         self._timer.timeout.connect(self._refresh_if_changed)
 
         self._build()
+        self._generation = 0  # bumped per dataset (an id() could be reused)
+        state.datasetChanged.connect(self._new_dataset)
         state.datasetChanged.connect(self._schedule)
         state.viewChanged.connect(self._schedule)
         state.selectionChanged.connect(self._on_selection_changed)
@@ -545,12 +547,15 @@ class InsightsTab(QWidget):
         self._on_threshold_edited()
 
     # --- analysis ----------------------------------------------------------------------------
+    def _new_dataset(self) -> None:
+        self._generation += 1
+
     def _key(self):
         ds, v = self.state.dataset, self.state.view
         if ds is None or v is None:
             return None
         mask = np.asarray(v.row_mask, dtype=bool)
-        return (id(ds), mask.tobytes(), self._thresholds)
+        return (self._generation, mask.tobytes(), self._thresholds)
 
     def _schedule(self, force: bool = False) -> None:
         if force:

@@ -140,6 +140,8 @@ class SolutionsTab(QWidget):
 
         self._build()
         self._show_assumptions()
+        self._generation = 0  # bumped per dataset (an id() could be reused)
+        state.datasetChanged.connect(self._new_dataset)
         state.datasetChanged.connect(self._base_timer.start)
         state.viewChanged.connect(self._base_timer.start)
         if state.dataset is not None:
@@ -588,11 +590,14 @@ class SolutionsTab(QWidget):
             self.settings.setValue("solutions/lastDir", os.path.dirname(path))
 
     # =========================================================================== baseline
+    def _new_dataset(self) -> None:
+        self._generation += 1
+
     def _key(self):
         ds, v = self.state.dataset, self.state.view
         if ds is None or v is None:
             return None
-        return (id(ds), np.asarray(v.row_mask, dtype=bool).tobytes())
+        return (self._generation, np.asarray(v.row_mask, dtype=bool).tobytes())
 
     def _baseline_if_changed(self) -> None:
         key = self._key()
