@@ -91,6 +91,7 @@ class GeneratorPanel(QWidget):
         scroll.setWidget(inner)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         inner.setMinimumWidth(300)
+        self.setMinimumWidth(320)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)

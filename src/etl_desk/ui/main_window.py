@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self._build_toolbars()
         self._build_menus()
         self._wire()
-        self.resize(1500, 920)
+        self._fit_to_screen(1500, 920)
         self._default_state = None
         self._restored = restore and self.restore_settings()
         self._update_title()
@@ -118,20 +118,40 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setResizeContentsPrecision(60)
         self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
-        self.insights_dock = self._dock("Insights", "insightsDock", self.insights_widget,
+        self.insights_dock = self._dock("Insights", "insightsDock", self._scrolled(self.insights_widget),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.solutions_widget = self._optional_widget("etl_desk.ui.solutions_tab", "SolutionsTab")
-        self.solutions_dock = self._dock("Solutions", "solutionsDock", self.solutions_widget,
+        self.solutions_dock = self._dock("Solutions", "solutionsDock", self._scrolled(self.solutions_widget),
                                          Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.table_dock, self.insights_dock)
         self.tabifyDockWidget(self.insights_dock, self.solutions_dock)
         self.table_dock.raise_()
         self._initial_sizes()
 
+    def _fit_to_screen(self, w: int, h: int) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None and screen.width() > 0:
+            w, h = min(w, screen.width() - 40), min(h, screen.height() - 60)
+        self.resize(w, h)
+
     def _initial_sizes(self) -> None:
         self.resizeDocks([self.generator_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks(list(self.chart_docks.values()), [420, 420, 420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [600, 230], Qt.Orientation.Vertical)
+        h = max(self.height() - 200, 400)
+        self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [int(h * 0.68), int(h * 0.32)],
+                         Qt.Orientation.Vertical)
+
+    @staticmethod
+    def _scrolled(w: QWidget) -> QWidget:
+        """A tab with a large minimum size must not dictate the dock area's height."""
+        from PySide6.QtWidgets import QScrollArea
+
+        sa = QScrollArea()
+        sa.setObjectName(f"{w.objectName() or type(w).__name__}Scroll")
+        sa.setWidgetResizable(True)
+        sa.setFrameShape(QScrollArea.Shape.NoFrame)
+        sa.setWidget(w)
+        return sa
 
     def _optional_widget(self, module: str, cls: str) -> QWidget:
         """The Insights and Solutions tabs, built on this window's state."""
@@ -638,10 +658,11 @@ class MainWindow(QMainWindow):
     def showEvent(self, ev):
         super().showEvent(ev)
         if self._default_state is None:
-            # the default layout is known only once the window has its size
+            # the default layout is known only once the window has its final size
             if not self._restored:
                 self._initial_sizes()
-            QTimer.singleShot(0, self._remember_default_layout)
+                QTimer.singleShot(0, self._initial_sizes)
+            QTimer.singleShot(30, self._remember_default_layout)
 
     def _remember_default_layout(self) -> None:
         if self._default_state is None:
