@@ -1,0 +1,185 @@
+"""etl-desk analyze: KPIs, insights, the case study's verdicts and anomalies of a run history.
+
+Plain output is a report a person reads; ``--json`` prints one JSON object
+(:func:`etl_desk.core.analysis.to_json_dict`).
+
+Extending this command (e.g. ``-o report.xlsx`` or ``--assumptions FILE``):
+add the option in :func:`add_parser`, then consume it in :func:`write_outputs`,
+which receives the loaded table, the :class:`~etl_desk.core.analysis.Analysis`
+and the report dict that :func:`build_report` made. Nothing else needs to change.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+import pandas as pd
+
+from etl_desk.core.analysis import Analysis, analyze, to_json_dict
+from etl_desk.core.anomalies import RULE_LABELS, AnomalyThresholds
+from etl_desk.core.kpis import KPI_DISPLAY, format_value
+from etl_desk.core.loaders import load_path
+from etl_desk.core.schema import DataError
+
+AREA_ORDER = ("cost", "data volume", "duration")
+SEVERITY_MARK = {"info": " ", "notice": "·", "warning": "!", "critical": "‼"}
+
+
+def _threshold_option(f) -> str:
+    return "--" + f.name.replace("_", "-")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("analyze", help="report KPIs, insights and anomalies of a run history",
+                       description="Analyse a run history (CSV, XLSX, Parquet, ETL Desk workbook, Databricks "
+                                   "exports): KPIs, insights on cost, data volume and duration, the case "
+                                   "study's three insights confirmed or refuted, and anomalies.")
+    p.add_argument("input", metavar="INPUT", help="the run history to analyse")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
+    p.add_argument("--top", type=int, default=15, metavar="N",
+                   help="anomalies listed in the report (default 15; --json lists all)")
+    g = p.add_argument_group("anomaly thresholds")
+    for f in fields(AnomalyThresholds):
+        md = f.metadata
+        if f.type in ("bool", bool):
+            g.add_argument(_threshold_option(f).replace("--use-", "--no-"), dest=f.name, action="store_false",
+                           default=None, help=f"do not {md['label'].lower()}")
+            continue
+        conv = int if f.type in ("int", int) else float
+        unit = f" ({md['unit']})" if md.get("unit") else ""
+        g.add_argument(_threshold_option(f), dest=f.name, type=conv, default=None, metavar="X",
+                       help=f"{md['label']}{unit}, default {f.default}: {md['help']}")
+    p.set_defaults(run=run)
+
+
+def thresholds_from_args(args) -> AnomalyThresholds:
+    """Anomaly thresholds: defaults overridden by the command-line options given."""
+    over = {f.name: getattr(args, f.name) for f in fields(AnomalyThresholds)
+            if getattr(args, f.name, None) is not None}
+    th = AnomalyThresholds(**over)
+    bad = th.validate()
+    if bad:
+        raise DataError("; ".join(bad))
+    return th
+
+
+def load_input(args) -> pd.DataFrame:
+    """The canonical table of INPUT (raises DataError naming file, row and column)."""
+    df = load_path(args.input)
+    if len(df) == 0:
+        raise DataError("no runs to analyse", file=str(args.input))
+    return df
+
+
+def analysis_for(df: pd.DataFrame, args) -> Analysis:
+    return analyze(df, thresholds_from_args(args))
+
+
+def build_report(df: pd.DataFrame, args, analysis: Analysis | None = None) -> dict:
+    """The JSON report of *df* under the options in *args* (the one place that shapes it)."""
+    analysis = analysis or analysis_for(df, args)
+    report = to_json_dict(analysis, evidence=getattr(args, "evidence", False))
+    report["source"] = str(getattr(args, "input", "") or df.attrs.get("source", ""))
+    return report
+
+
+def write_outputs(df: pd.DataFrame, analysis: Analysis, report: dict, args) -> None:
+    """Hook for further outputs (an Excel workbook, assumptions); nothing yet."""
+
+
+# --------------------------------------------------------------------------- plain-text report
+
+def _wrap(text: str, indent: str, width: int = 100, hang: str | None = None) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=width, initial_indent=indent,
+                         subsequent_indent=hang if hang is not None else indent + "  ", break_on_hyphens=False)
+
+
+def _fmt_num(x) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.2f}"
+
+
+def _fmt_metric(metric: str, x) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    if metric == "duration_min":
+        return f"{x:,.1f} min"
+    if metric == "cost_usd":
+        return f"${x:,.2f}"
+    if metric == "cost_per_min":
+        return f"${x:,.4f}/min"
+    if metric == "failure_rate":
+        return f"{x * 100:.1f} %"
+    return _fmt_num(x)
+
+
+def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
+    """The plain-text report: KPIs, case-study verdicts, insights by area, top anomalies, notes."""
+    k = analysis.kpis
+    lines = [f"ETL Desk analysis{': ' + source if source else ''}", ""]
+    lines.append("KEY FIGURES")
+    for key in ("runs", "failed_runs", "success_rate", "total_cost_usd", "failed_cost_usd", "failed_cost_share",
+                "cost_per_tb_usd", "duration_p50_min", "duration_p95_min", "retry_cost_usd", "span_days"):
+        label, fmt = KPI_DISPLAY[key]
+        lines.append(f"  {label:<26}{format_value(k.get(key), fmt)}")
+    by_area = analysis.by_area()
+    lines += ["", "THE CASE STUDY'S THREE INSIGHTS"]
+    for i in by_area.get("case study", []):
+        verdict = (i.verdict or "cannot be checked").upper()
+        lines.append(f"  [{verdict}] {i.title.split(': ', 1)[-1]}")
+        lines.append(_wrap(i.headline, "      "))
+    for area in AREA_ORDER:
+        items = by_area.get(area, [])
+        if not items:
+            continue
+        lines += ["", f"{area.upper()}"]
+        for i in items:
+            lines.append(f" {SEVERITY_MARK.get(i.severity, ' ')} {i.title} [{i.severity}]")
+            lines.append(_wrap(i.headline, "      "))
+            if i.missing:
+                lines.append(_wrap(f"(missing: {i.missing})", "      "))
+    an = analysis.anomalies
+    lines += ["", "ANOMALIES"]
+    th = analysis.thresholds
+    lines.append(_wrap(f"Rules: robust z > {th.z_threshold:g} against the pipeline's own runs after allowing for "
+                       f"data volume (at least {th.min_baseline_runs} successful runs); cost ≥ {th.spike_factor:g}× "
+                       f"the trailing mean of the last {th.spike_window} runs; failure rate up ≥ "
+                       f"{th.failure_jump_pp:g} points week over week (≥ {th.failure_min_runs} runs a week).", "  "))
+    if an is None or an.empty:
+        lines.append("  No anomalies found.")
+    else:
+        counts = an.groupby("rule", sort=False).size()
+        counts = counts.reindex([r for r in RULE_LABELS if r in counts.index])
+        lines.append("  " + "; ".join(f"{RULE_LABELS.get(r, r)}: {c:,}" for r, c in counts.items()))
+        runs = an.loc[an["rule"] != "failure_rate_jump", "run_id"].nunique()
+        lines.append(f"  {runs:,} runs flagged. Top {min(top, len(an))} by score:")
+        lines.append(f"  {'Job ID':<32} {'Pipeline':<26} {'Rule':<18} {'Observed':>14} {'Expected':>14} {'Score':>7}")
+        for r in an.head(top).itertuples(index=False):
+            lines.append(f"  {str(r.run_id)[:32]:<32} {str(r.pipeline)[:26]:<26} {r.rule:<18} "
+                         f"{_fmt_metric(r.metric, r.observed):>14} {_fmt_metric(r.metric, r.baseline):>14} "
+                         f"{r.score:>7.1f}")
+    if analysis.notes:
+        lines += ["", "NOTES"]
+        lines += [_wrap(n, "  - ", hang="    ") for n in analysis.notes]
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    df = load_input(args)
+    analysis = analysis_for(df, args)
+    report = build_report(df, args, analysis)
+    write_outputs(df, analysis, report, args)
+    if args.json:
+        json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(analysis, source=str(args.input), top=max(args.top, 0)))
+    return 0
