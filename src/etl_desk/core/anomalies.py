@@ -200,7 +200,7 @@ def fit_startup_throughput(gb: np.ndarray, dur: np.ndarray, codes: np.ndarray, k
         cnt = np.bincount(c, minlength=k)
         scale = np.maximum(np.divide(_gsum(c, k, np.abs(r)), cnt, out=np.zeros(k), where=cnt > 0) * 1.25, 1e-6)
         u = np.abs(r) / scale[c]
-        w = np.where(u <= huber, 1.0, huber / u) / f ** 2
+        w = np.minimum(1.0, huber / np.maximum(u, 1e-12)) / f ** 2
     return a, b
 
 
