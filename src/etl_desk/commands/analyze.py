@@ -10,7 +10,6 @@ and the report dict that :func:`build_report` made. Nothing else needs to change
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import fields

@@ -383,33 +383,41 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
     # one stable argsort on a combined integer key: pipeline first, then start time (rows already in that
     # order, as generators and exports usually are, sort in linear time)
     order = np.argsort(codes * (int(tsec.max()) + 1) + tsec, kind="stable")
-    c = codes[order]
+    identity = bool((order[1:] > order[:-1]).all())
+    c = codes if identity else codes[order]
     pos = np.arange(n)
-    new = np.r_[True, c[1:] != c[:-1]]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(c[1:], c[:-1], out=new[1:])
     gstart = np.maximum.accumulate(np.where(new, pos, 0))
-    ready = np.flatnonzero(pos - gstart >= w)  # runs with a full window of earlier runs of the same pipeline
-    if not ready.size:
+    ready = (pos - gstart) >= w  # runs with a full window of earlier runs of the same pipeline
+    if not ready.any():
         return None
-    x = np.nan_to_num(cost[order])
-    csx = np.r_[0.0, np.cumsum(x)]
-    sum_x = csx[ready] - csx[ready - w]
+    x = np.nan_to_num(cost if identity else cost[order])
+
+    def window_sums(v: np.ndarray) -> np.ndarray:
+        cs = np.zeros(n + 1)
+        np.cumsum(v, out=cs[1:])
+        out = np.zeros(n)
+        out[w:] = cs[w:n] - cs[:n - w]  # sum of the w values before each position
+        return out
+
+    sum_x = window_sums(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         if use_vol:
-            e = expected[order]
+            e = expected if identity else expected[order]
             e = np.where(np.isfinite(e) & (e > 0), e, 0.0)
-            cse = np.r_[0.0, np.cumsum(e)]
-            sum_e = cse[ready] - cse[ready - w]
             # trailing mean cost, scaled by this run's expected cost over the window's mean expected cost
-            base = sum_x * e[ready] / sum_e
+            base = sum_x * e / window_sums(e)
         else:
             base = sum_x / w
-        ratio = x[ready] / base
-    ok = np.isfinite(ratio) & (base > 0) & (ratio >= th.spike_factor)
-    hit_s = ready[ok]
+        ratio = x / base
+    hit_mask = ready & np.isfinite(ratio) & (base > 0) & (ratio >= th.spike_factor)
+    hit_s = np.flatnonzero(hit_mask)
     if not hit_s.size:
         return None
+    r, b = ratio[hit_s], base[hit_s]
     hit = order[hit_s]
-    r, b = ratio[ok], base[ok]
     detail = np.char.add(np.char.add("cost ", np.round(r, 1).astype(str)),
                          f"× the trailing mean of the last {w} runs" + (", scaled to its volume" if use_vol else ""))
     return _frame(hit, "cost_spike", "cost_usd", cost[hit], b, th.spike_factor, r,

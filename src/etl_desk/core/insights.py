@@ -555,10 +555,13 @@ def _week_over_week(ctx: _Ctx) -> Insight:
     a, b = full[1] - w0 - 1, full[1] - w0
     ch = (cost[b] - cost[a]) / cost[a] if cost[a] else float("nan")
     chf = fcost[b] - fcost[a]
-    sev = "warning" if ch > 0.25 else ("notice" if ch > 0.10 else "info")
-    direction = "up" if ch >= 0 else "down"
-    head = (f"Week of {weeks[b]:%d %b %Y} (last complete week): cost {usd(cost[b])}, {direction} "
-            f"{abs(ch) * 100:.1f} % on the week before ({usd(cost[a])}); failed cost {usd(fcost[b])} "
+    sev = "warning" if ch > 0.25 else ("notice" if ch > 0.10 else "info")  # NaN (no cost before): info
+    if cost[a] > 0:
+        change = f"{'up' if ch >= 0 else 'down'} {abs(ch) * 100:.1f} % on the week before ({usd(cost[a])})"
+    else:
+        change = "against no cost the week before"
+    head = (f"Week of {weeks[b]:%d %b %Y} (last complete week): cost {usd(cost[b])}, {change}; "
+            f"failed cost {usd(fcost[b])} "
             f"({'+' if chf >= 0 else '−'}{usd(abs(chf))}), {fails[b]:,} failed of {cnt[b]:,} runs.")
     return Insight("cost.week_over_week", "cost", sev, title, head, evidence=ev.reset_index(drop=True),
                    run_ids=_ids(ctx, (rel == b) & ctx.failed))
@@ -728,29 +731,26 @@ def _throughput(ctx: _Ctx) -> Insight:
         return Insight("duration.throughput", "duration", "info", title, "Throughput cannot be computed.",
                        missing="this source has no data-volume column (Data Processed (GB))")
     ok = ~np.isnan(ctx.gb) & (ctx.dur > 0)
-    tp = np.full(ctx.n, np.nan)
-    tp[ok] = ctx.gb[ok] / ctx.dur[ok]
-    overall = ctx.gb[ok].sum() / ctx.dur[ok].sum() if ok.any() else float("nan")
     okf = ok & ~ctx.failed
+    overall = ctx.gb[okf].sum() / ctx.dur[okf].sum() if okf.any() else float("nan")
     if ctx.group_codes is None:
+        tp = np.full(ctx.n, np.nan)
+        tp[ok] = ctx.gb[ok] / ctx.dur[ok]
+        overall_all = ctx.gb[ok].sum() / ctx.dur[ok].sum() if ok.any() else float("nan")
         ev = pd.DataFrame({"Group": ["All runs", "Successful runs"],
                            "Runs": [int(ok.sum()), int(okf.sum())],
-                           "GB per min (total)": [round(overall, 3),
-                                                  round(ctx.gb[okf].sum() / ctx.dur[okf].sum(), 3) if okf.any()
-                                                  else None],
+                           "GB per min (total)": [round(overall_all, 3), round(overall, 3) if okf.any() else None],
                            "Median GB per min": [round(float(np.median(tp[ok])), 3) if ok.any() else None,
                                                  round(float(np.median(tp[okf])), 3) if okf.any() else None]})
-        head = (f"Throughput {overall:,.2f} GB per minute over all runs (median run {ev.iloc[0, 3]} GB/min). "
+        head = (f"Throughput {overall_all:,.2f} GB per minute over all runs (median run {ev.iloc[0, 3]} GB/min). "
                 f"No per-pipeline breakdown: {ctx.group_note}.")
         return Insight("duration.throughput", "duration", "info", title, head, evidence=ev, missing=ctx.group_note)
     codes, k = ctx.group_codes, len(ctx.group_names)
     m = okf & (codes >= 0)
     cnt, gb, mins = _group_sums(np.where(m, codes, -1), k, np.nan_to_num(ctx.gb), np.nan_to_num(ctx.dur))
-    med = pd.Series(tp[m]).groupby(codes[m]).median().reindex(range(k)).to_numpy()
     rate = np.divide(gb, mins, out=np.full(k, np.nan), where=mins > 0)
     ev = pd.DataFrame({ctx.group_label.capitalize(): ctx.group_names, "Successful runs": cnt.astype(int),
-                       "GB processed": gb.round(1), "GB per min (total)": rate.round(3),
-                       "Median GB per min": np.round(med, 3)})
+                       "GB processed": gb.round(1), "Minutes": mins.round(1), "GB per min (total)": rate.round(3)})
     ev = ev[ev["Successful runs"] > 0].sort_values("GB per min (total)", kind="stable").reset_index(drop=True)
     if ev.empty:
         return Insight("duration.throughput", "duration", "info", title, "No successful runs with a volume.",
