@@ -19,7 +19,8 @@ import pandas as pd
 from etl_desk.core.analysis import Analysis, analyze, to_json_dict
 from etl_desk.core.anomalies import RULE_LABELS, AnomalyThresholds
 from etl_desk.core.kpis import KPI_DISPLAY, format_value
-from etl_desk.core.loaders import load_path
+from etl_desk.commands._input import add_input_options
+from etl_desk.commands._input import load_input as _load_input
 from etl_desk.core.schema import DataError
 
 AREA_ORDER = ("cost", "data volume", "duration")
@@ -35,8 +36,16 @@ def add_parser(sub) -> None:
                        description="Analyse a run history (CSV, XLSX, Parquet, ETL Desk workbook, Databricks "
                                    "exports): KPIs, insights on cost, data volume and duration, the case "
                                    "study's three insights confirmed or refuted, and anomalies.")
-    p.add_argument("input", metavar="INPUT", help="the run history to analyse")
+    add_input_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    p.add_argument("-o", "--output", metavar="REPORT.xlsx",
+                   help="also write the workbook for finance (cover, assumptions, KPIs, insights, anomalies, "
+                        "data, business case with live formulas, charts)")
+    p.add_argument("--assumptions", metavar="FILE",
+                   help="business-case assumptions (.json or .toml) overriding the defaults")
+    p.add_argument("--rows", choices=("refuse", "split", "truncate"), default="refuse",
+                   help="with -o, when the runs do not fit in one Excel sheet: refuse (default), split "
+                        "across several Data sheets, or keep the first 1,048,575 runs")
     p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="anomalies listed in the report (default 15; --json lists all)")
@@ -67,26 +76,62 @@ def thresholds_from_args(args) -> AnomalyThresholds:
 
 def load_input(args) -> pd.DataFrame:
     """The canonical table of INPUT (raises DataError naming file, row and column)."""
-    df = load_path(args.input)
+    df = _load_input(args)
     if len(df) == 0:
-        raise DataError("no runs to analyse", file=str(args.input))
+        raise DataError("no runs to analyse", file=", ".join(map(str, args.input)))
     return df
+
+
+def assumptions_for(args):
+    """The business-case assumptions: defaults, or the file given with --assumptions (validated)."""
+    from etl_desk.core.finance import default_assumptions, load_assumptions
+
+    path = getattr(args, "assumptions", None)
+    return load_assumptions(path) if path else default_assumptions()
+
+
+def business_case_for(df: pd.DataFrame, analysis: Analysis, args):
+    from etl_desk.core.finance import business_case
+
+    return business_case(df, assumptions_for(args), anomalies=analysis.anomalies)
 
 
 def analysis_for(df: pd.DataFrame, args) -> Analysis:
     return analyze(df, thresholds_from_args(args))
 
 
-def build_report(df: pd.DataFrame, args, analysis: Analysis | None = None) -> dict:
+def build_report(df: pd.DataFrame, args, analysis: Analysis | None = None, case=None) -> dict:
     """The JSON report of *df* under the options in *args* (the one place that shapes it)."""
+    from etl_desk.core.finance import business_case_json
+
     analysis = analysis or analysis_for(df, args)
     report = to_json_dict(analysis, evidence=getattr(args, "evidence", False))
-    report["source"] = str(getattr(args, "input", "") or df.attrs.get("source", ""))
+    report["source"] = _source(df, args)
+    case = case if case is not None else business_case_for(df, analysis, args)
+    report["business_case"] = business_case_json(case)
     return report
 
 
-def write_outputs(df: pd.DataFrame, analysis: Analysis, report: dict, args) -> None:
-    """Hook for further outputs (an Excel workbook, assumptions); nothing yet."""
+def _source(df: pd.DataFrame, args) -> str:
+    inp = getattr(args, "input", None)
+    if isinstance(inp, (list, tuple)):
+        return ", ".join(map(str, inp))
+    return str(inp or df.attrs.get("source", ""))
+
+
+def write_outputs(df: pd.DataFrame, analysis: Analysis, report: dict, args, case=None) -> None:
+    """Further outputs: the workbook for finance (-o)."""
+    out = getattr(args, "output", None)
+    if not out:
+        return
+    if not str(out).lower().endswith(".xlsx"):
+        raise DataError("the report must be an .xlsx file", file=str(out))
+    from etl_desk.core.workbook import export_workbook
+
+    res = export_workbook(out, df, analysis=analysis, assumptions=assumptions_for(args), case=case,
+                          source=_source(df, args), filters_text="none (all runs)",
+                          max_rows_policy=getattr(args, "rows", "refuse"))
+    print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- plain-text report
@@ -173,12 +218,18 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
 
 def run(args) -> int:
     df = load_input(args)
+    assumptions_for(args)  # a bad assumptions file is refused before any long work
     analysis = analysis_for(df, args)
-    report = build_report(df, args, analysis)
-    write_outputs(df, analysis, report, args)
+    case = business_case_for(df, analysis, args)
+    report = build_report(df, args, analysis, case)
+    write_outputs(df, analysis, report, args, case)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(analysis, source=str(args.input), top=max(args.top, 0)))
+        from etl_desk.core.finance import format_business_case
+
+        text = render_text(analysis, source=_source(df, args), top=max(args.top, 0))
+        text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
+        sys.stdout.write(text)
     return 0
