@@ -307,6 +307,7 @@ class BarChart(pg.PlotWidget):
             h = lod * 0.98
         total = np.nan_to_num(total, nan=0.0)
         failed = np.nan_to_num(failed, nan=0.0)
+        self._fit_value_axis(total)
         alpha = DIM_ALPHA if has_sel else 255
         self.items["total"].setOpts(x0=0.0, y=y, height=h, width=total, brush=_color(STATUS_COLORS[SUCCESS], alpha))
         fmask = failed > 0
@@ -319,6 +320,16 @@ class BarChart(pg.PlotWidget):
         else:
             for k in ("sel_total", "sel_failed"):
                 self.items[k].setOpts(x0=0.0, y=np.zeros(0), height=h, width=np.zeros(0))
+
+    def _fit_value_axis(self, drawn_totals: np.ndarray) -> None:
+        """The value axis follows the bars in view, so a few huge runs elsewhere never flatten them."""
+        top = float(drawn_totals.max()) if len(drawn_totals) else 0.0
+        if not np.isfinite(top) or top <= 0:
+            top = 1.0
+        x0, x1 = self.vb.viewRange()[0]
+        want = top * 1.04
+        if abs(x1 - want) > 1e-9 * max(want, 1.0) or x0 != 0:
+            self.vb.setXRange(0, want, padding=0)
 
     # --- interaction ----------------------------------------------------------------------
     def bar_at(self, x: float, y: float) -> int:
