@@ -94,6 +94,7 @@ def screenshot(png: str, path: str | None = None) -> int:
         except DataError as exc:
             print(f"etl-desk: error: {exc.message}", file=sys.stderr)
             return 2
+    win.ensure_tabs()
     for _ in range(5):
         app.processEvents()
     ok = win.grab().save(png)

@@ -570,8 +570,6 @@ class InsightsTab(QWidget):
 
     def refresh(self) -> None:
         """Analyse the runs in the current filter now (in the background); emits ``analysisReady``."""
-        from etl_desk.core.analysis import analyze
-
         self._timer.stop()
         ds, v = self.state.dataset, self.state.view
         if ds is None or v is None:
@@ -584,6 +582,9 @@ class InsightsTab(QWidget):
         n = int(mask.sum())
 
         def work(progress, cancel):
+            # imported here: the first import pulls in scipy.stats (seconds), never on the UI thread
+            from etl_desk.core.analysis import analyze
+
             sub = df if n == len(df) else df.loc[mask]
             return key, n, analyze(sub, th)
 

@@ -117,11 +117,12 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.horizontalHeader().setResizeContentsPrecision(60)
         self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
-        self.insights_dock = self._dock("Insights", "insightsDock", self._scrolled(self.insights_widget),
+        # The Insights and Solutions tabs are built right after the first paint (ensure_tabs):
+        # the docks exist from the start so the saved layout restores, their content comes later.
+        self._insights_widget = self._solutions_widget = None
+        self.insights_dock = self._dock("Insights", "insightsDock", QLabel("Analysing…"),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.solutions_widget = self._optional_widget("etl_desk.ui.solutions_tab", "SolutionsTab")
-        self.solutions_dock = self._dock("Solutions", "solutionsDock", self._scrolled(self.solutions_widget),
+        self.solutions_dock = self._dock("Solutions", "solutionsDock", QLabel("Preparing the business case…"),
                                          Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.table_dock, self.insights_dock)
         self.tabifyDockWidget(self.insights_dock, self.solutions_dock)
@@ -140,6 +141,25 @@ class MainWindow(QMainWindow):
         h = max(self.height() - 200, 400)
         self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [int(h * 0.68), int(h * 0.32)],
                          Qt.Orientation.Vertical)
+
+    def ensure_tabs(self) -> None:
+        """Build the Insights and Solutions tabs (deferred until after the first paint)."""
+        if self._insights_widget is not None:
+            return
+        self._insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
+        self.insights_dock.setWidget(self._scrolled(self._insights_widget))
+        self._solutions_widget = self._optional_widget("etl_desk.ui.solutions_tab", "SolutionsTab")
+        self.solutions_dock.setWidget(self._scrolled(self._solutions_widget))
+
+    @property
+    def insights_widget(self) -> QWidget:
+        self.ensure_tabs()
+        return self._insights_widget
+
+    @property
+    def solutions_widget(self) -> QWidget:
+        self.ensure_tabs()
+        return self._solutions_widget
 
     @staticmethod
     def _scrolled(w: QWidget) -> QWidget:
@@ -547,7 +567,7 @@ class MainWindow(QMainWindow):
         return text
 
     def current_analysis(self):
-        return getattr(self.insights_widget, "analysis", None)
+        return getattr(self._insights_widget, "analysis", None)
 
     def current_assumptions(self):
         return getattr(self.solutions_widget, "assumptions", None)
@@ -663,6 +683,7 @@ class MainWindow(QMainWindow):
                 self._initial_sizes()
                 QTimer.singleShot(0, self._initial_sizes)
             QTimer.singleShot(30, self._remember_default_layout)
+            QTimer.singleShot(0, self.ensure_tabs)
 
     def _remember_default_layout(self) -> None:
         if self._default_state is None:
@@ -706,6 +727,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev):
         self.cancel_work()
         self.export_runner.cancel()
+        for tab in (self._insights_widget, self._solutions_widget):
+            for name in ("runner", "base_runner"):
+                r = getattr(tab, name, None)
+                if isinstance(r, TaskRunner):
+                    r.cancel()
         self.save_settings()
         super().closeEvent(ev)
 
