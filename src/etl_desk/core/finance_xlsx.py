@@ -492,6 +492,9 @@ def write_business_case_sheet(workbook, case: BusinessCase, names: dict[str, str
         ws.set_row(r, 150)
     sched_title = cur[0] + 2
     sched_hdr = sched_title + 1
+    # print the summary a reader wants (figures x solutions), not the 120-month working schedule
+    ws.print_area(0, 0, sched_title - 1, col0 + ns + 1)
+    ws.repeat_rows(3)
     first = sched_hdr + 1  # month 1
     last = first + rows_max - 1
     # columns: A month, B in horizon, C growth, D discount, E do-nothing cost, F cumulative do-nothing
