@@ -387,3 +387,16 @@ def test_bad_assumptions_file_names_file_and_key(tmp_path, name, text, expect):
 def test_items_round_trip():
     a = F.default_assumptions()
     assert F.assumptions_from_items(F.assumption_items(a)) == a
+
+
+def test_failure_rate_jumps_do_not_count_as_anomalous_runs(case_study):
+    """Only run-level rules carry excess cost; a pipeline-week finding names its first failed run only."""
+    import pandas as pd
+
+    from etl_desk.core.finance import compute_baseline
+
+    top = case_study.loc[case_study["cost_usd"].idxmax(), "run_id"]
+    jump = pd.DataFrame({"run_id": [top], "rule": ["failure_rate_jump"]})
+    spike = pd.DataFrame({"run_id": [top], "rule": ["cost_spike"]})
+    assert compute_baseline(case_study, jump).observed["anomaly_excess_cost"] == 0.0
+    assert compute_baseline(case_study, spike).observed["anomaly_excess_cost"] > 0.0

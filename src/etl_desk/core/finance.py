@@ -352,6 +352,11 @@ def _anomaly_run_ids(df: pd.DataFrame, anomalies) -> tuple[np.ndarray, str]:
                 break
     if not isinstance(anomalies, pd.DataFrame) or "run_id" not in anomalies.columns:
         return np.array([], dtype=object), "no anomaly table with a run_id column"
+    if "rule" in anomalies.columns:
+        # only run-level findings carry excess cost; a failure-rate jump describes a pipeline-week
+        from .anomalies import GROUP_RULES
+
+        anomalies = anomalies[~anomalies["rule"].isin(list(GROUP_RULES))]
     return anomalies["run_id"].dropna().astype(str).unique(), source
 
 
