@@ -77,3 +77,15 @@ def test_matches_published_csv_when_available():
     for label, name in [("Start Time", "start_time"), ("End Time", "end_time")]:
         published = pd.to_datetime(pub[label]).dt.floor("s").to_numpy()
         np.testing.assert_array_equal(published, ours[name].to_numpy())
+
+
+def test_money_is_shown_as_a_spreadsheet_shows_it():
+    """The costs sum to 1315.095 exactly (binary: 1315.0949999999998). Excel and LibreOffice display
+    $1,315.10; ETL Desk's app, report and workbook text must agree with them, not with the float."""
+    from etl_desk.core import fmt
+
+    assert fmt.usd(sum([0.67, 1.425, 1.7175, 1.79]) ) == "$5.60"
+    assert fmt.usd(1315.0949999999998) == "$1,315.10"
+    assert fmt.usd(62.59) == "$62.59"
+    assert fmt.usd(-0.005) == "-$0.01"
+    assert fmt.usd(float("nan")) == "—"

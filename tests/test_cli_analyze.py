@@ -51,7 +51,7 @@ def test_plain_report_on_case_study(case_csv):
     out = run_cli("analyze", case_csv)
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    for s in ("52", "$62.59", "4.76 %", "$1,315.09", "THE CASE STUDY'S THREE INSIGHTS", "ANOMALIES"):
+    for s in ("52", "$62.59", "4.76 %", "$1,315.10", "THE CASE STUDY'S THREE INSIGHTS", "ANOMALIES"):
         assert s in text
     assert text.count("[CONFIRMED]") == 3
     assert "{" not in text.splitlines()[0]

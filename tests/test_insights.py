@@ -191,7 +191,7 @@ def test_case_study_three_verdicts_with_published_numbers(case_study):
     ins = by_id(compute_insights(case_study))
     fc = ins["case.failed_cost"]
     assert fc.verdict == "confirmed"
-    for s in ("52", "1,000", "$62.59", "4.76 %", "$1,315.09"):
+    for s in ("52", "1,000", "$62.59", "4.76 %", "$1,315.10"):
         assert s in fc.headline
     failed = set(case_study.loc[case_study["status"] == "Failed", "run_id"])
     assert set(fc.run_ids) == failed and len(fc.run_ids) == 52

@@ -86,7 +86,7 @@ def test_case_study_published_figures(case_study):
     assert k["runs"] == 1000
     assert k["failed_runs"] == 52
     assert f"{k['failed_cost_usd']:.2f}" == "62.59"
-    assert format_value(k["total_cost_usd"], "usd") == "$1,315.09"
+    assert format_value(k["total_cost_usd"], "usd") == "$1,315.10"
     assert format_value(k["failed_cost_share"], "pct") == "4.76 %"
     assert k["success_rate"] == pytest.approx(0.948)
 

@@ -29,7 +29,7 @@ def test_opens_on_case_study_like_the_reference(win):
     st = win.state
     assert st.view.n_bars == 1000
     assert win.kpis.text("runs") == "1,000"
-    assert win.kpis.text("total_cost_usd") == "$1,315.09"
+    assert win.kpis.text("total_cost_usd") == "$1,315.10"
     assert win.kpis.text("failed_cost_usd").startswith("$62.59")
     assert "4.76 %" in win.kpis.text("failed_cost_usd")
     # first screen: run 1 at the top, ~44 bars, orange success / blue failed

@@ -62,7 +62,7 @@ def test_copy_kpis_to_clipboard(qtbot, tmp_path):
     assert QApplication.clipboard().text() == text
     lines = text.splitlines()
     assert lines[0].split("\t")[0] == "KPI"
-    assert any("$1,315.09" in ln or "1,315.09" in ln for ln in lines)
+    assert any("$1,315.10" in ln or "1,315.10" in ln for ln in lines)
 
 
 def test_exception_hook_logs_reports_and_keeps_running(qtbot, tmp_path, monkeypatch):

@@ -45,7 +45,7 @@ def test_shows_the_case_study_verdicts(win):
     assert "$62.59" in card.headline.text() and "4.76 %" in card.headline.text()
     # evidence is formatted: currency and percentages, not raw floats
     ev = card.evidence.text()
-    assert "$1,315.09" in ev and "4.76 %" in ev
+    assert "$1,315.10" in ev and "4.76 %" in ev
     # an insight the data cannot support says what is missing
     assert tab.card_for("cost.top_pipelines").missing is not None
     assert "1,000 runs analysed" in tab.summary.text()

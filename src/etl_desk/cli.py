@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from etl_desk import __version__
@@ -59,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         return gui_main(argv)
     if len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in SUBCOMMANDS:
-        import os
-
         if os.path.exists(argv[0]):
             return gui_main(argv)
         print(f"etl-desk: {argv[0]!r} is neither a command ({', '.join(SUBCOMMANDS)}) nor a file (see --help)",
@@ -90,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"etl-desk: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `etl-desk analyze ... | head`: the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print("etl-desk: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,6 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -47,9 +46,10 @@ class Context:
 
 
 def usd(x: float) -> str:
-    """$1,315.10 (half-up on the cent, as finance rounds)."""
-    d = Decimal(repr(round(float(x), 6))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"${d:,}"
+    """$1,315.10: money as the app and a spreadsheet show it (etl_desk.core.fmt.usd)."""
+    from etl_desk.core.fmt import usd as _usd
+
+    return _usd(x)
 
 
 # --------------------------------------------------------------------------- steps

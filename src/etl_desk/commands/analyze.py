@@ -157,7 +157,9 @@ def _fmt_metric(metric: str, x) -> str:
     if metric == "duration_min":
         return f"{x:,.1f} min"
     if metric == "cost_usd":
-        return f"${x:,.2f}"
+        from etl_desk.core.fmt import usd
+
+        return usd(x)
     if metric == "cost_per_min":
         return f"${x:,.4f}/min"
     if metric == "failure_rate":

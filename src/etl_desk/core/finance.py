@@ -734,9 +734,9 @@ def business_case_json(case: BusinessCase) -> dict:
 
 
 def _usd(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+    from .fmt import usd
+
+    return usd(v, missing="n/a")
 
 
 def format_business_case(j: dict) -> list[str]:

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import fmt as _fmt
 from .kpis import GB_PER_TB, compute_kpis, failed_mask
 from .schema import has_values
 
@@ -79,7 +80,18 @@ class Insight:
 # --------------------------------------------------------------------------- words
 
 def usd(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"${x:,.2f}"
+    return _fmt.usd(x, missing="n/a")
+
+
+def cents(x):
+    """Money rounded to the cent as a spreadsheet shows it (scalars, arrays and Series)."""
+    if x is None:
+        return None
+    if isinstance(x, pd.Series):
+        return x.map(lambda v: v if pd.isna(v) else float(_fmt.money_round(v)))
+    if isinstance(x, np.ndarray):
+        return np.array([v if not np.isfinite(v) else float(_fmt.money_round(v)) for v in x.astype(float)])
+    return x if not math.isfinite(float(x)) else float(_fmt.money_round(x))
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -332,8 +344,8 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
     ev = pd.DataFrame({
         "Status": ["Success", "Failed", "All"],
         "Runs": [n - nf, nf, n],
-        "Cost (USD)": [round(k["total_cost_usd"] - k["failed_cost_usd"], 2), round(k["failed_cost_usd"], 2),
-                       round(k["total_cost_usd"], 2)],
+        "Cost (USD)": [cents(k["total_cost_usd"] - k["failed_cost_usd"]), cents(k["failed_cost_usd"]),
+                       cents(k["total_cost_usd"])],
         "Share of cost (%)": [round((1 - share) * 100, 2) if share is not None else None,
                               round(share * 100, 2) if share is not None else None, 100.0],
     })
@@ -379,7 +391,7 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
         levels = np.clip(att.astype(np.int64), 1, None)
         lv = np.unique(levels[retry])
         rows = [{"Attempt": int(a), "Runs": int((levels == a).sum()),
-                 "Cost (USD)": round(float(ctx.cost[levels == a].sum()), 2),
+                 "Cost (USD)": cents(float(ctx.cost[levels == a].sum())),
                  "Failed": int((ctx.failed & (levels == a)).sum())} for a in lv]
         rshare = rc / k["total_cost_usd"] if k["total_cost_usd"] else None
         out.append(Insight(
@@ -407,7 +419,7 @@ def _top_pipelines(ctx: _Ctx) -> Insight:
                                           ctx.failed.astype(float))
     total = ctx.kpis["total_cost_usd"] or float("nan")
     ev = pd.DataFrame({ctx.group_label.capitalize(): names, "Runs": cnt.astype(int), "Failed": fails.astype(int),
-                       "Cost (USD)": cost.round(2), "Failed cost (USD)": fcost.round(2),
+                       "Cost (USD)": cents(cost), "Failed cost (USD)": cents(fcost),
                        "Share of cost (%)": (cost / total * 100).round(2)})
     ev = ev.sort_values("Cost (USD)", ascending=False, kind="stable").head(TOP_N).reset_index(drop=True)
     top = int(np.argmax(cost))
@@ -440,7 +452,7 @@ def _top_runs(ctx: _Ctx) -> Insight:
         "Start": ctx.df["start_time"].to_numpy()[rows],
         "Status": np.where(ctx.failed[rows], "Failed", "Success"),
         "Duration (min)": np.round(ctx.dur[rows], 1),
-        "Cost (USD)": np.round(ctx.cost[rows], 2),
+        "Cost (USD)": cents(ctx.cost[rows]),
     })
     if ctx.group_codes is not None:
         ev.insert(2, ctx.group_label.capitalize(),
@@ -475,7 +487,7 @@ def _cost_per_tb(ctx: _Ctx) -> Insight:
     def row(group: str, value: str, c_: float, g_: float, n_: float):
         tb = g_ / GB_PER_TB
         rows.append({"Group": group, "Value": value, "Runs": int(n_), "TB": round(tb, 3),
-                     "Cost (USD)": round(c_, 2), "Cost per TB (USD)": round(c_ / tb, 2) if tb > 0 else None})
+                     "Cost (USD)": cents(c_), "Cost per TB (USD)": cents(c_ / tb) if tb > 0 else None})
 
     # runs without a source system still count in All and per status
     nosrc = known & (scodes < 0)
@@ -547,7 +559,7 @@ def _week_over_week(ctx: _Ctx) -> Insight:
     if full:
         complete[full[0] - w0: full[1] - w0 + 1] = True
     ev = pd.DataFrame({"Week starting": weeks.date, "Complete": complete, "Runs": cnt, "Failed": fails,
-                       "Cost (USD)": cost.round(2), "Failed cost (USD)": fcost.round(2)}).tail(TOP_N + 2)
+                       "Cost (USD)": cents(cost), "Failed cost (USD)": cents(fcost)}).tail(TOP_N + 2)
     if not full or full[1] - full[0] < 1:
         return Insight("cost.week_over_week", "cost", "info", title,
                        "Fewer than two complete weeks of data: no week-over-week comparison.",
@@ -578,9 +590,9 @@ def _run_rate(ctx: _Ctx) -> Insight:
     per_day, fper_day = k["total_cost_usd"] / days_eff, k["failed_cost_usd"] / days_eff
     ev = pd.DataFrame({"Period": ["Observed", "Per day", "Per month (30.4 d)", "Per year (365 d)"],
                        "Days": [round(days, 1), 1, 30.4, 365],
-                       "Cost (USD)": [round(k["total_cost_usd"], 2), round(per_day, 2), round(per_day * 30.4, 2),
+                       "Cost (USD)": [cents(k["total_cost_usd"]), cents(per_day), cents(per_day * 30.4),
                                       round(per_day * 365, 2)],
-                       "Failed cost (USD)": [round(k["failed_cost_usd"], 2), round(fper_day, 2),
+                       "Failed cost (USD)": [cents(k["failed_cost_usd"]), cents(fper_day),
                                              round(fper_day * 30.4, 2), round(fper_day * 365, 2)]})
     head = (f"Over {days:,.1f} days the runs cost {usd(k['total_cost_usd'])}: a run-rate of "
             f"{usd(per_day * 365)} a year, of which failed runs {usd(fper_day * 365)} a year.")
@@ -781,7 +793,7 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
                        "Case study insight 1: failed jobs add to cost", head,
                        evidence=pd.DataFrame({"Measure": ["Runs", "Failed runs", "Total cost (USD)",
                                                           "Failed cost (USD)", "Failed share of cost (%)"],
-                                              "Value": [k["runs"], nf, round(k["total_cost_usd"], 2), round(fc, 2),
+                                              "Value": [k["runs"], nf, cents(k["total_cost_usd"]), cents(fc),
                                                         _r((k["failed_cost_share"] or 0) * 100)]}),
                        run_ids=_ids(ctx, ctx.failed), verdict=verdict))
 

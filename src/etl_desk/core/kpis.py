@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import fmt as _fmt
 from .schema import FAILED, has_values
 
 GB_PER_TB = 1000.0
@@ -85,7 +86,7 @@ def format_value(value, fmt: str) -> str:
     if fmt == "int":
         return f"{int(value):,}"
     if fmt == "usd":
-        return f"${value:,.2f}"
+        return _fmt.usd(value, missing="n/a")
     if fmt == "pct":
         return f"{value * 100:.2f} %"
     if fmt == "min":
