@@ -99,6 +99,15 @@ class Dataset:
 
     def _run_rank(self) -> np.ndarray:
         """Natural order of run IDs: numeric when they all are whole numbers, text otherwise (pyarrow)."""
+        if self.n <= 50_000:  # small tables: plain pandas (no pyarrow.compute import at start-up)
+            num = pd.to_numeric(self.run_id, errors="coerce")
+            if num.notna().all() and (num % 1 == 0).all():
+                order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
+            else:
+                order = np.argsort(self.run_id.astype(str).to_numpy(dtype=object), kind="stable")
+            rank = np.empty(self.n, dtype=np.int64)
+            rank[order] = np.arange(self.n)
+            return rank
         import pyarrow as pa
         import pyarrow.compute as pc
 

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel,
                                QMainWindow, QMessageBox, QTableView, QToolBar, QWidget)
@@ -141,6 +141,12 @@ class MainWindow(QMainWindow):
         h = max(self.height() - 200, 400)
         self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [int(h * 0.68), int(h * 0.32)],
                          Qt.Orientation.Vertical)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint and self._insights_widget is None:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.ensure_tabs)
+        return False
 
     def ensure_tabs(self) -> None:
         """Build the Insights and Solutions tabs (deferred until after the first paint)."""
@@ -683,7 +689,9 @@ class MainWindow(QMainWindow):
                 self._initial_sizes()
                 QTimer.singleShot(0, self._initial_sizes)
             QTimer.singleShot(30, self._remember_default_layout)
-            QTimer.singleShot(0, self.ensure_tabs)
+            # build the tabs once the dashboard has been painted (or after 1 s at the latest)
+            self.charts[METRICS[0]].viewport().installEventFilter(self)
+            QTimer.singleShot(1000, self.ensure_tabs)
 
     def _remember_default_layout(self) -> None:
         if self._default_state is None:
