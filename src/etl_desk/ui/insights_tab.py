@@ -119,12 +119,15 @@ def evidence_html(ev: pd.DataFrame) -> str:
     cols = list(ev.columns)
     measure_value = len(cols) == 2 and cols[1] == "Value"
     units = {c: _unit_of(c) for c in cols}
+    # plain Python values once: element access on Arrow-backed columns costs ~0.1 ms a cell
+    data = [[None if v is pd.NA else v for v in rec] for rec in ev.head(EVIDENCE_MAX_ROWS).to_numpy(dtype=object)]
+    first = data[0] if data else [None] * len(cols)
     head = "".join(
-        f"<th align='{'left' if i == 0 or not _is_num(ev[c].iloc[0]) else 'right'}'>"
+        f"<th align='{'left' if i == 0 or not _is_num(first[i]) else 'right'}'>"
         f"{html.escape(_strip_unit(str(c)) if units[c] in ('usd', 'gb', 'tb', 'min') else str(c))}</th>"
         for i, c in enumerate(cols))
     rows = []
-    for r, row in enumerate(ev.head(EVIDENCE_MAX_ROWS).itertuples(index=False, name=None)):
+    for r, row in enumerate(data):
         cells = []
         for c, v in zip(cols, row):
             unit = units[c]
@@ -239,12 +242,22 @@ class AnomalyModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.df = pd.DataFrame(columns=[c for c, _ in self.COLUMNS])
+        self._cols: dict = {}
 
     def set_frame(self, df: pd.DataFrame | None) -> None:
         self.beginResetModel()
         self.df = (df if df is not None else pd.DataFrame(columns=[c for c, _ in self.COLUMNS])).reset_index(
             drop=True)
+        # one numpy array per column: cells are read by index, never through df.iloc (thousands of rows)
+        self._cols = {c: self.df[c].to_numpy(dtype=object) for c in self.df.columns}
         self.endResetModel()
+
+    def _at(self, key: str, row: int):
+        col = self._cols.get(key)
+        if col is None:
+            return None
+        v = col[row]
+        return None if v is pd.NA else v
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.df)
@@ -288,27 +301,26 @@ class AnomalyModel(QAbstractTableModel):
         return fmt.number(v)
 
     def row_run_ids(self, row: int) -> list[str]:
-        r = self.df.iloc[row]
-        ids = r.get("run_ids") if "run_ids" in self.df.columns else None
+        ids = self._at("run_ids", row)
         if isinstance(ids, (list, tuple, np.ndarray)) and len(ids):
             return [str(x) for x in ids]
-        return [str(r["run_id"])]
+        return [str(self._at("run_id", row))]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         key = self.COLUMNS[index.column()][0]
-        r = self.df.iloc[index.row()]
-        v = r[key]
+        row = index.row()
+        v = self._at(key, row)
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "rule":
                 return RULE_LABELS.get(v, str(v))
             if key == "metric":
                 return METRIC_LABELS.get(v, str(v))
             if key in ("observed", "baseline"):
-                return self._metric_value(r["metric"], v)
+                return self._metric_value(self._at("metric", row), v)
             if key == "threshold":
-                return self._threshold(r["rule"], v)
+                return self._threshold(self._at("rule", row), v)
             if key == "score":
                 return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.2f}"
             return "" if v is None else str(v)
@@ -321,10 +333,11 @@ class AnomalyModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            d = r.get("detail") if "detail" in self.df.columns else None
-            ids = self.row_run_ids(index.row())
+            d = self._at("detail", row)
+            ids = self.row_run_ids(row)
             extra = f"\nClick to select {len(ids):,} run(s)." if len(ids) > 1 else "\nClick to select this run."
-            return (str(d) if d else RULE_LABELS.get(r["rule"], r["rule"])) + extra
+            rule = self._at("rule", row)
+            return (str(d) if d else RULE_LABELS.get(rule, rule)) + extra
         return None
 
 
@@ -415,6 +428,7 @@ class InsightsTab(QWidget):
         self.anomaly_proxy.setSourceModel(self.anomaly_model)
         self.anomaly_proxy.setSortRole(Qt.ItemDataRole.UserRole)
         self.anomaly_table = QTableView()
+        self.anomaly_table.horizontalHeader().setResizeContentsPrecision(50)
         self.anomaly_table.setObjectName("anomalyTable")
         self.anomaly_table.setModel(self.anomaly_proxy)
         self.anomaly_table.setSortingEnabled(True)
