@@ -18,7 +18,6 @@ Run with the suite (``python -m benchmarks analysis``) or alone
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 if __name__ == "__main__":  # standalone: make `benchmarks` and `etl_desk` importable from a checkout
@@ -27,27 +26,7 @@ if __name__ == "__main__":  # standalone: make `benchmarks` and `etl_desk` impor
         if p not in sys.path:
             sys.path.insert(0, p)
 
-try:
-    from benchmarks._util import best_of, row
-except ImportError:  # pragma: no cover - the harness is not there: minimal stand-ins
-    import gc
-
-    def best_of(fn, repeat: int = 5, warmup: int = 1) -> float:
-        for _ in range(warmup):
-            fn()
-        best = float("inf")
-        for _ in range(repeat):
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        return best
-
-    def row(benchmark, measure, value, unit="", *, baseline=None, goal="", ok=None, note="", ratio=None):
-        if ratio is None and baseline is not None and value:
-            ratio = baseline / value
-        return {"benchmark": benchmark, "measure": measure, "value": value, "unit": unit, "baseline": baseline,
-                "ratio": ratio, "goal": goal, "ok": ok, "note": note}
+from benchmarks._util import best_of, row  # noqa: E402
 
 from etl_desk.core.analysis import analyze
 from etl_desk.core.anomalies import detect_anomalies, score_detection

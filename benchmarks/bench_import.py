@@ -10,13 +10,13 @@ Standalone: ``python benchmarks/bench_import.py`` prints the rows as JSON.
 """
 from __future__ import annotations
 
-import gc
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+
+from benchmarks._util import best_of
 
 N = 1_000_000
 NAME = "import csv"
@@ -24,14 +24,7 @@ GOAL = 1.5
 
 
 def _best(fn, repeat: int = 3) -> float:
-    fn()  # warm-up (file cache, imports)
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return best_of(fn, repeat=repeat, warmup=1)
 
 
 def _row(measure, value, baseline=None, ratio=None, goal="", ok=None, unit="s", note=""):

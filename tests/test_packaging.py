@@ -142,5 +142,5 @@ def test_wheel_in_fresh_venv_passes_self_test(tmp_path):
     out = subprocess.run([str(bindir / "etl-desk"), "--self-test"], capture_output=True, text=True, env=env,
                          cwd=work, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert f"package resources: " in out.stdout and site in out.stdout  # resources came from the venv
+    assert "package resources: " in out.stdout and site in out.stdout  # resources came from the venv
     assert "self-test: 7/7 steps ok" in out.stdout or "all passed" in out.stdout

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from etl_desk.core import tables, workbook
+from etl_desk.core import tables
 from etl_desk.core.generate import Cancelled, generate
 from etl_desk.core.kpis import compute_kpis
 from etl_desk.core.schema import DataError

@@ -50,7 +50,6 @@ import json
 import math
 import os
 import pathlib
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -223,17 +222,13 @@ def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
     p = pathlib.Path(path)
     full = validate_assumptions(a)
     text = assumptions_to_toml(full) if p.suffix.lower() == ".toml" else json.dumps(full, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(p.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+    from .tables import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    atomic_write(p, write)
     return p
 
 

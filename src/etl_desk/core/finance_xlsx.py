@@ -23,13 +23,12 @@ Defined names:
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from .finance import MEASURED, PERIODS, TARGET_KEYS, BusinessCase, Baseline, Result, _ramp_integral, per_period
+from .finance import MEASURED, PERIODS, TARGET_KEYS, BusinessCase, Baseline, Result, per_period
 from .solutions import catalogue, targets
 
 ASSUMPTIONS_SHEET = "Assumptions"
@@ -284,12 +283,10 @@ def write_business_case_sheet(workbook, case: BusinessCase, names: dict[str, str
     rows_max = g_max_years * 12
     n = case.horizon_months
     a = case.assumptions
-    nm = names  # dotted key -> name
     col0 = 2  # first solution column
     pcol = col0 + ns  # portfolio column
     dcol = pcol + 1  # doing nothing column
     letters = {i: xl_col_to_name(col0 + i) for i in range(ns)}
-    PL, DL = xl_col_to_name(pcol), xl_col_to_name(dcol)
 
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 16)
@@ -652,7 +649,6 @@ def write_business_case_sheet(workbook, case: BusinessCase, names: dict[str, str
         ws.write_formula(rows["break_even"], col, f'=IF(ISNUMBER({me("payback")}),ROUNDUP({me("payback")},0),"{NEVER}")',
                          f.int, NEVER if pb is None else res.break_even_month)
     # doing nothing column
-    dn = case.do_nothing
     for k, val in (("horizon_savings", 0.0), ("horizon_costs", 0.0), ("net_benefit", 0.0), ("npv", 0.0),
                    ("pv_costs", 0.0)):
         ws.write_formula(rows[k], dcol, "=0", f.usd, val)

@@ -911,7 +911,6 @@ _SPECIAL_TEXT = re.compile(r"_x[0-9A-Fa-f]{4}_")
 
 def _write_meta(wb, ws, df, parts, cols, assumptions, *, source, filters_text, truncated, data_names) -> None:
     n_written = sum(b - a for a, b in parts)
-    exact: dict[str, list[int]] = {}
     exact_strings: dict[str, dict[str, str]] = {}
     written = df.iloc[:n_written] if truncated else df
     block = {}
