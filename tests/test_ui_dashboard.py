@@ -211,3 +211,23 @@ def test_chart_export_png_and_svg(win, tmp_path):
         p = tmp_path / f"cost.{ext}"
         win.charts["cost_usd"].export_image(str(p))
         assert p.exists() and p.stat().st_size > 1000
+
+
+def test_header_and_axis_follow_the_shared_sort_and_grouping(win):
+    st = win.state
+    st.set_grouping("pipeline")
+    st.set_sort("cost_usd", descending=True)
+    hh = win.table.horizontalHeader()
+    key = win.table_model.column_key(hh.sortIndicatorSection())
+    assert key == "cost_usd" and hh.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert win.charts["cost_usd"].getPlotItem().getAxis("left").labelText == "Pipeline"
+    st.set_grouping("run")
+    assert win.charts["cost_usd"].getPlotItem().getAxis("left").labelText == "Job ID"
+
+
+def test_value_axis_ticks_are_short_and_formatted(win):
+    ax = win.charts["cost_usd"].value_axis
+    assert ax.tickStrings([0.5, 1.0], 1, 0.5) == ["$0.50", "$1.00"]
+    assert ax.tickStrings([20, 40], 1, 20) == ["$20", "$40"]
+    assert ax.tickStrings([20_000, 40_000], 1, 20_000) == ["$20.0k", "$40.0k"]
+    assert win.charts["data_processed_gb"].value_axis.tickStrings([1000, 2000], 1, 1000) == ["1,000", "2,000"]

@@ -60,7 +60,11 @@ class ValueAxis(pg.AxisItem):
         out = []
         for v in values:
             if self.metric == "cost_usd":
-                out.append(fmt.usd_short(v) if abs(v) >= 100 or spacing >= 1 else f"${v:,.2f}")
+                if abs(v) >= 10_000 and spacing >= 1_000:
+                    out.append(fmt.usd_short(v))
+                else:
+                    decimals = 0 if spacing >= 1 else 2
+                    out.append(f"${v:,.{decimals}f}")
             elif spacing >= 1:
                 out.append(f"{v:,.0f}")
             else:
@@ -200,6 +204,7 @@ class BarChart(pg.PlotWidget):
             a.setPen(pg.mkPen("#9a9a9a"))
             a.setTextPen(pg.mkPen("#333333"))
         pi.setLabel("bottom", METRIC_TITLES[metric])
+        self.show_job_labels = show_job_labels
         if show_job_labels:
             pi.setLabel("left", "Job ID")
         else:
@@ -246,6 +251,10 @@ class BarChart(pg.PlotWidget):
     def on_view_changed(self) -> None:
         v = self.view
         self.job_axis.view = v
+        if self.show_job_labels:
+            grouping = v.spec.grouping if v is not None else "run"
+            self.getPlotItem().setLabel("left", {"run": "Job ID", "pipeline": "Pipeline", "day": "Day",
+                                                 "week": "Week", "month": "Month"}[grouping])
         n = v.n_bars if v is not None else 0
         vals = v.totals[self.metric] if n else np.zeros(0)
         xmax = float(np.nanmax(vals)) if n and not np.isnan(vals).all() else 1.0

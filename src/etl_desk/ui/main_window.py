@@ -434,6 +434,7 @@ class MainWindow(QMainWindow):
         df = self.state.df
         if v is None or df is None:
             return
+        self._sync_sort_indicator()
         pre, self._precomputed_kpis = getattr(self, "_precomputed_kpis", None), None
         if pre is not None and not v.spec.filter.is_active():
             self.kpis.set_kpis(pre)
@@ -441,6 +442,25 @@ class MainWindow(QMainWindow):
             sub = df if len(df) == v.row_mask.sum() else df.loc[v.row_mask]
             self.kpis.set_kpis(compute_kpis(sub))
         self._on_selection_changed()
+
+    def _sync_sort_indicator(self) -> None:
+        """The table header shows the shared sort order (which the filter bar may have set)."""
+        from etl_desk.ui.table_model import SORTABLE
+
+        spec = self.state.spec
+        hh = self.table.horizontalHeader()
+        col = next((c for c in range(self.table_model.columnCount())
+                    if SORTABLE.get(self.table_model.column_key(c)) == spec.sort_key
+                    and (spec.sort_key != "run_id" or self.table_model.column_key(c) in ("run_id", "group"))),
+                   -1)
+        hh.blockSignals(True)
+        try:
+            order = Qt.SortOrder.DescendingOrder if spec.descending else Qt.SortOrder.AscendingOrder
+            hh.setSortIndicatorShown(col >= 0)
+            if col >= 0:
+                hh.setSortIndicator(col, order)
+        finally:
+            hh.blockSignals(False)
 
     def _on_selection_changed(self) -> None:
         n = self.state.selected_count()
