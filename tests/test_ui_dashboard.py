@@ -231,3 +231,19 @@ def test_value_axis_ticks_are_short_and_formatted(win):
     assert ax.tickStrings([20, 40], 1, 20) == ["$20", "$40"]
     assert ax.tickStrings([20_000, 40_000], 1, 20_000) == ["$20.0k", "$40.0k"]
     assert win.charts["data_processed_gb"].value_axis.tickStrings([1000, 2000], 1, 1000) == ["1,000", "2,000"]
+
+
+def test_level_of_detail_follows_the_chart_height(win, qtbot):
+    """A chart squeezed below one pixel row per bar bins its bars; given room again it draws exact bars."""
+    cost = win.charts["cost_usd"]
+    cost.vb.setYRange(0, 200, padding=0)
+    tall = cost.vb.height()
+    assert tall > 200 and cost.level_of_detail() == 1
+    win.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [90, 2000], Qt.Orientation.Vertical)
+    qtbot.waitUntil(lambda: cost.vb.height() < 150, timeout=3000)
+    assert cost.level_of_detail() > 1  # redrawn on resize, not only on scroll
+    y, _ = drawn(cost, "total")
+    assert len(y) <= cost.vb.height() + 2
+    win.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [2000, 90], Qt.Orientation.Vertical)
+    qtbot.waitUntil(lambda: cost.vb.height() > 230, timeout=3000)
+    assert cost.level_of_detail() == 1

@@ -234,6 +234,7 @@ class BarChart(pg.PlotWidget):
             self.legend.addItem(FastBars(x0=[0], y=[0], height=1, width=[1], brush=STATUS_COLORS[FAILED],
                                          pen=None), FAILED)
         self.vb.sigYRangeChanged.connect(self._redraw)
+        self.vb.sigResized.connect(self._redraw)  # the level of detail depends on the pixel height
         self.vb.barClicked.connect(self._on_click)
         self.vb.rangeDragged.connect(self._on_drag)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
