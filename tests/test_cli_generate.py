@@ -48,3 +48,16 @@ def test_bad_arguments_one_line_exit_2(args, needle, tmp_path):
     assert len(lines) == 1, out.stderr
     assert needle in lines[0]
     assert "Traceback" not in out.stderr
+
+
+def test_window_without_a_display_says_so(tmp_path):
+    """`etl-desk` over ssh (no display) explains itself instead of letting Qt abort."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([sys.executable, "-m", "etl_desk"], capture_output=True, text=True, env=env,
+                         timeout=60, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "no display" in out.stderr and "Traceback" not in out.stderr

@@ -103,8 +103,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def no_display_reason() -> str | None:
+    """Why the window cannot open here (a Linux terminal without a display), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); use the command line "
+            "(etl-desk --help), or set QT_QPA_PLATFORM=offscreen for --screenshot / --self-test")
+
+
 def gui_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    reason = no_display_reason()
+    if reason:
+        print(f"etl-desk: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     from etl_desk.ui.app import run_app
 
     return run_app(argv[0] if argv else None)
