@@ -227,8 +227,12 @@ def test_header_and_axis_follow_the_shared_sort_and_grouping(win):
 
 def test_value_axis_ticks_are_short_and_formatted(win):
     ax = win.charts["cost_usd"].value_axis
+    ax.setRange(0, 2.6)
     assert ax.tickStrings([0.5, 1.0], 1, 0.5) == ["$0.50", "$1.00"]
+    assert ax.tickStrings([1.0, 2.0], 1, 1.0) == ["$1.00", "$2.00"]  # every level alike
+    ax.setRange(0, 120)
     assert ax.tickStrings([20, 40], 1, 20) == ["$20", "$40"]
+    ax.setRange(0, 45_000)
     assert ax.tickStrings([20_000, 40_000], 1, 20_000) == ["$20.0k", "$40.0k"]
     assert win.charts["data_processed_gb"].value_axis.tickStrings([1000, 2000], 1, 1000) == ["1,000", "2,000"]
 

@@ -60,11 +60,12 @@ class ValueAxis(pg.AxisItem):
         out = []
         for v in values:
             if self.metric == "cost_usd":
-                if abs(v) >= 10_000 and spacing >= 1_000:
+                # one style for every tick level: cents on a short axis, whole dollars or $k beyond
+                span = abs(self.range[1] - self.range[0]) if self.range else spacing
+                if span >= 20_000:
                     out.append(fmt.usd_short(v))
                 else:
-                    decimals = 0 if spacing >= 1 else 2
-                    out.append(f"${v:,.{decimals}f}")
+                    out.append(f"${v:,.{2 if span < 20 else 0}f}")
             elif spacing >= 1:
                 out.append(f"{v:,.0f}")
             else:
