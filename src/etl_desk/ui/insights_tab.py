@@ -20,7 +20,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal)
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal)
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSizePolicy,
@@ -342,6 +342,13 @@ class AnomalyModel(QAbstractTableModel):
 
 
 # ------------------------------------------------------------------------------------ the tab
+def _analyse(runs: pd.DataFrame, thresholds):
+    """Runs on a worker thread (the first import pulls in scipy.stats: seconds, never on the UI thread)."""
+    from etl_desk.core.analysis import analyze
+
+    return analyze(runs, thresholds)
+
+
 class InsightsTab(QWidget):
     """Insight cards grouped by area, a sortable anomalies table and the anomaly thresholds."""
 
@@ -350,36 +357,25 @@ class InsightsTab(QWidget):
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
-        from etl_desk.ui.workers import TaskRunner
+        from etl_desk.ui.workers import FilteredJob
 
         self.setObjectName("insightsTab")
         self.state = state
         self.analysis = None
         self._settings = getattr(parent, "settings", None)
-        self.runner = TaskRunner(self)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.busyChanged.connect(self._on_busy)
         self._cards: dict[str, InsightCard] = {}
         self._active_id: str | None = None
         self._selecting = False
-        self._analysed_key = None
-        self._pending_key = None
         self._thresholds = self._load_thresholds()
-
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._refresh_if_changed)
-
         self._build()
-        self._generation = 0  # bumped per dataset (an id() could be reused)
-        state.datasetChanged.connect(self._new_dataset)
-        state.datasetChanged.connect(self._schedule)
-        state.viewChanged.connect(self._schedule)
+        # analysis of the runs in the filter, off the UI thread, once per data/filter/threshold change
+        self.job = FilteredJob(state, _analyse, label="Analysing", delay_ms=DEBOUNCE_MS,
+                               extra=lambda: self._thresholds, parent=self)
+        self.runner = self.job.runner
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
+        self.runner.busyChanged.connect(self._on_busy)
         state.selectionChanged.connect(self._on_selection_changed)
-        if state.dataset is not None:
-            self._schedule()
 
     # --- construction ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -561,62 +557,22 @@ class InsightsTab(QWidget):
         self._on_threshold_edited()
 
     # --- analysis ----------------------------------------------------------------------------
-    def _new_dataset(self) -> None:
-        self._generation += 1
-
-    def _key(self):
-        ds, v = self.state.dataset, self.state.view
-        if ds is None or v is None:
-            return None
-        mask = np.asarray(v.row_mask, dtype=bool)
-        return (self._generation, mask.tobytes(), self._thresholds)
-
     def _schedule(self, force: bool = False) -> None:
-        if force:
-            self._analysed_key = None
-        self._timer.start()
-
-    def _refresh_if_changed(self) -> None:
-        key = self._key()
-        if key is None or key == self._analysed_key or key == self._pending_key:
-            return
-        self.refresh()
+        self.job.schedule(force)
 
     def refresh(self) -> None:
         """Analyse the runs in the current filter now (in the background); emits ``analysisReady``."""
-        self._timer.stop()
-        ds, v = self.state.dataset, self.state.view
-        if ds is None or v is None:
-            return
-        df = ds.df
-        mask = np.asarray(v.row_mask, dtype=bool).copy()
-        th = self._thresholds
-        key = self._key()
-        self._pending_key = key
-        n = int(mask.sum())
-
-        def work(progress, cancel):
-            # imported here: the first import pulls in scipy.stats (seconds), never on the UI thread
-            from etl_desk.core.analysis import analyze
-
-            sub = df if n == len(df) else df.loc[mask]
-            return key, n, analyze(sub, th)
-
-        self.runner.start(work, "Analysing")
+        self.job.run_now()
 
     def _on_busy(self, busy: bool) -> None:
         self.busy_label.setVisible(busy)
 
     def _on_failed(self, exc, tb: str) -> None:
-        self._pending_key = None
         msg = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         self.summary.setText(f"<span style='color:#C0392B'>Analysis failed: {html.escape(msg)}</span>")
         self.analysisFailed.emit(msg)
 
-    def _on_finished(self, result) -> None:
-        key, n, analysis = result
-        self._pending_key = None
-        self._analysed_key = key
+    def _on_finished(self, analysis, n: int) -> None:
         self.analysis = analysis
         self._render(analysis, n)
         self.analysisReady.emit(analysis)

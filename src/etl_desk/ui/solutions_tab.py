@@ -100,6 +100,11 @@ class MoneyAxis(pg.AxisItem):
         return [fmt.usd_short(v) for v in values]
 
 
+def _measure_baseline(runs, _extra):
+    """Runs on a worker thread: the only step of the business case that reads the runs."""
+    return finance.compute_baseline(runs)
+
+
 class SolutionsTab(QWidget):
     """Portfolio checkboxes, assumption editors, results per audience and a cumulative-cost chart."""
 
@@ -109,7 +114,7 @@ class SolutionsTab(QWidget):
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
-        from etl_desk.ui.workers import TaskRunner
+        from etl_desk.ui.workers import FilteredJob
 
         self.setObjectName("solutionsTab")
         self.state = state
@@ -121,31 +126,22 @@ class SolutionsTab(QWidget):
         self.baseline = None
         self.case = None
         self.last_error = ""
-        self._baseline_key = None
-        self._pending_key = None
         self._updating = False
 
-        self.runner = TaskRunner(self)
-        self.runner.finished.connect(self._on_baseline)
-        self.runner.failed.connect(self._on_baseline_failed)
-        self.runner.busyChanged.connect(lambda b: self.busy_label.setVisible(b))
         self._eval_timer = QTimer(self)
         self._eval_timer.setSingleShot(True)
         self._eval_timer.setInterval(EVAL_DEBOUNCE_MS)
         self._eval_timer.timeout.connect(self.recompute)
-        self._base_timer = QTimer(self)
-        self._base_timer.setSingleShot(True)
-        self._base_timer.setInterval(BASELINE_DEBOUNCE_MS)
-        self._base_timer.timeout.connect(self._baseline_if_changed)
 
         self._build()
         self._show_assumptions()
-        self._generation = 0  # bumped per dataset (an id() could be reused)
-        state.datasetChanged.connect(self._new_dataset)
-        state.datasetChanged.connect(self._base_timer.start)
-        state.viewChanged.connect(self._base_timer.start)
-        if state.dataset is not None:
-            self._base_timer.start()
+        # the baseline of the runs in the filter, off the UI thread, once per data/filter change
+        self.job = FilteredJob(state, _measure_baseline, label="Measuring baseline",
+                               delay_ms=BASELINE_DEBOUNCE_MS, parent=self)
+        self.runner = self.job.runner
+        self.job.finished.connect(self._on_baseline)
+        self.job.failed.connect(self._on_baseline_failed)
+        self.runner.busyChanged.connect(lambda b: self.busy_label.setVisible(b))
 
     # =========================================================================== construction
     def _build(self) -> None:
@@ -590,49 +586,16 @@ class SolutionsTab(QWidget):
             self.settings.setValue("solutions/lastDir", os.path.dirname(path))
 
     # =========================================================================== baseline
-    def _new_dataset(self) -> None:
-        self._generation += 1
-
-    def _key(self):
-        ds, v = self.state.dataset, self.state.view
-        if ds is None or v is None:
-            return None
-        return (self._generation, np.asarray(v.row_mask, dtype=bool).tobytes())
-
-    def _baseline_if_changed(self) -> None:
-        key = self._key()
-        if key is None or key == self._baseline_key or key == self._pending_key:
-            return
-        self.refresh_baseline()
-
     def refresh_baseline(self) -> None:
-        """Measure the baseline of the runs in the current filter (in the background)."""
-        self._base_timer.stop()
-        ds, v = self.state.dataset, self.state.view
-        if ds is None or v is None:
-            return
-        df = ds.df
-        mask = np.asarray(v.row_mask, dtype=bool).copy()
-        key = self._key()
-        self._pending_key = key
-        n = int(mask.sum())
+        """Measure the baseline of the runs in the current filter now (in the background)."""
+        self.job.run_now()
 
-        def work(progress, cancel):
-            sub = df if n == len(df) else df.loc[mask]
-            return key, finance.compute_baseline(sub)
-
-        self.runner.start(work, "Measuring baseline")
-
-    def _on_baseline(self, result) -> None:
-        key, baseline = result
-        self._pending_key = None
-        self._baseline_key = key
+    def _on_baseline(self, baseline, n: int) -> None:
         self.baseline = baseline
         self.baselineReady.emit(baseline)
         self.recompute()
 
     def _on_baseline_failed(self, exc, tb: str) -> None:
-        self._pending_key = None
         msg = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         self.banner.setText(f"<span style='color:#B03A2E'>Cannot measure the baseline: {html.escape(msg)}</span>")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import traceback
 
+import numpy as np
+
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from etl_desk.core.generate import Cancelled
@@ -126,3 +128,84 @@ class TaskRunner(QObject):
     @staticmethod
     def wait_all(msecs: int = 10_000) -> bool:
         return QThreadPool.globalInstance().waitForDone(msecs)
+
+
+class FilteredJob(QObject):
+    """Background work on the runs in the window's current filter, done once per change.
+
+    ``fn(runs, extra)`` runs on the thread pool with *runs* the filtered table and
+    *extra* whatever ``extra()`` returned (e.g. thresholds). A data, filter or
+    *extra* change schedules it after *delay_ms* (edits in quick succession are
+    coalesced); a change that leaves the runs and *extra* as they were — a new sort
+    order, a grouping — does not re-run it. ``finished(result, runs)`` arrives on the
+    UI thread; results of superseded work are dropped.
+    """
+
+    finished = Signal(object, int)  # result, number of runs it was computed on
+    failed = Signal(object, str)  # exception, formatted traceback
+
+    def __init__(self, state, fn, *, label: str = "", delay_ms: int = 300, extra=None, parent=None):
+        from PySide6.QtCore import QTimer
+
+        super().__init__(parent)
+        self.state, self.fn, self.label = state, fn, label
+        self.extra = extra or (lambda: None)
+        self.runner = TaskRunner(self)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self._done_key = self._pending_key = None
+        self._generation = 0  # bumped per dataset (an id() could be reused)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self._run_if_changed)
+        state.datasetChanged.connect(self._new_dataset)
+        state.viewChanged.connect(self.schedule)
+        if state.dataset is not None:
+            self.schedule()
+
+    def _new_dataset(self) -> None:
+        self._generation += 1
+        self.schedule()
+
+    def key(self):
+        v = self.state.view
+        if self.state.dataset is None or v is None:
+            return None
+        return (self._generation, np.asarray(v.row_mask, dtype=bool).tobytes(), self.extra())
+
+    def schedule(self, force: bool = False) -> None:
+        """Run after the delay, if something changed (always, with *force*)."""
+        if force:
+            self._done_key = None
+        self._timer.start()
+
+    def _run_if_changed(self) -> None:
+        key = self.key()
+        if key is not None and key != self._done_key and key != self._pending_key:
+            self.run_now()
+
+    def run_now(self) -> None:
+        """Start the work now on the runs in the current filter."""
+        self._timer.stop()
+        key = self.key()
+        if key is None:
+            return
+        df, extra, fn = self.state.dataset.df, key[2], self.fn
+        mask = np.asarray(self.state.view.row_mask, dtype=bool).copy()
+        n = int(mask.sum())
+        self._pending_key = key
+
+        def work(progress, cancel):
+            return key, n, fn(df if n == len(df) else df.loc[mask], extra)
+
+        self.runner.start(work, self.label)
+
+    def _on_finished(self, result) -> None:
+        key, n, value = result
+        self._pending_key, self._done_key = None, key
+        self.finished.emit(value, n)
+
+    def _on_failed(self, exc, tb: str) -> None:
+        self._pending_key = None
+        self.failed.emit(exc, tb)

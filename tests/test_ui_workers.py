@@ -1,0 +1,57 @@
+"""FilteredJob: background work on the filtered runs, once per change that matters."""
+from __future__ import annotations
+
+import pytest
+
+from etl_desk.core.case_study import generate_case_study
+from etl_desk.core.view import ViewFilter
+from etl_desk.ui.state import DashboardState
+from etl_desk.ui.workers import FilteredJob, TaskRunner
+
+
+@pytest.fixture
+def job(qtbot):
+    state = DashboardState()
+    state.set_data(generate_case_study(), "case")
+    calls = []
+    extra = {"v": 1}
+
+    def fn(runs, x):
+        calls.append((len(runs), x))
+        return float(runs["cost_usd"].sum())
+
+    j = FilteredJob(state, fn, delay_ms=10, extra=lambda: extra["v"])
+    yield state, j, calls, extra
+    j.runner.cancel()
+    TaskRunner.wait_all(10_000)
+
+
+def test_runs_once_per_relevant_change(qtbot, job):
+    state, j, calls, extra = job
+    with qtbot.waitSignal(j.finished, timeout=5000) as b:
+        pass  # scheduled on construction: data present
+    assert b.args[1] == 1000 and calls == [(1000, 1)]
+    # sort and grouping leave the runs as they were: no new work
+    state.set_sort("cost_usd", descending=True)
+    state.set_grouping("day")
+    qtbot.wait(150)
+    assert len(calls) == 1
+    # a filter change does
+    with qtbot.waitSignal(j.finished, timeout=5000) as b:
+        state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    assert b.args[1] == 52 and b.args[0] == pytest.approx(62.59, abs=0.005)
+    # so does a change of the extra input, and a forced schedule
+    extra["v"] = 2
+    with qtbot.waitSignal(j.finished, timeout=5000):
+        j.schedule()
+    with qtbot.waitSignal(j.finished, timeout=5000):
+        j.schedule(force=True)
+    assert calls[-2:] == [(52, 2), (52, 2)]
+
+
+def test_new_data_reruns_even_with_the_same_mask(qtbot, job):
+    state, j, calls, _ = job
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)
+    with qtbot.waitSignal(j.finished, timeout=5000):
+        state.set_data(generate_case_study(), "again")  # same size, same mask: a new data set all the same
+    assert len(calls) == 2
