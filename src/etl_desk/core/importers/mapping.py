@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..arrow_text import arrow_chunks, max_bytes
 from ..schema import BY_NAME, COLUMN_NAMES, LABELS, NAMES_BY_LABEL, DataError, LoadReport, to_canonical
 from .options import ImportOptions
 
@@ -389,7 +390,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
     for f, h in cols.items():
         if f in COLUMN_NAMES or f in EXTRA_FIELDS:
             out[f] = raw[h]
-    df = pd.DataFrame(out, index=raw.index)
+    df = pd.DataFrame(out, index=raw.index, copy=False)  # copy-on-write keeps raw apart
 
     # --- units -------------------------------------------------------------------
     for f in ("duration_min", "compute_hours", "data_processed_gb"):
@@ -415,6 +416,9 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
     # --- text sizes --------------------------------------------------------------
     for f in ("job_name", "result_state", "termination_code", "status", "source_system"):
         if f in df.columns and _is_text(df[f]):
+            longest = max_bytes(df[f])  # bytes >= characters: under the limit means no clipping
+            if longest is not None and longest <= _TEXT_LIMIT:
+                continue
             s = df[f].astype("string")
             lens = s.str.len()
             if lens.max() > _TEXT_LIMIT:
@@ -472,7 +476,10 @@ def _warn_mixed_offsets(df: pd.DataFrame, cols: dict, report: LoadReport) -> Non
         import pyarrow.compute as pc
 
         arr = pa.array(df[f].astype("string").array)  # zero-copy for Arrow-backed strings
-        lengths = pc.min_max(pc.utf8_length(arr))
+        if arrow_chunks(df[f]) is not None:
+            lengths = pc.min_max(pc.binary_length(arr))  # from the offsets: no pass over the text
+        else:
+            lengths = pc.min_max(pc.utf8_length(arr))
         if len(arr) > 10_000 and lengths["min"].as_py() == lengths["max"].as_py():
             # every time has the same length: one format throughout, so look at a sample only
             arr = arr.slice(0, 10_000)
