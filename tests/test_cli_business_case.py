@@ -62,3 +62,46 @@ def test_text_report_has_business_case_section(csv_path):
     out = run_cli("analyze", csv_path)
     assert out.returncode == 0, out.stderr
     assert "Business case" in out.stdout and "Portfolio of selected solutions" in out.stdout
+
+
+def test_anomaly_excess_follows_the_threshold_options_and_detection_runs_once(csv_path, case_study, capsys,
+                                                                             monkeypatch):
+    """--z-threshold reaches the business case: its anomaly excess counts exactly the runs the analysis lists."""
+    from etl_desk.cli import main
+    from etl_desk.core import analysis as analysis_mod
+    from etl_desk.core import anomalies as anomalies_mod
+
+    calls = []
+    original = anomalies_mod.detect_anomalies
+
+    def counting(df, thresholds=None):
+        calls.append(thresholds)
+        return original(df, thresholds)
+
+    monkeypatch.setattr(analysis_mod, "detect_anomalies", counting)
+    monkeypatch.setattr(anomalies_mod, "detect_anomalies", counting)
+
+    def report(*opts):
+        calls.clear()
+        assert main(["analyze", str(csv_path), "--json", *opts]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert len(calls) == 1  # one detection for the analysis and the business case
+        return out
+
+    default = report()
+    tuned = report("--z-threshold", "1.5")
+    assert calls[0].z_threshold == 1.5 and tuned["thresholds"]["z_threshold"] == 1.5
+    for rep in (default, tuned):
+        flagged = {a["run_id"] for a in rep["anomalies"] if a["rule"] != "failure_rate_jump"}
+        base = rep["business_case"]["baseline"]
+        assert base["counts"]["anomalous_runs"] == len(flagged)
+        # the excess by hand: each flagged run's cost above its pipeline's median (the case study names
+        # no pipelines: one group)
+        df = case_study.assign(run_id=case_study["run_id"].astype(str),
+                               pipe=case_study["job_name"].astype(object).fillna("(unnamed)"))
+        med = df.groupby("pipe")["cost_usd"].transform("median")
+        excess = (df["cost_usd"] - med).clip(lower=0)[df["run_id"].isin(flagged)].sum()
+        assert base["observed_usd"]["anomaly_excess_cost"] == pytest.approx(excess, abs=1e-9)
+    assert default["business_case"]["baseline"]["observed_usd"]["anomaly_excess_cost"] == 0
+    assert tuned["business_case"]["baseline"]["observed_usd"]["anomaly_excess_cost"] > 0
+    assert "z > 1.5" in tuned["business_case"]["baseline"]["anomaly_source"]

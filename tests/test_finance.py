@@ -400,3 +400,24 @@ def test_failure_rate_jumps_do_not_count_as_anomalous_runs(case_study):
     spike = pd.DataFrame({"run_id": [top], "rule": ["cost_spike"]})
     assert compute_baseline(case_study, jump).observed["anomaly_excess_cost"] == 0.0
     assert compute_baseline(case_study, spike).observed["anomaly_excess_cost"] > 0.0
+
+
+def test_baseline_on_the_analysis_anomalies_matches_detection_at_the_same_thresholds(case_study):
+    """compute_baseline(df, analysis.anomalies) == compute_baseline(df, thresholds=th): one detection, same figure."""
+    from etl_desk.core.analysis import analyze
+    from etl_desk.core.anomalies import AnomalyThresholds
+
+    th = AnomalyThresholds(z_threshold=1.5)
+    a = analyze(case_study, th)
+    given = F.compute_baseline(case_study, a.anomalies)
+    own = F.compute_baseline(case_study, thresholds=th)
+    default = F.compute_baseline(case_study)
+    assert given.observed["anomaly_excess_cost"] == pytest.approx(own.observed["anomaly_excess_cost"])
+    assert given.counts["anomalous_runs"] == own.counts["anomalous_runs"] == a.anomalies["run_id"].nunique() > 0
+    # the defaults flag nothing on the case study: the thresholds matter
+    assert default.observed["anomaly_excess_cost"] == 0 < given.observed["anomaly_excess_cost"]
+    # the source names the thresholds the figure was measured at
+    assert "z > 1.5" in given.anomaly_source and "z > 1.5" in own.anomaly_source
+    assert "z > 4" in default.anomaly_source
+    case = F.business_case(case_study, anomalies=a.anomalies)
+    assert case.baseline.observed == given.observed

@@ -55,3 +55,34 @@ def test_new_data_reruns_even_with_the_same_mask(qtbot, job):
     with qtbot.waitSignal(j.finished, timeout=5000):
         state.set_data(generate_case_study(), "again")  # same size, same mask: a new data set all the same
     assert len(calls) == 2
+
+
+def test_undoing_a_change_while_its_work_runs_drops_that_work(qtbot):
+    import threading
+
+    state = DashboardState()
+    state.set_data(generate_case_study(), "case")
+    gate = threading.Event()
+    calls = []
+
+    def fn(runs, x):
+        calls.append(len(runs))
+        if len(runs) == 52:
+            gate.wait(5)
+        return len(runs)
+
+    j = FilteredJob(state, fn, delay_ms=10)
+    got = []
+    j.finished.connect(lambda v, n: got.append(v))
+    qtbot.waitUntil(lambda: got == [1000], timeout=5000)
+    assert j.is_current()
+    with qtbot.waitSignal(j.runner.busyChanged, timeout=5000, check_params_cb=bool):
+        state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    assert not j.is_current()
+    state.set_filter(ViewFilter())  # back to the runs of the last result before the work reports
+    qtbot.waitUntil(lambda: not j.runner.busy, timeout=5000)
+    gate.set()
+    TaskRunner.wait_all(5000)
+    qtbot.wait(100)
+    assert got == [1000] and calls == [1000, 52]  # no re-run of the same runs, no stale result
+    assert j.is_current()

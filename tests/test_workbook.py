@@ -287,3 +287,51 @@ def test_too_many_rows_split(tmp_path, case_study, small_excel):
     assert wb["Data (3)"].tables["Runs_3"].ref == "A1:H201"
     back, _ = read_workbook(path)
     pd.testing.assert_frame_equal(back, case_study, check_exact=True)
+
+
+def test_export_at_the_users_thresholds_detects_once(tmp_path, case_study, monkeypatch):
+    """Without an analysis, the export analyses at the thresholds given and measures the case on those anomalies."""
+    from etl_desk.core import analysis as analysis_mod
+    from etl_desk.core import anomalies as anomalies_mod
+    from etl_desk.core.anomalies import AnomalyThresholds
+
+    calls = []
+    original = anomalies_mod.detect_anomalies
+
+    def counting(df, thresholds=None):
+        calls.append(thresholds)
+        return original(df, thresholds)
+
+    monkeypatch.setattr(analysis_mod, "detect_anomalies", counting)
+    monkeypatch.setattr(anomalies_mod, "detect_anomalies", counting)
+    th = AnomalyThresholds(z_threshold=1.5)
+    path = tmp_path / "t.xlsx"
+    export_workbook(path, case_study, thresholds=th)
+    assert calls == [th]
+    expected = analysis_mod.analyze(case_study, th)
+    wb = openpyxl.load_workbook(path)
+    sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
+    from etl_desk.core.finance import compute_baseline
+
+    want = compute_baseline(case_study, expected.anomalies).observed["anomaly_excess_cost"]
+    assert wb[sheet][coord].value == pytest.approx(want) and want > 0
+    ws = wb["Anomalies"]
+    ids = {c.value for c in ws["A"] if c.value is not None}
+    assert set(expected.anomalies["run_id"].astype(str)) <= {str(x) for x in ids}
+    wb.close()
+
+
+def test_export_evaluates_a_given_baseline_without_reading_the_runs_again(tmp_path, case_study, monkeypatch):
+    from etl_desk.core import finance
+    from etl_desk.core.analysis import analyze
+    from etl_desk.core.anomalies import AnomalyThresholds
+
+    a = analyze(case_study, AnomalyThresholds(z_threshold=2.0))
+    b = finance.compute_baseline(case_study, a.anomalies)
+    monkeypatch.setattr(finance, "compute_baseline", lambda *args, **kw: pytest.fail("baseline measured again"))
+    path = tmp_path / "b.xlsx"
+    export_workbook(path, case_study, analysis=a, baseline=b)
+    wb = openpyxl.load_workbook(path)
+    sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
+    assert wb[sheet][coord].value == pytest.approx(b.observed["anomaly_excess_cost"]) and b.counts["anomalous_runs"] > 0
+    wb.close()

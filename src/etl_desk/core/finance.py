@@ -317,14 +317,25 @@ def _pipeline_key(df: pd.DataFrame) -> pd.Series:
     return pd.Series("(all)", index=df.index, dtype="object")
 
 
-def _anomaly_run_ids(df: pd.DataFrame, anomalies) -> tuple[np.ndarray, str]:
+def _rules_text(th: Mapping | None) -> str:
+    """The anomaly rules' main thresholds in a few words (for the baseline's source note)."""
+    if not th:
+        return ""
+    try:
+        return (f" (robust z > {float(th['z_threshold']):g}, cost spike >= {float(th['spike_factor']):g}x the "
+                f"trailing mean of {int(th['spike_window'])} runs)")
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+def _anomaly_run_ids(df: pd.DataFrame, anomalies, thresholds=None) -> tuple[np.ndarray, str]:
     """Flagged run ids and where they came from."""
     if anomalies is None:
         try:
             from .anomalies import detect_anomalies  # optional: written by another module owner
 
-            anomalies = detect_anomalies(df)
-            source = "etl_desk.core.anomalies.detect_anomalies"
+            anomalies = detect_anomalies(df, thresholds)
+            source = "etl_desk.core.anomalies.detect_anomalies" + _rules_text(anomalies.attrs.get("thresholds"))
         except Exception as exc:  # missing module or a failure there must not sink the business case
             cost = df["cost_usd"].to_numpy(dtype="float64")
             key = _pipeline_key(df)
@@ -338,7 +349,9 @@ def _anomaly_run_ids(df: pd.DataFrame, anomalies) -> tuple[np.ndarray, str]:
             return (df["run_id"].to_numpy()[flagged],
                     f"built-in rule: robust z-score of cost against the pipeline median > {FALLBACK_Z}{why}")
     else:
-        source = "anomalies given by the caller"
+        attrs = getattr(anomalies, "attrs", None)
+        th = attrs.get("thresholds") if isinstance(attrs, dict) else None
+        source = ("the analysis's anomaly rules" + _rules_text(th)) if th else "anomalies given by the caller"
     if not isinstance(anomalies, pd.DataFrame):
         for attr in ("table", "frame", "df", "anomalies"):
             cand = getattr(anomalies, attr, None)
@@ -355,12 +368,18 @@ def _anomaly_run_ids(df: pd.DataFrame, anomalies) -> tuple[np.ndarray, str]:
     return anomalies["run_id"].dropna().astype(str).unique(), source
 
 
-def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None) -> Baseline:
+def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
+                     thresholds=None) -> Baseline:
     """Measure the baseline from canonical job runs (the only step that reads *df*).
 
     *anomalies*: optional table with a ``run_id`` column (one row per flagged run
-    and rule), as from ``etl_desk.core.anomalies.detect_anomalies``. When absent,
-    that function is used if available, else a built-in robust z-score rule.
+    and rule), as from ``etl_desk.core.anomalies.detect_anomalies`` -- pass the
+    ``anomalies`` of the :func:`etl_desk.core.analysis.analyze` result you already
+    have, so detection runs once and the anomaly excess cost counts the runs the
+    analysis reports. Failure-rate jumps (pipeline-weeks, not runs) are left out.
+    When absent, that function is run with *thresholds*
+    (:class:`~etl_desk.core.anomalies.AnomalyThresholds`; its defaults when
+    ``None``) if available, else a built-in robust z-score rule.
     """
     notes: list[str] = []
     n = len(df)
@@ -407,7 +426,7 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None) ->
                      "(taken as 0 for the business case)")
 
     if n:
-        ids, source = _anomaly_run_ids(df, anomalies)
+        ids, source = _anomaly_run_ids(df, anomalies, thresholds)
         flagged = df["run_id"].astype(str).isin(set(map(str, ids))).to_numpy()
         med = df.groupby(_pipeline_key(df), sort=False)["cost_usd"].transform("median").to_numpy()
         excess = np.clip(cost - med, 0, None)
@@ -638,9 +657,9 @@ def evaluate(baseline: Baseline, assumptions: Mapping | None = None) -> Business
 
 
 def business_case(df: pd.DataFrame, assumptions: Mapping | None = None,
-                  anomalies: pd.DataFrame | None = None) -> BusinessCase:
-    """Baseline from *df* (and *anomalies*), then :func:`evaluate` with *assumptions*."""
-    return evaluate(compute_baseline(df, anomalies), assumptions)
+                  anomalies: pd.DataFrame | None = None, thresholds=None) -> BusinessCase:
+    """Baseline from *df* (and *anomalies*, or detection at *thresholds*), then :func:`evaluate`."""
+    return evaluate(compute_baseline(df, anomalies, thresholds), assumptions)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -271,13 +271,19 @@ def data_sheet_names(parts: int) -> list[str]:
 
 
 def export_workbook(path: str | os.PathLike, df: pd.DataFrame, *, analysis=None, assumptions=None, case=None,
+                    baseline=None, thresholds=None,
                     source: str = "", filters_text: str = "", progress: ProgressFn | None = None,
                     cancel: CancelFn | None = None, max_rows_policy: str = "refuse",
                     title: str = "ETL job runs: cost, failures and the business case") -> ExportResult:
     """Write the workbook for finance to *path* (atomically) and return what was written.
 
     *analysis* (``analysis.analyze``), *assumptions* and *case* (``finance``) are
-    computed from *df* when not given and their modules are installed.
+    computed from *df* when not given and their modules are installed: the
+    analysis at *thresholds* (``AnomalyThresholds``; the defaults when ``None``),
+    the case from *baseline* (``finance.compute_baseline`` of *df*) when given,
+    else from a baseline measured on the analysis's anomalies -- anomaly
+    detection runs at most once, and the business case's anomaly excess cost
+    counts the runs the Anomalies sheet lists.
     ``progress(fraction)`` is called while the Data sheet is written; ``cancel()``
     returning True raises :class:`etl_desk.core.generate.Cancelled`. More runs
     than an Excel sheet holds raise :class:`TooManyRowsError` (a DataError) unless
@@ -294,7 +300,8 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, *, analysis=None,
     if cancel is not None and cancel():
         raise Cancelled("export cancelled")
 
-    analysis, assumptions, case, more_notes = _complete_inputs(df, analysis, assumptions, case)
+    analysis, assumptions, case, more_notes = _complete_inputs(df, analysis, assumptions, case,
+                                                               baseline=baseline, thresholds=thresholds)
     notes = notes + more_notes
     if cancel is not None and cancel():
         raise Cancelled("export cancelled")
@@ -344,7 +351,7 @@ def _atomic(path: Path, write: Callable[[str], None]) -> None:
         raise DataError(f"cannot write the workbook ({exc.strerror or exc})", file=str(path)) from None
 
 
-def _complete_inputs(df, analysis, assumptions, case):
+def _complete_inputs(df, analysis, assumptions, case, *, baseline=None, thresholds=None):
     notes: list[str] = []
     if analysis is None:
         try:
@@ -352,7 +359,7 @@ def _complete_inputs(df, analysis, assumptions, case):
         except ImportError:
             analysis = None
         else:
-            analysis = analyze(df)
+            analysis = analyze(df, thresholds)
     finance = _finance_modules()
     if finance is not None:
         fin, _ = finance
@@ -360,9 +367,11 @@ def _complete_inputs(df, analysis, assumptions, case):
             assumptions = case.assumptions
         if assumptions is None:
             assumptions = fin.default_assumptions()
-        if case is None:
+        if case is None and baseline is not None:
+            case = fin.evaluate(baseline, assumptions)
+        elif case is None:
             anomalies = getattr(analysis, "anomalies", None)
-            case = fin.business_case(df, assumptions, anomalies=anomalies)
+            case = fin.business_case(df, assumptions, anomalies=anomalies, thresholds=thresholds)
     else:
         notes.append("The business case is not in this workbook: this installation has no finance model.")
     return analysis, assumptions, case, notes

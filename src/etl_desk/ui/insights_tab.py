@@ -1,20 +1,21 @@
 """The Insights tab: the analysis as a report — insight cards by area, anomalies, thresholds.
 
 It renders what :func:`etl_desk.core.analysis.analyze` computes; it computes
-nothing itself. Analysis runs off the UI thread (its own :class:`TaskRunner`) on
-the runs in the current filter, debounced, and again when a threshold changes.
-Clicking a card (or its "Select N runs" button) or an anomaly row selects those
-runs everywhere through the shared :class:`DashboardState`.
+nothing itself. The analysis comes from the window's one
+:class:`~etl_desk.ui.analysis_job.AnalysisJob` (off the UI thread, on the runs in
+the current filter, debounced), which the Solutions tab shares: the thresholds
+edited here go to that job, so a threshold change re-runs detection once and
+both tabs update. Clicking a card (or its "Select N runs" button) or an anomaly
+row selects those runs everywhere through the shared :class:`DashboardState`.
 
 Public API (used by tests): ``analysis`` (last result or None), ``analysisReady``
 signal, ``refresh()``, ``card_for(insight_id)``, ``select_insight(insight_id)``,
 ``anomaly_model`` (source model), ``anomaly_table``, ``threshold_editors``,
-``thresholds`` / ``set_thresholds(t)``.
+``thresholds`` / ``set_thresholds(t)``, ``job`` (the shared AnalysisJob) and ``runner``.
 """
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import fields, replace
 
@@ -28,9 +29,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFr
 
 from etl_desk.core import fmt
 from etl_desk.core.anomalies import RULE_LABELS, AnomalyThresholds
-
-DEBOUNCE_MS = 300
-SETTINGS_KEY = "insights/thresholds"
+from etl_desk.ui.analysis_job import AnalysisJob, error_text
 
 AREA_ORDER = ("case study", "cost", "data volume", "duration")
 AREA_TITLES = {
@@ -342,40 +341,40 @@ class AnomalyModel(QAbstractTableModel):
 
 
 # ------------------------------------------------------------------------------------ the tab
-def _analyse(runs: pd.DataFrame, thresholds):
-    """Runs on a worker thread (the first import pulls in scipy.stats: seconds, never on the UI thread)."""
-    from etl_desk.core.analysis import analyze
-
-    return analyze(runs, thresholds)
-
-
 class InsightsTab(QWidget):
-    """Insight cards grouped by area, a sortable anomalies table and the anomaly thresholds."""
+    """Insight cards grouped by area, a sortable anomalies table and the anomaly thresholds.
+
+    *job*: the window's shared :class:`AnalysisJob` (the parent's ``analysis_job``
+    when not given; a tab of its own otherwise).
+    """
 
     analysisReady = Signal(object)  # the Analysis
     analysisFailed = Signal(str)
 
-    def __init__(self, state, parent=None):
+    def __init__(self, state, parent=None, job: AnalysisJob | None = None):
         super().__init__(parent)
-        from etl_desk.ui.workers import FilteredJob
-
         self.setObjectName("insightsTab")
         self.state = state
         self.analysis = None
-        self._settings = getattr(parent, "settings", None)
+        if job is None:
+            job = getattr(parent, "analysis_job", None)
+        if job is None:
+            job = AnalysisJob(state, getattr(parent, "settings", None), parent=self)
+        self.job = job
+        self.runner = job.runner
         self._cards: dict[str, InsightCard] = {}
         self._active_id: str | None = None
         self._selecting = False
-        self._thresholds = self._load_thresholds()
         self._build()
-        # analysis of the runs in the filter, off the UI thread, once per data/filter/threshold change
-        self.job = FilteredJob(state, _analyse, label="Analysing", delay_ms=DEBOUNCE_MS,
-                               extra=lambda: self._thresholds, parent=self)
-        self.runner = self.job.runner
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
-        self.runner.busyChanged.connect(self._on_busy)
+        job.resultReady.connect(self._on_result)
+        job.failed.connect(self._on_failed)
+        job.busyChanged.connect(self._on_busy)
+        job.thresholdsChanged.connect(self._show_thresholds)
         state.selectionChanged.connect(self._on_selection_changed)
+        # built after the job started (the window builds its tabs after the first paint)
+        self._on_busy(job.busy)
+        if job.result is not None:
+            self._on_result(job.result)
 
     # --- construction ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -459,7 +458,7 @@ class InsightsTab(QWidget):
         self.threshold_editors: dict[str, QWidget] = {}
         for f in fields(AnomalyThresholds):
             md = f.metadata
-            value = getattr(self._thresholds, f.name)
+            value = getattr(self.thresholds, f.name)
             tip = f"{md['help']}" + (f"\nRange {md['min']:,} – {md['max']:,} {md['unit']}".rstrip()
                                      if md.get("min") is not None else "")
             if isinstance(f.default, bool):
@@ -507,22 +506,8 @@ class InsightsTab(QWidget):
     # --- thresholds ------------------------------------------------------------------------------
     @property
     def thresholds(self) -> AnomalyThresholds:
-        return self._thresholds
-
-    def _load_thresholds(self) -> AnomalyThresholds:
-        s = self._settings
-        if s is None:
-            return AnomalyThresholds()
-        raw = s.value(SETTINGS_KEY)
-        if not raw:
-            return AnomalyThresholds()
-        try:
-            d = json.loads(raw)
-            known = {f.name for f in fields(AnomalyThresholds)}
-            t = AnomalyThresholds(**{k: v for k, v in d.items() if k in known})
-            return t if not t.validate() else AnomalyThresholds()
-        except (TypeError, ValueError):
-            return AnomalyThresholds()
+        """The thresholds the shared analysis uses (and the editors show)."""
+        return self.job.thresholds
 
     def _editor_values(self) -> AnomalyThresholds:
         vals = {}
@@ -533,19 +518,13 @@ class InsightsTab(QWidget):
                 vals[name] = int(w.value())
             else:
                 vals[name] = round(float(w.value()), 6)
-        return replace(self._thresholds, **vals)
+        return replace(self.thresholds, **vals)
 
     def _on_threshold_edited(self, *args) -> None:
-        t = self._editor_values()
-        if t == self._thresholds:
-            return
-        self._thresholds = t
-        if self._settings is not None:
-            self._settings.setValue(SETTINGS_KEY, json.dumps(t.to_dict()))
-        self._schedule(force=True)
+        # the shared job persists them and re-runs once; both tabs get the result
+        self.job.set_thresholds(self._editor_values())
 
-    def set_thresholds(self, t: AnomalyThresholds) -> None:
-        """Show *t* in the editors and re-run detection (debounced)."""
+    def _show_thresholds(self, t: AnomalyThresholds) -> None:
         for name, w in self.threshold_editors.items():
             v = getattr(t, name)
             w.blockSignals(True)
@@ -554,6 +533,10 @@ class InsightsTab(QWidget):
             else:
                 w.setValue(v)
             w.blockSignals(False)
+
+    def set_thresholds(self, t: AnomalyThresholds) -> None:
+        """Show *t* in the editors and re-run detection (debounced)."""
+        self._show_thresholds(t)
         self._on_threshold_edited()
 
     # --- analysis ----------------------------------------------------------------------------
@@ -562,15 +545,23 @@ class InsightsTab(QWidget):
 
     def refresh(self) -> None:
         """Analyse the runs in the current filter now (in the background); emits ``analysisReady``."""
-        self.job.run_now()
+        self.job.refresh()
 
     def _on_busy(self, busy: bool) -> None:
         self.busy_label.setVisible(busy)
 
-    def _on_failed(self, exc, tb: str) -> None:
-        msg = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    def _show_failure(self, msg: str) -> None:
         self.summary.setText(f"<span style='color:#C0392B'>Analysis failed: {html.escape(msg)}</span>")
         self.analysisFailed.emit(msg)
+
+    def _on_failed(self, exc, tb: str) -> None:
+        self._show_failure(error_text(exc))
+
+    def _on_result(self, result) -> None:
+        if result.analysis is None:
+            self._show_failure(error_text(result.analysis_error))
+            return
+        self._on_finished(result.analysis, result.runs)
 
     def _on_finished(self, analysis, n: int) -> None:
         self.analysis = analysis

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHea
 from etl_desk import APP_NAME, __version__
 from etl_desk.core.schema import DataError
 from etl_desk.core.view import METRIC_TITLES, METRICS, Dataset
+from etl_desk.ui.analysis_job import AnalysisJob
 from etl_desk.ui.charts import BarChart
 from etl_desk.ui.filter_bar import FilterBar
 from etl_desk.ui.generator_panel import GeneratorPanel
@@ -35,6 +36,8 @@ class MainWindow(QMainWindow):
     """The ETL Desk window.
 
     Public API used by tests and the app: ``state`` (the one DashboardState),
+    ``analysis_job`` (the one analysis + business-case baseline of the filtered runs, which
+    the Insights and Solutions tabs and the workbook export share),
     ``charts`` (metric -> BarChart), ``table`` / ``table_model``, ``kpis``,
     ``set_data(df, source)``, ``load_path(path)`` (synchronous, raises DataError),
     ``open_file(path)`` (background, errors shown, previous data kept),
@@ -52,6 +55,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.settings = settings if settings is not None else QSettings()
         self.state = DashboardState(self)
+        # one analysis of the filtered runs for the whole window (the tabs, built after the first
+        # paint, connect to it then and pick up its latest result)
+        self.analysis_job = AnalysisJob(self.state, self.settings, parent=self)
         self.runner = TaskRunner(self)
         self.export_runner = TaskRunner(self)
         self._export_progress = None
@@ -191,7 +197,7 @@ class MainWindow(QMainWindow):
             lab = QLabel("Not available in this build.")
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
             return lab
-        return getattr(mod, cls)(self.state, self)
+        return getattr(mod, cls)(self.state, self, job=self.analysis_job)
 
     def _build_toolbars(self) -> None:
         self.filter_bar = FilterBar(self.state)
@@ -593,7 +599,14 @@ class MainWindow(QMainWindow):
         return text
 
     def current_analysis(self):
-        return getattr(self._insights_widget, "analysis", None)
+        """The analysis of the runs in the current filter at the user's thresholds, or None if not ready."""
+        job = self.analysis_job
+        return job.result.analysis if job.is_current() else None
+
+    def current_baseline(self):
+        """The business-case baseline of the runs in the current filter (same anomalies), or None."""
+        job = self.analysis_job
+        return job.result.baseline if job.is_current() else None
 
     def current_assumptions(self):
         return getattr(self.solutions_widget, "assumptions", None)
@@ -639,11 +652,16 @@ class MainWindow(QMainWindow):
         df = self.state.df
         mask = self.state.view.row_mask
         sub = df if mask.all() else df.loc[mask].reset_index(drop=True)
-        analysis, assumptions = self.current_analysis(), self.current_assumptions()
+        # the shared results when they are of these runs; otherwise the export computes them, at the
+        # thresholds the user set (never the defaults behind their back)
+        analysis, baseline = self.current_analysis(), self.current_baseline()
+        thresholds = self.analysis_job.thresholds
+        assumptions = self.current_assumptions()
         source, filters = self.source, self.state.spec.filter.describe()
 
         def work(progress, cancel):
-            res = export_workbook(path, sub, analysis=analysis, assumptions=assumptions, source=source,
+            res = export_workbook(path, sub, analysis=analysis, baseline=baseline, thresholds=thresholds,
+                                  assumptions=assumptions, source=source,
                                   filters_text=filters, progress=progress, cancel=cancel,
                                   max_rows_policy=max_rows_policy)
             return ("exported", path, res)
@@ -755,6 +773,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev):
         self.cancel_work()
         self.export_runner.cancel()
+        self.analysis_job.cancel()
         for tab in (self._insights_widget, self._solutions_widget):
             for name in ("runner", "base_runner"):
                 r = getattr(tab, name, None)

@@ -1,9 +1,12 @@
 """The Solutions tab: the five remedies, their assumptions and the business case per audience.
 
 It renders what :mod:`etl_desk.core.finance` computes. The baseline (the only
-step that reads the job runs) is measured off the UI thread whenever the data
-or the filter changes; every assumption edit re-evaluates the business case,
-which is pure arithmetic on at most 120 months, debounced by 150 ms.
+step that reads the job runs) comes from the window's one
+:class:`~etl_desk.ui.analysis_job.AnalysisJob`, which measures it off the UI
+thread on the anomalies of the same analysis the Insights tab shows (at the
+thresholds set there), whenever the data, the filter or a threshold changes;
+every assumption edit re-evaluates the business case, which is pure arithmetic
+on at most 120 months, debounced by 150 ms.
 
 Assumptions persist in the window's settings (JSON under
 ``solutions/assumptions``) and can be saved to / loaded from TOML or JSON
@@ -14,7 +17,8 @@ Public API (used by tests): ``assumptions`` (current, a copy), ``set_assumption(
 ``baseline``, ``resultsChanged`` / ``baselineReady`` / ``errorReported`` signals, ``chart``
 (the pyqtgraph PlotWidget), ``curves``, ``break_even_item``, ``audience_tabs``,
 ``it_table``, ``finance_table``, ``solution_checks``, ``editors``, ``save_assumptions(path)``,
-``load_assumptions(path)`` (False on a bad file), ``recompute()``, ``refresh_baseline()``.
+``load_assumptions(path)`` (False on a bad file), ``recompute()``, ``refresh_baseline()``,
+``job`` (the shared AnalysisJob) and ``runner``.
 """
 from __future__ import annotations
 
@@ -37,10 +41,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 from etl_desk.core import finance, fmt
 from etl_desk.core.schema import DataError
 from etl_desk.core.solutions import diagram_path, global_assumptions, load_catalogue, targets
+from etl_desk.ui.analysis_job import AnalysisJob, error_text
 
 SETTINGS_KEY = "solutions/assumptions"
 EVAL_DEBOUNCE_MS = 150
-BASELINE_DEBOUNCE_MS = 300
 FILE_FILTER = "Assumptions (*.toml *.json);;TOML (*.toml);;JSON (*.json);;All files (*)"
 
 DO_NOTHING_COLOR = "#8C8C8C"
@@ -100,22 +104,19 @@ class MoneyAxis(pg.AxisItem):
         return [fmt.usd_short(v) for v in values]
 
 
-def _measure_baseline(runs, _extra):
-    """Runs on a worker thread: the only step of the business case that reads the runs."""
-    return finance.compute_baseline(runs)
-
-
 class SolutionsTab(QWidget):
-    """Portfolio checkboxes, assumption editors, results per audience and a cumulative-cost chart."""
+    """Portfolio checkboxes, assumption editors, results per audience and a cumulative-cost chart.
+
+    *job*: the window's shared :class:`AnalysisJob` (the parent's ``analysis_job``
+    when not given; one of its own otherwise).
+    """
 
     resultsChanged = Signal(object)  # BusinessCase
     baselineReady = Signal(object)  # Baseline
     errorReported = Signal(str)
 
-    def __init__(self, state, parent=None):
+    def __init__(self, state, parent=None, job: AnalysisJob | None = None):
         super().__init__(parent)
-        from etl_desk.ui.workers import FilteredJob
-
         self.setObjectName("solutionsTab")
         self.state = state
         self.settings = getattr(parent, "settings", None)
@@ -135,13 +136,21 @@ class SolutionsTab(QWidget):
 
         self._build()
         self._show_assumptions()
-        # the baseline of the runs in the filter, off the UI thread, once per data/filter change
-        self.job = FilteredJob(state, _measure_baseline, label="Measuring baseline",
-                               delay_ms=BASELINE_DEBOUNCE_MS, parent=self)
-        self.runner = self.job.runner
-        self.job.finished.connect(self._on_baseline)
-        self.job.failed.connect(self._on_baseline_failed)
-        self.runner.busyChanged.connect(lambda b: self.busy_label.setVisible(b))
+        # the baseline comes with the shared analysis of the runs in the filter (same anomalies, same
+        # thresholds as the Insights tab), off the UI thread, once per data/filter/threshold change
+        if job is None:
+            job = getattr(parent, "analysis_job", None)
+        if job is None:
+            job = AnalysisJob(state, self.settings, parent=self)
+        self.job = job
+        self.runner = job.runner
+        job.resultReady.connect(self._on_result)
+        job.failed.connect(self._on_baseline_failed)
+        job.busyChanged.connect(self.busy_label.setVisible)
+        # built after the job started (the window builds its tabs after the first paint)
+        self.busy_label.setVisible(job.busy)
+        if job.result is not None:
+            self._on_result(job.result)
 
     # =========================================================================== construction
     def _build(self) -> None:
@@ -588,16 +597,24 @@ class SolutionsTab(QWidget):
     # =========================================================================== baseline
     def refresh_baseline(self) -> None:
         """Measure the baseline of the runs in the current filter now (in the background)."""
-        self.job.run_now()
+        self.job.refresh()
+
+    def _on_result(self, result) -> None:
+        if result.baseline is None:
+            self._show_baseline_failure(error_text(result.baseline_error))
+            return
+        self._on_baseline(result.baseline, result.runs)
 
     def _on_baseline(self, baseline, n: int) -> None:
         self.baseline = baseline
         self.baselineReady.emit(baseline)
         self.recompute()
 
-    def _on_baseline_failed(self, exc, tb: str) -> None:
-        msg = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    def _show_baseline_failure(self, msg: str) -> None:
         self.banner.setText(f"<span style='color:#B03A2E'>Cannot measure the baseline: {html.escape(msg)}</span>")
+
+    def _on_baseline_failed(self, exc, tb: str) -> None:
+        self._show_baseline_failure(error_text(exc))
 
     # =========================================================================== evaluation
     def recompute(self) -> None:

@@ -153,6 +153,7 @@ class FilteredJob(QObject):
         self.runner = TaskRunner(self)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
         self._done_key = self._pending_key = None
         self._generation = 0  # bumped per dataset (an id() could be reused)
         self._timer = QTimer(self)
@@ -180,9 +181,21 @@ class FilteredJob(QObject):
             self._done_key = None
         self._timer.start()
 
+    def is_current(self) -> bool:
+        """True when the last result was computed on the runs (and *extra*) the window shows now."""
+        return self._done_key is not None and self._pending_key is None and self._done_key == self.key()
+
     def _run_if_changed(self) -> None:
         key = self.key()
-        if key is not None and key != self._done_key and key != self._pending_key:
+        if key is None:
+            return
+        if key == self._done_key:
+            if self._pending_key is not None:
+                # back to what the last result was computed on (e.g. a filter undone while the
+                # work for it ran): that work is superseded, its result must not arrive
+                self.runner.cancel()
+            return
+        if key != self._pending_key:
             self.run_now()
 
     def run_now(self) -> None:
@@ -194,12 +207,12 @@ class FilteredJob(QObject):
         df, extra, fn = self.state.dataset.df, key[2], self.fn
         mask = np.asarray(self.state.view.row_mask, dtype=bool).copy()
         n = int(mask.sum())
-        self._pending_key = key
 
         def work(progress, cancel):
             return key, n, fn(df if n == len(df) else df.loc[mask], extra)
 
-        self.runner.start(work, self.label)
+        self.runner.start(work, self.label)  # cancels (and forgets) any earlier work
+        self._pending_key = key
 
     def _on_finished(self, result) -> None:
         key, n, value = result
@@ -209,3 +222,7 @@ class FilteredJob(QObject):
     def _on_failed(self, exc, tb: str) -> None:
         self._pending_key = None
         self.failed.emit(exc, tb)
+
+    def _on_cancelled(self) -> None:
+        # cancelled from outside (window closing, a test) or by a newer start: nothing is pending
+        self._pending_key = None
