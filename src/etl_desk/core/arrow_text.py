@@ -132,18 +132,16 @@ def text_facts(s: pd.Series) -> TextFacts | None:
 
 def max_bytes(s: pd.Series) -> int | None:
     """The longest value of *s* in UTF-8 bytes (an upper bound of its length in characters)."""
-    chunks = _chunks_of(s)
+    chunks = arrow_chunks(s)
     if chunks is None:
         return None
-    longest = 0
-    for ch in chunks:
-        if len(ch.offsets) > 1:
-            lengths = np.diff(ch.offsets)
-            if ch.valid is not None:
-                lengths = lengths[ch.valid]
-            if len(lengths):
-                longest = max(longest, int(lengths.max()))
-    return longest
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not chunks:
+        return 0
+    longest = pc.max(pc.binary_length(pa.chunked_array(chunks, type=chunks[0].type))).as_py()
+    return int(longest or 0)
 
 
 def _word_hashes(ch: _Chunk, out: np.ndarray) -> None:
@@ -195,13 +193,10 @@ def _hash_all(chunks: list[_Chunk], n: int) -> tuple[np.ndarray, np.ndarray | No
     return hashes, keep
 
 
-def _repeated(hashes: np.ndarray) -> np.ndarray:
-    """Mask of the values whose hash occurs more than once."""
-    ordered = np.sort(hashes)
+def _repeated_hashes(ordered: np.ndarray) -> np.ndarray:
+    """The hash values that occur more than once in the sorted array *ordered*."""
     same = ordered[1:] == ordered[:-1]
-    if not same.any():
-        return np.zeros(len(hashes), dtype=bool)
-    return np.isin(hashes, ordered[1:][same])
+    return ordered[1:][same] if same.any() else ordered[:0]
 
 
 def strings_unique(s: pd.Series) -> bool | None:
@@ -217,12 +212,16 @@ def strings_unique(s: pd.Series) -> bool | None:
         return None
     n = sum(len(ch.offsets) - 1 for ch in chunks)
     hashes, keep = _hash_all(chunks, n)
+    if keep is not None:
+        hashes = hashes[keep]
+    hashes.sort()  # in place: the common answer (no repeats) needs nothing else
+    if not len(_repeated_hashes(hashes)):
+        return True
+    hashes, keep = _hash_all(chunks, n)  # rare: hash again to find which values repeat
     rows = np.arange(n) if keep is None else np.flatnonzero(keep)
     if keep is not None:
         hashes = hashes[keep]
-    suspects = _repeated(hashes)
-    if not suspects.any():
-        return True
+    suspects = np.isin(hashes, _repeated_hashes(np.sort(hashes)))
     # hash collisions or true duplicates: compare those values exactly
     return not bool(s.iloc[rows[suspects]].duplicated().any())
 
@@ -255,7 +254,9 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, list] | None:
     if idx.null_count != arr.null_count:  # a value the first rows did not have
         enc = arr.combine_chunks().dictionary_encode()
         idx, seed = enc.indices, enc.dictionary
-    codes = pc.fill_null(idx, -1).to_numpy()
+    if idx.null_count:
+        idx = pc.fill_null(idx, -1)
+    codes = idx.to_numpy()
     if isinstance(codes, np.ndarray) and codes.dtype.kind != "i":  # pragma: no cover - defensive
         codes = codes.astype(np.int64)
     return np.asarray(codes), seed.to_pylist()

@@ -185,9 +185,9 @@ def _from_generic(raw: RawTable, opts: ImportOptions, report: LoadReport) -> pd.
     if frame.empty:
         raise DataError("every data row is blank", file=raw.file)
     mapping = opts.mapping or guess_mapping(frame.columns)
-    rows = frame.index.to_numpy() + 1 if raw.kind == "csv" else None
-    if raw.kind == "xlsx":
-        rows = frame.index.to_numpy() + 1
+    rows = None
+    if raw.kind in ("csv", "xlsx"):  # a RangeIndex stays lazy: row numbers are only needed for messages
+        rows = frame.index + 1 if isinstance(frame.index, pd.RangeIndex) else frame.index.to_numpy() + 1
     return apply_mapping(frame, mapping, file=raw.file, options=opts, report=report, row_numbers=rows)
 
 

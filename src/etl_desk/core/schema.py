@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .arrow_text import arrow_chunks, factorize_text, strings_unique, text_facts
+from .arrow_text import TextFacts, arrow_chunks, factorize_text, max_bytes, strings_unique, text_facts
 
 SUCCESS = "Success"
 FAILED = "Failed"
@@ -264,20 +264,24 @@ def _arrow_datetimes(txt: pd.Series, *, blanks: bool = True) -> pd.Series | None
     return None
 
 
-def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
+def _to_datetime(s: pd.Series, label: str, file: str | None, rows) -> tuple[pd.Series, str | None]:
+    """Naive UTC datetimes from *s*, and a warning when times with and without a UTC offset
+    are mixed (those without are read as UTC). Raises DataError naming the first bad value."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        return out.astype("datetime64[ns]")
-    if arrow_chunks(s) is not None:  # Arrow text: a strict ISO cast needs no strip when it succeeds
+        return out.astype("datetime64[ns]"), None
+    # Arrow's ISO cast is strict (one format, all naive or all with an offset): when it
+    # succeeds there is nothing to strip and nothing mixed
+    if arrow_chunks(s) is not None:
         fast = _arrow_datetimes(s, blanks=False)
         if fast is not None:
-            return fast
+            return fast, None
     txt = s.astype("string").str.strip()
     fast = _arrow_datetimes(txt)
     if fast is not None:
-        return fast
+        return fast, None
     # fast path: ISO 8601 throughout (what exports and ETL Desk write) parses in C; mixed
     # offsets, other formats and bad values fall through to the general path below
     try:
@@ -287,8 +291,11 @@ def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -
     if fast is not None:
         if getattr(fast.dt, "tz", None) is not None:
             fast = fast.dt.tz_convert("UTC").dt.tz_localize(None)
-        return fast.astype("datetime64[ns]")
+        return fast.astype("datetime64[ns]"), None
     has_tz = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+    n_tz, n_all = int(has_tz.sum()), int((txt.notna() & (txt != "")).sum())
+    mixed = (f"column '{label}' mixes times with a UTC offset ({n_tz:,}) and without ({n_all - n_tz:,}); "
+             "those without were read as UTC") if 0 < n_tz < n_all else None
     try:
         if has_tz.any():
             out = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
@@ -302,7 +309,7 @@ def _to_datetime(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -
         i = np.flatnonzero(bad.to_numpy())[0]
         raise DataError(f"cannot read {str(txt.iloc[i])[:40]!r} as a date and time", file=file,
                         row=int(rows[i]), column=label)
-    return out.astype("datetime64[ns]")
+    return out.astype("datetime64[ns]"), mixed
 
 
 def _to_bool(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
@@ -322,13 +329,36 @@ def _to_bool(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd
     return out.astype("boolean")
 
 
-def _clean_string(s: pd.Series) -> pd.Series:
+def _clean_string(s: pd.Series, facts: TextFacts | None = None) -> pd.Series:
     """Text with surrounding whitespace stripped and blank values missing."""
-    facts = text_facts(s)
+    facts = facts if facts is not None else text_facts(s)
     if facts is not None and facts.clean:  # nothing to strip, nothing blank: no copy
         return s.astype("string")
     out = s.astype("string").str.strip()
     return out.mask(out == "", pd.NA)
+
+
+#: Longer text values are clipped on load (a 1 MB cell must not reach a table view).
+TEXT_LIMIT = 10_000
+
+
+def _clean_text(s: pd.Series, label: str) -> tuple[pd.Series, str | None]:
+    """:func:`_clean_string`, clipping values longer than :data:`TEXT_LIMIT` characters.
+
+    Returns the text and the warning to report (None when nothing was clipped).
+    """
+    facts = text_facts(s)
+    out = _clean_string(s, facts)
+    # UTF-8 bytes >= characters: under the limit means nothing to clip (stripping only shortens)
+    longest = facts.max_bytes if facts is not None else max_bytes(out)
+    if longest is not None and longest <= TEXT_LIMIT:
+        return out, None
+    lengths = out.str.len()
+    if not (lengths > TEXT_LIMIT).any():
+        return out, None
+    n = int((lengths > TEXT_LIMIT).sum())
+    return (out.str.slice(0, TEXT_LIMIT),
+            f"{n:,} value(s) in column '{label}' longer than {TEXT_LIMIT:,} characters were clipped")
 
 
 #: Tables at least this long validate their independent columns on worker threads (Arrow
@@ -338,27 +368,33 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
-class _Deferred:
-    """``fn(*args)`` computed when its result is asked for (a Future's interface, no thread)."""
+class _Job:
+    """``fn(*args)`` started on a worker thread, or run by whoever asks for it first.
 
-    def __init__(self, fn, *args):
-        self._call = (fn, args)
+    ``result()`` takes the job back from the queue and runs it on the calling thread
+    when no worker has started it yet (so the caller never idles waiting for a job
+    still queued); errors surface there, so a strict load reports the first problem
+    in column order.
+    """
+
+    def __init__(self, fn, args, future=None):
+        self._fn, self._args, self._future = fn, args, future
 
     def result(self):
-        fn, args = self._call
-        return fn(*args)
+        if self._future is None or self._future.cancel():
+            return self._fn(*self._args)
+        return self._future.result()
 
 
-def _later(parallel: bool, fn, *args):
-    """Start ``fn(*args)`` on a worker thread (or defer it); errors surface at ``.result()``,
-    so a strict load still reports the first problem in column order."""
+def _later(parallel: bool, fn, *args) -> _Job:
+    """A :class:`_Job` for ``fn(*args)``, queued on the worker threads when *parallel*."""
     global _POOL
     if not parallel:
-        return _Deferred(fn, *args)
+        return _Job(fn, args)
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="etl-desk-validate")
-    return _POOL.submit(fn, *args)
+    return _Job(fn, args, _POOL.submit(fn, *args))
 
 
 def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour: float | None = None,
@@ -379,7 +415,9 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     n = len(src)
     report.rows_in = n
     if row_numbers is None:
-        rows = np.arange(1, n + 1)
+        rows = pd.RangeIndex(1, n + 1)  # row numbers are only looked up for messages: keep them lazy
+    elif isinstance(row_numbers, pd.RangeIndex):
+        rows = row_numbers
     elif isinstance(row_numbers, (np.ndarray, pd.Index, pd.Series)):
         rows = np.asarray(row_numbers, dtype=np.int64)
     else:
@@ -392,7 +430,10 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
 
     def problem(mask: np.ndarray, msg: str, column: str) -> None:
         nonlocal drop
-        mask = np.asarray(mask, dtype=bool) & ~drop
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():  # the common case: one cheap pass, no combining with the drops
+            return
+        mask = mask & ~drop
         if not mask.any():
             return
         if strict:
@@ -408,7 +449,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     if pd.api.types.is_float_dtype(rid.dtype) and rid.dropna().mod(1).eq(0).all():
         rid = rid.astype("Int64")
     rid = _clean_string(rid)
-    # independent column work starts now on worker threads; results are taken in column order
+    # independent column work starts now on worker threads (the longest first); results are
+    # taken in column order
     parallel = n >= PARALLEL_ROWS
     ids_unique = _later(parallel, strings_unique, rid)
     start_job = (_later(parallel, _to_datetime, src["start_time"], "Start Time", file, rows)
@@ -419,6 +461,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     status_job = (_later(parallel, _status_job, src[state_col], cancelled, skipped)
                   if state_col is not None else None)
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
+    text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
+                 for name in ("job_name", "result_state", "termination_code") if name in src.columns}
     problem(rid.isna().to_numpy(), "empty run ID", "Job ID")
 
     # --- numbers ------------------------------------------------------------------
@@ -428,14 +472,22 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         if name in src.columns:
             floats[name] = _to_float(src[name], label, file, rows)
             v = floats[name].to_numpy()
+            # fmin/fmax skip NaN: two reductions settle "nothing negative, nothing infinite"
+            if n and np.fmin.reduce(v) >= 0 and np.fmax.reduce(v) < np.inf:
+                continue
             problem(v < 0, "negative value", label)
             problem(np.isinf(v), "infinite value", label)
         else:
             floats[name] = pd.Series(np.nan, index=src.index, dtype="float64")
 
     # --- times --------------------------------------------------------------------
-    start = start_job.result() if start_job is not None else None
-    end = end_job.result() if end_job is not None else None
+    start = end = None
+    for job, name in ((start_job, "start"), (end_job, "end")):
+        if job is not None:
+            times, mixed = job.result()
+            if mixed:
+                report.add(mixed)
+            start, end = (times, end) if name == "start" else (start, times)
     dur = floats["duration_min"]
     have_dur = "duration_min" in src.columns
     if start is None and end is None:
@@ -465,7 +517,6 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     problem((dur < 0).to_numpy(), "end time before start time", "End Time")
 
     # --- status -------------------------------------------------------------------
-    raw_state = _clean_string(src["result_state"]) if "result_state" in src.columns else None
     if status_job is None:
         raise DataError("required column 'Job Status' is missing", file=file, column="Job Status")
     state_source = src[state_col]
@@ -492,13 +543,17 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
 
     # --- optional -----------------------------------------------------------------
-    attempt = pd.Series(1, index=src.index, dtype="int64")
-    if "attempt" in src.columns:
+    if "attempt" not in src.columns:
+        attempt = pd.Series(1, index=src.index, dtype="int64")
+    else:
         a = src["attempt"]
         if pd.api.types.is_integer_dtype(a.dtype) and not a.isna().any():
             v = a.to_numpy(dtype=np.int64)
-            problem(v < 1, "attempt must be a whole number >= 1", "Attempt")
-            attempt = pd.Series(np.maximum(v, 1), index=src.index, dtype="int64")
+            if v.min() >= 1:
+                attempt = a.astype("int64")
+            else:
+                problem(v < 1, "attempt must be a whole number >= 1", "Attempt")
+                attempt = pd.Series(np.maximum(v, 1), index=src.index, dtype="int64")
         else:
             a = _to_float(a, "Attempt", file, rows)
             problem((a < 1).to_numpy() | (a.notna() & (a % 1 != 0)).to_numpy(),
@@ -511,21 +566,26 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         else:
             bools[name] = pd.Series(pd.NA, index=src.index, dtype="boolean")
     source = source_job.result() if source_job is not None else np.full(n, -1, dtype=np.int8)
+    texts = {}
+    for name in ("job_name", "result_state", "termination_code"):
+        if name in text_jobs:
+            texts[name], clipped = text_jobs[name].result()
+            if clipped:
+                report.add(clipped)
+        else:
+            texts[name] = pd.Series(pd.NA, index=src.index, dtype="string")
 
     out = {
         "run_id": rid,
-        "job_name": _clean_string(src["job_name"]) if "job_name" in src.columns
-        else pd.Series(pd.NA, index=src.index, dtype="string"),
+        "job_name": texts["job_name"],
         "source_system": pd.Categorical.from_codes(source, categories=list(SOURCE_SYSTEMS)),
         "start_time": start,
         "end_time": end,
         "duration_min": dur.astype("float64"),
         "data_processed_gb": floats["data_processed_gb"],
         "status": pd.Categorical.from_codes(np.where(status >= 0, status, -1), categories=list(STATUSES)),
-        "result_state": raw_state if raw_state is not None
-        else pd.Series(pd.NA, index=src.index, dtype="string"),
-        "termination_code": _clean_string(src["termination_code"]) if "termination_code" in src.columns
-        else pd.Series(pd.NA, index=src.index, dtype="string"),
+        "result_state": texts["result_state"],
+        "termination_code": texts["termination_code"],
         "compute_hours": hours,
         "cost_usd": cost.astype("float64"),
         "attempt": attempt,
@@ -553,8 +613,10 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         result["run_id"] = result["run_id"].where(~dup, renamed)
         report.add(f"{int(dup.sum()):,} duplicate run ID(s) renamed with a '#n' suffix "
                    f"(first at row {_locate(dup, kept_rows)})")
-    result = result.astype({"run_id": "string", "job_name": "string", "result_state": "string",
-                            "termination_code": "string"})
+    text = {name: "string" for name in ("run_id", "job_name", "result_state", "termination_code")
+            if result[name].dtype != "string"}
+    if text:
+        result = result.astype(text)
     report.rows_out = len(result)
     result.attrs["source"] = file or ""
     return result

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..arrow_text import arrow_chunks, max_bytes
 from ..schema import BY_NAME, COLUMN_NAMES, LABELS, NAMES_BY_LABEL, DataError, LoadReport, to_canonical
 from .options import ImportOptions
 
@@ -347,8 +346,6 @@ def key_of(f: str, full: str) -> str:
 # --------------------------------------------------------------------------------------
 # applying a mapping
 
-_TEXT_LIMIT = 10_000
-
 
 def _epoch_to_datetime(s: pd.Series, unit: str) -> pd.Series:
     v = pd.to_numeric(s, errors="coerce")
@@ -406,26 +403,16 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
             if unit != "auto" or (pd.api.types.is_numeric_dtype(s.dtype)
                                   and not pd.api.types.is_bool_dtype(s.dtype)):
                 df[f] = _epoch_to_datetime(s, unit)
-    _warn_mixed_offsets(df, cols, report)
+    # times mixing UTC offsets and bare times are reported by to_canonical (read as UTC)
     if "attempt" in df.columns:
         unit = mapping.unit("attempt")
-        a = _numeric(df["attempt"], "Attempt", file, row_numbers)
+        a = df["attempt"]
+        if not (pd.api.types.is_integer_dtype(a.dtype) and not pd.api.types.is_bool_dtype(a.dtype)):
+            a = _numeric(a, "Attempt", file, row_numbers)
         if unit == "from0" or (unit == "auto" and a.notna().any() and a.min() == 0):
             df["attempt"] = a + 1
             report.add(f"attempt numbers in column {cols['attempt']!r} count from 0; 1 was added")
-    # --- text sizes --------------------------------------------------------------
-    for f in ("job_name", "result_state", "termination_code", "status", "source_system"):
-        if f in df.columns and _is_text(df[f]):
-            longest = max_bytes(df[f])  # bytes >= characters: under the limit means no clipping
-            if longest is not None and longest <= _TEXT_LIMIT:
-                continue
-            s = df[f].astype("string")
-            lens = s.str.len()
-            if lens.max() > _TEXT_LIMIT:
-                n = int((lens > _TEXT_LIMIT).sum())
-                df[f] = s.str.slice(0, _TEXT_LIMIT)
-                report.add(f"{n:,} value(s) in column {cols[f]!r} longer than {_TEXT_LIMIT:,} "
-                           f"characters were clipped")
+    # text longer than schema.TEXT_LIMIT is clipped (with a warning) by to_canonical
     # --- status: keep the raw state -----------------------------------------------
     if "status" in df.columns and "result_state" not in df.columns:
         st = df["status"]
@@ -462,35 +449,6 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     return canon
-
-
-_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
-
-
-def _warn_mixed_offsets(df: pd.DataFrame, cols: dict, report: LoadReport) -> None:
-    """Times with and without a UTC offset in one column: the bare ones are read as UTC; say so."""
-    for f in ("start_time", "end_time"):
-        if f not in df.columns or not _is_text(df[f]):
-            continue
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(df[f].astype("string").array)  # zero-copy for Arrow-backed strings
-        if arrow_chunks(df[f]) is not None:
-            lengths = pc.min_max(pc.binary_length(arr))  # from the offsets: no pass over the text
-        else:
-            lengths = pc.min_max(pc.utf8_length(arr))
-        if len(arr) > 10_000 and lengths["min"].as_py() == lengths["max"].as_py():
-            # every time has the same length: one format throughout, so look at a sample only
-            arr = arr.slice(0, 10_000)
-        arr = pc.utf8_trim_whitespace(arr)
-        nonempty = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False)
-        has = pc.fill_null(pc.match_substring_regex(arr, _OFFSET), False)
-        n_all = pc.sum(nonempty).as_py() or 0
-        n_tz = pc.sum(pc.and_(has, nonempty)).as_py() or 0
-        if 0 < n_tz < n_all:
-            report.add(f"column {cols[f]!r} mixes times with a UTC offset ({n_tz:,}) and without "
-                       f"({n_all - n_tz:,}); those without were read as UTC")
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
