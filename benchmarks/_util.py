@@ -30,6 +30,26 @@ def best_of(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> float:
     return best
 
 
+def best_of_each(fns: dict[str, Callable[[], Any]], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
+    """Fastest call of each of *fns*, timed in turns (a, b, a, b, ...).
+
+    For a ratio of two timings: taking turns exposes both to the same machine state
+    (page cache, other load, clock), where timing all of one and then all of the other
+    lets a change in that state land on one side only.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 _PEAK_SCRIPT = r"""
 import gc, importlib, json, resource, sys
 mod_name, fn_name, args, kwargs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])

@@ -169,3 +169,14 @@ def test_clean_table_loads_identically_on_both_paths(monkeypatch, case_study):
     slow = to_canonical(as_object(raw))
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["cost_usd"].sum() == pytest.approx(1315.095)
+
+
+@pytest.mark.parametrize("ids, unique", [
+    ([f"{i:012d}" for i in range(5000)], True),                       # one length throughout
+    ([f"{i:012d}" for i in range(5000)] + ["000000004999"], False),
+    (["abcdefghij", "abcdefghik", "x"], True),                        # a short value ends the buffer
+    (["x", "abcdefghij", "x"], False),
+])
+def test_strings_unique_on_fixed_lengths_and_short_tails(ids, unique):
+    for chunks in (1, 3):
+        assert strings_unique(arrow_series(ids, chunks=chunks)) is unique

@@ -260,7 +260,8 @@ def _arrow_datetimes(txt: pd.Series, *, blanks: bool = True) -> pd.Series | None
             continue
         if typ.tz is not None:
             out = out.cast(pa.timestamp("ns"))  # Arrow keeps UTC instants; drop the zone
-        return pd.Series(out.to_numpy(zero_copy_only=False), index=txt.index).astype("datetime64[ns]")
+        values = out.to_numpy(zero_copy_only=False)  # a fresh array: no need for pandas to copy it
+        return pd.Series(values, index=txt.index, copy=False).astype("datetime64[ns]")
     return None
 
 
@@ -445,14 +446,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     # --- identifiers -------------------------------------------------------------
     if "run_id" not in src.columns:
         raise DataError("required column 'Job ID' (run_id) is missing", file=file, column="Job ID")
-    rid = src["run_id"]
-    if pd.api.types.is_float_dtype(rid.dtype) and rid.dropna().mod(1).eq(0).all():
-        rid = rid.astype("Int64")
-    rid = _clean_string(rid)
-    # independent column work starts now on worker threads (the longest first); results are
-    # taken in column order
+    # independent column work starts now on worker threads; results are taken in column order
     parallel = n >= PARALLEL_ROWS
-    ids_unique = _later(parallel, strings_unique, rid)
     start_job = (_later(parallel, _to_datetime, src["start_time"], "Start Time", file, rows)
                  if "start_time" in src.columns else None)
     end_job = (_later(parallel, _to_datetime, src["end_time"], "End Time", file, rows)
@@ -463,7 +458,14 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
     text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
                  for name in ("job_name", "result_state", "termination_code") if name in src.columns}
-    problem(rid.isna().to_numpy(), "empty run ID", "Job ID")
+    rid = src["run_id"]
+    if pd.api.types.is_float_dtype(rid.dtype) and rid.dropna().mod(1).eq(0).all():
+        rid = rid.astype("Int64")
+    rid = _clean_string(rid)
+    if rid.hasnans:
+        problem(rid.isna().to_numpy(), "empty run ID", "Job ID")
+    # the longest check, on this thread while the workers take the columns above
+    ids_unique = strings_unique(rid)
 
     # --- numbers ------------------------------------------------------------------
     floats = {}
@@ -504,16 +506,21 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         end = start + pd.to_timedelta(dur, unit="min")
     else:
         # fill the gaps each way (only when there are gaps: 1M timedeltas cost time)
-        if end.isna().any():
+        if end.hasnans:
             derived_end = start + pd.to_timedelta(dur, unit="min")
             end = end.where(end.notna(), derived_end)
-        if start.isna().any():
+        if start.hasnans:
             start = start.where(start.notna(), end - pd.to_timedelta(dur, unit="min"))
-    if not have_dur or dur.isna().any():
+    start_gaps = start.hasnans
+    dur_gaps = not have_dur or dur.hasnans
+    if dur_gaps:
         from_times = (end - start).dt.total_seconds() / 60.0
         dur = dur.where(dur.notna(), from_times)
-    problem(start.isna().to_numpy(), "no start time", "Start Time")
-    problem(dur.isna().to_numpy(), "no duration (and no start/end to derive it)", "Duration (min)")
+        dur_gaps = dur.hasnans
+    if start_gaps:
+        problem(start.isna().to_numpy(), "no start time", "Start Time")
+    if dur_gaps:
+        problem(dur.isna().to_numpy(), "no duration (and no start/end to derive it)", "Duration (min)")
     problem((dur < 0).to_numpy(), "end time before start time", "End Time")
 
     # --- status -------------------------------------------------------------------
@@ -540,7 +547,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         if "cost_usd" not in src.columns and rate_usd_per_hour is None:
             raise DataError("required column 'Cost (USD)' is missing (or give compute hours and a $/hour rate)",
                             file=file, column="Cost (USD)")
-    problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
+    if cost.hasnans:
+        problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
 
     # --- optional -----------------------------------------------------------------
     if "attempt" not in src.columns:
@@ -601,7 +609,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
 
     # --- duplicates last, after drops ---------------------------------------------
     # unique before the drops -> unique after them; the hash check is ~4x faster than pandas'
-    dup = (np.zeros(len(result), dtype=bool) if ids_unique.result()
+    dup = (np.zeros(len(result), dtype=bool) if ids_unique
            else result["run_id"].duplicated(keep="first").to_numpy())
     if dup.any():
         kept_rows = rows[~drop] if drop.any() else rows
