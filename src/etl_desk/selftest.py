@@ -102,7 +102,9 @@ def step_business_case(ctx: Context) -> str:
     from etl_desk.core.finance import business_case, default_assumptions
 
     assumptions = default_assumptions()
-    case = business_case(ctx.values["df"], assumptions)
+    analysis = ctx.values.get("analysis")  # the same anomalies as the analysis step: detected once
+    case = business_case(ctx.values["df"], assumptions,
+                         anomalies=getattr(analysis, "anomalies", None))
     if case is None:
         raise StepFailed("business_case() returned None")
     ctx.values["assumptions"] = assumptions
