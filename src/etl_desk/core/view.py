@@ -90,6 +90,10 @@ class Dataset:
         self.has_sources = bool((self.source_codes >= 0).any())
         names = df["job_name"]
         self.has_names = bool(names.notna().any())
+        #: columns holding at least one value (the table shows only those), and whether every
+        #: run is a first attempt (the table then leaves the Attempt column out)
+        self.filled = {c: bool(df[c].notna().any()) for c in df.columns}
+        self.single_attempt = "attempt" not in df.columns or bool((df["attempt"] == 1).all())
         codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
         self.name_codes = codes.astype(np.int64)
         self.name_values = np.asarray(uniques, dtype=object)

@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setDefaultSectionSize(120)
         self.table.horizontalHeader().setSortIndicatorShown(True)
-        self.table.horizontalHeader().setResizeContentsPrecision(60)
+        self.table.horizontalHeader().setResizeContentsPrecision(20)  # rows measured per column
         self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         # The Insights and Solutions tabs are built right after the first paint (ensure_tabs):
         # the docks exist from the start so the saved layout restores, their content comes later.

@@ -53,12 +53,12 @@ class RunTableModel(QAbstractTableModel):
         elif v.grouped:
             self._cols = GROUP_COLUMNS
         else:
-            df = v.dataset.df
+            ds = v.dataset
+            df = ds.df
             cols = []
-            for c in RUN_COLUMNS:
-                s = df[c]
-                if c in ("run_id", "status", "start_time", "duration_min", "cost_usd") or s.notna().any():
-                    if c == "attempt" and bool((s == 1).all()):
+            for c in RUN_COLUMNS:  # presence was measured when the data was built (off this thread)
+                if c in ("run_id", "status", "start_time", "duration_min", "cost_usd") or ds.filled.get(c):
+                    if c == "attempt" and ds.single_attempt:
                         continue
                     cols.append((c, LABELS[c]))
             self._cols = cols
