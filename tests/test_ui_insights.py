@@ -153,3 +153,31 @@ def test_evidence_formatting():
     h = evidence_html(ev)
     for s in ("$62.59", "4.76 %", "242.02 GB", "66 min", ">52<"):
         assert s in h
+
+
+def _card_headline(tab, iid: str) -> str | None:
+    """The headline of the card currently on the tab (without forcing a render)."""
+    card = tab._cards.get(iid)
+    return card.headline.text() if card is not None else None
+
+
+def test_cards_are_rebuilt_only_when_the_insights_tab_is_in_view(win, qtbot):
+    """A filter change while the user looks at the data tab must not spend the UI thread on
+    cards nobody sees; choosing the Insights tab then shows the cards of the current filter."""
+    tab = win.insights_widget
+    win.insights_dock.raise_()
+    qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
+    before = _card_headline(tab, "case.failed_cost")
+    assert "$62.59" in before
+
+    win.table_dock.raise_()  # the Data tab in front: Insights is covered
+    qtbot.waitUntil(lambda: tab.visibleRegion().isEmpty(), timeout=2000)
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
+    assert "52 runs analysed" in tab.summary.text()        # the cheap summary is current at once
+    assert _card_headline(tab, "case.failed_cost") == before  # the cards wait
+
+    win.insights_dock.raise_()
+    qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") != before, timeout=2000)
+    assert "$62.59" in _card_headline(tab, "case.failed_cost")
+    assert "100" in _card_headline(tab, "case.failed_cost")  # all runs in view failed: 100 % of the cost

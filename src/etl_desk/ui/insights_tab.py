@@ -363,6 +363,7 @@ class InsightsTab(QWidget):
         self.job = job
         self.runner = job.runner
         self._cards: dict[str, InsightCard] = {}
+        self._unrendered = None  # an analysis whose cards wait until the tab is shown
         self._active_id: str | None = None
         self._selecting = False
         self._build()
@@ -581,17 +582,41 @@ class InsightsTab(QWidget):
             f"<b>{fmt.count(k.get('failed_runs'))}</b> costing <b>{fmt.usd(k.get('failed_cost_usd'))}</b> "
             f"({fmt.pct(k.get('failed_cost_share'))}). {len(a.insights)} insights"
             f"{' (case study: ' + vtxt + ')' if vtxt else ''}, {len(a.anomalies):,} anomalies.")
-        self._render_cards(a)
         self.anomaly_model.set_frame(a.anomalies)
         self.anomaly_title.setText(
             f"<b>Anomalies</b> — {len(a.anomalies):,} found" if len(a.anomalies)
             else "<b>Anomalies</b> — none at these thresholds")
+        self.notes_label.setText("\n".join(a.anomalies.attrs.get("notes", [])))
+        self.notes_label.setVisible(bool(a.anomalies.attrs.get("notes")))
+        # the cards and the column widths are the costly part (a tenth of a second on the UI
+        # thread after every filter change, plus their layout): only while the tab is on
+        # screen, else when it is next shown
+        self._unrendered = a
+        self._mark_active(None)  # a new analysis: no card is the selection's source any more
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self._render_unrendered()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._render_unrendered()
+
+    def set_on_screen(self, visible: bool) -> None:
+        """The tab came into view (e.g. its dock tab was chosen): render what waited."""
+        if visible:
+            self._render_unrendered()
+
+    def _render_unrendered(self) -> None:
+        a, self._unrendered = self._unrendered, None
+        if a is None:
+            return
+        active = self._active_id  # an insight selected through the API before the cards existed
+        self._render_cards(a)
         self.anomaly_table.resizeColumnsToContents()
         hh = self.anomaly_table.horizontalHeader()
         for c in range(self.anomaly_model.columnCount()):
             hh.resizeSection(c, min(max(hh.sectionSize(c) + 10, 60), 240))
-        self.notes_label.setText("\n".join(a.anomalies.attrs.get("notes", [])))
-        self.notes_label.setVisible(bool(a.anomalies.attrs.get("notes")))
+        if active is not None:
+            self._mark_active(active)
 
     def _render_cards(self, a) -> None:
         # remove the previous cards (keep the stretch at the end)
@@ -622,6 +647,7 @@ class InsightsTab(QWidget):
 
     # --- selection -------------------------------------------------------------------------------
     def card_for(self, insight_id: str) -> InsightCard | None:
+        self._render_unrendered()
         return self._cards.get(insight_id)
 
     def select_insight(self, insight_id: str) -> None:

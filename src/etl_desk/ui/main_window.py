@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
             return
         self._insights_widget = self._optional_widget("etl_desk.ui.insights_tab", "InsightsTab")
         self.insights_dock.setWidget(self._scrolled(self._insights_widget))
+        if hasattr(self._insights_widget, "set_on_screen"):  # a tabbed dock is covered, not hidden
+            self.insights_dock.visibilityChanged.connect(self._insights_widget.set_on_screen)
         self._solutions_widget = self._optional_widget("etl_desk.ui.solutions_tab", "SolutionsTab")
         self.solutions_dock.setWidget(self._scrolled(self._solutions_widget))
 
