@@ -40,7 +40,28 @@ def make_settings():
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG_NAME, APP_NAME)
 
 
+def _import_data_libraries_first() -> None:
+    """Import pandas (and NumPy, pyarrow with it) before PySide6.
+
+    Once PySide6 is imported, its ``__feature__`` import hook reads the source of every
+    module imported afterwards (``inspect.getsource``) to see whether it uses PySide:
+    for pandas' several hundred modules that is ~0.1 s of start-up spent reading files.
+    Modules imported before PySide6 are not looked at.
+    """
+    import pandas  # noqa: F401
+    import pyarrow.compute  # noqa: F401 - pandas imports it lazily, on the first Arrow string operation
+    import pyarrow.vendored.version  # noqa: F401 - the same, on the first Arrow-backed table
+
+    # the Qt-free modules the window needs for its first paint (the case-study data and its view)
+    import etl_desk.core.anomalies  # noqa: F401
+    import etl_desk.core.case_study  # noqa: F401
+    import etl_desk.core.kpis  # noqa: F401
+    import etl_desk.core.realistic  # noqa: F401
+    import etl_desk.core.view  # noqa: F401
+
+
 def run_app(path: str | None = None) -> int:
+    _import_data_libraries_first()
     app = ensure_app()
     from etl_desk.ui.main_window import MainWindow
 

@@ -6,10 +6,8 @@ same from a source checkout, an installed wheel and the PyInstaller bundle.
 from __future__ import annotations
 
 import functools
-import html
-import platform
 import sys
-from importlib import metadata, resources
+from importlib import resources
 
 from etl_desk import APP_NAME, __version__
 
@@ -35,11 +33,17 @@ def app_icon():
     """The application icon as a QIcon holding every packaged size (needs a QGuiApplication)."""
     from PySide6.QtGui import QIcon, QPixmap
 
+    import os
+
     icon = QIcon()
     for size in ICON_SIZES:
-        pm = QPixmap()
+        f = icon_file(size)
+        if isinstance(f, os.PathLike) and os.path.isfile(f):
+            icon.addFile(os.fspath(f))  # decoded when a size is first drawn, not at start-up
+            continue
+        pm = QPixmap()  # a resource inside an archive: read it now
         try:
-            data = icon_file(size).read_bytes()
+            data = f.read_bytes()
         except OSError:
             continue
         if pm.loadFromData(data, "PNG"):
@@ -48,6 +52,8 @@ def app_icon():
 
 
 def _version(dist: str) -> str:
+    from importlib import metadata  # ~20 ms of imports: only when the About box asks
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -56,6 +62,8 @@ def _version(dist: str) -> str:
 
 def versions() -> dict[str, str]:
     """Versions of the app and what it runs on, for the About dialog and bug reports."""
+    import platform
+
     out = {APP_NAME: __version__, "Python": platform.python_version()}
     try:
         import PySide6
@@ -77,6 +85,8 @@ def versions() -> dict[str, str]:
 
 def about_text() -> str:
     """The About dialog's rich text (HTML): name, version, what it runs on, licence."""
+    import html
+
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>&nbsp;&nbsp;{html.escape(v)}</td></tr>"
                    for k, v in versions().items() if k != APP_NAME)
     return (f"<h3>{html.escape(APP_NAME)} {html.escape(__version__)}</h3>"
