@@ -69,3 +69,18 @@ def test_installed_pyside6_is_not_the_aborting_combination():
 def test_pin_is_declared(path):
     text = (SRC.parents[1] / path).read_text()
     assert "PySide6-Essentials>=6.6,<6.12; python_version < '3.12'" in text
+
+
+def test_window_start_up_imports_pandas_before_pyside(tmp_path):
+    """Pinned trap: PySide6's import hook reads the source of every module imported after it
+    (~0.1 s of start-up for pandas alone). The window's start-up path must import pandas and
+    the core first; the first-paint exit hook gives a real start-up in a fresh process."""
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "ETL_DESK_EXIT_AFTER_FIRST_PAINT": "1",
+           "ETL_DESK_SETTINGS": str(tmp_path / "s.ini")}
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "etl_desk"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    order = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")]
+    first = {name: order.index(name) for name in ("pandas", "etl_desk.core.view", "PySide6")}
+    assert first["pandas"] < first["PySide6"], "pandas is imported after PySide6"
+    assert first["etl_desk.core.view"] < first["PySide6"], "the core is imported after PySide6"
