@@ -181,3 +181,23 @@ def test_cards_are_rebuilt_only_when_the_insights_tab_is_in_view(win, qtbot):
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") != before, timeout=2000)
     assert "$62.59" in _card_headline(tab, "case.failed_cost")
     assert "100" in _card_headline(tab, "case.failed_cost")  # all runs in view failed: 100 % of the cost
+
+
+def test_a_filter_change_updates_the_cards_in_place(win, qtbot):
+    """The same insights for other runs: the cards keep their place (and the list its scroll
+    position) and show the new numbers, instead of being torn down and built again."""
+    tab = win.insights_widget
+    win.insights_dock.raise_()
+    qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
+    card = tab.card_for("case.failed_cost")
+    before = card.headline.text()
+    middle = win.state.dataset.df["start_time"].median()
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        win.state.set_filter(ViewFilter(end=middle))  # the earlier half of the runs
+    qtbot.waitUntil(lambda: card.headline.text() != before, timeout=2000)
+    assert tab.card_for("case.failed_cost") is card
+    assert card.insight is tab.analysis.insight("case.failed_cost")
+    failed = int(tab.analysis.kpis["failed_runs"])
+    assert 0 < failed < 52
+    assert card.select_button.text() == f"Select {failed} run{'s' if failed != 1 else ''}"
+    assert f"{tab.analysis.kpis['runs']:,} runs analysed" in tab.summary.text()
