@@ -646,10 +646,13 @@ class InsightsTab(QWidget):
             return
         active = self._active_id  # an insight selected through the API before the cards existed
         self._render_cards(a)
-        self.anomaly_table.resizeColumnsToContents()
-        hh = self.anomaly_table.horizontalHeader()
-        for c in range(self.anomaly_model.columnCount()):
-            hh.resizeSection(c, min(max(hh.sectionSize(c) + 10, 60), 240))
+        if not getattr(self, "_anomaly_columns_fitted", False) and self.anomaly_model.rowCount():
+            # once, on the first anomalies: later results keep the widths (the user's, perhaps)
+            self._anomaly_columns_fitted = True
+            self.anomaly_table.resizeColumnsToContents()
+            hh = self.anomaly_table.horizontalHeader()
+            for c in range(self.anomaly_model.columnCount()):
+                hh.resizeSection(c, min(max(hh.sectionSize(c) + 10, 60), 240))
         if active is not None:
             self._mark_active(active)
 
