@@ -59,8 +59,9 @@ def arrow_chunks(s: pd.Series):
     dtype = s.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
-    arr = getattr(s.array, "_pa_array", None)
-    if arr is None:
+    try:  # the public Arrow protocol: zero-copy for Arrow-backed text
+        arr = pa.array(s.array)
+    except (TypeError, ValueError, pa.ArrowException):  # pragma: no cover - defensive
         return None
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     for c in chunks:
