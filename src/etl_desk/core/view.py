@@ -94,6 +94,8 @@ class Dataset:
         #: run is a first attempt (the table then leaves the Attempt column out)
         self.filled = {c: bool(df[c].notna().any()) for c in df.columns}
         self.single_attempt = "attempt" not in df.columns or bool((df["attempt"] == 1).all())
+        #: arrays views derive from this data set once (e.g. the table's columns), by name
+        self.cache: dict[str, object] = {}
         codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
         self.name_codes = codes.astype(np.int64)
         self.name_values = np.asarray(uniques, dtype=object)

@@ -396,7 +396,10 @@ class MainWindow(QMainWindow):
         """Runs in the worker: everything set_data needs that touches every row."""
         from etl_desk.core.kpis import compute_kpis
 
+        from etl_desk.ui.table_model import run_columns
+
         ds, view = self.state.prepare(df, source)
+        run_columns(ds)  # the table's arrays, here rather than on the UI thread
         return ds, view, compute_kpis(df)
 
     def cancel_work(self) -> None:

@@ -30,6 +30,36 @@ NUMERIC = {"duration_min", "data_processed_gb", "compute_hours", "cost_usd", "at
            "failure_rate", "failed_cost"}
 
 
+def run_columns(ds) -> tuple[list[tuple[str, str]], dict]:
+    """The per-run table's columns (those holding values) and their arrays, for *ds*.
+
+    Thread-safe and cached on the dataset: the window computes it on the worker that builds
+    the data, so showing a million new runs does not convert columns on the UI thread.
+    """
+    cached = ds.cache.get("run_columns")
+    if cached is not None:
+        return cached
+    df = ds.df
+    cols = []
+    for c in RUN_COLUMNS:  # presence was measured when the data was built
+        if c in ("run_id", "status", "start_time", "duration_min", "cost_usd") or ds.filled.get(c):
+            if c == "attempt" and ds.single_attempt:
+                continue
+            cols.append((c, LABELS[c]))
+    arrays = {}
+    for c, _ in cols:
+        s = df[c]
+        if c in ("start_time", "end_time"):
+            arrays[c] = s.to_numpy(dtype="datetime64[s]")
+        elif c in NUMERIC:
+            arrays[c] = s.to_numpy(dtype=np.float64)
+        else:
+            # text columns stay in pandas (Arrow strings): read per visible cell, no object copies
+            arrays[c] = s.reset_index(drop=True).array
+    ds.cache["run_columns"] = (cols, arrays)
+    return cols, arrays
+
+
 class RunTableModel(QAbstractTableModel):
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -53,24 +83,7 @@ class RunTableModel(QAbstractTableModel):
         elif v.grouped:
             self._cols = GROUP_COLUMNS
         else:
-            ds = v.dataset
-            df = ds.df
-            cols = []
-            for c in RUN_COLUMNS:  # presence was measured when the data was built (off this thread)
-                if c in ("run_id", "status", "start_time", "duration_min", "cost_usd") or ds.filled.get(c):
-                    if c == "attempt" and ds.single_attempt:
-                        continue
-                    cols.append((c, LABELS[c]))
-            self._cols = cols
-            for c, _ in cols:
-                s = df[c]
-                if c in ("start_time", "end_time"):
-                    self._arrays[c] = s.to_numpy(dtype="datetime64[s]")
-                elif c in NUMERIC:
-                    self._arrays[c] = s.to_numpy(dtype=np.float64)
-                else:
-                    # text columns stay in pandas (Arrow strings): read per visible cell, no object copies
-                    self._arrays[c] = s.reset_index(drop=True).array
+            self._cols, self._arrays = run_columns(v.dataset)
         self.endResetModel()
 
     # --- Qt model API -----------------------------------------------------------------------
