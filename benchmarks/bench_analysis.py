@@ -28,11 +28,11 @@ if __name__ == "__main__":  # standalone: make `benchmarks` and `etl_desk` impor
 
 from benchmarks._util import best_of, row  # noqa: E402
 
-from etl_desk.core.analysis import analyze
-from etl_desk.core.anomalies import detect_anomalies, score_detection
-from etl_desk.core.generate import generate
-from etl_desk.core.insights import compute_insights
-from etl_desk.core.kpis import compute_kpis
+from etl_desk.core.insights.analysis import analyze
+from etl_desk.core.insights.anomalies import detect_anomalies, score_detection
+from etl_desk.core.data.generate import generate
+from etl_desk.core.insights.compute import compute_insights
+from etl_desk.core.insights.kpis import compute_kpis
 
 N = 1_000_000
 GOAL_S = 1.0

@@ -20,16 +20,17 @@ GOAL_RATIO = 3.0
 
 _CHILD = r"""
 import json, resource, sys, time
-from etl_desk.core.generate import generate
-from etl_desk.core.schema import to_labels
-from etl_desk.core.tables import informative_columns
+from etl_desk.core.data.generate import generate
+from etl_desk.core.data.schema import to_labels
+from etl_desk.core.data.tables import informative_columns
 mode, runs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 df = generate("realistic", runs=runs, seed=7)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 if mode == "workbook":
-    from etl_desk.core.workbook import export_workbook
-    export_workbook(out, df)
+    from etl_desk.core.business_case.results import compute_results
+    from etl_desk.core.workbook.export import export_workbook
+    export_workbook(out, df, compute_results(df))
 else:
     to_labels(df, informative_columns(df)).to_excel(out, index=False, engine="openpyxl")
 sec = time.perf_counter() - t

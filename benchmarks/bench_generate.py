@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._util import best_of, peak_memory, row
-from etl_desk.core.catalogue import PIPELINES
-from etl_desk.core.realistic import RealisticSettings, generate_realistic
-from etl_desk.core.schema import COLUMN_NAMES, to_canonical
+from etl_desk.core.data.pipelines import PIPELINES
+from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
+from etl_desk.core.data.schema import COLUMN_NAMES, to_canonical
 
 N = 1_000_000
 LOOP_N = 20_000

@@ -33,8 +33,8 @@ def _row(measure, value, baseline=None, ratio=None, goal="", ok=None, unit="s", 
 
 
 def make_csv(folder: Path, n: int = N) -> Path:
-    from etl_desk.core.generate import generate
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.generate import generate
+    from etl_desk.core.data.tables import write_table
 
     path = folder / f"runs-{n}.csv"
     write_table(generate("realistic", runs=n, seed=7), path)
@@ -42,8 +42,8 @@ def make_csv(folder: Path, n: int = N) -> Path:
 
 
 def run() -> list[dict]:
-    from etl_desk.core.loaders import load_path
-    from etl_desk.core.schema import to_canonical
+    from etl_desk.core.data.loaders import load_path
+    from etl_desk.core.data.schema import to_canonical
 
     with tempfile.TemporaryDirectory(prefix="etl-desk-bench-") as tmp:
         path = make_csv(Path(tmp))

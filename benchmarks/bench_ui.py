@@ -114,7 +114,7 @@ def _loaded_window_memory(n: int) -> None:
     """Target for peak_memory: the window with *n* realistic runs loaded and drawn."""
     import tempfile
 
-    from etl_desk.core.generate import generate
+    from etl_desk.core.data.generate import generate
 
     app, win = _window(os.path.join(tempfile.mkdtemp(), "s.ini"))
     df = generate("realistic", runs=n, seed=5)
@@ -130,8 +130,8 @@ def _loaded_window_memory(n: int) -> None:
 def run() -> list[dict]:
     import tempfile
 
-    from etl_desk.core.generate import generate
-    from etl_desk.core.view import METRICS
+    from etl_desk.core.data.generate import generate
+    from etl_desk.core.dashboard.view import METRICS
 
     rows = []
     tmp = tempfile.mkdtemp()
@@ -200,7 +200,7 @@ def run() -> list[dict]:
 
     # longest event-loop gaps: while 1M runs are generated in the background, then while the new
     # data is installed on screen (set_data + first paint); the same while a 1M-row CSV is opened
-    from etl_desk.core.realistic import RealisticSettings
+    from etl_desk.core.data.realistic import RealisticSettings
 
     win.ensure_tabs()
     for _ in range(50):
@@ -213,8 +213,8 @@ def run() -> list[dict]:
                     goal="(printed)", note="the view, KPIs and run order are precomputed on the worker"))
     import tempfile
 
-    from etl_desk.core.generate import generate as gen
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.generate import generate as gen
+    from etl_desk.core.data.tables import write_table
 
     with tempfile.TemporaryDirectory(prefix="etl-desk-bench-") as tmp:
         csv = os.path.join(tmp, "runs.csv")

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from etl_desk.core import solutions as S
+from etl_desk.core.business_case import catalogue as S
 
 
 def test_five_solutions_in_case_study_order():

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from etl_desk.core.generate import PRESETS, generate
-from etl_desk.core.schema import DataError
-from etl_desk.core.tables import file_format, write_table
+from etl_desk.core.data.generate import PRESETS, generate
+from etl_desk.core.errors import DataError
+from etl_desk.core.data.tables import file_format, write_table
 
 
 def _positive_int(text: str) -> int:
