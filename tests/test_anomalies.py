@@ -140,7 +140,9 @@ def test_failure_rate_jump_lists_the_weeks_failed_runs():
 
 def test_thresholds_have_form_metadata_and_validate():
     for f in fields(AnomalyThresholds):
-        assert {"label", "unit", "help", "min", "max", "step"} <= set(f.metadata), f.name
+        spec = f.metadata["spec"]  # a FieldSpec: label, unit, min, max, step, help
+        assert spec.label and spec.help, f.name
+        assert (spec.min is None) == (spec.max is None) == (spec.step is None) == (f.type in ("bool", bool)), f.name
     assert AnomalyThresholds().validate() == []
     assert AnomalyThresholds(z_threshold=0.0).validate()
     with pytest.raises(ValueError):

@@ -53,15 +53,15 @@ def add_parser(sub) -> None:
                    help="anomalies listed in the report (default 15; --json lists all)")
     g = p.add_argument_group("anomaly thresholds")
     for f in fields(AnomalyThresholds):
-        md = f.metadata
+        spec = f.metadata["spec"]
         if f.type in ("bool", bool):
             g.add_argument(_threshold_option(f).replace("--use-", "--no-"), dest=f.name, action="store_false",
-                           default=None, help=f"do not {md['label'].lower()}")
+                           default=None, help=f"do not {spec.label.lower()}")
             continue
         conv = int if f.type in ("int", int) else float
-        unit = f" ({md['unit']})" if md.get("unit") else ""
+        unit = f" ({spec.unit})" if spec.unit else ""
         g.add_argument(_threshold_option(f), dest=f.name, type=conv, default=None, metavar="X",
-                       help=f"{md['label']}{unit}, default {f.default}: {md['help']}")
+                       help=f"{spec.label}{unit}, default {f.default}: {spec.help}")
     p.set_defaults(run=run)
 
 

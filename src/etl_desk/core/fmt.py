@@ -8,8 +8,13 @@ workbook never disagree by a cent.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
 
 
 def _bad(x) -> bool:
@@ -86,3 +91,68 @@ def number(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
     return f"{float(x):,.{decimals}f}"
+
+
+class Unit(StrEnum):
+    """What a number in a table is, so it can be shown without guessing from its label."""
+
+    USD = "usd"  # dollars: $1,315.10 (four decimals below a cent)
+    PCT = "pct"  # already a percentage: 4.76 -> '4.76 %'
+    FRACTION = "fraction"  # a share 0..1: 0.0476 -> '4.76 %'
+    GB = "gb"
+    TB = "tb"
+    MIN = "min"
+    DAYS = "days"
+    COUNT = "count"  # a whole number of things: 1,000
+    RATIO = "ratio"  # a dimensionless ratio: 2.35
+    GB_PER_MIN = "gb/min"
+    NUMBER = "number"
+    DATE = "date"
+    TEXT = "text"
+
+
+def value(v, unit: Unit | str | None = None, missing: str = "—") -> str:
+    """One table cell as text, by its *unit* (None: a plain number, or the value as text).
+
+    Missing values (None, NaN, NaT, pandas NA) are *missing*; booleans 'yes'/'no';
+    dates '14 Apr 2024' (with the time when it is not midnight).
+    """
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return missing
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (_dt.date, np.datetime64)):
+        ts = pd.Timestamp(v)
+        if ts is pd.NaT:
+            return missing
+        return ts.strftime("%d %b %Y") if ts == ts.normalize() else ts.strftime("%d %b %Y %H:%M")
+    if isinstance(v, str):
+        return v
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return missing
+    u = Unit(unit) if unit else None
+    if u is Unit.USD:
+        return usd(x) if abs(x) >= 0.01 or x == 0 else f"${x:,.4f}"
+    if u is Unit.PCT:
+        return f"{x:,.2f} %"
+    if u is Unit.FRACTION:
+        return pct(x)
+    if u is Unit.GB:
+        return gb(x)
+    if u is Unit.TB:
+        return tb(x, 3)
+    if u is Unit.MIN:
+        return minutes(x)
+    if u is Unit.DAYS:
+        return f"{x:,.1f} days" if x != int(x) else f"{x:,.0f} days"
+    if u is Unit.GB_PER_MIN:
+        return f"{x:,.3f} GB/min"
+    if u is Unit.COUNT or (u is None and x == int(x) and abs(x) >= 1):
+        return f"{x:,.0f}"
+    if u is Unit.TEXT:
+        return str(v)
+    return f"{x:,.2f}"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from etl_desk.core.fields import FieldSpec, value_kind
+
 RESOURCE_PACKAGE = "etl_desk"
 CATALOGUE_FILE = "resources/solutions.toml"
 DIAGRAM_DIR = "resources/diagrams"
@@ -30,32 +32,29 @@ GLOBAL_KEYS = ("horizon_years", "discount_rate", "growth_rate", "storage_usd_per
 
 @dataclass(frozen=True)
 class Assumption:
-    """One editable assumption with its default value, unit, range and rationale.
+    """One editable assumption: its key, default value and :class:`~etl_desk.core.fields.FieldSpec`.
 
-    Numeric assumptions have ``min``/``max``/``step``; ``enabled`` is a bool;
-    text assumptions (``target``, ``annualisation``) list their ``choices``.
+    The spec holds the label, unit, range and step (numeric assumptions), the
+    ``choices`` (``target``, ``annualisation``) and, as its help text, the rationale.
+    ``enabled`` is a bool.
     """
 
     key: str
-    label: str
     value: Any
-    unit: str
-    min: float | None
-    max: float | None
-    step: float | None
-    rationale: str
-    choices: tuple[str, ...] = ()
+    spec: FieldSpec
+
+    label = property(lambda self: self.spec.label)
+    unit = property(lambda self: self.spec.unit)
+    min = property(lambda self: self.spec.min)
+    max = property(lambda self: self.spec.max)
+    step = property(lambda self: self.spec.step)
+    choices = property(lambda self: self.spec.choices)
+    rationale = property(lambda self: self.spec.help, doc="Why this default (the spec's help text).")
 
     @property
     def kind(self) -> str:
         """``bool``, ``choice``, ``int`` or ``float``."""
-        if isinstance(self.value, bool):
-            return "bool"
-        if self.choices:
-            return "choice"
-        if isinstance(self.value, int):
-            return "int"
-        return "float"
+        return value_kind(self.value, self.spec)
 
 
 @dataclass(frozen=True)
@@ -97,9 +96,9 @@ def _assumption(key: str, raw: dict, where: str) -> Assumption:
             raise CatalogueError(f"{where}.{key}: missing {req!r}")
     value = raw["value"]
     choices = tuple(raw.get("choices", ()))
-    a = Assumption(key=key, label=str(raw["label"]), value=value, unit=str(raw.get("unit", "")),
-                   min=raw.get("min"), max=raw.get("max"), step=raw.get("step"),
-                   rationale=str(raw["rationale"]), choices=choices)
+    spec = FieldSpec(label=str(raw["label"]), unit=str(raw.get("unit", "")), min=raw.get("min"),
+                     max=raw.get("max"), step=raw.get("step"), help=str(raw["rationale"]), choices=choices)
+    a = Assumption(key=key, value=value, spec=spec)
     if a.kind in ("int", "float"):
         if a.min is None or a.max is None or a.step is None:
             raise CatalogueError(f"{where}.{key}: numeric assumption needs min, max and step")

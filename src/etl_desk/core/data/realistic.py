@@ -39,7 +39,7 @@ same settings give byte-identical output. Each row's cost is exactly
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ import pyarrow as pa
 from etl_desk.core.data.pipelines import PIPELINES, Pipeline
 from etl_desk.core.data.schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS
 from etl_desk.core.errors import DataError
+from etl_desk.core.fields import spec_field
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
 
 __all__ = ["RealisticSettings", "REALISTIC_SCENARIOS", "generate_realistic", "SettingsError", "TERMINATION_CODES",
@@ -66,68 +67,54 @@ class SettingsError(DataError):
         super().__init__("; ".join(self.problems))
 
 
-def _f(default, label: str, unit: str, lo, hi, step, help: str):
-    return field(default=default, metadata={"label": label, "unit": unit, "min": lo, "max": hi,
-                                            "step": step, "help": help})
-
-
 @dataclass(frozen=True)
 class RealisticSettings:
-    """Everything the realistic generator needs; each field carries form metadata for the UI."""
+    """Everything the realistic generator needs; each field carries its :class:`~etl_desk.core.fields.FieldSpec`."""
 
-    runs: int = _f(10_000, "Runs", "runs", 1, 5_000_000, 1_000,
+    runs: int = spec_field(10_000, "Runs", "runs", 1, 5_000_000, 1_000,
                    "Total rows to generate, retries included")
-    seed: int = _f(7, "Seed", "", 0, 2**32 - 1, 1,
+    seed: int = spec_field(7, "Seed", "", 0, 2**32 - 1, 1,
                    "Random seed: the same seed and settings give identical data")
-    start: str = _f("2024-01-01", "Start date", "ISO date", None, None, None,
+    start: str = spec_field("2024-01-01", "Start date", "ISO date", None, None, None,
                     "First day of the generated history (YYYY-MM-DD, UTC)")
-    days: int = _f(90, "Days", "days", 1, 3_660, 1,
+    days: int = spec_field(90, "Days", "days", 1, 3_660, 1,
                    "Length of the history; scheduled runs are spread evenly over it")
-    sap_share: float = _f(0.6, "SAP share", "fraction", 0.0, 1.0, 0.05,
+    sap_share: float = spec_field(0.6, "SAP share", "fraction", 0.0, 1.0, 0.05,
                           "Share of scheduled runs from SAP pipelines; the rest are GIS")
-    failure_rate_scale: float = _f(1.0, "Failure-rate scale", "x", 0.0, 10.0, 0.1,
+    failure_rate_scale: float = spec_field(1.0, "Failure-rate scale", "x", 0.0, 10.0, 0.1,
                                    "Multiplies every failure probability (1 = the catalogue's rates)")
-    max_retries: int = _f(2, "Max retries", "retries", 0, 5, 1,
+    max_retries: int = spec_field(2, "Max retries", "retries", 0, 5, 1,
                           "A failed attempt is retried up to this many times")
-    spot_share: float = _f(0.5, "Spot share", "fraction", 0.0, 1.0, 0.05,
+    spot_share: float = spec_field(0.5, "Spot share", "fraction", 0.0, 1.0, 0.05,
                            "Share of runs of spot-eligible pipelines that run on spot instances")
-    spot_discount: float = _f(0.6, "Spot discount", "fraction", 0.0, 0.95, 0.05,
+    spot_discount: float = spec_field(0.6, "Spot discount", "fraction", 0.0, 0.95, 0.05,
                               "Fraction taken off the instance price on spot")
-    usd_per_dbu: float = _f(0.15, "$ per DBU", "USD/DBU", 0.01, 5.0, 0.01,
+    usd_per_dbu: float = spec_field(0.15, "$ per DBU", "USD/DBU", 0.01, 5.0, 0.01,
                             "Databricks price of one DBU (jobs compute)")
-    instance_usd_per_hour: float = _f(0.5, "Instance $ per hour", "USD/node-h", 0.0, 50.0, 0.05,
+    instance_usd_per_hour: float = spec_field(0.5, "Instance $ per hour", "USD/node-h", 0.0, 50.0, 0.05,
                                       "On-demand cloud price of one standard node for an hour")
-    anomaly_rate: float = _f(0.0, "Anomaly rate", "fraction", 0.0, 0.5, 0.005,
+    anomaly_rate: float = spec_field(0.0, "Anomaly rate", "fraction", 0.0, 0.5, 0.005,
                              "Share of runs given a 2.5-5x duration or cost spike (ground truth)")
-    month_end_peak_scale: float = _f(1.0, "Month-end peak scale", "x", 0.0, 5.0, 0.1,
+    month_end_peak_scale: float = spec_field(1.0, "Month-end peak scale", "x", 0.0, 5.0, 0.1,
                                      "Scales the SAP month-end volume peaks (0 = no peaks)")
 
     def validate(self) -> list[str]:
         """Human messages for every out-of-range field (empty when the settings are usable)."""
         msgs: list[str] = []
         for f in fields(self):
-            md = f.metadata
-            v = getattr(self, f.name)
-            label = md.get("label", f.name)
-            if f.name == "start":
+            spec, v = f.metadata["spec"], getattr(self, f.name)
+            if spec.is_date:
                 try:
                     ts = pd.Timestamp(v)
                     if pd.isna(ts) or ts != ts.normalize():
                         raise ValueError
                 except (ValueError, TypeError):
-                    msgs.append(f"{label}: {v!r} is not a date like 2024-01-01")
+                    msgs.append(f"{spec.label}: {v!r} is not a date like 2024-01-01")
                 continue
-            if f.type in ("int", int) and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
-                msgs.append(f"{label}: expected a whole number, got {v!r}")
-                continue
-            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) \
-                    or not math.isfinite(float(v)):
-                msgs.append(f"{label}: expected a number, got {v!r}")
-                continue
-            lo, hi = md.get("min"), md.get("max")
-            if lo is not None and v < lo or hi is not None and v > hi:
-                unit = f" {md['unit']}" if md.get("unit") and md["unit"] not in ("x", "fraction") else ""
-                msgs.append(f"{label}: {v:,} is outside {lo:,}–{hi:,}{unit}")
+            kind = "int" if f.type in ("int", int) else "float"
+            problem = spec.problem(v, kind)
+            if problem:
+                msgs.append(problem)
         return msgs
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Iterable
 
 import numpy as np
@@ -90,9 +91,15 @@ SKIPPED_STATES = frozenset({"SKIPPED", "EXCLUDED", "DISABLED"})
 #: successful, or leave them out. The default follows FinOps practice: a
 #: cancelled run consumed compute and produced nothing, so it counts as failed
 #: spend; a skipped run never started and costs nothing, so it is left out.
-CANCELLED_POLICIES = ("failed", "success", "exclude")
-DEFAULT_CANCELLED_POLICY = "failed"
-DEFAULT_SKIPPED_POLICY = "exclude"
+class RunPolicy(StrEnum):
+    FAILED = "failed"
+    SUCCESS = "success"
+    EXCLUDE = "exclude"
+
+
+CANCELLED_POLICIES = tuple(RunPolicy)
+DEFAULT_CANCELLED_POLICY = RunPolicy.FAILED
+DEFAULT_SKIPPED_POLICY = RunPolicy.EXCLUDE
 
 
 def empty_frame() -> pd.DataFrame:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -32,7 +33,17 @@ FORMAT_ID = "etl-desk-workbook"
 META_SHEET = "_etl_desk"
 DATA_SHEET = "Data"
 TABLE_NAME = "Runs"
-ROW_POLICIES = ("refuse", "truncate", "split")
+
+
+class RowsPolicy(StrEnum):
+    """More runs than one Excel sheet holds: refuse, keep the first 1,048,575, or split across Data sheets."""
+
+    REFUSE = "refuse"
+    TRUNCATE = "truncate"
+    SPLIT = "split"
+
+
+ROW_POLICIES = tuple(RowsPolicy)
 #: First row (0-based) of the exact-time block on the hidden sheet; key/value pairs live above it.
 META_BLOCK_ROW = 100
 META_BLOCK_COL = 4

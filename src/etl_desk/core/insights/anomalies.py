@@ -43,12 +43,13 @@ Python loop runs per row. 1,000,000 runs take about 0.3 s.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from etl_desk.core.data.schema import has_values
+from etl_desk.core.fields import spec_field, value_kind
 from etl_desk.core.insights.kpis import failed_mask
 
 ANOMALY_COLUMNS = ("run_id", "rule", "metric", "observed", "baseline", "threshold", "score", "pipeline",
@@ -69,54 +70,42 @@ RULE_LABELS = {
 _MAD_TO_SD = 1.4826
 
 
-def _t(default, label: str, unit: str, lo, hi, step, help: str):
-    return field(default=default, metadata={"label": label, "unit": unit, "min": lo, "max": hi, "step": step,
-                                            "help": help})
-
-
 @dataclass(frozen=True)
 class AnomalyThresholds:
-    """Thresholds of the anomaly rules; each field carries form metadata (label, unit, min, max, step, help)."""
+    """Thresholds of the anomaly rules; each field carries its :class:`~etl_desk.core.fields.FieldSpec`."""
 
-    z_threshold: float = _t(4.0, "Robust z threshold", "z", 1.0, 20.0, 0.25,
+    z_threshold: float = spec_field(4.0, "Robust z threshold", "z", 1.0, 20.0, 0.25,
                             "Flag a run whose duration or cost is this many robust standard deviations "
                             "(1.4826 x MAD) above what its pipeline's runs of that volume usually need")
-    min_baseline_runs: int = _t(30, "Minimum baseline runs", "runs", 3, 10_000, 1,
+    min_baseline_runs: int = spec_field(30, "Minimum baseline runs", "runs", 3, 10_000, 1,
                                 "Score a pipeline only when it has at least this many successful runs")
-    min_spread: float = _t(0.05, "Minimum spread", "log units", 0.0, 1.0, 0.01,
+    min_spread: float = spec_field(0.05, "Minimum spread", "log units", 0.0, 1.0, 0.01,
                            "Floor on the robust spread (0.05 = about 5 %), so a pipeline whose runs are "
                            "nearly identical does not flag tiny differences")
-    use_volume: bool = _t(True, "Account for data volume", "", None, None, None,
+    use_volume: bool = spec_field(True, "Account for data volume", "", None, None, None,
                           "Compare each run with what its data volume should take and cost")
-    spike_factor: float = _t(3.0, "Cost-spike factor", "x", 1.1, 100.0, 0.1,
+    spike_factor: float = spec_field(3.0, "Cost-spike factor", "x", 1.1, 100.0, 0.1,
                              "Flag a run costing at least this many times the trailing mean of its "
                              "pipeline's previous runs (scaled to its data volume)")
-    spike_window: int = _t(20, "Cost-spike window", "runs", 2, 1_000, 1,
+    spike_window: int = spec_field(20, "Cost-spike window", "runs", 2, 1_000, 1,
                            "How many previous runs of the pipeline the trailing mean covers")
-    baseline_sample: int = _t(10_000, "Baseline sample per pipeline", "runs", 0, 10_000_000, 1_000,
+    baseline_sample: int = spec_field(10_000, "Baseline sample per pipeline", "runs", 0, 10_000_000, 1_000,
                               "Fit and robust spread use at most this many successful runs per pipeline "
                               "(a fixed hash of the row position picks them; 0 = all runs). Every run is scored")
-    failure_jump_pp: float = _t(10.0, "Failure-rate jump", "percentage points", 0.5, 100.0, 0.5,
+    failure_jump_pp: float = spec_field(10.0, "Failure-rate jump", "percentage points", 0.5, 100.0, 0.5,
                                 "Flag a pipeline-week whose failure rate is this many percentage points "
                                 "above the week before")
-    failure_min_runs: int = _t(10, "Minimum runs per week", "runs", 1, 100_000, 1,
+    failure_min_runs: int = spec_field(10, "Minimum runs per week", "runs", 1, 100_000, 1,
                                "Compare failure rates only for weeks with at least this many runs each")
 
     def validate(self) -> list[str]:
         """Human messages for out-of-range fields (empty when usable)."""
         msgs = []
         for f in fields(self):
-            md, v = f.metadata, getattr(self, f.name)
-            if f.name == "use_volume":
-                if not isinstance(v, (bool, np.bool_)):
-                    msgs.append(f"{md['label']}: expected true/false, got {v!r}")
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(float(v)):
-                msgs.append(f"{md['label']}: expected a number, got {v!r}")
-                continue
-            if (md["min"] is not None and v < md["min"]) or (md["max"] is not None and v > md["max"]):
-                msgs.append(f"{md['label']}: {v:,} is outside {md['min']:,}–{md['max']:,}")
+            spec, v = f.metadata["spec"], getattr(self, f.name)
+            problem = spec.problem(v, value_kind(f.default))
+            if problem:
+                msgs.append(problem)
         return msgs
 
     def to_dict(self) -> dict:

@@ -3,19 +3,61 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from etl_desk.core import fmt as _fmt
+from etl_desk.core.fmt import Unit
 from etl_desk.core.data.schema import has_values
 from etl_desk.core.insights.kpis import compute_kpis, failed_mask
 
-AREAS = ("case study", "cost", "data volume", "duration")
-SEVERITIES = ("info", "notice", "warning", "critical")
+class Area(StrEnum):
+    """Which part of the report an insight belongs to (the Insights page groups cards by it)."""
+
+    CASE_STUDY = "case study"
+    COST = "cost"
+    VOLUME = "data volume"
+    DURATION = "duration"
 
 
-VERDICTS = ("confirmed", "refuted")
+class Severity(StrEnum):
+    INFO = "info"
+    NOTICE = "notice"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Verdict(StrEnum):
+    """A case-study claim checked against the data."""
+
+    CONFIRMED = "confirmed"
+    REFUTED = "refuted"
+
+
+AREAS = tuple(Area)
+SEVERITIES = tuple(Severity)
+VERDICTS = tuple(Verdict)
+
+#: The unit of every evidence column the insights use and, in a two-column Measure / Value
+#: table, of every measure's value. Declared here, once, so that no reader guesses a unit
+#: from a label (the window formats cells by it; a test checks every numeric column has one).
+EVIDENCE_UNITS: dict[str, Unit] = {
+    **dict.fromkeys(("Runs", "Failed", "Failed runs", "Successful runs", "Attempt"), Unit.COUNT),
+    **dict.fromkeys(("Cost (USD)", "Failed cost (USD)", "Total cost (USD)", "Average cost (USD)",
+                     "Median cost (USD)", "Cost per TB (USD)"), Unit.USD),
+    **dict.fromkeys(("Share of cost (%)", "Failed share of cost (%)", "Failure rate (%)"), Unit.PCT),
+    **dict.fromkeys(("p10 (min)", "p50 (min)", "p90 (min)", "p95 (min)", "Mean (min)", "Duration (min)",
+                     "Minutes"), Unit.MIN),
+    **dict.fromkeys(("From (GB)", "To (GB)", "p25 (GB)", "Median (GB)", "p75 (GB)", "Mean (GB)",
+                     "GB processed"), Unit.GB),
+    "TB": Unit.TB,
+    **dict.fromkeys(("GB per min (total)", "Median GB per min"), Unit.GB_PER_MIN),
+    **dict.fromkeys(("CV", "p90/p10"), Unit.RATIO),
+    "Days": Unit.DAYS,
+    **dict.fromkeys(("Week starting", "Start"), Unit.DATE),
+}
 #: "Durations vary widely" when the slowest tenth of runs takes at least this
 #: many times as long as the fastest tenth (p90 / p10) ...
 WIDE_SPREAD_RATIO = 2.0
@@ -27,15 +69,40 @@ TOP_N = 10
 
 @dataclass
 class Insight:
+    """One finding: where it belongs, how serious, its words, its evidence table and its runs.
+
+    ``units`` maps each numeric evidence column (and, in a Measure / Value table, each
+    measure) to its :class:`~etl_desk.core.fmt.Unit`; when not given it is filled from
+    :data:`EVIDENCE_UNITS` for the columns present. Strings for *area*, *severity* and
+    *verdict* are accepted and become the enums (a ValueError names an unknown one).
+    """
+
     id: str
-    area: str  # 'cost' | 'data volume' | 'duration' | 'case study'
-    severity: str  # 'info' | 'notice' | 'warning' | 'critical'
+    area: Area
+    severity: Severity
     title: str
     headline: str
     evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     run_ids: list[str] = field(default_factory=list)
-    verdict: str | None = None  # 'confirmed' | 'refuted' | None
+    verdict: Verdict | None = None
     missing: str | None = None
+    units: dict[str, Unit] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.area = Area(self.area)
+        self.severity = Severity(self.severity)
+        self.verdict = Verdict(self.verdict) if self.verdict else None
+        if not self.units and self.evidence is not None and not self.evidence.empty:
+            names = list(self.evidence.columns)
+            if names[:1] == ["Measure"] and names[1:] == ["Value"]:
+                names = [str(m) for m in self.evidence["Measure"]]
+            self.units = {c: EVIDENCE_UNITS[c] for c in names if c in EVIDENCE_UNITS}
+
+    @property
+    def is_measure_table(self) -> bool:
+        """A two-column Measure / Value table (each row's value has its measure's unit)."""
+        ev = self.evidence
+        return ev is not None and list(ev.columns) == ["Measure", "Value"]
 
 
 def usd(x: float | None) -> str:

@@ -39,6 +39,7 @@ from etl_desk.core.business_case.results import Results
 from etl_desk.core.data import tables
 from etl_desk.core.data.xlsx_book import (
     META_SHEET,
+    RowsPolicy,
     data_sheet_names,
     open_book,
     print_setup,
@@ -72,7 +73,7 @@ class ExportResult:
 
 def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results, *,
                     source: str = "", filters_text: str = "", progress: ProgressFn | None = None,
-                    cancel: CancelFn | None = None, max_rows_policy: str = "refuse",
+                    cancel: CancelFn | None = None, max_rows_policy: RowsPolicy | str = RowsPolicy.REFUSE,
                     title: str = "ETL job runs: cost, failures and the business case") -> ExportResult:
     """Write the workbook for finance to *path* (atomically) and return what was written.
 

@@ -1,0 +1,79 @@
+"""One field spec (generator settings, anomaly thresholds, business-case assumptions) and unit formatting."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl_desk.core import fmt
+from etl_desk.core.business_case.catalogue import global_assumptions, load_catalogue
+from etl_desk.core.data.realistic import RealisticSettings
+from etl_desk.core.fields import FieldSpec, field_specs, value_kind
+from etl_desk.core.insights.anomalies import AnomalyThresholds
+
+
+def test_the_three_dialects_are_one_spec():
+    gen, th = field_specs(RealisticSettings), field_specs(AnomalyThresholds)
+    assert isinstance(gen["spot_share"], FieldSpec) and isinstance(th["z_threshold"], FieldSpec)
+    a = global_assumptions()["discount_rate"]
+    assert isinstance(a.spec, FieldSpec) and a.label == a.spec.label and a.rationale == a.spec.help
+    for s in load_catalogue():
+        for k, asm in s.assumptions.items():
+            assert asm.kind == value_kind(asm.value, asm.spec), (s.id, k)
+
+
+@pytest.mark.parametrize("unit, affixes, shown_step, decimals", [
+    ("fraction", ("", " %"), 5.0, 0),  # 0.05 shown as 5 %
+    ("fraction of target", ("", " % of target"), 5.0, 0),
+    ("USD per year", ("$", " per year"), 500.0, 0),
+    ("USD/DBU", ("$", "/DBU"), 0.01, 2),
+    ("x", ("", " ×"), 0.1, 1),
+    ("percentage points", ("", " pp"), 0.5, 1),
+    ("runs", ("", " runs"), 1000, 0),
+    ("", ("", ""), 0.25, 2),
+])
+def test_affixes_and_decimals(unit, affixes, shown_step, decimals):
+    step = {"fraction": 0.05, "fraction of target": 0.05}.get(unit, shown_step)
+    spec = FieldSpec("X", unit, 0, 10, step)
+    assert spec.affixes() == affixes
+    assert spec.display_decimals() == decimals
+    assert FieldSpec("X", unit, 0, 10, step, decimals=3).display_decimals() == 3
+
+
+def test_range_text_and_problems():
+    assert FieldSpec("Share", "fraction", 0.0, 0.95, 0.05).range_text() == "Range 0 – 95 %"
+    assert FieldSpec("Runs", "runs", 1, 5_000_000, 1).range_text() == "Range 1 – 5,000,000 runs"
+    assert FieldSpec("Start", "ISO date").range_text() == ""
+    runs = FieldSpec("Runs", "runs", 1, 10, 1)
+    assert runs.problem(5, "int") is None
+    assert "whole number" in runs.problem(2.5, "int") and "whole number" in runs.problem(5.0, "int")
+    assert runs.problem(11, "int") == "Runs: 11 is outside 1–10 runs"
+    assert "finite" in FieldSpec("Z", "", 0, 1, 0.1).problem(float("nan"), "float")
+    assert "true/false" in FieldSpec("On").problem(1, "bool")
+    assert "one of a, b" in FieldSpec("C", choices=("a", "b")).problem("c", "choice")
+
+
+@pytest.mark.parametrize("v, unit, text", [
+    (1315.095, fmt.Unit.USD, "$1,315.10"),  # the spreadsheet's rounding
+    (0.0012, "usd", "$0.0012"),
+    (4.76, fmt.Unit.PCT, "4.76 %"),
+    (0.0476, fmt.Unit.FRACTION, "4.76 %"),
+    (441.57, fmt.Unit.GB, "441.57 GB"),
+    (12.5, fmt.Unit.MIN, "12.5 min"),
+    (3, fmt.Unit.COUNT, "3"),
+    (1234.0, None, "1,234"),
+    (2.345, fmt.Unit.RATIO, "2.35"),
+    (None, fmt.Unit.USD, "—"),
+    (float("nan"), fmt.Unit.USD, "—"),
+    (pd.NA, None, "—"),
+    (pd.NaT, fmt.Unit.DATE, "—"),
+    (np.True_, None, "yes"),
+    (pd.Timestamp("2024-04-14"), fmt.Unit.DATE, "14 Apr 2024"),
+    (pd.Timestamp("2024-04-14 04:38:37"), fmt.Unit.DATE, "14 Apr 2024 04:38"),
+    (dt.date(2024, 1, 2), fmt.Unit.DATE, "02 Jan 2024"),
+    ("SAP", fmt.Unit.USD, "SAP"),
+])
+def test_value_by_unit(v, unit, text):
+    assert fmt.value(v, unit) == text
