@@ -72,8 +72,8 @@ def _gaps_while(app, win, start) -> tuple[float, float]:
 def _window(tmp_ini: str):
     from PySide6.QtCore import QSettings
 
-    from etl_desk.ui.app import ensure_app
-    from etl_desk.ui.main_window import MainWindow
+    from etl_desk.ui.window.app import ensure_app
+    from etl_desk.ui.window.main_window import MainWindow
 
     app = ensure_app()
     win = MainWindow(settings=QSettings(tmp_ini, QSettings.Format.IniFormat), restore=False)
@@ -202,7 +202,7 @@ def run() -> list[dict]:
     # data is installed on screen (set_data + first paint); the same while a 1M-row CSV is opened
     from etl_desk.core.data.realistic import RealisticSettings
 
-    win.ensure_tabs()
+    win.ensure_pages()
     for _ in range(50):
         app.processEvents()
         time.sleep(0.01)

@@ -25,7 +25,7 @@ ICONS = ROOT / "src" / "etl_desk" / "resources" / "icons"
 
 
 def test_icon_set_is_complete_and_well_formed():
-    from etl_desk.ui.identity import ICON_SIZES
+    from etl_desk.ui.window.identity import ICON_SIZES
 
     assert (ICONS / "etl-desk.svg").read_text().lstrip().startswith("<?xml")
     for s in ICON_SIZES:
@@ -42,7 +42,7 @@ def test_icon_set_is_complete_and_well_formed():
 
 def test_app_icon_and_about_text(qapp):
     from etl_desk import __version__
-    from etl_desk.ui.identity import about_text, app_icon
+    from etl_desk.ui.window.identity import about_text, app_icon
 
     icon = app_icon()
     assert not icon.isNull()

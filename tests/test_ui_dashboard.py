@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 import pyqtgraph as pg
 
 from etl_desk.core.dashboard.view import GROUPINGS, METRICS, SORT_KEYS, ViewFilter
-from tests.ui_helpers import drawn, make_window
+from tests.ui_helpers import drawn
 
 
 def brush_hex(chart, layer):
@@ -20,9 +19,8 @@ def brush_hex(chart, layer):
 
 
 @pytest.fixture
-def win(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
-    return make_window(qtbot, tmp_path / "s.ini")
+def win(window):
+    return window()
 
 
 def test_opens_on_case_study_like_the_reference(win):

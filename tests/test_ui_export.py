@@ -5,20 +5,16 @@ import sys
 
 import pytest
 
-from tests.ui_helpers import make_window
 
 
-@pytest.fixture(autouse=True)
-def _no_dialogs(monkeypatch):
-    monkeypatch.setenv("ETL_DESK_NO_DIALOGS", "1")
 
 
-def test_export_workbook_of_the_filtered_runs(qtbot, tmp_path):
+def test_export_workbook_of_the_filtered_runs(window, qtbot, tmp_path):
     import openpyxl
 
     from etl_desk.core.dashboard.view import ViewFilter
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
     out = tmp_path / "report.xlsx"
     with qtbot.waitSignal(win.exportFinished, timeout=120_000):
@@ -31,33 +27,33 @@ def test_export_workbook_of_the_filtered_runs(qtbot, tmp_path):
     assert "Wrote" in win.status_label.text()
 
 
-def test_export_into_missing_folder_reports_and_keeps_running(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_export_into_missing_folder_reports_and_keeps_running(window, qtbot, tmp_path):
+    win = window()
     with qtbot.waitSignal(win.exportFailed, timeout=60_000) as blocker:
         win.export_workbook(str(tmp_path / "nope" / "r.xlsx"))
     assert "r.xlsx" in blocker.args[0]
     assert win.state.view.n_bars == 1000
 
 
-def test_export_cancel_leaves_previous_file(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_export_cancel_leaves_previous_file(window, qtbot, tmp_path):
+    win = window()
     out = tmp_path / "report.xlsx"
     out.write_bytes(b"previous workbook")
     with qtbot.waitSignal(win.exportFailed, timeout=60_000) as blocker:
         win.export_workbook(str(out))
         win.export_runner.cancel()
     assert blocker.args[0] == "cancelled"
-    from etl_desk.ui.workers import TaskRunner
+    from etl_desk.ui.window.workers import TaskRunner
 
     TaskRunner.wait_all(60_000)
     assert out.read_bytes() == b"previous workbook"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".xlsx"] == ["report.xlsx"]
 
 
-def test_copy_kpis_to_clipboard(qtbot, tmp_path):
+def test_copy_kpis_to_clipboard(window, qtbot, tmp_path):
     from PySide6.QtWidgets import QApplication
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     text = win.copy_kpis()
     assert QApplication.clipboard().text() == text
     lines = text.splitlines()
@@ -65,11 +61,11 @@ def test_copy_kpis_to_clipboard(qtbot, tmp_path):
     assert any("$1,315.10" in ln or "1,315.10" in ln for ln in lines)
 
 
-def test_exception_hook_logs_reports_and_keeps_running(qtbot, tmp_path, monkeypatch):
+def test_exception_hook_logs_reports_and_keeps_running(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("ETL_DESK_LOG", str(tmp_path / "logs" / "etl-desk.log"))
-    from etl_desk.ui.errors import ExceptionReporter
+    from etl_desk.ui.window.errors import ExceptionReporter
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     rep = ExceptionReporter(win)
     rep.errorReported.connect(win.on_unexpected_error)
     rep.install()

@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from tests.ui_helpers import make_window
+from etl_desk.ui.settings import Settings
+
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 
 
-@pytest.fixture(autouse=True)
-def _no_dialogs(monkeypatch):
-    monkeypatch.setenv("ETL_DESK_NO_DIALOGS", "1")
 
 
 def _foreign_csv(tmp_path) -> Path:
@@ -26,9 +24,9 @@ def _foreign_csv(tmp_path) -> Path:
 
 
 def test_mapping_dialog_guesses_lets_the_user_fix_and_remembers(qtbot, tmp_path):
-    from etl_desk.ui.import_dialog import NONE, ImportDialog, needs_mapping
+    from etl_desk.ui.data.import_dialog import NONE, ImportDialog, needs_mapping
 
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     p = _foreign_csv(tmp_path)
     dlg = ImportDialog(str(p), settings)
     qtbot.addWidget(dlg)
@@ -61,11 +59,11 @@ def test_mapping_dialog_guesses_lets_the_user_fix_and_remembers(qtbot, tmp_path)
     assert list(df["result_state"]) == ["SUCCEEDED", "TIMEDOUT"]
 
 
-def test_remembered_mapping_is_used_by_the_window(qtbot, tmp_path):
+def test_remembered_mapping_is_used_by_the_window(window, qtbot, tmp_path):
     from etl_desk.core.data.importers.mapping import Mapping
-    from etl_desk.ui.import_dialog import remember_mapping
+    from etl_desk.ui.data.import_dialog import remember_mapping
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     p = _foreign_csv(tmp_path)
     remember_mapping(win.settings, ["execution", "when", "secs", "outcome", "spend", "volume_mb"],
                      Mapping({"run_id": "execution", "start_time": "when", "duration_min": "secs",
@@ -77,8 +75,8 @@ def test_remembered_mapping_is_used_by_the_window(qtbot, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in BAD.iterdir()))
-def test_bad_corpus_through_the_window(qtbot, tmp_path, name):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_bad_corpus_through_the_window(window, qtbot, tmp_path, name):
+    win = window()
     before = win.state.df
     loaded, failed = [], []
     win.dataLoaded.connect(loaded.append)

@@ -1,29 +1,21 @@
 """The Insights tab: verdicts, cards that select runs, anomalies, thresholds, refresh on filter."""
 from __future__ import annotations
 
-import os
-
 import pytest
 from PySide6.QtCore import Qt
 
 from etl_desk.core.dashboard.view import ViewFilter
-from tests.ui_helpers import drawn, make_window
+from tests.ui_helpers import drawn
 
 
 @pytest.fixture
-def win(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
-    w = make_window(qtbot, tmp_path / "s.ini")
-    tab = w.insights_widget
+def win(window, qtbot):
+    w = window()
+    tab = w.insights_page
     if tab.analysis is None:
         with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
             pass
-    yield w
-    tab.runner.cancel()
-    w.solutions_widget.runner.cancel()
-    from etl_desk.ui.workers import TaskRunner
-
-    TaskRunner.wait_all(10_000)
+    return w
 
 
 def table_run_ids(win) -> list[str]:
@@ -32,7 +24,7 @@ def table_run_ids(win) -> list[str]:
 
 
 def test_shows_the_case_study_verdicts(win):
-    tab = win.insights_widget
+    tab = win.insights_page
     a = tab.analysis
     assert a.kpis["failed_runs"] == 52
     for iid in ("case.failed_cost", "case.volume_extremes", "case.duration_spread"):
@@ -52,7 +44,7 @@ def test_shows_the_case_study_verdicts(win):
 
 
 def test_clicking_an_insight_selects_its_runs_in_charts_and_table(win, qtbot):
-    tab = win.insights_widget
+    tab = win.insights_page
     win.insights_dock.raise_()
     ins = tab.analysis.insight("case.failed_cost")
     card = tab.card_for("case.failed_cost")
@@ -78,7 +70,7 @@ def test_clicking_an_insight_selects_its_runs_in_charts_and_table(win, qtbot):
 
 
 def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot):
-    tab = win.insights_widget
+    tab = win.insights_page
     assert len(tab.analysis.anomalies) == 0  # none at the defaults on the case study
     z = tab.threshold_editors["z_threshold"]
     with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
@@ -113,7 +105,7 @@ def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot)
 
 
 def test_refreshes_after_filter_change(win, qtbot):
-    tab = win.insights_widget
+    tab = win.insights_page
     with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
         win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
     assert tab.analysis.kpis["runs"] == 52
@@ -133,7 +125,7 @@ def test_refreshes_after_filter_change(win, qtbot):
 def test_anomaly_model_selects_all_runs_of_a_pipeline_week(qtbot):
     import pandas as pd
 
-    from etl_desk.ui.insights_tab import AnomalyModel
+    from etl_desk.ui.insights.anomaly_table import AnomalyModel
 
     m = AnomalyModel()
     m.set_frame(pd.DataFrame({"run_id": ["a"], "rule": ["failure_rate_jump"], "metric": ["failure_rate"],
@@ -146,13 +138,17 @@ def test_anomaly_model_selects_all_runs_of_a_pipeline_week(qtbot):
 def test_evidence_formatting():
     import pandas as pd
 
-    from etl_desk.ui.insights_tab import evidence_html
+    from etl_desk.core.insights.base import Insight
+    from etl_desk.ui.insights.cards import evidence_html
 
     ev = pd.DataFrame({"Status": ["Failed"], "Runs": [52], "Cost (USD)": [62.59], "Share of cost (%)": [4.76],
                        "Median (GB)": [242.02], "p50 (min)": [66.0]})
-    h = evidence_html(ev)
+    h = evidence_html(Insight("x", "cost", "info", "t", "h", evidence=ev))  # units declared by core
     for s in ("$62.59", "4.76 %", "242.02 GB", "66 min", ">52<"):
         assert s in h
+    # the unit comes from the insight, not the label: an undeclared column is a plain number
+    h = evidence_html(Insight("x", "cost", "info", "t", "h", evidence=ev, units={"Runs": "count"}))
+    assert "$62.59" not in h and "62.59" in h
 
 
 def _card_headline(tab, iid: str) -> str | None:
@@ -164,7 +160,7 @@ def _card_headline(tab, iid: str) -> str | None:
 def test_cards_are_rebuilt_only_when_the_insights_tab_is_in_view(win, qtbot):
     """A filter change while the user looks at the data tab must not spend the UI thread on
     cards nobody sees; choosing the Insights tab then shows the cards of the current filter."""
-    tab = win.insights_widget
+    tab = win.insights_page
     win.insights_dock.raise_()
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
     before = _card_headline(tab, "case.failed_cost")
@@ -186,7 +182,7 @@ def test_cards_are_rebuilt_only_when_the_insights_tab_is_in_view(win, qtbot):
 def test_a_filter_change_updates_the_cards_in_place(win, qtbot):
     """The same insights for other runs: the cards keep their place (and the list its scroll
     position) and show the new numbers, instead of being torn down and built again."""
-    tab = win.insights_widget
+    tab = win.insights_page
     win.insights_dock.raise_()
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
     card = tab.card_for("case.failed_cost")

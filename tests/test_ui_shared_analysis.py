@@ -6,7 +6,6 @@ thresholds the user set there.
 """
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -16,7 +15,6 @@ from etl_desk.core.insights import anomalies as anomalies_mod
 from etl_desk.core.insights.analysis import analyze
 from etl_desk.core.insights.anomalies import GROUP_RULES
 from etl_desk.core.dashboard.view import ViewFilter
-from tests.ui_helpers import make_window
 from etl_desk.core.business_case.baseline import compute_baseline
 
 
@@ -40,7 +38,7 @@ def detect_calls(monkeypatch):
 
 def _settle(win, qtbot):
     job = win.analysis_job
-    ins, sol = win.insights_widget, win.solutions_widget  # builds the tabs if the first paint has not yet
+    ins, sol = win.insights_page, win.business_case_page  # builds the tabs if the first paint has not yet
     if job.result is None or job.busy or sol.case is None:
         with qtbot.waitSignal(sol.resultsChanged, timeout=20_000):
             pass
@@ -50,15 +48,10 @@ def _settle(win, qtbot):
 
 
 @pytest.fixture
-def win(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
-    w = make_window(qtbot, tmp_path / "s.ini")
+def win(window, qtbot):
+    w = window()
     _settle(w, qtbot)
-    yield w
-    from etl_desk.ui.workers import TaskRunner
-
-    w.analysis_job.cancel()
-    TaskRunner.wait_all(10_000)
+    return w
 
 
 def _flagged_runs(a) -> set[str]:
@@ -74,7 +67,7 @@ def _cell(table, row_label: str, col: int) -> str:
 
 
 def test_a_threshold_edited_in_insights_changes_the_business_case(win, qtbot):
-    ins, sol = win.insights_widget, win.solutions_widget
+    ins, sol = win.insights_page, win.business_case_page
     runs = win.state.df
     # at the default thresholds the case study has no anomalies: nothing to save on them
     assert len(ins.analysis.anomalies) == 0
@@ -116,7 +109,7 @@ def finance_usd0(v: float) -> str:
 
 
 def test_one_filter_change_runs_anomaly_detection_once(win, qtbot, detect_calls):
-    ins, sol = win.insights_widget, win.solutions_widget
+    ins, sol = win.insights_page, win.business_case_page
     job = win.analysis_job
     labels = []
     with qtbot.waitSignal(job.busyChanged, timeout=5_000, check_params_cb=bool):
@@ -140,7 +133,7 @@ def test_one_filter_change_runs_anomaly_detection_once(win, qtbot, detect_calls)
 
 
 def test_sort_and_grouping_changes_do_not_rerun(win, qtbot, detect_calls):
-    ins, sol = win.insights_widget, win.solutions_widget
+    ins, sol = win.insights_page, win.business_case_page
     results = []
     win.analysis_job.resultReady.connect(results.append)
     ins.analysisReady.connect(results.append)
@@ -157,7 +150,7 @@ def test_sort_and_grouping_changes_do_not_rerun(win, qtbot, detect_calls):
 def test_a_filter_undone_while_its_work_runs_ends_on_the_current_runs(win, qtbot, monkeypatch):
     import time
 
-    ins, sol = win.insights_widget, win.solutions_widget
+    ins, sol = win.insights_page, win.business_case_page
     job = win.analysis_job
     original = anomalies_mod.detect_anomalies
 
@@ -180,44 +173,37 @@ def test_a_filter_undone_while_its_work_runs_ends_on_the_current_runs(win, qtbot
 
 
 def test_a_tab_built_late_shows_the_latest_result(win, qtbot):
-    from etl_desk.ui.insights_tab import InsightsTab
-    from etl_desk.ui.solutions_tab import SolutionsTab
+    from etl_desk.ui.business_case.page import BusinessCasePage
+    from etl_desk.ui.insights.page import InsightsPage
 
     job = win.analysis_job
-    late_ins = InsightsTab(win.state, job=job)
-    late_sol = SolutionsTab(win.state, job=job)
-    qtbot.addWidget(late_ins)
-    qtbot.addWidget(late_sol)
+    late_ins = InsightsPage(win.state, job=job, parent=win)
+    late_sol = BusinessCasePage(win.state, job=job, model=win.assumptions, parent=win)
     assert late_ins.analysis is job.result.analysis
     assert late_sol.baseline is job.result.baseline and late_sol.case is not None
     assert "1,000 runs analysed" in late_ins.summary.text()
     assert late_ins.busy_label.isHidden() and late_sol.busy_label.isHidden()
 
 
-def test_thresholds_persist_and_are_used_from_the_start(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+def test_thresholds_persist_and_are_used_from_the_start(window, qtbot, tmp_path):
     ini = tmp_path / "s.ini"
-    w = make_window(qtbot, ini)
+    w = window(ini)
     ins, _ = _settle(w, qtbot)
     with qtbot.waitSignal(ins.analysisReady, timeout=20_000):
         ins.threshold_editors["z_threshold"].setValue(3.0)
     w.close()
-    w2 = make_window(qtbot, ini)
+    w2 = window(ini)
     ins2, sol2 = _settle(w2, qtbot)
     assert w2.analysis_job.thresholds.z_threshold == 3.0
     assert ins2.threshold_editors["z_threshold"].value() == 3.0
     assert ins2.analysis.thresholds.z_threshold == 3.0
     assert sol2.baseline.counts["anomalous_runs"] == len(_flagged_runs(ins2.analysis)) > 0
-    from etl_desk.ui.workers import TaskRunner
-
-    w2.analysis_job.cancel()
-    TaskRunner.wait_all(10_000)
 
 
 def test_export_uses_the_shared_results_and_the_users_thresholds(win, qtbot, tmp_path, detect_calls):
     import openpyxl
 
-    ins, sol = win.insights_widget, win.solutions_widget
+    ins, sol = win.insights_page, win.business_case_page
     with qtbot.waitSignals([ins.analysisReady, sol.baselineReady], timeout=20_000):
         ins.threshold_editors["z_threshold"].setValue(1.5)
     detect_calls.clear()

@@ -2,40 +2,30 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
-from tests.ui_helpers import make_window
+
+from etl_desk.ui.settings import ASSUMPTIONS, Settings
 from etl_desk.core.business_case.periods import PERIODS, per_period
 from etl_desk.core.business_case.model import business_case
 from etl_desk.core.business_case.assumptions import default_assumptions
 
 
 def _settle(win, qtbot):
-    tab = win.solutions_widget
+    tab = win.business_case_page
     if tab.case is None:
         with qtbot.waitSignal(tab.resultsChanged, timeout=15_000):
             pass
     return tab
 
 
-def _teardown(win):
-    from etl_desk.ui.workers import TaskRunner
-
-    win.insights_widget.runner.cancel()
-    win.solutions_widget.runner.cancel()
-    TaskRunner.wait_all(10_000)
-
-
 @pytest.fixture
-def win(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
-    w = make_window(qtbot, tmp_path / "s.ini")
+def win(window, qtbot):
+    w = window()
     _settle(w, qtbot)
-    yield w
-    _teardown(w)
+    return w
 
 
 def _cell(table, row_label: str, col: int) -> str:
@@ -46,7 +36,7 @@ def _cell(table, row_label: str, col: int) -> str:
 
 
 def test_shows_the_business_case_of_the_data(win):
-    tab = win.solutions_widget
+    tab = win.business_case_page
     case = tab.case
     assert case.baseline.runs == 1000
     expected = business_case(win.state.df, default_assumptions())
@@ -76,7 +66,7 @@ def test_shows_the_business_case_of_the_data(win):
 
 
 def test_editing_an_assumption_updates_results_and_chart(win, qtbot):
-    tab = win.solutions_widget
+    tab = win.business_case_page
     before = tab.case
     dn_before = before.do_nothing_cumulative[-1]
     # a real edit in the storage spin box (USD per month): doing nothing gets dearer
@@ -110,7 +100,7 @@ def test_editing_an_assumption_updates_results_and_chart(win, qtbot):
 
 
 def test_unchecking_a_solution_changes_the_portfolio(win, qtbot):
-    tab = win.solutions_widget
+    tab = win.business_case_page
     inv = tab.case.portfolio.investment_usd
     cb = tab.solution_checks["parallel-processing"]
     with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
@@ -131,7 +121,7 @@ def test_unchecking_a_solution_changes_the_portfolio(win, qtbot):
 
 
 def test_save_load_round_trip_and_bad_file(win, qtbot, tmp_path):
-    tab = win.solutions_widget
+    tab = win.business_case_page
     with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
         tab.set_assumption(("solutions", "error-monitoring", "people"), 3.0)
     for suffix in ("toml", "json"):
@@ -163,34 +153,55 @@ def test_save_load_round_trip_and_bad_file(win, qtbot, tmp_path):
     assert tab.assumptions == current
 
 
-def test_assumptions_persist_across_window_close_and_reopen(qtbot, tmp_path):
-    os.environ["ETL_DESK_NO_DIALOGS"] = "1"
+def test_assumptions_persist_across_window_close_and_reopen(window, qtbot, tmp_path):
     ini = tmp_path / "persist.ini"
-    w1 = make_window(qtbot, ini)
+    w1 = window(ini)
     tab = _settle(w1, qtbot)
     with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
         tab.set_assumption("horizon_years", 5)
     with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
         tab.solution_checks["data-lifecycle"].click()
-    _teardown(w1)
     w1.close()
-    stored = json.loads(QSettings(str(ini), QSettings.Format.IniFormat).value("solutions/assumptions"))
+    stored = Settings(QSettings(str(ini), QSettings.Format.IniFormat)).get(ASSUMPTIONS)
     assert stored["global"]["horizon_years"] == 5
-    w2 = make_window(qtbot, ini)
+    w2 = window(ini)
     tab2 = _settle(w2, qtbot)
     assert tab2.assumptions["global"]["horizon_years"] == 5
     assert tab2.assumptions["solutions"]["data-lifecycle"]["enabled"] is False
     assert not tab2.solution_checks["data-lifecycle"].isChecked()
     assert tab2.editors[("global", "horizon_years")].value() == 5
     assert tab2.case.horizon_months == 60
-    _teardown(w2)
 
 
 def test_baseline_follows_the_filter(win, qtbot):
     from etl_desk.core.dashboard.view import ViewFilter
 
-    tab = win.solutions_widget
+    tab = win.business_case_page
     with qtbot.waitSignal(tab.resultsChanged, timeout=10_000):
         win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
     assert tab.case.baseline.runs == 52
     assert "52 runs" in tab.baseline_label.text()
+
+
+def test_one_assumptions_model_feeds_the_page_the_copy_and_the_export(win, qtbot, tmp_path):
+    """An assumption edited on the page is what the Copy action and the workbook export use."""
+    import openpyxl
+
+    from etl_desk.core import fmt
+
+    tab = win.business_case_page
+    assert tab.model is win.assumptions
+    with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
+        tab.editors[("solutions", "error-monitoring", "people")].setValue(3.0)
+    assert win.assumptions.value(("solutions", "error-monitoring", "people")) == 3.0
+    em = next(r for r in tab.case.solutions if r.id == "error-monitoring")
+    text = win.exports.copy_business_case()
+    line = next(x for x in text.splitlines() if "Proactive error monitoring" in x or "error monitoring" in x.lower())
+    assert fmt.usd(em.investment_usd) in line and f" {em.personnel_fte:g} " in line
+    out = tmp_path / "r.xlsx"
+    with qtbot.waitSignal(win.exportFinished, timeout=120_000):
+        win.export_workbook(str(out))
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = {r[0]: r[2] for r in wb["Assumptions"].iter_rows(values_only=True) if r and r[0]}
+    wb.close()
+    assert rows["solutions.error-monitoring.people"] == 3.0

@@ -9,16 +9,12 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from etl_desk.core.data.realistic import RealisticSettings
-from tests.ui_helpers import make_window
 
 
-@pytest.fixture(autouse=True)
-def _no_dialogs(monkeypatch):
-    monkeypatch.setenv("ETL_DESK_NO_DIALOGS", "1")
 
 
-def test_generate_realistic_in_background(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_generate_realistic_in_background(window, qtbot, tmp_path):
+    win = window()
     with qtbot.waitSignal(win.dataLoaded, timeout=30_000):
         win.generate("realistic", RealisticSettings(runs=5_000, seed=11))
     assert win.state.view.n_bars == 5_000
@@ -26,8 +22,8 @@ def test_generate_realistic_in_background(qtbot, tmp_path):
     assert "Realistic" in win.windowTitle()
 
 
-def test_cancel_keeps_previous_data(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_cancel_keeps_previous_data(window, qtbot, tmp_path):
+    win = window()
     before = win.state.df
     with qtbot.waitSignal(win.workCancelled, timeout=10_000):
         win.generate("realistic", RealisticSettings(runs=2_000_000, seed=1))
@@ -38,15 +34,15 @@ def test_cancel_keeps_previous_data(qtbot, tmp_path):
     assert not win.generator.cancel_button.isEnabled()
     assert win.generator.generate_button.isEnabled()
     # a late result of the cancelled task never replaces the data
-    from etl_desk.ui.workers import TaskRunner
+    from etl_desk.ui.window.workers import TaskRunner
 
     TaskRunner.wait_all(60_000)
     qtbot.wait(50)
     assert win.state.df is before
 
 
-def test_generator_panel_validates_as_you_type(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_generator_panel_validates_as_you_type(window, qtbot, tmp_path):
+    win = window()
     gp = win.generator
     gp.preset.setCurrentIndex(1)  # a realistic scenario
     assert gp.generate_button.isEnabled()
@@ -57,8 +53,8 @@ def test_generator_panel_validates_as_you_type(qtbot, tmp_path):
     assert not gp.editors["runs"].isEnabled()
 
 
-def test_bad_file_keeps_data_and_names_the_problem(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path / "s.ini")
+def test_bad_file_keeps_data_and_names_the_problem(window, qtbot, tmp_path):
+    win = window()
     bad = tmp_path / "bad.csv"
     bad.write_text("Job ID,Start Time,Duration (min),Job Status,Cost (USD)\n1,2024-01-01,10,Success,1\n"
                    "2,2024-01-01,ten,Success,1\n")
@@ -70,11 +66,11 @@ def test_bad_file_keeps_data_and_names_the_problem(qtbot, tmp_path):
     assert win.state.df is before
 
 
-def test_drop_a_file_opens_it(qtbot, tmp_path):
+def test_drop_a_file_opens_it(window, qtbot, tmp_path):
     from etl_desk.core.data.case_study import generate_case_study
     from etl_desk.core.data.tables import write_table
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     p = tmp_path / "small.csv"
     write_table(generate_case_study(runs=20), p)
     mime = QMimeData()
@@ -88,9 +84,9 @@ def test_drop_a_file_opens_it(qtbot, tmp_path):
     assert win.recent_files()[0].endswith("small.csv")
 
 
-def test_settings_persist_across_close_and_reopen(qtbot, tmp_path):
+def test_settings_persist_across_close_and_reopen(window, qtbot, tmp_path):
     ini = tmp_path / "s.ini"
-    win = make_window(qtbot, ini)
+    win = window(ini)
     win.generator.preset.setCurrentIndex(1)
     win.generator.editors["runs"].setValue(12_345)
     win.insights_dock.hide()
@@ -98,7 +94,7 @@ def test_settings_persist_across_close_and_reopen(qtbot, tmp_path):
     win.add_recent(str(tmp_path / "a.csv"))
     win.resize(1234, 876)
     win.close()
-    win2 = make_window(qtbot, ini)
+    win2 = window(ini)
     assert win2.generator.editors["runs"].value() == 12_345
     assert win2.generator.preset.currentIndex() == 1
     assert not win2.chart_docks["duration_min"].isVisible()
@@ -109,17 +105,17 @@ def test_settings_persist_across_close_and_reopen(qtbot, tmp_path):
     assert win2.chart_docks["duration_min"].isVisible()
 
 
-def test_every_dock_and_toolbar_has_an_object_name(qtbot, tmp_path):
+def test_every_dock_and_toolbar_has_an_object_name(window, qtbot, tmp_path):
     from PySide6.QtWidgets import QDockWidget, QToolBar
 
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     for w in win.findChildren(QDockWidget) + win.findChildren(QToolBar):
         assert w.objectName(), w.windowTitle()
 
 
-def test_none_dealloc_soak_with_real_window(qtbot, tmp_path):
+def test_none_dealloc_soak_with_real_window(window, qtbot, tmp_path):
     """Thousands of repaints with the real window (void Qt calls by the hundred thousand)."""
-    win = make_window(qtbot, tmp_path / "s.ini")
+    win = window()
     chart = win.charts["cost_usd"]
     for i in range(3000):
         chart.vb.scroll_by(1 if (i // 500) % 2 == 0 else -1)

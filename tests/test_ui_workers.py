@@ -5,8 +5,8 @@ import pytest
 
 from etl_desk.core.data.case_study import generate_case_study
 from etl_desk.core.dashboard.view import ViewFilter
-from etl_desk.ui.state import DashboardState
-from etl_desk.ui.workers import FilteredJob, TaskRunner
+from etl_desk.ui.dashboard.state import DashboardState
+from etl_desk.ui.window.workers import FilteredJob, TaskRunner
 
 
 @pytest.fixture

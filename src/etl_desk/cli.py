@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "--screenshot":
             if len(argv) not in (2, 3):
                 raise UsageError("etl-desk: --screenshot takes PNG [INPUT]")
-            from etl_desk.ui.app import screenshot
+            from etl_desk.ui.window.app import screenshot
 
             return screenshot(argv[1], argv[2] if len(argv) == 3 else None)
         args = parser.parse_args(argv)
@@ -119,6 +119,6 @@ def gui_main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"etl-desk: {reason}", file=sys.stderr)
         return EXIT_USAGE
-    from etl_desk.ui.app import run_app
+    from etl_desk.ui.window.app import run_app
 
     return run_app(argv[0] if argv else None)

@@ -172,8 +172,8 @@ def step_window(ctx: Context) -> str:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
 
-    from etl_desk.ui.app import ensure_app
-    from etl_desk.ui.main_window import MainWindow
+    from etl_desk.ui.window.app import ensure_app
+    from etl_desk.ui.window.main_window import MainWindow
 
     app = ensure_app()
     settings = QSettings(str(ctx.tmp / "settings.ini"), QSettings.Format.IniFormat)

@@ -2,7 +2,7 @@
 
 The main window owns one :class:`AnalysisJob`. After a data, filter or
 anomaly-threshold change it runs, off the UI thread and once per change (a
-:class:`~etl_desk.ui.workers.FilteredJob`: debounced, skipped when the runs and
+:class:`~etl_desk.ui.window.workers.FilteredJob`: debounced, skipped when the runs and
 thresholds are unchanged — a new sort order or grouping — and superseded
 results dropped)::
 
@@ -13,25 +13,24 @@ excess cost counts exactly the runs the Insights tab lists, at the thresholds
 the user set there. ``resultReady`` carries both in one :class:`Results`;
 ``result`` keeps the latest, for a tab built later.
 
-The anomaly thresholds live here (the Insights tab edits them through
-:meth:`AnalysisJob.set_thresholds`) and persist in the window's settings under
-``insights/thresholds``.
+The anomaly thresholds live here (the Insights view edits them through
+:meth:`AnalysisJob.set_thresholds`) and persist in the window's settings
+(:data:`etl_desk.ui.settings.THRESHOLDS`).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from etl_desk.core.insights.anomalies import AnomalyThresholds
-from etl_desk.ui.workers import FilteredJob
+from etl_desk.ui import settings as keys
+from etl_desk.ui.window.workers import FilteredJob
 
 if TYPE_CHECKING:
     from etl_desk.core.business_case.results import Results
 
-SETTINGS_KEY = "insights/thresholds"
 DEBOUNCE_MS = 300
 
 
@@ -60,7 +59,7 @@ class AnalysisJob(QObject):
     busyChanged = Signal(bool)
     thresholdsChanged = Signal(object)
 
-    def __init__(self, state, settings=None, *, delay_ms: int = DEBOUNCE_MS, parent=None):
+    def __init__(self, state, settings: keys.Settings | None = None, *, delay_ms: int = DEBOUNCE_MS, parent=None):
         super().__init__(parent)
         self.state = state
         self.settings = settings
@@ -80,12 +79,10 @@ class AnalysisJob(QObject):
         return self._thresholds
 
     def _load_thresholds(self) -> AnomalyThresholds:
-        s = self.settings
-        raw = s.value(SETTINGS_KEY) if s is not None else None
-        if not raw:
+        d = self.settings.get(keys.THRESHOLDS) if self.settings is not None else None
+        if not isinstance(d, dict):
             return AnomalyThresholds()
         try:
-            d = json.loads(raw)
             known = {f.name for f in fields(AnomalyThresholds)}
             t = AnomalyThresholds(**{k: v for k, v in d.items() if k in known})
             return t if not t.validate() else AnomalyThresholds()
@@ -98,7 +95,7 @@ class AnalysisJob(QObject):
             return False
         self._thresholds = t
         if self.settings is not None:
-            self.settings.setValue(SETTINGS_KEY, json.dumps(t.to_dict()))
+            self.settings.set(keys.THRESHOLDS, t.to_dict())
         self.thresholdsChanged.emit(t)
         # thresholds are part of the job's key: A -> B -> A before B reports ends on A's result
         self.job.schedule()
@@ -126,6 +123,6 @@ class AnalysisJob(QObject):
     def _forget(self) -> None:
         self.result = None  # of the previous data set: a tab built now must not show it
 
-    def _on_finished(self, value, n: int) -> None:
+    def _on_finished(self, value: "Results", n: int) -> None:
         self.result = value
         self.resultReady.emit(self.result)

@@ -2,11 +2,10 @@
 
 Everything it decides is an :class:`etl_desk.core.data.importers.options.ImportOptions`;
 the mapping is guessed by core from the headers, remembered per header set in
-QSettings, and applied by core when the file is loaded (in the background).
+the window settings (etl_desk.ui.settings), and applied by core when the file is loaded (in the background).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
@@ -14,6 +13,7 @@ from etl_desk.core.data.importers import preview
 from etl_desk.core.data.importers.mapping import EXTRA_FIELDS, FIELDS, UNITS, Mapping, header_key
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.schema import BY_NAME, CANCELLED_POLICIES
+from etl_desk.ui.settings import Settings
 
 NONE = "(not in this file)"
 POLICY_TEXT = {"failed": "count as failed", "success": "count as successful", "exclude": "leave out"}
@@ -26,24 +26,24 @@ def field_label(name: str) -> str:
     return EXTRA_FIELDS.get(name, name)
 
 
-def remembered_mapping(settings: QSettings, headers) -> Mapping | None:
-    text = settings.value(f"mappings/{header_key(headers)}")
+def remembered_mapping(settings: Settings, headers) -> Mapping | None:
+    text = settings.mapping_json(header_key(headers))
     if not text:
         return None
     try:
-        return Mapping.from_json(str(text))
+        return Mapping.from_json(text)
     except Exception:  # noqa: BLE001 - a damaged stored mapping is ignored, not fatal
         return None
 
 
-def remember_mapping(settings: QSettings, headers, mapping: Mapping) -> None:
-    settings.setValue(f"mappings/{header_key(headers)}", mapping.to_json())
+def remember_mapping(settings: Settings, headers, mapping: Mapping) -> None:
+    settings.set_mapping_json(header_key(headers), mapping.to_json())
 
 
 class ImportDialog(QDialog):
     """Preview of the first rows and one row of controls per canonical field."""
 
-    def __init__(self, path: str, settings: QSettings, parent=None):
+    def __init__(self, path: str, settings: Settings, parent=None):
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.setWindowTitle(f"Import {path}")
@@ -175,7 +175,7 @@ class ImportDialog(QDialog):
         super().accept()
 
 
-def needs_mapping(path: str, settings: QSettings) -> tuple[bool, ImportOptions | None]:
+def needs_mapping(path: str, settings: Settings) -> tuple[bool, ImportOptions | None]:
     """(show the dialog?, options to use without it). Canonical files and Databricks exports need none."""
     from etl_desk.core.data.loaders import detect
 

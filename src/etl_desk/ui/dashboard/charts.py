@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
 from etl_desk.core.dashboard.view import METRIC_TITLES, View
+from etl_desk.ui.widgets.plots import without_menus
 
 BAR_HEIGHT = 0.78
 DIM_ALPHA = 70
@@ -198,7 +199,7 @@ class BarChart(pg.PlotWidget):
         self.setBackground("w")
         pi = self.getPlotItem()
         pi.hideButtons()
-        pi.setMenuEnabled(False)
+        without_menus(pi)
         pi.showGrid(x=True, y=False, alpha=0.25)
         for ax in ("left", "bottom"):
             a = pi.getAxis(ax)

@@ -1,4 +1,8 @@
-"""The KPI strip: runs, success rate, total cost, failed-run cost and share, cost per TB, p50/p95."""
+"""The KPI strip: runs, success rate, total cost, failed-run cost and share, cost per TB, p50/p95.
+
+It shows the state's KPIs (:attr:`DashboardState.kpis`, the runs in the filter) and
+follows its ``viewChanged`` signal, like the charts.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -17,8 +21,9 @@ TILES = [
 
 
 class KpiStrip(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, state=None, parent=None):
         super().__init__(parent)
+        self.state = state
         self.setObjectName("kpiStrip")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
@@ -46,9 +51,17 @@ class KpiStrip(QWidget):
             self.values[key] = val
         lay.addStretch(1)
         self.kpis: dict = {}
+        if state is not None:
+            state.viewChanged.connect(self._from_state)
+            self._from_state()
+
+    def _from_state(self) -> None:
+        k = self.state.kpis
+        if k is not self.kpis:
+            self.set_kpis(k)
 
     def set_kpis(self, k: dict) -> None:
-        self.kpis = dict(k)
+        self.kpis = k
         self.values["runs"].setText(fmt.count(k.get("runs")))
         self.values["success_rate"].setText(fmt.pct(k.get("success_rate"), 1))
         self.values["total_cost_usd"].setText(fmt.usd(k.get("total_cost_usd")))

@@ -24,7 +24,7 @@ def ensure_app(argv: list[str] | None = None):
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("etl-desk")  # matches packaging/etl-desk.desktop (Wayland/taskbar grouping)
-    from etl_desk.ui.identity import app_icon
+    from etl_desk.ui.window.identity import app_icon
 
     app.setWindowIcon(app_icon())
     return app
@@ -63,9 +63,9 @@ def _import_data_libraries_first() -> None:
 def run_app(path: str | None = None) -> int:
     _import_data_libraries_first()
     app = ensure_app()
-    from etl_desk.ui.main_window import MainWindow
+    from etl_desk.ui.window.main_window import MainWindow
 
-    from etl_desk.ui.errors import ExceptionReporter
+    from etl_desk.ui.window.errors import ExceptionReporter
 
     reporter = ExceptionReporter(app)
     reporter.install()
@@ -104,7 +104,7 @@ def screenshot(png: str, path: str | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = ensure_app()
     from etl_desk.core.errors import DataError
-    from etl_desk.ui.main_window import MainWindow
+    from etl_desk.ui.window.main_window import MainWindow
 
     win = MainWindow(settings=make_settings(), restore=False)
     win.resize(1600, 1000)
@@ -115,7 +115,7 @@ def screenshot(png: str, path: str | None = None) -> int:
         except DataError as exc:
             print(f"etl-desk: error: {exc.message}", file=sys.stderr)
             return 2
-    win.ensure_tabs()
+    win.ensure_pages()
     for _ in range(5):
         app.processEvents()
     ok = win.grab().save(png)

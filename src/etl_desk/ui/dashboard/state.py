@@ -1,8 +1,8 @@
-"""The one state object the window owns: data, filter, sort, grouping and selection.
+"""The one state object the window owns: data, filter, sort, grouping, selection and the KPIs.
 
 Every view (the three charts, the table, the KPI strip, the insights) subscribes
-to its signals and renders what it holds; none of them computes the view
-itself. The selection is a rule over the data: a boolean mask over the table's
+to its signals and renders what it holds; none of them computes the view or the
+key figures itself. The selection is a rule over the data: a boolean mask over the table's
 rows (equivalently, a set of run IDs), so it survives re-sorting, re-grouping
 and filtering.
 """
@@ -15,6 +15,7 @@ import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from etl_desk.core.dashboard.view import Dataset, View, ViewFilter, ViewSpec, build_view
+from etl_desk.core.insights.kpis import compute_kpis
 
 
 class DashboardState(QObject):
@@ -32,6 +33,7 @@ class DashboardState(QObject):
         self.view: View | None = None
         self._selection = np.zeros(0, dtype=bool)
         self._selected_bars: np.ndarray | None = None
+        self._kpis: dict | None = None
 
     # --- data -------------------------------------------------------------------------
     @property
@@ -39,9 +41,11 @@ class DashboardState(QObject):
         return self.dataset.df if self.dataset is not None else None
 
     def set_data(self, df: pd.DataFrame, source: str = "", dataset: Dataset | None = None,
-                 view: View | None = None) -> None:
-        """New data. *dataset* and *view* may be precomputed off the UI thread (see prepare())."""
+                 view: View | None = None, kpis: dict | None = None) -> None:
+        """New data. *dataset*, *view* and the *kpis* of all its runs may be precomputed off the UI
+        thread (see prepare())."""
         self.dataset = dataset if dataset is not None else Dataset(df, source)
+        self._kpis = kpis
         self._selection = np.zeros(self.dataset.n, dtype=bool)
         # a filter on names or dates from the previous data rarely makes sense for new data
         self.spec = replace(self.spec, filter=ViewFilter())
@@ -54,15 +58,29 @@ class DashboardState(QObject):
         self.viewChanged.emit()
         self.selectionChanged.emit()
 
-    def prepare(self, df: pd.DataFrame, source: str = "") -> tuple[Dataset, View]:
-        """Thread-safe: the Dataset and the first View that set_data would compute (for workers)."""
+    def prepare(self, df: pd.DataFrame, source: str = "") -> tuple[Dataset, View, dict]:
+        """Thread-safe: the Dataset, the first View and the KPIs that set_data would compute (for workers)."""
         ds = Dataset(df, source)
-        return ds, build_view(ds, replace(self.spec, filter=ViewFilter()))
+        return ds, build_view(ds, replace(self.spec, filter=ViewFilter())), compute_kpis(df)
+
+    # --- key figures --------------------------------------------------------------------
+    @property
+    def kpis(self) -> dict:
+        """The KPIs of the runs in the filter (:func:`~etl_desk.core.insights.kpis.compute_kpis`),
+        computed once per data and filter (a new sort order or grouping keeps them)."""
+        if self._kpis is None:
+            v, df = self.view, self.df
+            if v is None or df is None:
+                return {}
+            self._kpis = compute_kpis(df if len(df) == int(v.row_mask.sum()) else df.loc[v.row_mask])
+        return self._kpis
 
     # --- view spec ----------------------------------------------------------------------
     def set_spec(self, spec: ViewSpec) -> None:
         if spec == self.spec:
             return
+        if spec.filter != self.spec.filter:
+            self._kpis = None
         self.spec = spec
         self._rebuild()
         self.viewChanged.emit()

@@ -3,17 +3,18 @@
 ``TaskRunner.start(fn)`` runs ``fn(progress, cancel)`` on the global thread
 pool; ``progress(fraction)`` and the result arrive on the UI thread as
 signals. Cancelling sets a flag the work polls; the work raises
-:class:`etl_desk.core.data.generate.Cancelled`, and the runner reports
+:class:`etl_desk.core.tasks.Cancelled`, and the runner reports
 ``cancelled`` — the caller keeps whatever it had before.
 """
 from __future__ import annotations
 
 import threading
 import traceback
+from dataclasses import dataclass
 
 import numpy as np
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from etl_desk.core.tasks import Cancelled
 
@@ -130,6 +131,15 @@ class TaskRunner(QObject):
         return QThreadPool.globalInstance().waitForDone(msecs)
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A FilteredJob's result: what it was computed on (*key*), how many runs, the value."""
+
+    key: tuple
+    runs: int
+    value: object
+
+
 class FilteredJob(QObject):
     """Background work on the runs in the window's current filter, done once per change.
 
@@ -145,8 +155,6 @@ class FilteredJob(QObject):
     failed = Signal(object, str)  # exception, formatted traceback
 
     def __init__(self, state, fn, *, label: str = "", delay_ms: int = 300, extra=None, parent=None):
-        from PySide6.QtCore import QTimer
-
         super().__init__(parent)
         self.state, self.fn, self.label = state, fn, label
         self.extra = extra or (lambda: None)
@@ -209,15 +217,14 @@ class FilteredJob(QObject):
         n = int(mask.sum())
 
         def work(progress, cancel):
-            return key, n, fn(df if n == len(df) else df.loc[mask], extra)
+            return _Done(key, n, fn(df if n == len(df) else df.loc[mask], extra))
 
         self.runner.start(work, self.label)  # cancels (and forgets) any earlier work
         self._pending_key = key
 
-    def _on_finished(self, result) -> None:
-        key, n, value = result
-        self._pending_key, self._done_key = None, key
-        self.finished.emit(value, n)
+    def _on_finished(self, done: "_Done") -> None:
+        self._pending_key, self._done_key = None, done.key
+        self.finished.emit(done.value, done.runs)
 
     def _on_failed(self, exc, tb: str) -> None:
         self._pending_key = None

@@ -1,19 +1,22 @@
-"""The generator settings dock: presets, every realistic setting with units, ranges and tooltips.
+"""The generator settings panel: presets, every realistic setting with units, ranges and tooltips.
 
-The form is built from :class:`etl_desk.core.data.realistic.RealisticSettings`'
-field metadata, so a new setting appears here without UI code. Validation runs
-as you type; Generate is enabled only for valid settings. The work itself runs
-on the window's TaskRunner (off the UI thread) with progress and Cancel.
+The form is built by the one form builder (:mod:`etl_desk.ui.widgets.spec_form`) from
+:class:`etl_desk.core.data.realistic.RealisticSettings`' field specs, so a new setting
+appears here without UI code. Validation runs as you type; Generate is enabled only for
+valid settings. The work itself runs on the window's file actions (off the UI thread)
+with progress and Cancel.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, fields, replace
 
-from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 from etl_desk.core.data.realistic import REALISTIC_SCENARIOS, RealisticSettings
+from etl_desk.core.fields import field_specs
+from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 
 CASE_STUDY = "Case study (seed 42)"
 
@@ -35,25 +38,18 @@ class GeneratorPanel(QWidget):
         self.preset.setToolTip("Case study: the published 1,000 runs, value for value.\n"
                                "Realistic: SAP and GIS pipelines with schedules, month-end peaks, retries, spot.")
         self.preset.currentTextChanged.connect(self._on_preset)
+        head = QFormLayout()
+        head.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        head.setContentsMargins(4, 4, 4, 0)
+        head.addRow("Preset", self.preset)
 
-        self.editors: dict[str, QWidget] = {}
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Preset", self.preset)
-        for f in fields(RealisticSettings):
-            md = f.metadata
-            ed = self._make_editor(f, md)
-            ed.setObjectName(f"field_{f.name}")
-            tip = md.get("help", "")
-            if md.get("min") is not None:
-                tip += f"\nRange: {md['min']:,} – {md['max']:,} {md.get('unit', '')}".rstrip()
-            ed.setToolTip(tip)
-            label = QLabel(md.get("label", f.name) + (f" ({md['unit']})" if md.get("unit") and
-                                                       md["unit"] not in ("", "x", "ISO date") else ""))
-            label.setToolTip(tip)
-            label.setBuddy(ed)
-            form.addRow(label, ed)
-            self.editors[f.name] = ed
+        specs = field_specs(RealisticSettings)
+        kinds = {f.name: "date" if specs[f.name].is_date else ("int" if f.type in ("int", int) else "float")
+                 for f in fields(RealisticSettings)}
+        self.form = SpecForm([FormField(name, spec, kinds[name]) for name, spec in specs.items()],
+                             object_prefix="field_", min_editor_width=0)
+        self.form.edited.connect(self._validate)
+        self.editors = self.form.editors
 
         self.message = QLabel()
         self.message.setObjectName("validationMessage")
@@ -81,7 +77,8 @@ class GeneratorPanel(QWidget):
         buttons.addWidget(self.cancel_button)
         inner = QWidget()
         lay = QVBoxLayout(inner)
-        lay.addLayout(form)
+        lay.addLayout(head)
+        lay.addWidget(self.form)
         lay.addWidget(self.message)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
@@ -98,53 +95,12 @@ class GeneratorPanel(QWidget):
         self.set_settings(RealisticSettings())
         self._on_preset(self.preset.currentText())
 
-    def _make_editor(self, f, md) -> QWidget:
-        if f.name == "start":
-            ed = QDateEdit()
-            ed.setCalendarPopup(True)
-            ed.setDisplayFormat("yyyy-MM-dd")
-            ed.dateChanged.connect(self._validate)
-            return ed
-        is_int = f.type in ("int", int)
-        if is_int:
-            ed = QSpinBox()
-            ed.setRange(int(md.get("min", 0)), int(min(md.get("max", 2**31 - 1), 2**31 - 1)))
-            ed.setSingleStep(int(md.get("step") or 1))
-            ed.setGroupSeparatorShown(True)
-            ed.valueChanged.connect(self._validate)
-        else:
-            ed = QDoubleSpinBox()
-            step = float(md.get("step") or 0.01)
-            decimals = max(2, len(f"{step:.6f}".rstrip("0").split(".")[1]) if "." in f"{step}" else 2)
-            ed.setDecimals(decimals)
-            ed.setRange(float(md.get("min", 0.0)), float(md.get("max", 1e9)))
-            ed.setSingleStep(step)
-            ed.setGroupSeparatorShown(True)
-            ed.valueChanged.connect(self._validate)
-        ed.setKeyboardTracking(True)
-        return ed
-
     # --- values -----------------------------------------------------------------------------
     def settings(self) -> RealisticSettings:
-        vals = {}
-        for f in fields(RealisticSettings):
-            ed = self.editors[f.name]
-            if f.name == "start":
-                vals[f.name] = ed.date().toString("yyyy-MM-dd")
-            else:
-                vals[f.name] = ed.value()
-        return RealisticSettings(**vals)
+        return RealisticSettings(**self.form.values())
 
     def set_settings(self, s: RealisticSettings) -> None:
-        for f in fields(RealisticSettings):
-            ed = self.editors[f.name]
-            v = getattr(s, f.name)
-            ed.blockSignals(True)
-            if f.name == "start":
-                ed.setDate(QDate.fromString(str(v)[:10], "yyyy-MM-dd"))
-            else:
-                ed.setValue(v)
-            ed.blockSignals(False)
+        self.form.set_values(asdict(s))
         self._validate()
 
     def current_preset(self) -> str:
@@ -165,9 +121,8 @@ class GeneratorPanel(QWidget):
         preset = d.get("preset", CASE_STUDY)
         idx = self.preset.findText(preset)
         if idx >= 0:
-            self.preset.blockSignals(True)
-            self.preset.setCurrentIndex(idx)
-            self.preset.blockSignals(False)
+            with QSignalBlocker(self.preset):
+                self.preset.setCurrentIndex(idx)
         self.set_settings(s)
         self._enable_fields()
 
@@ -178,9 +133,7 @@ class GeneratorPanel(QWidget):
         self._enable_fields()
 
     def _enable_fields(self) -> None:
-        realistic = not self.is_case_study()
-        for ed in self.editors.values():
-            ed.setEnabled(realistic)
+        self.form.set_editable(not self.is_case_study())
         self._validate()
 
     def validation_messages(self) -> list[str]:

@@ -1,0 +1,235 @@
+"""The Business case view: the five remedies, their assumptions and the business case per audience.
+
+It renders what :mod:`etl_desk.core.business_case.model` computes. The baseline (the
+only step that reads the job runs) comes from the window's one
+:class:`~etl_desk.ui.window.analysis_job.AnalysisJob`, measured off the UI thread on
+the anomalies of the same analysis the Insights view shows, whenever the data, the
+filter or a threshold changes. The assumptions are the window's one
+:class:`~etl_desk.ui.business_case.assumptions_model.AssumptionsModel` (shared with the
+export, the Copy action and persistence); every change re-evaluates the business
+case, which is arithmetic on at most 120 months, debounced by 150 ms.
+
+Public API (used by tests): ``assumptions`` (a copy), ``set_assumption(path, value)``
+(raises DataError), ``set_assumptions(a)``, ``save_assumptions(path)`` /
+``load_assumptions(path)`` (False on a bad file), ``case``, ``baseline``,
+``resultsChanged`` / ``baselineReady`` / ``errorReported``, ``recompute()``,
+``refresh_baseline()``; the parts: ``editor`` (``solution_checks``, ``editors``,
+``error_label``), ``chart`` view (``curves``, ``break_even_item``, ``break_even_label``,
+``chart_status``), ``audience_tabs``, ``it_table``, ``finance_table``, ``operations``.
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from etl_desk.core import fmt
+from etl_desk.core.business_case.catalogue import global_assumptions, load_catalogue, targets
+from etl_desk.core.business_case.model import evaluate
+from etl_desk.ui.business_case.assumptions_model import AssumptionsModel
+from etl_desk.ui.business_case.audience import make_table, render_finance, render_it, with_note
+from etl_desk.ui.business_case.chart import CumulativeCostChart, payback_text
+from etl_desk.ui.business_case.editor import AssumptionsEditor
+from etl_desk.ui.business_case.operations import OperationsView
+from etl_desk.ui.window.analysis_job import AnalysisJob, error_text
+
+EVAL_DEBOUNCE_MS = 150
+
+
+class BusinessCasePage(QWidget):
+    """Portfolio and assumptions, the cumulative-cost chart, and the IT / Finance / Operations views.
+
+    *job*: the window's shared AnalysisJob; *model*: its AssumptionsModel (each is made
+    here when not given, for a page used on its own).
+    """
+
+    resultsChanged = Signal(object)  # BusinessCase
+    baselineReady = Signal(object)  # Baseline
+    errorReported = Signal(str)
+
+    def __init__(self, state, job: AnalysisJob | None = None, model: AssumptionsModel | None = None,
+                 settings=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("businessCasePage")
+        self.state = state
+        self.job = job if job is not None else AnalysisJob(state, parent=self)
+        self.model = model if model is not None else AssumptionsModel(settings, parent=self)
+        self.runner = self.job.runner
+        self.solutions = load_catalogue()
+        self.target_specs = targets()
+        self.baseline = None
+        self.case = None
+
+        self._eval_timer = QTimer(self)
+        self._eval_timer.setSingleShot(True)
+        self._eval_timer.setInterval(EVAL_DEBOUNCE_MS)
+        self._eval_timer.timeout.connect(self.recompute)
+        self._build(settings)
+        self.model.changed.connect(lambda _a: self._eval_timer.start())
+
+        job = self.job
+        job.resultReady.connect(self._on_result)
+        job.failed.connect(lambda exc, tb: self._show_baseline_failure(error_text(exc)))
+        job.busyChanged.connect(self.busy_label.setVisible)
+        # built after the job started (the window builds its views after the first paint)
+        self.busy_label.setVisible(job.busy)
+        if job.result is not None:
+            self._on_result(job.result)
+
+    # --- construction -------------------------------------------------------------------------------
+    def _build(self, settings) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        top = QHBoxLayout()
+        self.banner = QLabel("Measuring the baseline…")
+        self.banner.setObjectName("portfolioBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setStyleSheet("QLabel#portfolioBanner { border: 1px solid palette(mid); border-radius: 4px; "
+                                  "padding: 4px 8px; font-size: 10pt; }")
+        top.addWidget(self.banner, 1)
+        self.busy_label = QLabel("Measuring baseline…")
+        self.busy_label.setStyleSheet("color: white; background: #2F7EBC; border-radius: 3px; padding: 1px 8px;")
+        self.busy_label.setVisible(False)
+        top.addWidget(self.busy_label, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(top)
+
+        self.editor = AssumptionsEditor(self.model, self.solutions, global_assumptions(), self.target_specs,
+                                        settings=settings)
+        self.editor.setMinimumWidth(300)
+        self.editor.errorReported.connect(self.errorReported)
+        self.solution_checks, self.editors = self.editor.solution_checks, self.editor.editors
+
+        self.chart_view = CumulativeCostChart()
+        self.chart, self.curves = self.chart_view.chart, self.chart_view.curves
+        self.break_even_item, self.break_even_line = self.chart_view.break_even_item, self.chart_view.break_even_line
+        self.break_even_label, self.chart_status = self.chart_view.break_even_label, self.chart_view.status
+
+        results = QWidget()
+        rv = QVBoxLayout(results)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.setSpacing(2)
+        self.baseline_label = QLabel()
+        self.baseline_label.setObjectName("baselineLabel")
+        self.baseline_label.setWordWrap(True)
+        self.baseline_label.setTextFormat(Qt.TextFormat.RichText)
+        rv.addWidget(self.baseline_label)
+        self.audience_tabs = QTabWidget()
+        self.audience_tabs.setObjectName("audienceTabs")
+        self.audience_tabs.setDocumentMode(True)
+        self.it_table = make_table("itTable")
+        it_host, self.it_note = with_note(self.it_table)
+        self.audience_tabs.addTab(it_host, "IT leadership")
+        self.finance_table = make_table("financeTable")
+        fin_host, self.finance_note = with_note(self.finance_table)
+        self.audience_tabs.addTab(fin_host, "Finance")
+        self.operations = OperationsView(self.solutions, self.target_specs)
+        self.audience_tabs.addTab(self.operations, "Operations")
+        self.audience_tabs.setCurrentIndex(1)
+        rv.addWidget(self.audience_tabs, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("businessCaseSplitter")
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.editor)
+        split.addWidget(results)
+        split.addWidget(self.chart_view)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 2)
+        split.setSizes([320, 780, 460])
+        self.splitter = split
+        lay.addWidget(split, 1)
+
+    # --- assumptions (the shared model) -------------------------------------------------------------
+    @property
+    def assumptions(self) -> dict:
+        """The current assumptions (a copy: edit through :meth:`set_assumption`)."""
+        return self.model.assumptions
+
+    @property
+    def error_label(self) -> QLabel:
+        return self.editor.error_label
+
+    @property
+    def last_error(self) -> str:
+        return self.editor.last_error
+
+    def set_assumption(self, path, value) -> None:
+        """Set one assumption: ``("global", "discount_rate")``, ``"global.discount_rate"``,
+        ``"discount_rate"`` or ``("solutions", id, key)``. Raises DataError on a bad value."""
+        self.model.set(path, value)
+
+    def set_assumptions(self, a) -> None:
+        """Replace all assumptions (validated; missing keys take defaults)."""
+        self.model.replace(a)
+
+    def save_assumptions(self, path) -> bool:
+        return self.editor.save(path)
+
+    def load_assumptions(self, path) -> bool:
+        """Load a TOML/JSON file; on a bad file report the error (naming the key) and keep the current ones."""
+        return self.editor.load(path)
+
+    # --- baseline -----------------------------------------------------------------------------------
+    def refresh_baseline(self) -> None:
+        """Measure the baseline of the runs in the current filter now (in the background)."""
+        self.job.refresh()
+
+    def _on_result(self, result) -> None:
+        if result.baseline is None:
+            self._show_baseline_failure(error_text(result.baseline_error))
+            return
+        self.baseline = result.baseline
+        self.baselineReady.emit(result.baseline)
+        self.recompute()
+
+    def _show_baseline_failure(self, msg: str) -> None:
+        self.banner.setText(f"<span style='color:#B03A2E'>Cannot measure the baseline: {html.escape(msg)}</span>")
+
+    # --- evaluation -----------------------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Evaluate the business case now (arithmetic) and refresh every view."""
+        self._eval_timer.stop()
+        if self.baseline is None:
+            return
+        self.case = evaluate(self.baseline, self.model.assumptions)
+        self._render(self.case)
+        self.resultsChanged.emit(self.case)
+
+    def _render(self, case) -> None:
+        self._render_banner(case)
+        render_it(self.it_table, self.it_note, case, self.solutions)
+        render_finance(self.finance_table, self.finance_note, case, self.target_specs)
+        self.chart_view.show_case(case)
+        self.operations.set_assumptions(case.assumptions)
+
+    def _render_banner(self, case) -> None:
+        g = case.assumptions["global"]
+        p = case.portfolio
+        yrs = int(g["horizon_years"])
+        n = sum(1 for r in case.solutions if r.enabled)
+        if n == 0:
+            self.banner.setText("<b>No solution selected.</b> Tick solutions on the left to build the portfolio; "
+                                f"doing nothing costs <b>{fmt.usd(case.annual['total_cost'], 0)}</b> a year.")
+        else:
+            col = "#1E7B45" if p.payback_months is not None else "#B03A2E"
+            self.banner.setText(
+                f"<b>Portfolio of {n} solution{'s' if n != 1 else ''}:</b> invest "
+                f"<b>{fmt.usd(p.investment_usd, 0)}</b> ({p.personnel_fte:g} people, weeks "
+                f"{p.start_week:g}–{p.go_live_week:g}); saves <b>{fmt.usd(p.savings_year, 0)}</b> a year for "
+                f"<b>{fmt.usd(p.maintenance_year, 0)}</b> a year of upkeep. Payback "
+                f"<b style='color:{col}'>{payback_text(p, yrs)}</b>; NPV over {yrs} years at "
+                f"{g['discount_rate'] * 100:g} %: <b>{fmt.usd(p.npv_usd, 0)}</b>; ROI "
+                f"<b>{fmt.pct(p.roi, 0)}</b>.")
+        b, a = case.baseline, case.annual
+        method = b.method_text(g["annualisation"], g["data_coverage"])
+        notes = "".join(f"<br><i>Note: {html.escape(x)}</i>" for x in b.notes)
+        self.baseline_label.setText(
+            f"<b>Doing nothing costs {fmt.usd(a['total_cost'], 0)} a year</b>: job runs "
+            f"{fmt.usd(a['compute_cost'], 0)} (measured on {fmt.count(b.runs)} runs over {b.span_days:,.1f} days, "
+            f"{html.escape(method.split(' = ')[0])}) + storage {fmt.usd(a['storage_cost'], 0)} (assumption)."
+            f"{notes}")
+        self.baseline_label.setToolTip(method)

@@ -1,0 +1,1 @@
+"""The Insights view: insight cards by area, the anomaly table and the anomaly thresholds."""
