@@ -22,7 +22,7 @@ _CHILD = r"""
 import json, resource, sys, time
 from etl_desk.core.data.generate import generate
 from etl_desk.core.data.schema import to_labels
-from etl_desk.core.data.tables import informative_columns
+from etl_desk.core.data.schema import informative_columns
 mode, runs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 df = generate("realistic", runs=runs, seed=7)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
