@@ -264,7 +264,7 @@ def test_missing_folder_message(tmp_path, case_study):
 
 @pytest.fixture
 def small_excel(monkeypatch):
-    monkeypatch.setattr(tables, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
+    monkeypatch.setattr(xlsx_sheet, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
 
 
 def test_too_many_rows_refused(tmp_path, case_study, small_excel):
