@@ -76,7 +76,7 @@ class ExportActions(QObject):
 
     def _ask_rows_policy(self) -> RowsPolicy | None:
         """REFUSE when the runs fit one sheet; else the user's choice (None = cancelled)."""
-        from etl_desk.core.data.tables import EXCEL_MAX_ROWS
+        from etl_desk.core.data.xlsx_sheet import EXCEL_MAX_ROWS
 
         n = int(self.state.view.row_mask.sum())
         if n + 1 <= EXCEL_MAX_ROWS:
