@@ -176,7 +176,8 @@ def test_level_of_detail_at_scale(win, qtbot):
     assert cost.level_of_detail() > 1
     assert len(y) <= cost.vb.height() + 2  # never more rectangles than pixel rows
     # the envelope keeps the biggest bar of each bin
-    assert w.max() == pytest.approx(np.nanmax(win.state.view.totals["cost_usd"]))
+    _, env = drawn(cost, "envelope")
+    assert env.max() == pytest.approx(np.nanmax(win.state.view.totals["cost_usd"]))
     cost.vb.setYRange(1000, 1030, padding=0)
     cost._redraw()
     assert cost.level_of_detail() == 1
@@ -241,11 +242,11 @@ def test_level_of_detail_follows_the_chart_height(win, qtbot):
     cost.vb.setYRange(0, 200, padding=0)
     tall = cost.vb.height()
     assert tall > 200 and cost.level_of_detail() == 1
-    win.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [90, 2000], Qt.Orientation.Vertical)
+    win.dashboard.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [90, 2000], Qt.Orientation.Vertical)
     qtbot.waitUntil(lambda: cost.vb.height() < 150, timeout=3000)
     assert cost.level_of_detail() > 1  # redrawn on resize, not only on scroll
     y, _ = drawn(cost, "total")
     assert len(y) <= cost.vb.height() + 2
-    win.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [2000, 90], Qt.Orientation.Vertical)
+    win.dashboard.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [2000, 90], Qt.Orientation.Vertical)
     qtbot.waitUntil(lambda: cost.vb.height() > 230, timeout=3000)
     assert cost.level_of_detail() == 1

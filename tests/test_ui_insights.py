@@ -45,7 +45,7 @@ def test_shows_the_case_study_verdicts(win):
 
 def test_clicking_an_insight_selects_its_runs_in_charts_and_table(win, qtbot):
     tab = win.insights_page
-    win.insights_dock.raise_()
+    win.show_page("insights")
     ins = tab.analysis.insight("case.failed_cost")
     card = tab.card_for("case.failed_cost")
     qtbot.waitUntil(card.select_button.isVisible, timeout=2000)
@@ -88,7 +88,7 @@ def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot)
     scores = [proxy.data(proxy.index(r, cols.index("score")), Qt.ItemDataRole.UserRole) for r in range(n)]
     assert scores == sorted(scores)
     # a real click on an anomaly row selects its run
-    win.insights_dock.raise_()
+    win.show_page("insights")
     tv = tab.anomaly_table
     qtbot.waitUntil(tv.isVisible, timeout=2000)
     idx = proxy.index(0, cols.index("run_id"))
@@ -161,19 +161,19 @@ def test_cards_are_rebuilt_only_when_the_insights_tab_is_in_view(win, qtbot):
     """A filter change while the user looks at the data tab must not spend the UI thread on
     cards nobody sees; choosing the Insights tab then shows the cards of the current filter."""
     tab = win.insights_page
-    win.insights_dock.raise_()
+    win.show_page("insights")
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
     before = _card_headline(tab, "case.failed_cost")
     assert "$62.59" in before
 
-    win.table_dock.raise_()  # the Data tab in front: Insights is covered
+    win.show_page("dashboard")  # the Dashboard in front: Insights is not on screen
     qtbot.waitUntil(lambda: tab.visibleRegion().isEmpty(), timeout=2000)
     with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
         win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))
     assert "52 runs analysed" in tab.summary.text()        # the cheap summary is current at once
     assert _card_headline(tab, "case.failed_cost") == before  # the cards wait
 
-    win.insights_dock.raise_()
+    win.show_page("insights")
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") != before, timeout=2000)
     assert "$62.59" in _card_headline(tab, "case.failed_cost")
     assert "100" in _card_headline(tab, "case.failed_cost")  # all runs in view failed: 100 % of the cost
@@ -183,7 +183,7 @@ def test_a_filter_change_updates_the_cards_in_place(win, qtbot):
     """The same insights for other runs: the cards keep their place (and the list its scroll
     position) and show the new numbers, instead of being torn down and built again."""
     tab = win.insights_page
-    win.insights_dock.raise_()
+    win.show_page("insights")
     qtbot.waitUntil(lambda: _card_headline(tab, "case.failed_cost") is not None, timeout=2000)
     card = tab.card_for("case.failed_cost")
     before = card.headline.text()

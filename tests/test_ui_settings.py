@@ -13,7 +13,12 @@ from etl_desk.ui.settings import KEYS, SETTINGS_VERSION, VERSION_KEY, Settings, 
 #: A value other than the default for every key (the round trip must not be a no-op).
 SAMPLES = {
     keys.GEOMETRY: QByteArray(b"\x01\xd9\xd0\xcb\x00\x03geometry"),
-    keys.LAYOUT: QByteArray(b"\x00\x00\x00\xffdock state"),
+    keys.PAGE: "business_case",
+    keys.GENERATOR_VISIBLE: 1,
+    keys.DASHBOARD_LAYOUT: QByteArray(b"\x00\x00\x00\xffdock state"),
+    keys.INSIGHTS_LAYOUT: QByteArray(b"\x00\x00\x00\xffsplitter"),
+    keys.BUSINESS_CASE_LAYOUT: {"outer": "AAAA/w==", "right": "AAAA/w==", "tab": 2},
+    keys.SOURCES_LAYOUT: QByteArray(b"\x00\x00\x00\xffsources"),
     keys.GENERATOR: {"preset": "Realistic: month-end crunch", "settings": {"runs": 12345, "sap_share": 0.8}},
     keys.THRESHOLDS: {"z_threshold": 3.0, "use_volume": False},
     keys.ASSUMPTIONS: {"global": {"horizon_years": 5}, "solutions": {"data-lifecycle": {"enabled": False}}},
@@ -48,7 +53,7 @@ def test_round_trip_per_key(tmp_path, key):
 
 
 @pytest.mark.parametrize("key, damaged", [
-    (keys.GEOMETRY, "not bytes"), (keys.LAYOUT, 42), (keys.GENERATOR, "{not json"), (keys.THRESHOLDS, "[1, 2"),
+    (keys.GEOMETRY, "not bytes"), (keys.DASHBOARD_LAYOUT, 42), (keys.GENERATOR_VISIBLE, "yes"), (keys.GENERATOR, "{not json"), (keys.THRESHOLDS, "[1, 2"),
     (keys.ASSUMPTIONS, "17"), (keys.RECENT, 3.5), (keys.OPEN_DIR, ["a", "b"]),
 ])
 def test_damaged_values_read_as_the_default(tmp_path, key, damaged):
@@ -148,7 +153,7 @@ def test_window_settings_survive_close_and_reopen_per_key(window, tmp_path, qtbo
     assert w2.assumptions.assumptions["global"]["discount_rate"] == 0.12
     assert w2.analysis_job.thresholds.spike_factor == 4.5
     assert w2.recent_files()[0].endswith("x.csv")
-    assert not w2.chart_docks["data_processed_gb"].isVisible()
+    assert w2.chart_docks["data_processed_gb"].isHidden()
 
 
 def test_close_without_saving_keeps_the_stored_settings(window, tmp_path):

@@ -70,11 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         if argv[0] == "--screenshot":
-            if len(argv) not in (2, 3):
-                raise UsageError("etl-desk: --screenshot takes PNG [INPUT]")
+            rest, size = list(argv[1:]), (1600, 1000)
+            if "--size" in rest:
+                i = rest.index("--size")
+                try:
+                    w, h = (int(x) for x in rest[i + 1].lower().split("x"))
+                    size = (w, h)
+                except (IndexError, ValueError):
+                    raise UsageError("etl-desk: --size takes WIDTHxHEIGHT, e.g. 1366x768") from None
+                del rest[i:i + 2]
+            if len(rest) not in (1, 2):
+                raise UsageError("etl-desk: --screenshot takes PNG|FOLDER [INPUT] [--size WxH]")
             from etl_desk.ui.window.app import screenshot
 
-            return screenshot(argv[1], argv[2] if len(argv) == 3 else None)
+            return screenshot(rest[0], rest[1] if len(rest) == 2 else None, size)
         args = parser.parse_args(argv)
         if args.self_test:
             from etl_desk.selftest import run_self_test

@@ -13,7 +13,10 @@ be upgraded is reset (the same policy as Orange's ``migrate_settings``).
 Versions (bump on any rename, removal or change of meaning of a key):
 
 1. everything before this module (no ``settingsVersion`` key);
-2. file locations under ``files/``, the business-case keys under ``business_case/``.
+2. file locations under ``files/``, the business-case keys under ``business_case/``;
+3. the window became pages: the dashboard's docks are ``pages/dashboard/layout``, each
+   page remembers its layout, the window its page; the old whole-window dock layout
+   (``window/state``) no longer applies and is dropped.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 2
+SETTINGS_VERSION = 3
 VERSION_KEY = "settingsVersion"
 
 
@@ -42,7 +45,14 @@ class Key:
 
 
 GEOMETRY = Key("window/geometry", "bytes", None, "Main window position and size (QMainWindow.saveGeometry)")
-LAYOUT = Key("window/state", "bytes", None, "Dock and toolbar layout (QMainWindow.saveState)")
+PAGE = Key("window/page", "str", "dashboard", "The page shown when the window closed")
+GENERATOR_VISIBLE = Key("window/generatorVisible", "int", 0, "1 when the generator panel was open")
+DASHBOARD_LAYOUT = Key("pages/dashboard/layout", "bytes", None,
+                       "Dock layout of the Dashboard page (its QMainWindow.saveState)")
+INSIGHTS_LAYOUT = Key("pages/insights/layout", "bytes", None, "Cards / anomalies splitter of the Insights page")
+BUSINESS_CASE_LAYOUT = Key("pages/business_case/layout", "json", None,
+                           "Splitter states (base64) and the audience tab of the Business case page")
+SOURCES_LAYOUT = Key("pages/sources/layout", "bytes", None, "Files / details splitter of the Sources page")
 GENERATOR = Key("generator/state", "json", None, "Generator preset and realistic settings")
 THRESHOLDS = Key("insights/thresholds", "json", None, "Anomaly thresholds (AnomalyThresholds fields)")
 ASSUMPTIONS = Key("business_case/assumptions", "json", None, "Business-case assumptions (global + per solution)")
@@ -52,8 +62,9 @@ EXPORT_DIR = Key("files/lastExportDir", "str", "", "Folder of the last workbook 
 RECENT = Key("files/recent", "str_list", [], "Recently opened files, newest first")
 
 #: Every key (the per-header-set column mappings live under :data:`MAPPING_PREFIX`).
-KEYS: tuple[Key, ...] = (GEOMETRY, LAYOUT, GENERATOR, THRESHOLDS, ASSUMPTIONS, ASSUMPTIONS_DIR, OPEN_DIR,
-                         EXPORT_DIR, RECENT)
+KEYS: tuple[Key, ...] = (GEOMETRY, PAGE, GENERATOR_VISIBLE, DASHBOARD_LAYOUT, INSIGHTS_LAYOUT, BUSINESS_CASE_LAYOUT,
+                         SOURCES_LAYOUT, GENERATOR, THRESHOLDS, ASSUMPTIONS, ASSUMPTIONS_DIR, OPEN_DIR, EXPORT_DIR,
+                         RECENT)
 #: Column mappings remembered per header set (``mappings/<header key>``: Mapping JSON), like Orange's
 #: context settings: the mapping chosen for a file applies to the next file with the same columns.
 MAPPING_PREFIX = "mappings/"
@@ -74,8 +85,12 @@ def _v1_to_v2(store: QSettings) -> None:
         _rename(store, old, new)
 
 
+def _v2_to_v3(store: QSettings) -> None:
+    store.remove("window/state")  # the whole-window dock layout: the docks now live on the Dashboard page
+
+
 #: (from version, upgrade to from version + 1), in order.
-MIGRATIONS: list[tuple[int, Callable[[QSettings], None]]] = [(1, _v1_to_v2)]
+MIGRATIONS: list[tuple[int, Callable[[QSettings], None]]] = [(1, _v1_to_v2), (2, _v2_to_v3)]
 
 
 def stored_version(store: QSettings) -> int | None:

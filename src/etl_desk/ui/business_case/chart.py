@@ -1,9 +1,9 @@
 """The cumulative-cost chart: doing nothing against the portfolio over the horizon, break-even marked.
 
-The legend sits in a header strip above the plot (never over the lines), the
-break-even point is a red dot with a dashed month line and a label, and the two
-end values are labelled at the right edge, one above and one below its line so
-they never overlap.
+The legend sits in a header strip above the plot (never over the lines) and
+carries each line's value at the end of the horizon; the break-even point is a
+red dot with a dashed month line and a label placed in the empty corner under
+the rising lines.
 """
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from etl_desk.core import fmt
-from etl_desk.ui.widgets.plots import without_menus
+from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 DO_NOTHING_COLOR = "#8C8C8C"
 PORTFOLIO_COLOR = "#2E8B57"
 BREAK_EVEN_COLOR = "#C0392B"
 NEGATIVE_COLOR = QColor("#B03A2E")
+LABEL_ROOM_PX = 12
 POSITIVE_COLOR = QColor("#1E7B45")
 
 
@@ -53,21 +54,22 @@ def payback_text(r, horizon_years: int) -> str:
 
 class CumulativeCostChart(QWidget):
     """Public: ``chart`` (the PlotWidget), ``curves``, ``break_even_item``, ``break_even_line``,
-    ``break_even_label``, ``end_labels``, ``status`` (the sentence under the chart)."""
+    ``break_even_label``, ``legend`` (key -> entry; its text carries the end value), ``status``
+    (the sentence under the chart)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("cumulativeCostHost")
         self.chart = pg.PlotWidget(axisItems={"left": MoneyAxis("left")})
         self.chart.setObjectName("cumulativeCostChart")
-        self.chart.setBackground(None)
         pi = self.chart.getPlotItem()
-        pi.setLabel("bottom", "Months from today")
-        pi.setLabel("left", "Cumulative cost (USD)")
+        set_axis_label(pi, "bottom", "Months from today")
+        set_axis_label(pi, "left", "Cumulative cost (USD)")
         pi.showGrid(x=True, y=True, alpha=0.15)
         without_menus(pi)
         pi.hideButtons()
         self.chart.setMouseEnabled(x=False, y=False)
+        follow_palette(self.chart)
         self.curves = {
             "do_nothing": pi.plot([], [], pen=pg.mkPen(DO_NOTHING_COLOR, width=2.5), name="Doing nothing"),
             "portfolio": pi.plot([], [], pen=pg.mkPen(PORTFOLIO_COLOR, width=2.5), name="With the portfolio"),
@@ -78,12 +80,9 @@ class CumulativeCostChart(QWidget):
         self.break_even_line = pg.InfiniteLine(angle=90, movable=False,
                                                pen=pg.mkPen(BREAK_EVEN_COLOR, width=1, style=Qt.PenStyle.DashLine))
         pi.addItem(self.break_even_line)
-        self.break_even_label = pg.TextItem(color=BREAK_EVEN_COLOR, anchor=(0, 1))
+        self.break_even_label = pg.TextItem(color=BREAK_EVEN_COLOR, anchor=(0, 0))
         pi.addItem(self.break_even_label)
-        self.end_labels = {k: pg.TextItem(color=c, anchor=(1, 1)) for k, c in
-                           (("do_nothing", DO_NOTHING_COLOR), ("portfolio", PORTFOLIO_COLOR))}
-        for t in self.end_labels.values():
-            pi.addItem(t)
+        pi.vb.sigResized.connect(self._fit_y)
 
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
@@ -96,9 +95,12 @@ class CumulativeCostChart(QWidget):
         self.title = QLabel("<b>Cumulative cost: doing nothing vs the portfolio</b>")
         self.title.setWordWrap(True)
         hl.addWidget(self.title, 1)
-        hl.addWidget(legend_swatch(DO_NOTHING_COLOR, "Doing nothing"))
-        hl.addWidget(legend_swatch(PORTFOLIO_COLOR, "With the portfolio"))
-        hl.addWidget(legend_swatch(BREAK_EVEN_COLOR, "Break-even", line=False))
+        self.legend = {k: legend_swatch(c, t) for k, c, t in (("do_nothing", DO_NOTHING_COLOR, "Doing nothing"),
+                                                               ("portfolio", PORTFOLIO_COLOR, "With the portfolio"),
+                                                               ("break_even", BREAK_EVEN_COLOR, "Break-even"))}
+        self.legend["break_even"].findChild(QLabel).setFixedSize(11, 11)
+        for w in self.legend.values():
+            hl.addWidget(w)
         v.addWidget(header)
         v.addWidget(self.chart, 1)
         self.status = QLabel()
@@ -107,6 +109,14 @@ class CumulativeCostChart(QWidget):
         self.status.setTextFormat(Qt.TextFormat.RichText)
         v.addWidget(self.status)
         self.setMinimumWidth(300)
+
+    def _fit_y(self, *args) -> None:
+        """A little room above the highest line, whatever the chart's height."""
+        top = getattr(self, "_top", None)
+        if top is None:
+            return
+        h = max(self.chart.getPlotItem().vb.height(), 60.0)
+        self.chart.getPlotItem().setYRange(0, top / max(1.0 - LABEL_ROOM_PX / h, 0.5), padding=0)
 
     def show_case(self, case) -> None:
         months = np.arange(case.horizon_months + 1, dtype=float)
@@ -136,24 +146,21 @@ class CumulativeCostChart(QWidget):
             self.break_even_line.setPos(x)
             self.break_even_label.setVisible(True)
             self.break_even_label.setText(f"Break-even: month {x:,.1f}\n{fmt.usd(y, 0)} spent either way")
-            # above-left of the point when it is in the right part of the chart: clear of the end labels
-            self.break_even_label.setAnchor((0, 1) if x < months[-1] * 0.6 else (1, 1))
+            # below the point, where the rising lines are not: to its right, or its left near the end
+            self.break_even_label.setAnchor((-0.04, -0.1) if x < months[-1] * 0.6 else (1.04, -0.1))
             self.break_even_label.setPos(x, y)
             saved = float(dn[-1] - pf[-1])
             self.status.setText(
                 f"<span style='color:{green}'><b>Break-even after {x:,.1f} months</b></span> (red dot): from "
                 f"then on the portfolio costs less than doing nothing; after {yrs} years it has saved "
                 f"<b>{fmt.usd(saved, 0)}</b>.")
-        self.end_labels["do_nothing"].setText(f"Doing nothing {fmt.usd_short(dn[-1])}")
-        self.end_labels["portfolio"].setText(f"Portfolio {fmt.usd_short(pf[-1])}")
-        hi_key, lo_key = ("do_nothing", "portfolio") if dn[-1] >= pf[-1] else ("portfolio", "do_nothing")
-        self.end_labels[hi_key].setAnchor((1, 1))
-        self.end_labels[lo_key].setAnchor((1, 0))
-        self.end_labels["do_nothing"].setPos(months[-1], dn[-1])
-        self.end_labels["portfolio"].setPos(months[-1], pf[-1])
+        self.legend["do_nothing"].findChildren(QLabel)[-1].setText(f"Doing nothing: {fmt.usd_short(dn[-1])}")
+        self.legend["portfolio"].findChildren(QLabel)[-1].setText(f"With the portfolio: {fmt.usd_short(pf[-1])}")
+        self.legend["break_even"].setVisible(p.enabled and p.payback_months is not None)
         pi = self.chart.getPlotItem()
         pi.setXRange(0, months[-1], padding=0.02)
-        pi.setYRange(0, top * 1.12, padding=0)
+        self._top = top
+        self._fit_y()
         step = 6 if yrs <= 3 else 12
         pi.getAxis("bottom").setTicks([[(m, f"{m:g}") for m in range(0, int(months[-1]) + 1, step)],
                                        [(m, "") for m in range(0, int(months[-1]) + 1, 3)]])

@@ -19,8 +19,9 @@ from etl_desk.ui import settings as keys
 from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 
 FILE_FILTER = "Assumptions (*.toml *.json);;TOML (*.toml);;JSON (*.json);;All files (*)"
-ANNUALISATION_LABELS = {"span": "Span of the data (first start to last end)",
-                        "active_days": "Days with at least one run"}
+ANNUALISATION_LABELS = {"span": "Span of the data", "active_days": "Days with runs"}
+ANNUALISATION_TIPS = {"span": "A year of cost = the cost in the data × 365 / the days from the first start to the last end",
+                      "active_days": "A year of cost = the cost in the data × 365 / the days with at least one run"}
 
 
 class AssumptionsEditor(QWidget):
@@ -56,7 +57,7 @@ class AssumptionsEditor(QWidget):
 
         def field(path, a):
             return FormField(path, a.spec, a.kind, choice_labels={**target_labels, **ANNUALISATION_LABELS},
-                             choice_tips=target_tips)
+                             choice_tips={**target_tips, **ANNUALISATION_TIPS})
 
         self.editors: dict[tuple, QWidget] = {}
         self.forms: list[SpecForm] = []

@@ -130,18 +130,43 @@ class BusinessCasePage(QWidget):
         self.audience_tabs.setCurrentIndex(1)
         rv.addWidget(self.audience_tabs, 1)
 
+        # the cumulative-cost chart large on the right, the audience views under it
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.setObjectName("businessCaseRight")
+        self.right.setChildrenCollapsible(False)
+        self.right.addWidget(self.chart_view)
+        self.right.addWidget(results)
+        self.right.setStretchFactor(0, 9)
+        self.right.setStretchFactor(1, 11)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("businessCaseSplitter")
         split.setChildrenCollapsible(False)
         split.addWidget(self.editor)
-        split.addWidget(results)
-        split.addWidget(self.chart_view)
+        split.addWidget(self.right)
         split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 2)
-        split.setSizes([320, 780, 460])
+        split.setStretchFactor(1, 1)
         self.splitter = split
         lay.addWidget(split, 1)
+        self.reset_layout()
+
+    def reset_layout(self) -> None:
+        w, h = max(self.width(), 900), max(self.height(), 600)
+        self.splitter.setSizes([340, w - 340])
+        self.right.setSizes([h * 9 // 20, h * 11 // 20])
+        self.audience_tabs.setCurrentIndex(1)
+
+    def save_layout(self) -> dict:
+        """The splitters' states and the audience tab shown (for the window's settings)."""
+        return {"outer": self.splitter.saveState(), "right": self.right.saveState(),
+                "tab": self.audience_tabs.currentIndex()}
+
+    def restore_layout(self, d: dict) -> None:
+        if d.get("outer") is not None:
+            self.splitter.restoreState(d["outer"])
+        if d.get("right") is not None:
+            self.right.restoreState(d["right"])
+        if isinstance(d.get("tab"), int) and 0 <= d["tab"] < self.audience_tabs.count():
+            self.audience_tabs.setCurrentIndex(d["tab"])
 
     # --- assumptions (the shared model) -------------------------------------------------------------
     @property

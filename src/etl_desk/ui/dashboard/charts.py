@@ -6,11 +6,17 @@ few thousand rectangles whatever the data size:
 
 - only bars inside the visible job range are drawn;
 - when more bars are visible than the plot has pixel rows, bars are binned
-  into a level-of-detail envelope (the largest bar of each bin, failed part
-  on top), and exact bars return when zoomed in;
+  (:mod:`etl_desk.core.dashboard.lod`): each drawn row is the mean of its bars,
+  split honestly into failed and successful parts, so the blue share of what is
+  drawn is the failed share of the runs in view at every zoom; the largest bar
+  of each row is the envelope, drawn behind in a neutral grey; exact bars
+  return when zoomed in;
 - every layer is one single-brush ``BarGraphItem`` (pyqtgraph's fast
   ``drawRects`` path); a selection is drawn as second layers on top, with the
   rest dimmed.
+
+The Success / Failed legend is not drawn on the plot: the dashboard shows it
+in a header strip above the charts (:class:`StatusLegend`).
 
 Hit-testing and tooltips are numpy look-ups on the view's arrays.
 """
@@ -21,16 +27,20 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
+from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolTip, QWidget
 
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
+from etl_desk.core.dashboard.lod import Rows, rows_to_draw, snap_to_pixels
 from etl_desk.core.dashboard.view import METRIC_TITLES, View
-from etl_desk.ui.widgets.plots import without_menus
+from etl_desk.ui.widgets.guard import Guard
+from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 BAR_HEIGHT = 0.78
 DIM_ALPHA = 70
+ENVELOPE_ALPHA = 60
+GAP_PX = 3  # between the job axis line and the start of the bars  # the envelope: the palette's mid grey, translucent
 MIN_ROW_PX = 11  # run IDs are drawn as tick labels when rows are at least this tall
 INITIAL_BARS = 44  # like the reference dashboard's first screen
 
@@ -48,6 +58,35 @@ def _color(hex_: str, alpha: int = 255) -> QColor:
     c = QColor(hex_)
     c.setAlpha(alpha)
     return c
+
+
+class StatusLegend(QWidget):
+    """The header strip naming the status colours ("Job Status ■ Success ■ Failed"), outside the plots."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("statusLegend")
+        h = QHBoxLayout(self)
+        h.setContentsMargins(8, 2, 8, 2)
+        h.setSpacing(6)
+        title = QLabel("<b>Job Status</b>")
+        h.addWidget(title)
+        for status in (SUCCESS, FAILED):
+            sw = QLabel()
+            sw.setObjectName(f"legendSwatch_{status}")
+            sw.setFixedSize(12, 12)
+            sw.setStyleSheet(f"background: {STATUS_COLORS[status]}; border-radius: 2px;")
+            h.addWidget(sw)
+            h.addWidget(QLabel(status))
+            h.addSpacing(8)
+        self.note = QLabel()
+        self.note.setObjectName("lodNote")
+        h.addWidget(self.note)
+        h.addStretch(1)
+
+    def set_binned(self, on: bool) -> None:
+        self.note.setText("Zoomed out: each row shows the mean of the runs it stands for; grey reaches the largest"
+                          if on else "")
 
 
 class ValueAxis(pg.AxisItem):
@@ -186,9 +225,11 @@ class BarChart(pg.PlotWidget):
 
     hoveredBar = Signal(int)  # -1 when over no bar
 
-    def __init__(self, metric: str, state, *, show_job_labels: bool = True, show_legend: bool = False,
-                 parent=None):
-        self.metric = metric
+    lodChanged = Signal(int)  # bars per drawn row (1 = exact bars)
+
+    def __init__(self, metric: str, state, *, show_job_labels: bool = True, parent=None):
+        # not "metric": QWidget.metric() is a virtual PySide would call on a str attribute (grab() crashed)
+        self.metric_key = metric
         self.state = state
         self.job_axis = JobAxis(show_labels=show_job_labels)
         self.value_axis = ValueAxis(metric)
@@ -196,26 +237,26 @@ class BarChart(pg.PlotWidget):
         super().__init__(parent=parent, viewBox=self.vb,
                          axisItems={"left": self.job_axis, "bottom": self.value_axis})
         self.setObjectName(f"chart_{metric}")
-        self.setBackground("w")
         pi = self.getPlotItem()
         pi.hideButtons()
         without_menus(pi)
         pi.showGrid(x=True, y=False, alpha=0.25)
-        for ax in ("left", "bottom"):
-            a = pi.getAxis(ax)
-            a.setPen(pg.mkPen("#9a9a9a"))
-            a.setTextPen(pg.mkPen("#333333"))
-        pi.setLabel("bottom", METRIC_TITLES[metric])
+        self.vb.setZValue(1)  # the bars over the axes' grid lines (pyqtgraph puts the axes at 0.5)
+        set_axis_label(pi, "bottom", METRIC_TITLES[metric])
         self.show_job_labels = show_job_labels
         if show_job_labels:
-            pi.setLabel("left", "Job ID")
+            set_axis_label(pi, "left", "Job ID")
         else:
             self.job_axis.setStyle(showValues=False, tickLength=0)
             self.job_axis.setWidth(8)
         self._anchor: int | None = None
         self._lod = 1
-        # layers: base (success colour = whole bar), base failed part, then the selection on top
+        self._drawing, self._draw_again = Guard(), False
+        # layers: the envelope (largest bar of a binned row) behind, the bar (success colour = whole
+        # bar), its failed part, then the selection on top
         self.items = {
+            "envelope": FastBars(x0=[], y=[], height=BAR_HEIGHT, width=[], brush=QColor(128, 128, 128, ENVELOPE_ALPHA),
+                                 pen=None),
             "total": FastBars(x0=[], y=[], height=BAR_HEIGHT, width=[], brush=STATUS_COLORS[SUCCESS], pen=None),
             "failed": FastBars(x0=[], y=[], height=BAR_HEIGHT, width=[], brush=STATUS_COLORS[FAILED], pen=None),
             "sel_total": FastBars(x0=[], y=[], height=BAR_HEIGHT, width=[], brush=STATUS_COLORS[SUCCESS],
@@ -224,17 +265,9 @@ class BarChart(pg.PlotWidget):
                                    pen=pg.mkPen("#1d1d1d", width=1.2)),
         }
         for z, it in enumerate(self.items.values()):
-            it.setZValue(z)
             self.addItem(it)
-        self.legend = None
-        if show_legend:
-            self.legend = pg.LegendItem(offset=(-8, 8), labelTextColor="#333333",
-                                        brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#cccccc"))
-            self.legend.setParentItem(pi.vb)
-            self.legend.addItem(FastBars(x0=[0], y=[0], height=1, width=[1], brush=STATUS_COLORS[SUCCESS],
-                                         pen=None), SUCCESS)
-            self.legend.addItem(FastBars(x0=[0], y=[0], height=1, width=[1], brush=STATUS_COLORS[FAILED],
-                                         pen=None), FAILED)
+            it.setZValue(10 + z)  # after addItem, which lifts items below the view box's own z
+        follow_palette(self, self._palette_changed)
         self.vb.sigYRangeChanged.connect(self._redraw)
         self.vb.sigResized.connect(self._redraw)  # the level of detail depends on the pixel height
         self.vb.barClicked.connect(self._on_click)
@@ -246,6 +279,11 @@ class BarChart(pg.PlotWidget):
         if state.view is not None:
             self.on_view_changed()
 
+    def _palette_changed(self, pal: QPalette) -> None:
+        outline = pal.color(QPalette.ColorRole.Text)
+        for k in ("sel_total", "sel_failed"):
+            self.items[k].setOpts(pen=pg.mkPen(outline, width=1.2))
+
     # --- rendering ------------------------------------------------------------------------
     @property
     def view(self) -> View | None:
@@ -256,14 +294,14 @@ class BarChart(pg.PlotWidget):
         self.job_axis.view = v
         if self.show_job_labels:
             grouping = v.spec.grouping if v is not None else "run"
-            self.getPlotItem().setLabel("left", {"run": "Job ID", "pipeline": "Pipeline", "day": "Day",
-                                                 "week": "Week", "month": "Month"}[grouping])
+            set_axis_label(self.getPlotItem(), "left", {"run": "Job ID", "pipeline": "Pipeline", "day": "Day",
+                                                        "week": "Week", "month": "Month"}[grouping])
         n = v.n_bars if v is not None else 0
-        vals = v.totals[self.metric] if n else np.zeros(0)
+        vals = v.totals[self.metric_key] if n else np.zeros(0)
         xmax = float(np.nanmax(vals)) if n and not np.isnan(vals).all() else 1.0
         if not np.isfinite(xmax) or xmax <= 0:
             xmax = 1.0
-        self.vb.setLimits(xMin=0, xMax=xmax * 1.06, yMin=-0.6, yMax=max(n, 1) - 0.4,
+        self.vb.setLimits(xMin=-xmax, xMax=xmax * 1.06, yMin=-0.6, yMax=max(n, 1) - 0.4,
                           minYRange=3, maxYRange=max(n, 3) + 2)
         self.vb.scroll_limit = (-0.6, max(n, 1) - 0.4)
         self.vb.setXRange(0, xmax * 1.04, padding=0)
@@ -288,50 +326,70 @@ class BarChart(pg.PlotWidget):
         return self._lod
 
     def _redraw(self, *args) -> None:
+        """Draw the bars in view. Fitting the value axis can move the job axis too (pyqtgraph
+        re-applies the limits), which asks for a redraw from inside this one: that request is
+        noted and served after, at most twice, instead of recursing."""
+        if self._drawing:
+            self._draw_again = True
+            return
+        with self._drawing:
+            for _ in range(3):
+                self._draw_again = False
+                self._draw()
+                if not self._draw_again:
+                    break
+
+    def _draw(self) -> None:
         v = self.view
         if v is None or v.n_bars == 0:
             for it in self.items.values():
                 it.setOpts(x0=np.zeros(0), y=np.zeros(0), width=np.zeros(0), height=BAR_HEIGHT)
-            self._lod = 1
+            self._set_lod(1)
             return
         i0, i1 = self.visible_range()
         # one extra bar at each edge so partially visible bars are drawn
         i0, i1 = max(0, i0 - 1), min(v.n_bars, i1 + 1)
         rows_px = max(1.0, self.vb.height())
-        count = max(i1 - i0, 1)
-        lod = max(1, int(math.ceil(count / rows_px)))
-        self._lod = lod
-        total = v.totals[self.metric][i0:i1]
-        failed = v.failed_parts[self.metric][i0:i1]
+        lod = max(1, int(math.ceil(max(i1 - i0, 1) / rows_px)))
         sel_bars = self.state.selected_bars()
-        has_sel = bool(sel_bars.any()) if len(sel_bars) else False
-        sel = sel_bars[i0:i1] if has_sel else None
-        if lod == 1:
-            y = np.arange(i0, i1, dtype=np.float64)
-            h = BAR_HEIGHT
-        else:
-            starts = np.arange(0, count, lod)
-            total = np.maximum.reduceat(np.nan_to_num(total, nan=0.0), starts)
-            failed = np.maximum.reduceat(np.nan_to_num(failed, nan=0.0), starts)
-            if sel is not None:
-                sel = np.maximum.reduceat(sel.astype(np.int8), starts).astype(bool)
-            y = i0 + starts + (np.minimum(starts + lod, count) - starts - 1) / 2.0
-            h = lod * 0.98
-        total = np.nan_to_num(total, nan=0.0)
-        failed = np.nan_to_num(failed, nan=0.0)
-        self._fit_value_axis(total)
+        has_sel = bool(len(sel_bars) and sel_bars.any())
+        r = rows_to_draw(v.totals[self.metric_key][i0:i1], v.failed_parts[self.metric_key][i0:i1], i0, lod, BAR_HEIGHT,
+                         selected=sel_bars[i0:i1] if has_sel else None)
+        self._set_lod(lod)
+        self._fit_value_axis(r.envelope)
         alpha = DIM_ALPHA if has_sel else 255
-        self.items["total"].setOpts(x0=0.0, y=y, height=h, width=total, brush=_color(STATUS_COLORS[SUCCESS], alpha))
-        fmask = failed > 0
-        self.items["failed"].setOpts(x0=0.0, y=y[fmask], height=h, width=failed[fmask],
+        h = r.height
+        binned = lod > 1
+        if binned:
+            # rows of ~1 px: whole pixels with the rounding carried from row to row, so thin failed
+            # parts are not all rounded away; and full-height rows that tile the plot
+            x0, x1 = self.vb.viewRange()[0]
+            ppu = self.vb.width() / (x1 - x0) if x1 > x0 else 0.0
+            total, failed = snap_to_pixels(r.total, ppu), snap_to_pixels(r.failed, ppu)
+            r = Rows(r.y, float(lod), total, failed, r.envelope, r.selected,
+                     None if r.sel_total is None else snap_to_pixels(r.sel_total, ppu),
+                     None if r.sel_failed is None else snap_to_pixels(r.sel_failed, ppu))
+            h = r.height
+        self.items["envelope"].setOpts(x0=0.0, y=r.y if binned else np.zeros(0), height=h,
+                                       width=r.envelope if binned else np.zeros(0))
+        self.items["total"].setOpts(x0=0.0, y=r.y, height=h, width=r.total,
+                                    brush=_color(STATUS_COLORS[SUCCESS], alpha))
+        fmask = r.failed > 0
+        self.items["failed"].setOpts(x0=0.0, y=r.y[fmask], height=h, width=r.failed[fmask],
                                      brush=_color(STATUS_COLORS[FAILED], alpha))
-        if sel is not None and sel.any():
-            self.items["sel_total"].setOpts(x0=0.0, y=y[sel], height=h, width=total[sel])
-            sf = sel & fmask
-            self.items["sel_failed"].setOpts(x0=0.0, y=y[sf], height=h, width=failed[sf])
+        if has_sel and r.selected.any():
+            sel = r.selected
+            self.items["sel_total"].setOpts(x0=0.0, y=r.y[sel], height=h, width=r.sel_total[sel])
+            sf = sel & (r.sel_failed > 0)
+            self.items["sel_failed"].setOpts(x0=0.0, y=r.y[sf], height=h, width=r.sel_failed[sf])
         else:
             for k in ("sel_total", "sel_failed"):
                 self.items[k].setOpts(x0=0.0, y=np.zeros(0), height=h, width=np.zeros(0))
+
+    def _set_lod(self, lod: int) -> None:
+        if lod != self._lod:
+            self._lod = lod
+            self.lodChanged.emit(lod)
 
     def _fit_value_axis(self, drawn_totals: np.ndarray) -> None:
         """The value axis follows the bars in view, so a few huge runs elsewhere never flatten them."""
@@ -340,8 +398,11 @@ class BarChart(pg.PlotWidget):
             top = 1.0
         x0, x1 = self.vb.viewRange()[0]
         want = top * 1.04
-        if abs(x1 - want) > 1e-9 * max(want, 1.0) or x0 != 0:
-            self.vb.setXRange(0, want, padding=0)
+        # bars start a few pixels right of the axis line, which would hide their first pixel (at a
+        # million runs, the whole failed part of most rows)
+        left = -GAP_PX * want / max(self.vb.width() - GAP_PX, 1.0)
+        if abs(x1 - want) > 1e-9 * max(want, 1.0) or abs(x0 - left) > 1e-9 * max(want, 1.0):
+            self.vb.setXRange(left, want, padding=0)
 
     # --- interaction ----------------------------------------------------------------------
     def bar_at(self, x: float, y: float) -> int:
@@ -352,7 +413,7 @@ class BarChart(pg.PlotWidget):
         i = int(math.floor(y + 0.5))
         if not 0 <= i < v.n_bars or abs(y - i) > BAR_HEIGHT / 2 * max(1, self._lod):
             return -1
-        val = v.totals[self.metric][i]
+        val = v.totals[self.metric_key][i]
         # generous on short bars: anywhere on the bar's row up to the bar end (at least 3 % of the axis)
         xr = self.vb.viewRange()[0]
         reach = max(val if np.isfinite(val) else 0.0, (xr[1] - xr[0]) * 0.03)
@@ -432,7 +493,7 @@ class BarChart(pg.PlotWidget):
             gen.setFileName(path)
             gen.setSize(QSize(self.width(), self.height()))
             gen.setViewBox(QRect(0, 0, self.width(), self.height()))
-            gen.setTitle(f"ETL Desk — {METRIC_TITLES[self.metric]}")
+            gen.setTitle(f"ETL Desk — {METRIC_TITLES[self.metric_key]}")
             painter = QPainter(gen)
             try:
                 self.render(painter)

@@ -8,9 +8,11 @@ with progress and Cancel.
 """
 from __future__ import annotations
 
+import html
+import os
 from dataclasses import asdict, fields, replace
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -38,9 +40,17 @@ class GeneratorPanel(QWidget):
         self.preset.setToolTip("Case study: the published 1,000 runs, value for value.\n"
                                "Realistic: SAP and GIS pipelines with schedules, month-end peaks, retries, spot.")
         self.preset.currentTextChanged.connect(self._on_preset)
+        self.loaded = QLabel()
+        self.loaded.setObjectName("loadedData")
+        self.loaded.setWordWrap(True)
+        self.loaded.setTextFormat(Qt.TextFormat.RichText)
+        self.loaded.setStyleSheet("QLabel#loadedData { border: 1px solid palette(mid); border-radius: 4px; "
+                                  "padding: 4px 6px; }")
+        self._file_item = False  # the preset list starts with "Loaded file: …" while a file is shown
         head = QFormLayout()
         head.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         head.setContentsMargins(4, 4, 4, 0)
+        head.addRow(self.loaded)
         head.addRow("Preset", self.preset)
 
         specs = field_specs(RealisticSettings)
@@ -92,6 +102,7 @@ class GeneratorPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        self._last_preset = CASE_STUDY
         self.set_settings(RealisticSettings())
         self._on_preset(self.preset.currentText())
 
@@ -109,8 +120,33 @@ class GeneratorPanel(QWidget):
     def is_case_study(self) -> bool:
         return self.current_preset() == CASE_STUDY
 
+    def is_file(self) -> bool:
+        """The preset list shows the loaded file (nothing to generate until a preset is chosen)."""
+        return self._file_item and self.preset.currentIndex() == 0
+
     def state_dict(self) -> dict:
-        return {"preset": self.current_preset(), "settings": asdict(self.settings())}
+        preset = self.current_preset() if not self.is_file() else self._last_preset
+        return {"preset": preset, "settings": asdict(self.settings())}
+
+    # --- what is loaded ---------------------------------------------------------------------
+    def show_loaded(self, source: str, path: str | None, runs: int) -> None:
+        """Say what the window shows. From a file, the preset list names the file (choosing a
+        preset then generates new data); generated data leaves the chosen preset as it is."""
+        name = os.path.basename(path) if path else source
+        origin = "from a file" if path else "generated"
+        self.loaded.setText(f"Showing <b>{html.escape(name)}</b>: {runs:,} runs, {origin}")
+        self.loaded.setToolTip(path or source)
+        with QSignalBlocker(self.preset):
+            if self._file_item:
+                self.preset.removeItem(0)
+                self._file_item = False
+            if path:
+                self._last_preset = self.preset.currentText()
+                self.preset.insertItem(0, f"Loaded file: {name}")
+                self.preset.setItemData(0, path, Qt.ItemDataRole.ToolTipRole)
+                self.preset.setCurrentIndex(0)
+                self._file_item = True
+        self._enable_fields()
 
     def restore_state(self, d: dict) -> None:
         try:
@@ -128,15 +164,19 @@ class GeneratorPanel(QWidget):
 
     # --- behaviour --------------------------------------------------------------------------
     def _on_preset(self, name: str) -> None:
+        if not self.is_file():
+            self._last_preset = name
         if name in REALISTIC_SCENARIOS:
             self.set_settings(REALISTIC_SCENARIOS[name])
         self._enable_fields()
 
     def _enable_fields(self) -> None:
-        self.form.set_editable(not self.is_case_study())
+        self.form.set_editable(not self.is_case_study() and not self.is_file())
         self._validate()
 
     def validation_messages(self) -> list[str]:
+        if self.is_file():
+            return ["Choose a preset to generate new data (the loaded file stays until then)"]
         if self.is_case_study():
             return []
         try:

@@ -148,6 +148,10 @@ class InsightsPage(QWidget):
         v.addLayout(row)
         return box
 
+    def reset_layout(self) -> None:
+        w = max(self.splitter.width(), 500)
+        self.splitter.setSizes([w * 3 // 5, w * 2 // 5])
+
     # --- thresholds ------------------------------------------------------------------------------
     @property
     def thresholds(self) -> AnomalyThresholds:

@@ -16,6 +16,9 @@ FIRST_PAINT_ENV = "ETL_DESK_EXIT_AFTER_FIRST_PAINT"
 def ensure_app(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
+    from etl_desk.ui import disarm_pyside_import_hook
+
+    disarm_pyside_import_hook()
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv or [sys.argv[0]])
@@ -99,29 +102,49 @@ def _quit_on_first_paint(app, win) -> None:
     app.installEventFilter(win._first_paint_filter)
 
 
-def screenshot(png: str, path: str | None = None) -> int:
-    """Render the main window with *path* (or the default data) to *png* and return 0."""
+def screenshot(out: str, path: str | None = None, size: tuple[int, int] = (1600, 1000)) -> int:
+    """Render the window with *path* (or the case study) and return 0 (2 on a bad input or path).
+
+    *out* ending in ``.png``: the Dashboard page to that file. Otherwise *out* is a folder and
+    every page is written to it as ``dashboard.png``, ``insights.png``, ``business_case.png`` and
+    ``sources.png`` (the README's screenshots: ``etl-desk --screenshot docs/screenshots``).
+    """
+    import time
+    from pathlib import Path
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = ensure_app()
     from etl_desk.core.errors import DataError
-    from etl_desk.ui.window.main_window import MainWindow
+    from etl_desk.ui.window.main_window import PAGES, MainWindow
 
     win = MainWindow(settings=make_settings(), restore=False)
-    win.resize(1600, 1000)
+    win.resize(*size)
     win.show()
     if path:
         try:
             win.load_path(path)
         except DataError as exc:
             print(f"etl-desk: error: {exc.message}", file=sys.stderr)
+            win.close_without_saving()
             return 2
+    single = out.lower().endswith(".png")
+    targets = {"dashboard": Path(out)} if single else {name: Path(out) / f"{name}.png" for name in PAGES}
+    if not single:
+        Path(out).mkdir(parents=True, exist_ok=True)
     win.ensure_pages()
-    for _ in range(5):
+    deadline = time.perf_counter() + 120
+    while (win.analysis_job.busy or win.analysis_job.result is None) and time.perf_counter() < deadline:
         app.processEvents()
-    ok = win.grab().save(png)
-    win.close()
+        time.sleep(0.01)
+    ok = True
+    for name, png in targets.items():
+        win.show_page(name)
+        for _ in range(10):
+            app.processEvents()
+        ok = win.grab().save(str(png)) and ok
+        print(f"wrote {png}", file=sys.stderr)
+    win.close_without_saving()
     if not ok:
-        print(f"etl-desk: error: cannot write {png}", file=sys.stderr)
+        print(f"etl-desk: error: cannot write {out}", file=sys.stderr)
         return 2
-    print(f"wrote {png}", file=sys.stderr)
     return 0

@@ -1,53 +1,55 @@
-"""The main window: a shell that composes the views and the helpers that do the work.
+"""The main window: a shell of full-size pages — Dashboard, Insights, Business case, Sources.
 
 It owns the shared objects — the :class:`DashboardState` (data, filter, sort,
 grouping, selection, KPIs), the :class:`AnalysisJob` (one analysis + baseline of the
-filtered runs) and the :class:`AssumptionsModel` — and wires small helpers to them by
-signals: :class:`FileActions` (open, import, generate, recent files),
-:class:`ExportActions` (workbook, data, charts, clipboard) and :class:`TableSync`
-(the run table's selection and sort order). No helper reaches into a view by
-attribute name; the views subscribe to the shared objects themselves.
+filtered runs) and the :class:`AssumptionsModel` — and composes the pages and the
+helpers that work on them by signals: :class:`FileActions` (open, import, generate,
+recent files) and :class:`ExportActions` (workbook, data, charts, clipboard). The
+pages subscribe to the shared objects, so switching pages keeps the filter and the
+selection. Ctrl+1…4 move between pages; the generator panel opens beside any page
+(one click on "Generator"); the filter bar is above every page. Only the Dashboard
+page is built before the first paint; the others right after it.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QActionGroup
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStackedWidget, QToolBar,
+                               QToolButton, QWidget)
 
 from etl_desk import APP_NAME
-from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS, Dataset
+from etl_desk.core.dashboard.view import Dataset
 from etl_desk.ui import settings as keys
 from etl_desk.ui.business_case.assumptions_model import AssumptionsModel
-from etl_desk.ui.dashboard.charts import BarChart
 from etl_desk.ui.dashboard.filter_bar import FilterBar
-from etl_desk.ui.dashboard.kpi_strip import KpiStrip
+from etl_desk.ui.dashboard.page import DashboardPage
 from etl_desk.ui.dashboard.state import DashboardState
-from etl_desk.ui.dashboard.table_model import RunTableModel
 from etl_desk.ui.data.generator_panel import GeneratorPanel
 from etl_desk.ui.settings import Settings
+from etl_desk.ui.sources.provenance import read_provenance, status_text
 from etl_desk.ui.window.analysis_job import AnalysisJob
 from etl_desk.ui.window.export_actions import ExportActions
 from etl_desk.ui.window.file_actions import NO_DIALOGS_ENV, FileActions, LoadedRuns
-from etl_desk.ui.window.table_sync import TableSync, make_run_table
+from etl_desk.ui.window.menus import action, build_menus
 
-LAYOUT_VERSION = 1
 log = logging.getLogger(__name__)
+PAGES = {"dashboard": "Dashboard", "insights": "Insights", "business_case": "Business case", "sources": "Sources"}
 
 
 class MainWindow(QMainWindow):
     """The ETL Desk window.
 
-    Public API used by tests and the app: ``state``, ``analysis_job``, ``assumptions``
-    (the AssumptionsModel), ``settings`` (:class:`~etl_desk.ui.settings.Settings`),
-    ``files`` / ``exports`` (the helpers), ``charts`` (metric -> BarChart), ``table`` /
-    ``table_model``, ``kpis``, ``insights_page`` / ``business_case_page`` (built after the
-    first paint, or on first use), ``set_data(df, source)``, ``load_path(path)``
-    (synchronous, raises DataError), ``open_file(path)`` (background, errors shown, previous
-    data kept), ``generate(preset, settings)`` (background), ``cancel_work()``,
-    ``close_without_saving()``.
+    Public API used by tests and the app: ``state``, ``analysis_job``, ``assumptions``, ``settings``,
+    ``files`` / ``exports`` (helpers), ``dashboard`` (the page: ``charts``, ``chart_docks``, ``table``,
+    ``table_model``, ``time_chart``, ``kpis``; the same names are on the window), ``insights_page``,
+    ``business_case_page``, ``sources_page`` (built after the first paint, or on first use),
+    ``show_page(name)`` / ``current_page()``, ``set_data(df, source)``, ``load_path(path)``
+    (synchronous, raises DataError), ``open_file(path)`` (background), ``generate(preset, settings)``
+    (background), ``cancel_work()``, ``close_without_saving()``.
     """
 
     dataLoaded = Signal(str)  # source description
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
     workCancelled = Signal()
     exportFinished = Signal(str)  # path
     exportFailed = Signal(str)  # message, or "cancelled"
+    pageChanged = Signal(str)
 
     def __init__(self, settings: QSettings | Settings | None = None, restore: bool = True,
                  load_default: bool = True):
@@ -70,21 +73,40 @@ class MainWindow(QMainWindow):
         self.source = ""
         self.current_path: str | None = None
         self.setAcceptDrops(True)
-        self.setDockNestingEnabled(True)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        self._build_docks()
+        self.dashboard = DashboardPage(self.state)
+        d = self.dashboard
+        self.charts, self.chart_docks, self.kpis = d.charts, d.chart_docks, d.kpis
+        self.table, self.table_model, self.table_dock, self.time_chart = d.table, d.table_model, d.table_dock, \
+            d.time_chart
+        self._pages: dict[str, QWidget | None] = {"dashboard": d, "insights": None, "business_case": None,
+                                                  "sources": None}
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pages")
+        self.stack.addWidget(d)
+        for name in ("insights", "business_case", "sources"):
+            self.stack.addWidget(self._placeholder(name))
+        self.generator = GeneratorPanel()
+        self.generator_host = self._scrolled(self.generator, "generatorPanelScroll")
+        self.generator_host.setVisible(False)
+        self.body = QSplitter(Qt.Orientation.Horizontal)
+        self.body.setObjectName("windowBody")
+        self.body.setChildrenCollapsible(False)
+        self.body.addWidget(self.generator_host)
+        self.body.addWidget(self.stack)
+        self.body.setStretchFactor(1, 1)
+        self.setCentralWidget(self.body)
+
         self.files = FileActions(self.state, settings, self)
         self.exports = ExportActions(self.state, self.analysis_job, self.assumptions, settings, self,
                                      source=lambda: self.source, current_path=lambda: self.current_path,
                                      chart_for=self.charts.__getitem__)
         self.runner, self.export_runner = self.files.runner, self.exports.runner
         self._build_toolbars()
-        self._build_menus()
+        self._build_status_bar()
+        build_menus(self)
         self._wire()
         self._fit_to_screen(1500, 920)
-        self._default_state = None
         self._restored = restore and self.restore_settings()
         self._update_title()
         if load_default:
@@ -93,192 +115,70 @@ class MainWindow(QMainWindow):
             self.set_data(generate_case_study(), "Case study (seed 42)")
 
     # --- construction ----------------------------------------------------------------------
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(name)
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, d)
-        return d
-
-    def _build_docks(self) -> None:
-        self.generator = GeneratorPanel()
-        self.generator_dock = self._dock("Generator", "generatorDock", self.generator,
-                                         Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.charts: dict[str, BarChart] = {}
-        self.chart_docks: dict[str, QDockWidget] = {}
-        prev = None
-        for i, m in enumerate(METRICS):
-            chart = BarChart(m, self.state, show_job_labels=(i == 0), show_legend=(i == len(METRICS) - 1))
-            self.charts[m] = chart
-            dock = self._dock(METRIC_TITLES[m], f"chartDock_{m}", chart, Qt.DockWidgetArea.RightDockWidgetArea)
-            self.chart_docks[m] = dock
-            if prev is not None:
-                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
-                chart.vb.setYLink(self.charts[METRICS[0]].vb)
-            prev = dock
-        self.table_model = RunTableModel(self.state, self)
-        self.table = make_run_table(self.table_model)
-        self.table_dock = self._dock("Data", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
-        # The Insights and Business case views are built right after the first paint (ensure_pages):
-        # the docks exist from the start so the saved layout restores, their content comes later.
-        self._insights_page = self._business_case_page = None
-        self.insights_dock = self._dock("Insights", "insightsDock", QLabel("Analysing…"),
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.business_case_dock = self._dock("Business case", "businessCaseDock",
-                                             QLabel("Preparing the business case…"),
-                                             Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.table_dock, self.insights_dock)
-        self.tabifyDockWidget(self.insights_dock, self.business_case_dock)
-        self.table_dock.raise_()
-        self._initial_sizes()
-
-    def _fit_to_screen(self, w: int, h: int) -> None:
-        screen = self.screen().availableGeometry() if self.screen() else None
-        if screen is not None and screen.width() > 0:
-            w, h = min(w, screen.width() - 40), min(h, screen.height() - 60)
-        self.resize(w, h)
-
-    def _initial_sizes(self) -> None:
-        self.resizeDocks([self.generator_dock], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks(list(self.chart_docks.values()), [420, 420, 420], Qt.Orientation.Horizontal)
-        h = max(self.height() - 200, 400)
-        self.resizeDocks([self.chart_docks[METRICS[0]], self.table_dock], [int(h * 0.68), int(h * 0.32)],
-                         Qt.Orientation.Vertical)
-
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Paint and self._insights_page is None:
-            obj.removeEventFilter(self)
-            QTimer.singleShot(0, self.ensure_pages)
-        return False
-
-    def ensure_pages(self) -> None:
-        """Build the Insights and Business case views (deferred until after the first paint)."""
-        if self._insights_page is not None:
-            return
-        # their modules import the rest of the UI: only now, after the window is on screen
-        from etl_desk.ui.business_case.page import BusinessCasePage
-        from etl_desk.ui.insights.page import InsightsPage
-
-        self._insights_page = InsightsPage(self.state, job=self.analysis_job)
-        self.insights_dock.setWidget(self._scrolled(self._insights_page))
-        self.insights_dock.visibilityChanged.connect(self._insights_page.set_on_screen)  # a tab is covered
-        self._business_case_page = BusinessCasePage(self.state, job=self.analysis_job, model=self.assumptions,
-                                                    settings=self.settings)
-        self.business_case_dock.setWidget(self._scrolled(self._business_case_page))
-
-    @property
-    def insights_page(self):
-        self.ensure_pages()
-        return self._insights_page
-
-    @property
-    def business_case_page(self):
-        self.ensure_pages()
-        return self._business_case_page
-
     @staticmethod
-    def _scrolled(w: QWidget) -> QWidget:
-        """A view with a large minimum size must not dictate the dock area's height."""
+    def _scrolled(w: QWidget, name: str) -> QScrollArea:
         sa = QScrollArea()
-        sa.setObjectName(f"{w.objectName() or type(w).__name__}Scroll")
+        sa.setObjectName(name)
         sa.setWidgetResizable(True)
         sa.setFrameShape(QScrollArea.Shape.NoFrame)
         sa.setWidget(w)
         return sa
 
+    @staticmethod
+    def _placeholder(name: str) -> QLabel:
+        lab = QLabel(f"Preparing {PAGES[name]}…")
+        lab.setObjectName(f"placeholder_{name}")
+        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return lab
+
     def _build_toolbars(self) -> None:
+        nav = QToolBar("Pages", self)
+        nav.setObjectName("pageToolbar")
+        nav.setMovable(False)
+        nav.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.page_actions = {}
+        for i, (name, title) in enumerate(PAGES.items(), 1):
+            a = action(self, title, lambda _=False, n=name: self.show_page(n), f"Ctrl+{i}",
+                       f"Show the {title} page (Ctrl+{i})", checkable=True)
+            a.setObjectName(f"pageAction_{name}")
+            group.addAction(a)
+            nav.addAction(a)
+            self.page_actions[name] = a
+        self.page_actions["dashboard"].setChecked(True)
+        nav.addSeparator()
+        self.act_generator = action(self, "Generator", self.set_generator_visible, "Ctrl+Shift+G",
+                                    "Show or hide the generator settings beside the page", checkable=True)
+        nav.addAction(self.act_generator)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, nav)
+        self.addToolBarBreak()
         self.filter_bar = FilterBar(self.state)
         tb = QToolBar("Filter, sort and grouping", self)
         tb.setObjectName("filterToolbar")
+        tb.setMovable(False)
         tb.addWidget(self.filter_bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.addToolBarBreak()
-        self.kpis = KpiStrip(self.state)
-        kb = QToolBar("Key figures", self)
-        kb.setObjectName("kpiToolbar")
-        kb.addWidget(self.kpis)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, kb)
-        self.toolbars = [tb, kb]
+        self.toolbars = [nav, tb]
+
+    def _build_status_bar(self) -> None:
         self.status_label = QLabel()
+        self.status_label.setObjectName("statusMessage")
         self.statusBar().addWidget(self.status_label, 1)
+        self.sources_button = QToolButton()
+        self.sources_button.setObjectName("sourcesButton")
+        self.sources_button.setAutoRaise(True)
+        self.sources_button.setToolTip("What was read, the cost basis and the reconciliation (Ctrl+4)")
+        self.sources_button.clicked.connect(lambda: self.show_page("sources"))
+        self.statusBar().addPermanentWidget(self.sources_button)
         self.selection_label = QLabel()
+        self.selection_label.setObjectName("selectionCount")
         self.statusBar().addPermanentWidget(self.selection_label)
-
-    def _action(self, text, slot, shortcut=None, tip=None, menu=None) -> QAction:
-        a = QAction(text, self)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        a.triggered.connect(slot)
-        if menu is not None:
-            menu.addAction(a)
-        return a
-
-    def _build_menus(self) -> None:
-        mb, f, x = self.menuBar(), self.files, self.exports
-        m = mb.addMenu("&File")
-        self.act_open = self._action("&Open…", f.open_dialog, QKeySequence.StandardKey.Open,
-                                     "Open a run history (CSV, Excel, Parquet, Databricks exports, Jobs API JSON)", m)
-        self.act_import = self._action("&Import with column mapping…", f.import_dialog, "Ctrl+I",
-                                       "Open a CSV / Excel / Parquet file and choose which column holds what", m)
-        self.recent_menu = m.addMenu("Open &Recent")
-        m.addSeparator()
-        self.act_case_study = self._action("Load &case-study data", lambda: self.generate("case-study"), None,
-                                           "The published 1,000 runs (seed 42)", m)
-        self.act_generate = self._action("&Generate", self.generator._on_generate, "Ctrl+G",
-                                         "Generate with the generator panel's settings", m)
-        m.addSeparator()
-        self.act_export_workbook = self._action("Export &workbook for finance…", x.workbook_dialog,
-                                                "Ctrl+E", "One .xlsx: cover, assumptions, KPIs, insights, "
-                                                "anomalies, data, business case with live formulas, charts", m)
-        self.export_menu = m.addMenu("&Export")
-        self._action("Filtered data as &CSV…", lambda: x.data_dialog("csv"), None,
-                     "The runs in the current filter as CSV", self.export_menu)
-        self._action("Filtered data as &Parquet…", lambda: x.data_dialog("parquet"), None,
-                     "The runs in the current filter as Parquet", self.export_menu)
-        self.export_menu.addSeparator()
-        for m_ in METRICS:
-            self._action(f"{METRIC_TITLES[m_]} chart as image…", lambda _=False, k=m_: x.chart_dialog(k),
-                         None, "PNG or SVG", self.export_menu)
-        m.addSeparator()
-        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit ETL Desk", m)
-
-        e = mb.addMenu("&Edit")
-        self._action("Select &all runs in view", self.select_all_in_view, QKeySequence.StandardKey.SelectAll, None, e)
-        self._action("&Clear selection", self.state.clear_selection, "Esc", None, e)
-        self._action("Copy &key figures", x.copy_kpis, "Ctrl+Shift+C",
-                     "Copy the KPI table (tab-separated) to the clipboard, ready to paste into Excel", e)
-        self._action("Copy &business case", x.copy_business_case, None,
-                     "Copy the business case at the current assumptions to the clipboard as text", e)
-        self._action("&Find…", self.filter_bar.focus_text, QKeySequence.StandardKey.Find,
-                     "Filter by pipeline name or run ID", e)
-
-        v = mb.addMenu("&View")
-        self.view_menu = v
-        for d in [self.generator_dock, *self.chart_docks.values(), self.table_dock, self.insights_dock,
-                  self.business_case_dock]:
-            v.addAction(d.toggleViewAction())
-        for t in self.toolbars:
-            v.addAction(t.toggleViewAction())
-        v.addSeparator()
-        self._action("Reset &zoom", self.reset_zoom, "Ctrl+0", "Show the first bars again", v)
-        self._action("&Reset layout", self.reset_layout, None, "Put every dock back where it started", v)
-
-        h = mb.addMenu("&Help")
-        self._action(f"&About {APP_NAME}", self.show_about, None, None, h)
-        f.fill_recent_menu(self.recent_menu)
 
     def _wire(self) -> None:
         st, f, x = self.state, self.files, self.exports
         st.selectionChanged.connect(self._show_selection_count)
-        st.datasetChanged.connect(self._update_title)
-        self.table_sync = TableSync(st, self.table, self.table_model, self)
-        self.table_sync.barActivated.connect(self.ensure_bar_visible)
+        st.datasetChanged.connect(self._on_dataset_changed)
         self.generator.generateRequested.connect(self.generate)
         self.generator.cancelRequested.connect(self.cancel_work)
         f.runner.progress.connect(self.generator.set_progress)
@@ -292,6 +192,75 @@ class MainWindow(QMainWindow):
         x.finished.connect(self.exportFinished)
         x.failed.connect(self._on_export_failed)
 
+    def _fit_to_screen(self, w: int, h: int) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None and screen.width() > 0:
+            w, h = min(w, screen.width() - 40), min(h, screen.height() - 60)
+        self.resize(w, h)
+
+    # --- pages -------------------------------------------------------------------------------
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint and self._pages["insights"] is None:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.ensure_pages)
+        return False
+
+    def ensure_pages(self) -> None:
+        """Build the Insights, Business case and Sources pages (deferred until after the first paint)."""
+        if self._pages["insights"] is not None:
+            return
+        # their modules import the rest of the UI: only now, after the window is on screen
+        from etl_desk.ui.business_case.page import BusinessCasePage
+        from etl_desk.ui.insights.page import InsightsPage
+        from etl_desk.ui.sources.page import SourcesPage
+
+        built = {"insights": InsightsPage(self.state, job=self.analysis_job),
+                 "business_case": BusinessCasePage(self.state, job=self.analysis_job, model=self.assumptions,
+                                                   settings=self.settings),
+                 "sources": SourcesPage(self.state)}
+        current = self.current_page()
+        for name, page in built.items():
+            old = self.stack.widget(list(PAGES).index(name))
+            self.stack.insertWidget(list(PAGES).index(name), page)
+            self.stack.removeWidget(old)
+            old.deleteLater()
+            self._pages[name] = page
+        self._restore_page_layouts()
+        self.stack.setCurrentIndex(list(PAGES).index(current))
+
+    def _page(self, name: str):
+        self.ensure_pages()
+        return self._pages[name]
+
+    insights_page = property(lambda self: self._page("insights"))
+    business_case_page = property(lambda self: self._page("business_case"))
+    sources_page = property(lambda self: self._page("sources"))
+
+    def show_page(self, name: str) -> None:
+        """Show page *name* (one of :data:`PAGES`); the filter and the selection stay as they are."""
+        if name not in PAGES:
+            raise KeyError(name)
+        if name != "dashboard":
+            self.ensure_pages()
+        self.stack.setCurrentIndex(list(PAGES).index(name))
+        self.page_actions[name].setChecked(True)
+        page = self._pages[name]
+        if hasattr(page, "set_on_screen"):
+            page.set_on_screen(True)
+        self.pageChanged.emit(name)
+
+    def current_page(self) -> str:
+        return list(PAGES)[self.stack.currentIndex()]
+
+    def set_generator_visible(self, on: bool) -> None:
+        self.generator_host.setVisible(bool(on))
+        self.act_generator.setChecked(bool(on))
+        if on and self.body.sizes()[0] < 300:
+            self.body.setSizes([340, max(self.width() - 340, 400)])
+
+    def generate_from_panel(self) -> None:
+        self.generator._on_generate()
+
     # --- data ------------------------------------------------------------------------------
     def set_data(self, df, source: str = "", path: str | None = None, dataset: Dataset | None = None,
                  view=None, kpis: dict | None = None) -> None:
@@ -299,6 +268,7 @@ class MainWindow(QMainWindow):
         self.source = source or df.attrs.get("source", "")
         self.current_path = path
         self.state.set_data(df, self.source, dataset=dataset, view=view, kpis=kpis)
+        self.generator.show_loaded(self.source, path, len(df))
         self._update_title()
         self.dataLoaded.emit(self.source)
 
@@ -318,7 +288,8 @@ class MainWindow(QMainWindow):
         self.files.import_file(path, always_ask)
 
     def generate(self, preset: str = "case-study", settings=None) -> None:
-        """Generate data in the background (progress in the generator panel; Cancel keeps the old data)."""
+        """Generate in the background; the generator panel opens to show progress and Cancel."""
+        self.set_generator_visible(True)
         self.files.generate(preset, settings)
 
     def cancel_work(self) -> None:
@@ -382,23 +353,24 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Unexpected error (logged): {summary}")
 
     # --- reactions --------------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        self._update_title()
+        ds = self.state.dataset
+        self.sources_button.setText(status_text(read_provenance(ds.df if ds is not None else None)))
+
     def _show_selection_count(self) -> None:
         n = self.state.selected_count()
         self.selection_label.setText(f"{n:,} run(s) selected" if n else "")
-
-    def ensure_bar_visible(self, i: int) -> None:
-        chart = self.charts[METRICS[0]]
-        y0, y1 = chart.vb.viewRange()[1]
-        if not (y0 <= i <= y1):
-            span = y1 - y0
-            chart.vb.setYRange(i - span / 3, i - span / 3 + span, padding=0)
 
     def select_all_in_view(self) -> None:
         if self.state.view is not None:
             self.state.select_rows(self.state.view.row_mask)
 
+    def ensure_bar_visible(self, i: int) -> None:
+        self.dashboard.ensure_bar_visible(i)
+
     def reset_zoom(self) -> None:
-        self.charts[METRICS[0]].reset_zoom()
+        self.dashboard.reset_zoom()
 
     # --- drag and drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, ev):  # noqa: N802 - Qt API
@@ -414,49 +386,62 @@ class MainWindow(QMainWindow):
     # --- settings ---------------------------------------------------------------------------------
     def showEvent(self, ev):  # noqa: N802 - Qt API
         super().showEvent(ev)
-        if self._default_state is None:
-            # the default layout is known only once the window has its final size
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
             if not self._restored:
-                self._initial_sizes()
-                QTimer.singleShot(0, self._initial_sizes)
-            QTimer.singleShot(30, self._remember_default_layout)
-            # build the views once the dashboard has been painted (or after 1 s at the latest)
-            self.charts[METRICS[0]].viewport().installEventFilter(self)
+                QTimer.singleShot(0, self.dashboard.initial_sizes)
+            # build the other pages once the dashboard has been painted (or after 1 s at the latest)
+            self.dashboard.charts["cost_usd"].viewport().installEventFilter(self)
             QTimer.singleShot(1000, self.ensure_pages)
 
-    def _remember_default_layout(self) -> None:
-        if self._default_state is None:
-            if not self._restored:
-                self._initial_sizes()
-            self._default_state = self.saveState(LAYOUT_VERSION)
-
     def restore_settings(self) -> bool:
-        """Restore geometry, dock layout and generator settings; True when a layout was restored."""
+        """Restore geometry, the dashboard's docks, the generator and the page; True when a layout was restored."""
         s = self.settings
         geo = s.get(keys.GEOMETRY)
         if geo is not None:
             self.restoreGeometry(geo)
-        layout = s.get(keys.LAYOUT)
-        restored = bool(layout is not None and self.restoreState(layout, LAYOUT_VERSION))
+        restored = self.dashboard.restore_layout(s.get(keys.DASHBOARD_LAYOUT))
         gen = s.get(keys.GENERATOR)
         if isinstance(gen, dict):
             self.generator.restore_state(gen)
+        self.set_generator_visible(bool(s.get(keys.GENERATOR_VISIBLE)))
+        page = s.get(keys.PAGE)
+        if page in PAGES and page != "dashboard":
+            QTimer.singleShot(0, lambda: self.show_page(page))
         return restored
+
+    def _restore_page_layouts(self) -> None:
+        s = self.settings
+        for key, page in ((keys.INSIGHTS_LAYOUT, self._pages["insights"]), (keys.SOURCES_LAYOUT,
+                                                                            self._pages["sources"])):
+            state = s.get(key)
+            if state is not None:
+                page.splitter.restoreState(state)
+        bc = s.get(keys.BUSINESS_CASE_LAYOUT)
+        if isinstance(bc, dict):
+            self._pages["business_case"].restore_layout(
+                {k: QByteArray(base64.b64decode(v)) if isinstance(v, str) else v for k, v in bc.items()})
 
     def save_settings(self) -> None:
         s = self.settings
         s.set(keys.GEOMETRY, self.saveGeometry())
-        s.set(keys.LAYOUT, self.saveState(LAYOUT_VERSION))
+        s.set(keys.DASHBOARD_LAYOUT, self.dashboard.save_layout())
         s.set(keys.GENERATOR, self.generator.state_dict())
+        s.set(keys.GENERATOR_VISIBLE, int(self.generator_host.isVisible()))
+        s.set(keys.PAGE, self.current_page())
+        if self._pages["insights"] is not None:
+            s.set(keys.INSIGHTS_LAYOUT, self._pages["insights"].splitter.saveState())
+            s.set(keys.SOURCES_LAYOUT, self._pages["sources"].splitter.saveState())
+            s.set(keys.BUSINESS_CASE_LAYOUT, {k: base64.b64encode(bytes(v)).decode("ascii") if isinstance(
+                v, QByteArray) else v for k, v in self._pages["business_case"].save_layout().items()})
         s.sync()
 
     def reset_layout(self) -> None:
-        for d in self.findChildren(QDockWidget):
-            d.setFloating(False)
-            d.show()
-        if self._default_state is not None:
-            self.restoreState(self._default_state, LAYOUT_VERSION)
-        self._initial_sizes()
+        """Every page's panels back where they started (the data, filter and selection stay)."""
+        self.dashboard.reset_layout()
+        if self._pages["insights"] is not None:
+            for name in ("insights", "business_case", "sources"):
+                self._pages[name].reset_layout()
 
     def cancel_all_work(self) -> None:
         """Stop every background task of this window (their late results are dropped)."""
@@ -484,4 +469,3 @@ class MainWindow(QMainWindow):
         from etl_desk.ui.window.identity import about_text  # importlib.metadata & co.: only when asked
 
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
-

@@ -1,0 +1,113 @@
+"""The Dashboard page: key figures, the status legend, three linked bar charts, cost over time and the run table.
+
+The page is a QMainWindow of its own so its parts are docks the user can move,
+float, close and restore ("Reset layout"); docks live on this page only. Its
+dock layout is saved with the window's settings (``pages/dashboard/layout``).
+Everything on it renders the one shared :class:`~etl_desk.ui.dashboard.state.DashboardState`.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
+
+from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
+from etl_desk.ui.dashboard.charts import BarChart, StatusLegend
+from etl_desk.ui.dashboard.kpi_strip import KpiStrip
+from etl_desk.ui.dashboard.table_model import RunTableModel
+from etl_desk.ui.dashboard.time_chart import TimeChart
+from etl_desk.ui.dashboard.table_sync import TableSync, make_run_table
+
+LAYOUT_VERSION = 2
+
+
+class DashboardPage(QMainWindow):
+    """Public: ``charts`` / ``chart_docks`` (metric -> …), ``time_chart`` / ``time_dock``, ``table`` /
+    ``table_model`` / ``table_dock``, ``kpis``, ``legend``, ``table_sync``; ``save_layout()``,
+    ``restore_layout(bytes)``, ``reset_layout()``."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("dashboardPage")
+        self.setWindowFlags(Qt.WindowType.Widget)
+        self.setDockNestingEnabled(True)
+        self.state = state
+        self.kpis = KpiStrip(state)
+        self.legend = StatusLegend()
+        for name, title, w in (("kpiToolbar", "Key figures", self.kpis), ("legendToolbar", "Job status legend",
+                                                                           self.legend)):
+            tb = QToolBar(title, self)
+            tb.setObjectName(name)
+            tb.setMovable(False)
+            tb.addWidget(w)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+            self.addToolBarBreak()
+        self.charts: dict[str, BarChart] = {}
+        self.chart_docks: dict[str, QDockWidget] = {}
+        prev = None
+        for i, m in enumerate(METRICS):
+            chart = BarChart(m, state, show_job_labels=(i == 0))
+            self.charts[m] = chart
+            dock = self._dock(METRIC_TITLES[m], f"chartDock_{m}", chart, Qt.DockWidgetArea.TopDockWidgetArea)
+            self.chart_docks[m] = dock
+            if prev is not None:
+                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
+                chart.vb.setYLink(self.charts[METRICS[0]].vb)
+            prev = dock
+        self.charts[METRICS[0]].lodChanged.connect(lambda lod: self.legend.set_binned(lod > 1))
+        self.time_chart = TimeChart(state)
+        self.time_dock = self._dock("Cost over time", "timeDock", self.time_chart, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.table_model = RunTableModel(state, self)
+        self.table = make_run_table(self.table_model)
+        self.table_dock = self._dock("Runs", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.time_dock, self.table_dock, Qt.Orientation.Horizontal)
+        self.table_sync = TableSync(state, self.table, self.table_model, self)
+        self.table_sync.barActivated.connect(self.ensure_bar_visible)
+        # the arrangement as built (sizes come with the window's first show: initial_sizes)
+        self._default_state = self.saveState(LAYOUT_VERSION)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, d)
+        return d
+
+    @property
+    def docks(self) -> list[QDockWidget]:
+        return [*self.chart_docks.values(), self.time_dock, self.table_dock]
+
+    # --- sizes and layout ---------------------------------------------------------------------
+    def initial_sizes(self) -> None:
+        """Charts on the top ~58 %, cost over time and the runs side by side below."""
+        w, h = max(self.width(), 600), max(self.height() - 90, 300)
+        self.resizeDocks(list(self.chart_docks.values()), [w // 3] * 3, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.chart_docks[METRICS[0]], self.time_dock], [int(h * 0.58), int(h * 0.42)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.time_dock, self.table_dock], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal)
+
+    def save_layout(self) -> QByteArray:
+        return self.saveState(LAYOUT_VERSION)
+
+    def restore_layout(self, state: QByteArray | None) -> bool:
+        return bool(state is not None and self.restoreState(state, LAYOUT_VERSION))
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for d in self.docks:
+            d.setFloating(False)
+            d.show()
+        self.initial_sizes()
+
+    # --- charts ------------------------------------------------------------------------------
+    def ensure_bar_visible(self, i: int) -> None:
+        chart = self.charts[METRICS[0]]
+        y0, y1 = chart.vb.viewRange()[1]
+        if not (y0 <= i <= y1):
+            span = y1 - y0
+            chart.vb.setYRange(i - span / 3, i - span / 3 + span, padding=0)
+
+    def reset_zoom(self) -> None:
+        self.charts[METRICS[0]].reset_zoom()

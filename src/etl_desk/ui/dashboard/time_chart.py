@@ -1,0 +1,190 @@
+"""The time view: cost of the runs in the filter per day or per week, failed part in blue at the
+bottom of each column, the least-squares trend line over it, the selection outlined.
+
+It reads the same state as the bar charts (filter and selection) and computes
+nothing itself: :func:`etl_desk.core.dashboard.timeline.cost_timeline` does.
+Clicking a column selects the runs of that period (Ctrl adds, like the bar charts).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from etl_desk.core import fmt
+from etl_desk.core.dashboard.timeline import FREQS, Timeline, cost_timeline
+from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
+from etl_desk.ui.dashboard.charts import FastBars
+from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
+
+COLUMN_WIDTH = 0.8
+TREND_COLOR = "#6B4C9A"  # not a status colour: the trend is neither success nor failure
+
+
+class DateAxis(pg.AxisItem):
+    """Period numbers as dates."""
+
+    def __init__(self, **kw):
+        super().__init__("bottom", **kw)
+        self.timeline: Timeline | None = None
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        t = self.timeline
+        out = []
+        for v in values:
+            i = int(round(v))
+            out.append(f"{np.datetime64(t.starts[i], 'D')}" if t is not None and 0 <= i < t.n else "")
+        return out
+
+
+class CostAxis(pg.AxisItem):
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        return [fmt.usd_short(v) for v in values]
+
+
+class TimeChart(QWidget):
+    """Public: ``plot``, ``items`` (layers ``success``, ``failed``, ``selected``), ``trend`` (the line),
+    ``freq`` combo, ``timeline`` (what is drawn), ``summary`` label; ``select_period(i, mods)``."""
+
+    periodClicked = Signal(int)
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("timeChart")
+        self.state = state
+        self.timeline: Timeline | None = None
+        self.date_axis = DateAxis()
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.date_axis, "left": CostAxis("left")})
+        self.plot.setObjectName("timePlot")
+        pi = self.plot.getPlotItem()
+        pi.hideButtons()
+        without_menus(pi)
+        pi.showGrid(x=False, y=True, alpha=0.2)
+        pi.vb.setZValue(1)  # the columns over the grid lines
+        set_axis_label(pi, "left", "Cost (USD)")
+        pi.setMouseEnabled(x=True, y=False)
+        self.items = {
+            "failed": FastBars(x=[], y0=0, height=[], width=COLUMN_WIDTH, brush=STATUS_COLORS[FAILED], pen=None),
+            "success": FastBars(x=[], y0=[], height=[], width=COLUMN_WIDTH, brush=STATUS_COLORS[SUCCESS], pen=None),
+            "selected": FastBars(x=[], y0=0, height=[], width=COLUMN_WIDTH, brush=None,
+                                 pen=pg.mkPen("#1d1d1d", width=1.5)),
+        }
+        for z, it in enumerate(self.items.values()):
+            pi.addItem(it)
+            it.setZValue(10 + z)  # after addItem, which lifts items below the view box's own z
+        self.trend = pi.plot([], [], pen=pg.mkPen(TREND_COLOR, width=2, style=Qt.PenStyle.DashLine))
+        self.trend.setZValue(20)
+        follow_palette(self.plot, self._palette_changed)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+
+        self.freq = QComboBox()
+        self.freq.setObjectName("timeFreq")
+        for key, label in FREQS.items():
+            self.freq.addItem(label, key)
+        self.freq.setToolTip("Sum the cost of the runs in the filter per day or per week (weeks start on Monday)")
+        self.freq.currentIndexChanged.connect(self.refresh)
+        self.summary = QLabel()
+        self.summary.setObjectName("timeSummary")
+        self.summary.setWordWrap(True)
+        trend_key = QLabel()
+        trend_key.setFixedSize(18, 3)
+        trend_key.setStyleSheet(f"background: {TREND_COLOR};")
+        head = QHBoxLayout()
+        head.setContentsMargins(4, 0, 4, 0)
+        head.addWidget(self.freq)
+        head.addSpacing(8)
+        head.addWidget(trend_key, 0, Qt.AlignmentFlag.AlignVCenter)
+        head.addWidget(QLabel("trend (least squares)"))
+        head.addWidget(self.summary, 1)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        v.addLayout(head)
+        v.addWidget(self.plot, 1)
+        self._mask_key = None
+        state.viewChanged.connect(self.refresh)
+        state.selectionChanged.connect(self._draw_selection)
+        self.refresh()
+
+    def _palette_changed(self, pal: QPalette) -> None:
+        self.items["selected"].setOpts(pen=pg.mkPen(pal.color(QPalette.ColorRole.Text), width=1.5))
+
+    # --- drawing ---------------------------------------------------------------------------------
+    def refresh(self, *args) -> None:
+        """Recompute when the runs in the filter (or the period) changed; a new sort order does not."""
+        ds, v = self.state.dataset, self.state.view
+        if ds is None or v is None:
+            return
+        key = (id(ds), v.row_mask.tobytes() if v.spec.filter.is_active() else None, self.freq.currentData())
+        if key == self._mask_key:
+            return
+        self._mask_key = key
+        t = cost_timeline(ds.start_ns, ds.values["cost_usd"], ds.failed, v.row_mask, self.freq.currentData())
+        self.timeline = self.date_axis.timeline = t
+        x = np.arange(t.n, dtype=np.float64)
+        self.items["failed"].setOpts(x=x, y0=0.0, height=t.failed, width=COLUMN_WIDTH)
+        self.items["success"].setOpts(x=x, y0=t.failed, height=t.total - t.failed, width=COLUMN_WIDTH)
+        if t.trend is not None:
+            self.trend.setData(x, t.trend)
+        else:
+            self.trend.setData([], [])
+        pi = self.plot.getPlotItem()
+        top = float(max(t.total.max() if t.n else 0.0, np.max(t.trend) if t.trend is not None else 0.0, 1e-9))
+        pi.setLimits(xMin=-1, xMax=max(t.n, 1), yMin=0)
+        pi.setXRange(-0.6, max(t.n, 1) - 0.4, padding=0)
+        pi.setYRange(0, top * 1.08, padding=0)
+        unit = "day" if t.freq == "day" else "week"
+        if t.slope is None:
+            self.summary.setText(f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend")
+        else:
+            mean = float(t.total.mean())
+            rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
+            share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
+            sign = "+" if t.slope >= 0 else "−"
+            self.summary.setText(f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
+                                 f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}")
+        self._draw_selection()
+
+    def _draw_selection(self) -> None:
+        t, ds = self.timeline, self.state.dataset
+        if t is None or ds is None or not self.state.selected_count():
+            self.items["selected"].setOpts(x=np.zeros(0), height=np.zeros(0))
+            return
+        sel = self.state.selection & self.state.view.row_mask
+        s = cost_timeline(ds.start_ns, ds.values["cost_usd"], ds.failed, sel, t.freq)
+        if s.n == 0:
+            self.items["selected"].setOpts(x=np.zeros(0), height=np.zeros(0))
+            return
+        first = t.period_of(np.asarray(s.starts, dtype="datetime64[ns]").view(np.int64)[:1])[0]
+        keep = s.runs > 0
+        x = (first + np.arange(s.n))[keep].astype(np.float64)
+        self.items["selected"].setOpts(x=x, y0=0.0, height=s.total[keep], width=COLUMN_WIDTH)
+
+    # --- interaction -----------------------------------------------------------------------------
+    def _on_click(self, ev) -> None:
+        vb = self.plot.getPlotItem().vb
+        if ev.button() != Qt.MouseButton.LeftButton or not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        i = int(round(vb.mapSceneToView(ev.scenePos()).x()))
+        self.select_period(i, ev.modifiers())
+
+    def select_period(self, i: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+        """Select the runs (in the filter) that started in period *i*; Ctrl toggles, Shift adds."""
+        t, ds, v = self.timeline, self.state.dataset, self.state.view
+        if t is None or ds is None or not 0 <= i < t.n:
+            if not modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+                self.state.clear_selection()
+            return
+        rows = (t.period_of(ds.start_ns) == i) & v.row_mask
+        mode = "toggle" if modifiers & Qt.KeyboardModifier.ControlModifier else \
+            "add" if modifiers & Qt.KeyboardModifier.ShiftModifier else "replace"
+        self.state.select_rows(rows, mode)
+        self.periodClicked.emit(i)
+
+    def drawn_failed_share(self) -> float | None:
+        """Blue share of the drawn column height (the failed share of the cost in view)."""
+        t = self.timeline
+        return float(t.failed.sum() / t.total.sum()) if t is not None and t.total.sum() > 0 else None
+

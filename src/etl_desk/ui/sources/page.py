@@ -1,0 +1,188 @@
+"""The Sources page: what was read, the cost basis and the reconciliation.
+
+One line per file read (kind, rows read and kept, rows left out, cost basis, time
+span); for the chosen file, the rows left out by reason with example row numbers;
+the price table used; for Databricks system-table exports, the reconciliation of
+billed job spend against what was attributed to the runs. All of it comes from the
+data's provenance record through :func:`~etl_desk.ui.sources.provenance.read_provenance`;
+data without one (generated, or from an older file) says so.
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from etl_desk.core import fmt
+from etl_desk.ui.sources.provenance import Provenance, read_provenance
+
+FILE_COLUMNS = ["File", "Kind", "Rows read", "Rows kept", "Left out", "Cost basis", "First start", "Last end"]
+
+
+def _table(name: str, headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setObjectName(name)
+    t.setHorizontalHeaderLabels(headers)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setAlternatingRowColors(True)
+    t.verticalHeader().setVisible(False)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    t.setWordWrap(False)
+    return t
+
+
+def _fill(t: QTableWidget, rows: list[list], numeric: set[int] = frozenset()) -> None:
+    t.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            it = QTableWidgetItem(v if isinstance(v, str) else fmt.value(v, "count"))
+            it.setToolTip(it.text())
+            if j in numeric:
+                it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.setItem(i, j, it)
+    t.resizeColumnsToContents()
+    hh = t.horizontalHeader()
+    for c in range(t.columnCount()):
+        hh.resizeSection(c, min(hh.sectionSize(c) + 12, 420))
+
+
+def _usd(v) -> str:
+    return fmt.usd(v, missing="unknown")
+
+
+def _dbu(v) -> str:
+    return "—" if v is None else f"{v:,.3f}"
+
+
+class SourcesPage(QWidget):
+    """Public: ``provenance`` (what is shown), ``summary``, ``files_table``, ``left_out_table``,
+    ``prices_table``, ``reconciliation_table``, ``notes_label``; ``refresh()``."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("sourcesPage")
+        self.state = state
+        self.provenance: Provenance | None = None
+        v = QVBoxLayout(self)
+        v.setContentsMargins(6, 6, 6, 6)
+        v.setSpacing(6)
+        self.summary = QLabel()
+        self.summary.setObjectName("sourcesSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setStyleSheet("QLabel#sourcesSummary { border: 1px solid palette(mid); border-radius: 4px; "
+                                   "padding: 6px 10px; font-size: 10pt; }")
+        v.addWidget(self.summary)
+
+        self.files_table = _table("sourceFiles", FILE_COLUMNS)
+        self.files_table.itemSelectionChanged.connect(self._show_left_out)
+        files_box = self._boxed("What was read", self.files_table)
+
+        self.left_out_table = _table("leftOutTable", ["Reason", "Rows", "Example rows"])
+        self.prices_table = _table("priceTable", ["SKU", "$ per DBU", "Price column", "From", "To"])
+        self.reconciliation_table = _table("reconciliationTable", ["", "Rows", "DBU", "USD"])
+        self.reconciliation_note = QLabel()
+        self.reconciliation_note.setWordWrap(True)
+        rec_host = QWidget()
+        rv = QVBoxLayout(rec_host)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.reconciliation_table, 1)
+        rv.addWidget(self.reconciliation_note)
+
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.setObjectName("sourcesLower")
+        lower.setChildrenCollapsible(False)
+        lower.addWidget(self._boxed("Left out, by reason (chosen file)", self.left_out_table))
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        right.addWidget(self._boxed("Reconciliation of billed job spend", rec_host))
+        right.addWidget(self._boxed("Price table used", self.prices_table))
+        lower.addWidget(right)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("sourcesSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(files_box)
+        self.splitter.addWidget(lower)
+        self.splitter.setSizes([300, 500])
+        v.addWidget(self.splitter, 1)
+        self.notes_label = QLabel()
+        self.notes_label.setObjectName("sourcesNotes")
+        self.notes_label.setWordWrap(True)
+        v.addWidget(self.notes_label)
+        v.addStretch(0)
+        state.datasetChanged.connect(self.refresh)
+        self.refresh()
+
+    @staticmethod
+    def _boxed(title: str, w: QWidget) -> QGroupBox:
+        box = QGroupBox(title)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lay.addWidget(w)
+        return box
+
+    # --- rendering ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ds = self.state.dataset
+        p = self.provenance = read_provenance(ds.df if ds is not None else None)
+        source = html.escape(ds.source) if ds is not None and ds.source else "this data"
+        span = ""
+        if p.time_span:
+            span = f" Runs from <b>{html.escape(str(p.time_span[0])[:19])}</b> to " \
+                   f"<b>{html.escape(str(p.time_span[1])[:19])}</b>."
+        if not p.recorded:
+            self.summary.setText(
+                f"<b>No provenance recorded</b> for {source}: {fmt.count(p.runs)} runs. It was generated, or read "
+                f"by a loader that does not record where its figures came from, so there is no list of files, "
+                f"rows left out, cost basis or reconciliation to show.{span}")
+        else:
+            n = len(p.files)
+            left = sum(f.rows_left_out or 0 for f in p.files)
+            basis = html.escape(p.cost_sentence or (f"Cost basis: {p.cost_basis}." if p.cost_basis else
+                                                    "Cost basis: not recorded."))
+            self.summary.setText(
+                f"<b>{fmt.count(p.runs)} runs</b> read from <b>{n} file{'s' if n != 1 else ''}</b>"
+                f"{f', {fmt.count(left)} rows left out (reasons below)' if left else ', no rows left out'}. "
+                f"{basis}{span}")
+        _fill(self.files_table, [[f.path, f.kind, f.rows_read, f.rows_kept, f.rows_left_out,
+                                  f.cost_basis or p.cost_basis or "—",
+                                  *(str(x)[:19] if x else "—" for x in (f.time_span or p.time_span or (None, None)))]
+                                 for f in p.files], numeric={2, 3, 4})
+        _fill(self.prices_table, [[str(x.get("sku_name", "")), f"${x['usd_per_dbu']:,.4g}" if x.get("usd_per_dbu")
+                                   is not None else "unknown", str(x.get("price_column", "")),
+                                   str(x.get("price_start_time") or "—"), str(x.get("price_end_time") or "open")]
+                                  for x in p.price_table])
+        rec = p.reconciliation
+        if rec is None:
+            self.reconciliation_table.setRowCount(0)
+            self.reconciliation_note.setText("No billing usage in these files: nothing to reconcile." if p.recorded
+                                             else "")
+        else:
+            rows = [[label, r, _dbu(d), _usd(u)] for label, r, d, u in rec.lines]
+            rows += [[f"   – {reason}", r, _dbu(d), _usd(u)] for reason, r, d, u in rec.reasons]
+            _fill(self.reconciliation_table, rows, numeric={1, 2, 3})
+            period = f"Period {rec.period[0] or '?'} to {rec.period[1] or '?'}. " if any(rec.period) else ""
+            self.reconciliation_note.setText(period + " ".join(rec.notes))
+        self.splitter.setVisible(p.recorded)  # without a record there is nothing to tabulate
+        notes = [*(f"Note: {n}" for n in p.notes), *(f"Warning: {w}" for w in p.warnings)]
+        self.notes_label.setText("\n".join(notes))
+        self.notes_label.setVisible(bool(notes))
+        if p.files:
+            self.files_table.selectRow(0)
+        self._show_left_out()
+
+    def _show_left_out(self) -> None:
+        p = self.provenance
+        rows = self.files_table.selectionModel().selectedRows() if p is not None else []
+        f = p.files[rows[0].row()] if rows and rows[0].row() < len(p.files) else None
+        items = [] if f is None else [[e.reason, e.rows, ", ".join(str(x) for x in e.examples[:5]) or "—"]
+                                      for e in f.left_out]
+        _fill(self.left_out_table, items, numeric={1})
+
+    def reset_layout(self) -> None:
+        self.splitter.setSizes([300, 500])

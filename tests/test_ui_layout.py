@@ -1,0 +1,100 @@
+"""Nothing clipped at 1366×768 and 1920×1080 on any page; the check itself catches a broken layout."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QLabel, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from etl_desk.ui.window.main_window import PAGES
+from tests.layout_check import chart_overlaps, clipped
+
+
+def _settle(win, qtbot):
+    win.ensure_pages()
+    qtbot.waitUntil(lambda: win.analysis_job.result is not None and not win.analysis_job.busy, timeout=30_000)
+    bc = win.business_case_page
+    qtbot.waitUntil(lambda: bc.case is not None, timeout=10_000)
+
+
+def _walk_pages(win, qtbot) -> list[str]:
+    problems = []
+    for name in PAGES:
+        win.show_page(name)
+        qtbot.wait(30)
+        problems += [f"{name}: {p}" for p in clipped(win)]
+        if name == "business_case":  # every audience view, Operations included
+            tabs = win.business_case_page.audience_tabs
+            for i in range(tabs.count()):
+                tabs.setCurrentIndex(i)
+                qtbot.wait(20)
+                problems += [f"{name}/{tabs.tabText(i)}: {p}" for p in clipped(win)]
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_nothing_is_clipped_on_any_page(window, qtbot, size):
+    win = window(size=size)
+    _settle(win, qtbot)
+    win.set_generator_visible(True)  # the generator beside the page must fit too
+    assert _walk_pages(win, qtbot) == []
+    win.set_generator_visible(False)
+    assert _walk_pages(win, qtbot) == []
+
+
+def test_the_check_catches_a_broken_layout(qtbot):
+    host = QWidget()
+    qtbot.addWidget(host)
+    lay = QVBoxLayout(host)
+    label = QLabel("Failed-run cost over the whole period")
+    label.setFixedWidth(60)
+    button = QPushButton("Export workbook for finance")
+    button.setFixedWidth(70)
+    check = QCheckBox("Account for data volume")
+    check.setFixedWidth(50)
+    combo = QComboBox()
+    combo.addItem("Span of the data (first start to last end)")
+    combo.setFixedWidth(90)
+    box = QGroupBox("Anomaly rules — thresholds")
+    box.setFixedWidth(60)
+    tabs = QTabWidget()
+    tabs.setUsesScrollButtons(False)
+    tabs.setElideMode(pg.QtCore.Qt.TextElideMode.ElideRight)
+    for t in ("IT leadership", "Finance", "Operations"):
+        tabs.addTab(QWidget(), t)
+    tabs.setFixedWidth(120)
+    wrapped = QLabel("A long explanation that wraps onto several lines is fine")
+    wrapped.setWordWrap(True)
+    wrapped.setFixedWidth(80)
+    plot = pg.PlotWidget()
+    plot.setFixedSize(300, 200)
+    plot.setXRange(0, 10, padding=0)
+    plot.setYRange(0, 10, padding=0)
+    a, b = pg.TextItem("Doing nothing $60.8k"), pg.TextItem("Portfolio $320.3k")
+    for t in (a, b):
+        plot.addItem(t)
+        t.setPos(5, 5)
+    line = plot.plot([0, 10], [2.5, 4.5])  # runs under the first annotation's text
+    c = pg.TextItem("Break-even: month 14.5")
+    plot.addItem(c)
+    c.setPos(2, 4.2)
+    for w in (label, button, check, combo, box, tabs, wrapped, plot):
+        lay.addWidget(w)
+    host.resize(700, 900)
+    host.show()
+    qtbot.waitExposed(host)
+    qtbot.wait(50)
+    found = "\n".join(clipped(host))
+    for what in ("QLabel", "'Failed-run cost", "QPushButton", "QCheckBox", "QComboBox", "QGroupBox",
+                 "tab 'Operations'", "overlap", "'Break-even: month 14.5' covers a line"):
+        assert what in found, (what, found)
+    assert "A long explanation" not in found  # word-wrapped labels wrap rather than clip
+    # the same widgets with room: nothing to report
+    for w in (label, button, check, combo, box, tabs):
+        w.setMinimumWidth(0)
+        w.setMaximumWidth(16_777_215)
+    b.setPos(1, 8)
+    c.setPos(1, 9.5)
+    line.setData([0, 10], [0.2, 1.2])
+    qtbot.wait(20)
+    assert clipped(host) == [] and chart_overlaps(plot) == []
