@@ -250,3 +250,31 @@ def test_level_of_detail_follows_the_chart_height(win, qtbot):
     win.dashboard.resizeDocks([win.chart_docks["cost_usd"], win.table_dock], [2000, 90], Qt.Orientation.Vertical)
     qtbot.waitUntil(lambda: cost.vb.height() > 230, timeout=3000)
     assert cost.level_of_detail() == 1
+
+
+def test_job_labels_all_when_rows_are_tall_enough_else_evenly_thinned(win):
+    cost = win.charts["cost_usd"]
+    ax = cost.job_axis
+    h = ax.label_height()
+    # 20 runs in 400 px: every label
+    ticks = ax.tickValues(-0.5, 19.5, 400)
+    assert ticks[0][1] == list(range(20))
+    # 300 runs in 400 px: evenly thinned, never closer than a label's height
+    (step, values), = ax.tickValues(-0.5, 299.5, 400)
+    assert step > 1 and set(np.diff(values)) == {step}
+    assert step * 400 / 300 >= h
+    assert ax.tickStrings(values[:3], 1, step) == [win.state.view.label(v) for v in values[:3]]
+
+
+def test_the_legend_is_outside_the_plots(win):
+    from etl_desk.core.data.schema import FAILED, SUCCESS
+
+    for chart in win.charts.values():
+        assert not [i for i in chart.getPlotItem().items if isinstance(i, pg.LegendItem)]
+        assert not [i for i in chart.getPlotItem().vb.childItems() if isinstance(i, pg.LegendItem)]
+    legend = win.dashboard.legend
+    texts = [lab.text() for lab in legend.findChildren(type(legend.note))]
+    assert "<b>Job Status</b>" in texts and SUCCESS in texts and FAILED in texts
+    # the strip is above the charts, not over them
+    top_of_charts = min(c.mapTo(win, c.rect().topLeft()).y() for c in win.charts.values())
+    assert legend.mapTo(win, legend.rect().bottomLeft()).y() <= top_of_charts

@@ -29,6 +29,13 @@ def _walk_pages(win, qtbot) -> list[str]:
                 tabs.setCurrentIndex(i)
                 qtbot.wait(20)
                 problems += [f"{name}/{tabs.tabText(i)}: {p}" for p in clipped(win)]
+            # break-even late, early, and never: the annotations stay clear of each other and the lines
+            page = win.business_case_page
+            for storage in (50_000, 400_000, 1_000):
+                with qtbot.waitSignal(page.resultsChanged, timeout=5000):
+                    page.set_assumption(("global", "storage_usd_per_month"), storage)
+                qtbot.wait(20)
+                problems += [f"{name} (storage {storage}): {p}" for p in clipped(win)]
     return problems
 
 

@@ -205,3 +205,28 @@ def test_one_assumptions_model_feeds_the_page_the_copy_and_the_export(win, qtbot
     rows = {r[0]: r[2] for r in wb["Assumptions"].iter_rows(values_only=True) if r and r[0]}
     wb.close()
     assert rows["solutions.error-monitoring.people"] == 3.0
+
+
+def test_operations_is_readable_and_its_diagram_fits_and_zooms(win, qtbot):
+    tab = win.business_case_page
+    win.show_page("business_case")
+    tab.audience_tabs.setCurrentIndex(2)
+    ops = tab.operations
+    qtbot.waitUntil(lambda: ops.diagram.isVisible(), timeout=3000)
+    # no text column narrower than its longest word
+    fm = ops.list.fontMetrics()
+    longest = max(fm.horizontalAdvance(w) for s in ops.solutions for w in f"{s.number}. {s.name}".split())
+    assert ops.list.width() >= longest + 20
+    assert ops.text.viewport().width() >= max(fm.horizontalAdvance(w) for w in ops.text.toPlainText().split())
+    # the diagram is scaled to fit its pane, whole, then zooms
+    d = ops.diagram
+    r, view = d.content_rect(), d.viewport().rect()
+    assert view.adjusted(-2, -2, 2, 2).contains(r.toRect()) and (r.width() >= view.width() * 0.9
+                                                               or r.height() >= view.height() * 0.9)
+    before = d.scale_factor()
+    ops.zoom_buttons["in"].click()
+    assert d.scale_factor() == pytest.approx(before * 1.25)
+    ops.zoom_buttons["fit"].click()
+    assert d.scale_factor() == pytest.approx(before)
+    ops.list.setCurrentRow(3)
+    assert "Data lifecycle" in ops.diagram_title.text() and "Data lifecycle" in ops.text.toPlainText()

@@ -145,3 +145,12 @@ def test_screenshot_command(tmp_path):
     bad = run_cli("--screenshot", out, tmp_path / "missing.csv")
     assert bad.returncode == 2 and "missing.csv" in bad.stderr
     os.remove(out)
+    # a folder: one screenshot per page (the README's), at the size asked for
+    shots = tmp_path / "shots"
+    r = run_cli("--screenshot", shots, "--size", "1366x768", timeout=180)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in shots.iterdir())
+    assert names == ["business_case.png", "dashboard.png", "insights.png", "sources.png"]
+    sizes = {QImage(str(shots / n)).size().toTuple() for n in names}
+    assert sizes == {(1366, 768)}
+    assert run_cli("--screenshot", shots, "--size", "big").returncode == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -81,8 +81,11 @@ class CumulativeCostChart(QWidget):
                                                pen=pg.mkPen(BREAK_EVEN_COLOR, width=1, style=Qt.PenStyle.DashLine))
         pi.addItem(self.break_even_line)
         self.break_even_label = pg.TextItem(color=BREAK_EVEN_COLOR, anchor=(0, 0))
+        self.break_even_label.setVisible(False)
+        self._be_point: tuple[float, float] | None = None
         pi.addItem(self.break_even_label)
         pi.vb.sigResized.connect(self._fit_y)
+        pi.vb.sigResized.connect(self._place_label)
 
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
@@ -118,6 +121,44 @@ class CumulativeCostChart(QWidget):
         h = max(self.chart.getPlotItem().vb.height(), 60.0)
         self.chart.getPlotItem().setYRange(0, top / max(1.0 - LABEL_ROOM_PX / h, 0.5), padding=0)
 
+    def _place_label(self, *args) -> None:
+        """Put the break-even label where the lines are not and inside the plot: beside the point
+        (below-right, below-left, above-left), else at the foot of the plot, as near the point as
+        the rising lines allow."""
+        lab = self.break_even_label
+        if not lab.isVisible() or self._be_point is None:
+            return
+        vb = self.chart.getPlotItem().vb
+        area = vb.sceneBoundingRect().adjusted(2, 2, -2, -2)
+        size = lab.textItem.boundingRect().size()
+        w, h = size.width(), size.height()
+        pts = []
+        for c in self.curves.values():
+            x, y = c.getData()
+            if x is not None and len(x) > 1:
+                xs = np.linspace(float(x[0]), float(x[-1]), 300)
+                pts += [vb.mapViewToScene(pg.Point(float(a), float(b))) for a, b in zip(xs, np.interp(xs, x, y))]
+
+        def free(r: QRectF) -> bool:
+            return area.contains(r) and not any(r.contains(q) for q in pts)
+
+        x, y = self._be_point
+        p = vb.mapViewToScene(pg.Point(x, y))
+        for ax, ay in ((-0.04, -0.1), (1.04, -0.1), (1.04, 1.1)):
+            if free(QRectF(p.x() - ax * w, p.y() - ay * h, w, h)):
+                lab.setPos(x, y)
+                lab.setAnchor((ax, ay))
+                return
+        foot = area.bottom() - h - 2
+        for left in np.linspace(p.x() + 6, area.right() - w, 40):
+            if free(QRectF(left, foot, w, h)):
+                q = vb.mapSceneToView(pg.Point(float(left), float(foot)))
+                lab.setAnchor((0, 0))
+                lab.setPos(q.x(), q.y())
+                return
+        lab.setPos(x, y)
+        lab.setAnchor((-0.04, -0.1))
+
     def show_case(self, case) -> None:
         months = np.arange(case.horizon_months + 1, dtype=float)
         dn, pf = case.do_nothing_cumulative, case.portfolio_cumulative
@@ -146,9 +187,7 @@ class CumulativeCostChart(QWidget):
             self.break_even_line.setPos(x)
             self.break_even_label.setVisible(True)
             self.break_even_label.setText(f"Break-even: month {x:,.1f}\n{fmt.usd(y, 0)} spent either way")
-            # below the point, where the rising lines are not: to its right, or its left near the end
-            self.break_even_label.setAnchor((-0.04, -0.1) if x < months[-1] * 0.6 else (1.04, -0.1))
-            self.break_even_label.setPos(x, y)
+            self._be_point = (x, y)
             saved = float(dn[-1] - pf[-1])
             self.status.setText(
                 f"<span style='color:{green}'><b>Break-even after {x:,.1f} months</b></span> (red dot): from "
@@ -161,6 +200,7 @@ class CumulativeCostChart(QWidget):
         pi.setXRange(0, months[-1], padding=0.02)
         self._top = top
         self._fit_y()
+        self._place_label()
         step = 6 if yrs <= 3 else 12
         pi.getAxis("bottom").setTicks([[(m, f"{m:g}") for m in range(0, int(months[-1]) + 1, step)],
                                        [(m, "") for m in range(0, int(months[-1]) + 1, 3)]])

@@ -16,7 +16,8 @@ few thousand rectangles whatever the data size:
   rest dimmed.
 
 The Success / Failed legend is not drawn on the plot: the dashboard shows it
-in a header strip above the charts (:class:`StatusLegend`).
+in a header strip above the charts
+(:class:`~etl_desk.ui.dashboard.chart_parts.StatusLegend`).
 
 Hit-testing and tooltips are numpy look-ups on the view's arrays.
 """
@@ -26,198 +27,27 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolTip, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QToolTip
 
-from etl_desk.core import fmt
-from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
 from etl_desk.core.dashboard.lod import Rows, rows_to_draw, snap_to_pixels
 from etl_desk.core.dashboard.view import METRIC_TITLES, View
+from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
+from etl_desk.ui.dashboard.chart_parts import FastBars, JobAxis, SelectViewBox, ValueAxis
 from etl_desk.ui.widgets.guard import Guard
 from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 BAR_HEIGHT = 0.78
 DIM_ALPHA = 70
-ENVELOPE_ALPHA = 60
-GAP_PX = 3  # between the job axis line and the start of the bars  # the envelope: the palette's mid grey, translucent
-MIN_ROW_PX = 11  # run IDs are drawn as tick labels when rows are at least this tall
+ENVELOPE_ALPHA = 60  # the envelope: a translucent grey, readable on light and dark backgrounds
+GAP_PX = 3  # between the job axis line and the start of the bars
 INITIAL_BARS = 44  # like the reference dashboard's first screen
-
-
-class FastBars(pg.BarGraphItem):
-    """A BarGraphItem whose shape is its bounding rect (pyqtgraph builds it bar by bar)."""
-
-    def shape(self):
-        p = QPainterPath()
-        p.addRect(self.boundingRect())
-        return p
-
 
 def _color(hex_: str, alpha: int = 255) -> QColor:
     c = QColor(hex_)
     c.setAlpha(alpha)
     return c
-
-
-class StatusLegend(QWidget):
-    """The header strip naming the status colours ("Job Status ■ Success ■ Failed"), outside the plots."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("statusLegend")
-        h = QHBoxLayout(self)
-        h.setContentsMargins(8, 2, 8, 2)
-        h.setSpacing(6)
-        title = QLabel("<b>Job Status</b>")
-        h.addWidget(title)
-        for status in (SUCCESS, FAILED):
-            sw = QLabel()
-            sw.setObjectName(f"legendSwatch_{status}")
-            sw.setFixedSize(12, 12)
-            sw.setStyleSheet(f"background: {STATUS_COLORS[status]}; border-radius: 2px;")
-            h.addWidget(sw)
-            h.addWidget(QLabel(status))
-            h.addSpacing(8)
-        self.note = QLabel()
-        self.note.setObjectName("lodNote")
-        h.addWidget(self.note)
-        h.addStretch(1)
-
-    def set_binned(self, on: bool) -> None:
-        self.note.setText("Zoomed out: each row shows the mean of the runs it stands for; grey reaches the largest"
-                          if on else "")
-
-
-class ValueAxis(pg.AxisItem):
-    """Bottom axis: currency or thousands separators."""
-
-    def __init__(self, metric: str, **kw):
-        super().__init__("bottom", **kw)
-        self.metric = metric
-
-    def tickStrings(self, values, scale, spacing):
-        out = []
-        for v in values:
-            if self.metric == "cost_usd":
-                # one style for every tick level: cents on a short axis, whole dollars or $k beyond
-                span = abs(self.range[1] - self.range[0]) if self.range else spacing
-                if span >= 20_000:
-                    out.append(fmt.usd_short(v))
-                else:
-                    out.append(f"${v:,.{2 if span < 20 else 0}f}")
-            elif spacing >= 1:
-                out.append(f"{v:,.0f}")
-            else:
-                decimals = max(0, int(-math.floor(math.log10(spacing)))) if spacing > 0 else 2
-                out.append(f"{v:,.{decimals}f}")
-        return out
-
-
-class JobAxis(pg.AxisItem):
-    """Left axis: one tick per bar with its run ID (or group label) when rows are tall enough."""
-
-    def __init__(self, show_labels: bool = True, **kw):
-        super().__init__("left", **kw)
-        self.view: View | None = None
-        self.show_labels = show_labels
-
-    def tickValues(self, minVal, maxVal, size):
-        if self.view is None or self.view.n_bars == 0:
-            return []
-        minVal, maxVal = min(minVal, maxVal), max(minVal, maxVal)  # the job axis is inverted
-        lo, hi = max(0, math.ceil(minVal)), min(self.view.n_bars - 1, math.floor(maxVal))
-        count = hi - lo + 1
-        if count <= 0:
-            return []
-        if size / max(count, 1) >= MIN_ROW_PX:
-            return [(1, list(range(lo, hi + 1)))]
-        # too dense for every label: a readable subset
-        step = max(1, int(math.ceil(count * MIN_ROW_PX * 1.6 / max(size, 1))))
-        nice = [1, 2, 5]
-        mag = 10 ** int(math.floor(math.log10(step)))
-        step = next((m * mag for m in nice if m * mag >= step), 10 * mag)
-        first = int(math.ceil(lo / step) * step)
-        return [(step, list(range(first, hi + 1, step)))]
-
-    def tickStrings(self, values, scale, spacing):
-        if self.view is None or not self.show_labels:
-            return ["" for _ in values]
-        out = []
-        for v in values:
-            i = int(round(v))
-            out.append(self.view.label(i) if 0 <= i < self.view.n_bars else "")
-        return out
-
-
-class SelectViewBox(pg.ViewBox):
-    """Left click / Ctrl-click / Shift-click / left-drag select bars; right-drag pans;
-    wheel scrolls the job axis, Ctrl+wheel zooms it."""
-
-    barClicked = Signal(float, object)  # y in data coords, Qt.KeyboardModifiers
-    rangeDragged = Signal(float, float, object)  # y0, y1, modifiers
-    contextRequested = Signal(object)  # screen position
-
-    def __init__(self):
-        super().__init__(enableMenu=False)
-        self.setMouseEnabled(x=False, y=True)
-        self.invertY(True)
-        self._band = QGraphicsRectItem()
-        self._band.setPen(QPen(QColor(40, 40, 40, 180), 0))
-        self._band.setBrush(QColor(90, 90, 90, 45))
-        self._band.setZValue(1e6)
-        self._band.hide()
-        self.addItem(self._band, ignoreBounds=True)
-        self.scroll_limit = (0.0, 1.0)
-
-    def mouseClickEvent(self, ev):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            p = self.mapSceneToView(ev.scenePos())
-            self.barClicked.emit(p.y(), ev.modifiers())
-        elif ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()
-            self.contextRequested.emit(ev.screenPos())
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            a = self.mapSceneToView(ev.buttonDownScenePos())
-            b = self.mapSceneToView(ev.scenePos())
-            xr = self.viewRange()[0]
-            y0, y1 = sorted((a.y(), b.y()))
-            if ev.isFinish():
-                self._band.hide()
-                self.rangeDragged.emit(y0, y1, ev.modifiers())
-            else:
-                self._band.setRect(QRectF(QPointF(xr[0], y0), QPointF(xr[1], y1)))
-                self._band.show()
-        elif ev.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
-            # pan along the job axis
-            ev.accept()
-            last = self.mapSceneToView(ev.lastScenePos())
-            now = self.mapSceneToView(ev.scenePos())
-            self.scroll_by(last.y() - now.y())
-        else:
-            ev.ignore()
-
-    def wheelEvent(self, ev, axis=None):
-        delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
-        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            super().wheelEvent(ev, axis=1)
-            return
-        ev.accept()
-        y0, y1 = self.viewRange()[1]
-        self.scroll_by(-(delta / 120.0) * max(3.0, (y1 - y0) * 0.1))
-
-    def scroll_by(self, dy: float) -> None:
-        y0, y1 = self.viewRange()[1]
-        lo, hi = self.scroll_limit
-        span = y1 - y0
-        new0 = min(max(y0 + dy, lo), max(lo, hi - span))
-        self.setYRange(new0, new0 + span, padding=0)
 
 
 class BarChart(pg.PlotWidget):
@@ -356,7 +186,10 @@ class BarChart(pg.PlotWidget):
         r = rows_to_draw(v.totals[self.metric_key][i0:i1], v.failed_parts[self.metric_key][i0:i1], i0, lod, BAR_HEIGHT,
                          selected=sel_bars[i0:i1] if has_sel else None)
         self._set_lod(lod)
-        self._fit_value_axis(r.envelope)
+        # exact bars: the longest in view sets the scale; binned rows: the 99th percentile of the row
+        # means does, so the coloured means stay readable (the few longer rows and the grey envelopes
+        # of rows holding a much larger run reach the edge; hovering or zooming in shows the run)
+        self._fit_value_axis(r.envelope if lod == 1 else np.array([np.percentile(r.total, 99) * 1.15]))
         alpha = DIM_ALPHA if has_sel else 255
         h = r.height
         binned = lod > 1

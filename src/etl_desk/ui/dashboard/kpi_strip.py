@@ -34,16 +34,17 @@ class KpiStrip(QWidget):
             tile.setObjectName(f"kpi_{key}")
             tile.setFrameShape(QFrame.Shape.StyledPanel)
             tile.setToolTip(tip)
-            tile.setStyleSheet("QFrame#kpi_%s { background: #f6f6f4; border: 1px solid #dddddd; "
+            # palette roles: readable on the light and the dark system palette
+            tile.setStyleSheet("QFrame#kpi_%s { background: palette(alternate-base); border: 1px solid palette(mid); "
                                "border-radius: 4px; }" % key)
             v = QVBoxLayout(tile)
             v.setContentsMargins(10, 3, 10, 3)
             v.setSpacing(0)
             t = QLabel(title)
-            t.setStyleSheet("color: #666666; font-size: 8pt;")
+            t.setStyleSheet("color: palette(window-text); font-size: 8pt;")
             val = QLabel("—")
             val.setObjectName(f"kpiValue_{key}")
-            val.setStyleSheet("font-size: 12pt; font-weight: 600; color: #222222;")
+            val.setStyleSheet("font-size: 12pt; font-weight: 600; color: palette(text);")
             val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             v.addWidget(t)
             v.addWidget(val)

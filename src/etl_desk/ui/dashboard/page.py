@@ -11,7 +11,8 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
-from etl_desk.ui.dashboard.charts import BarChart, StatusLegend
+from etl_desk.ui.dashboard.chart_parts import StatusLegend
+from etl_desk.ui.dashboard.charts import BarChart
 from etl_desk.ui.dashboard.kpi_strip import KpiStrip
 from etl_desk.ui.dashboard.table_model import RunTableModel
 from etl_desk.ui.dashboard.time_chart import TimeChart

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from etl_desk.core import fmt
 from etl_desk.core.dashboard.timeline import FREQS, Timeline, cost_timeline
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
-from etl_desk.ui.dashboard.charts import FastBars
+from etl_desk.ui.dashboard.chart_parts import FastBars
 from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 COLUMN_WIDTH = 0.8

@@ -156,4 +156,4 @@ def fit_columns(table: QTableView, columns: int) -> None:
     table.resizeColumnsToContents()
     hh = table.horizontalHeader()
     for c in range(columns):
-        hh.resizeSection(c, min(max(hh.sectionSize(c) + 10, 60), 240))
+        hh.resizeSection(c, min(max(hh.sectionSize(c) + 10, 60), 300))

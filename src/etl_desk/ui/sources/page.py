@@ -86,6 +86,7 @@ class SourcesPage(QWidget):
         self.left_out_table = _table("leftOutTable", ["Reason", "Rows", "Example rows"])
         self.prices_table = _table("priceTable", ["SKU", "$ per DBU", "Price column", "From", "To"])
         self.reconciliation_table = _table("reconciliationTable", ["", "Rows", "DBU", "USD"])
+        self.reconciliation_table.horizontalHeader().setStretchLastSection(False)  # figures stay by their labels
         self.reconciliation_note = QLabel()
         self.reconciliation_note.setWordWrap(True)
         rec_host = QWidget()
@@ -102,13 +103,16 @@ class SourcesPage(QWidget):
         right.setChildrenCollapsible(False)
         right.addWidget(self._boxed("Reconciliation of billed job spend", rec_host))
         right.addWidget(self._boxed("Price table used", self.prices_table))
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
         lower.addWidget(right)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("sourcesSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(files_box)
         self.splitter.addWidget(lower)
-        self.splitter.setSizes([300, 500])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)
         v.addWidget(self.splitter, 1)
         self.notes_label = QLabel()
         self.notes_label.setObjectName("sourcesNotes")
@@ -163,11 +167,15 @@ class SourcesPage(QWidget):
             self.reconciliation_note.setText("No billing usage in these files: nothing to reconcile." if p.recorded
                                              else "")
         else:
-            rows = [[label, r, _dbu(d), _usd(u)] for label, r, d, u in rec.lines]
-            rows += [[f"   – {reason}", r, _dbu(d), _usd(u)] for reason, r, d, u in rec.reasons]
+            rows = []
+            for label, r, d, u in rec.lines:  # the reasons under the unattributed spend they explain
+                rows.append([label, r, _dbu(d), _usd(u)])
+                if label.startswith("Unattributed"):
+                    rows += [[f"   – {reason}", r2, _dbu(d2), _usd(u2)] for reason, r2, d2, u2 in rec.reasons]
             _fill(self.reconciliation_table, rows, numeric={1, 2, 3})
             period = f"Period {rec.period[0] or '?'} to {rec.period[1] or '?'}. " if any(rec.period) else ""
-            self.reconciliation_note.setText(period + " ".join(rec.notes))
+            notes = [n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in rec.notes]
+            self.reconciliation_note.setText(period + " ".join(notes))
         self.splitter.setVisible(p.recorded)  # without a record there is nothing to tabulate
         notes = [*(f"Note: {n}" for n in p.notes), *(f"Warning: {w}" for w in p.warnings)]
         self.notes_label.setText("\n".join(notes))
@@ -185,4 +193,5 @@ class SourcesPage(QWidget):
         _fill(self.left_out_table, items, numeric={1})
 
     def reset_layout(self) -> None:
-        self.splitter.setSizes([300, 500])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)

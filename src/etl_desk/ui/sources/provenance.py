@@ -146,7 +146,8 @@ def _reconciliation(r) -> Reconciliation | None:
              if isinstance(d, dict) and d.get("note")]
     rwu = r.get("runs_without_usage")
     if isinstance(rwu, dict) and _int(rwu.get("count")):
-        notes.insert(0, f"{int(rwu['count']):,} runs have no usage rows (cost $0 as billed)")
+        n = int(rwu["count"])
+        notes.insert(0, f"{n:,} run{' has' if n == 1 else 's have'} no usage rows (cost $0 as billed)")
     return Reconciliation(_span(r.get("period")) or (None, None), lines, reasons, notes)
 
 

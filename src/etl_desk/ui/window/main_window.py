@@ -12,18 +12,16 @@ page is built before the first paint; the others right after it.
 """
 from __future__ import annotations
 
-import base64
 import logging
 import os
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStackedWidget, QToolBar,
                                QToolButton, QWidget)
 
 from etl_desk import APP_NAME
 from etl_desk.core.dashboard.view import Dataset
-from etl_desk.ui import settings as keys
 from etl_desk.ui.business_case.assumptions_model import AssumptionsModel
 from etl_desk.ui.dashboard.filter_bar import FilterBar
 from etl_desk.ui.dashboard.page import DashboardPage
@@ -34,6 +32,7 @@ from etl_desk.ui.sources.provenance import read_provenance, status_text
 from etl_desk.ui.window.analysis_job import AnalysisJob
 from etl_desk.ui.window.export_actions import ExportActions
 from etl_desk.ui.window.file_actions import NO_DIALOGS_ENV, FileActions, LoadedRuns
+from etl_desk.ui.window import persistence
 from etl_desk.ui.window.menus import action, build_menus
 
 log = logging.getLogger(__name__)
@@ -225,7 +224,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(old)
             old.deleteLater()
             self._pages[name] = page
-        self._restore_page_layouts()
+        persistence.restore_pages(self)
         self.stack.setCurrentIndex(list(PAGES).index(current))
 
     def _page(self, name: str):
@@ -395,46 +394,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(1000, self.ensure_pages)
 
     def restore_settings(self) -> bool:
-        """Restore geometry, the dashboard's docks, the generator and the page; True when a layout was restored."""
-        s = self.settings
-        geo = s.get(keys.GEOMETRY)
-        if geo is not None:
-            self.restoreGeometry(geo)
-        restored = self.dashboard.restore_layout(s.get(keys.DASHBOARD_LAYOUT))
-        gen = s.get(keys.GENERATOR)
-        if isinstance(gen, dict):
-            self.generator.restore_state(gen)
-        self.set_generator_visible(bool(s.get(keys.GENERATOR_VISIBLE)))
-        page = s.get(keys.PAGE)
-        if page in PAGES and page != "dashboard":
-            QTimer.singleShot(0, lambda: self.show_page(page))
-        return restored
-
-    def _restore_page_layouts(self) -> None:
-        s = self.settings
-        for key, page in ((keys.INSIGHTS_LAYOUT, self._pages["insights"]), (keys.SOURCES_LAYOUT,
-                                                                            self._pages["sources"])):
-            state = s.get(key)
-            if state is not None:
-                page.splitter.restoreState(state)
-        bc = s.get(keys.BUSINESS_CASE_LAYOUT)
-        if isinstance(bc, dict):
-            self._pages["business_case"].restore_layout(
-                {k: QByteArray(base64.b64decode(v)) if isinstance(v, str) else v for k, v in bc.items()})
+        """Restore geometry, the dashboard's panels, the generator and the page; True when a layout was restored."""
+        return persistence.restore_window(self)
 
     def save_settings(self) -> None:
-        s = self.settings
-        s.set(keys.GEOMETRY, self.saveGeometry())
-        s.set(keys.DASHBOARD_LAYOUT, self.dashboard.save_layout())
-        s.set(keys.GENERATOR, self.generator.state_dict())
-        s.set(keys.GENERATOR_VISIBLE, int(self.generator_host.isVisible()))
-        s.set(keys.PAGE, self.current_page())
-        if self._pages["insights"] is not None:
-            s.set(keys.INSIGHTS_LAYOUT, self._pages["insights"].splitter.saveState())
-            s.set(keys.SOURCES_LAYOUT, self._pages["sources"].splitter.saveState())
-            s.set(keys.BUSINESS_CASE_LAYOUT, {k: base64.b64encode(bytes(v)).decode("ascii") if isinstance(
-                v, QByteArray) else v for k, v in self._pages["business_case"].save_layout().items()})
-        s.sync()
+        persistence.save_window(self)
 
     def reset_layout(self) -> None:
         """Every page's panels back where they started (the data, filter and selection stay)."""

@@ -1,0 +1,115 @@
+"""The Sources page: what was read, the cost basis and the reconciliation, from the data's provenance
+record (the schema of etl_desk.core.data.provenance), and a plain statement when there is none."""
+from __future__ import annotations
+
+import copy
+
+from etl_desk.ui.sources.provenance import read_provenance, status_text
+
+#: A system-table export as the loader records it: four files, a retraction, one run still running.
+PROVENANCE = {
+    "schema": "etl-desk.provenance/1",
+    "runs": 4,
+    "cost_basis": {"code": "list_prices", "text": "billed usage x effective list price",
+                   "sentence": "Cost = billed usage x effective list price from system.billing.list_prices.",
+                   "unknown_why": None},
+    "price_table": [{"sku_name": "PREMIUM_JOBS_COMPUTE", "price_start_time": "2024-01-01 00:00:00",
+                     "price_end_time": None, "usd_per_dbu": 0.15, "price_column": "pricing.effective_list.default",
+                     "pricing_default": 0.15}],
+    "time_span": {"first_start": "2024-05-01 08:00:00", "last_end": "2024-05-01 14:10:00"},
+    "files": [
+        {"file": "job_run_timeline.csv", "kind": "system_table:job_run_timeline", "rows_read": 7, "rows_kept": 5,
+         "left_out": [{"reason": "run still going (no result_state)", "count": 1, "examples": [6]},
+                      {"reason": "hourly slice merged into its attempt", "count": 1, "examples": [3]}],
+         "header_row": 1, "read_as": {}},
+        {"file": "usage.csv", "kind": "system_table:billing.usage", "rows_read": 9, "rows_kept": 9,
+         "left_out": [], "header_row": 1, "read_as": {"usage_quantity": "decimal point"}},
+    ],
+    "left_out_total": 2,
+    "warnings": [],
+    "notes": ["a run repaired twice is read as three attempts"],
+    "reconciliation": {
+        "period": {"start": "2024-05-01", "end": "2024-05-02"},
+        "job_usage": {"rows": 9, "dbus": 16.3, "usd": 2.435},
+        "other_products": {"rows": 1, "dbus": 2.0, "usd": 0.44, "products": ["SQL"]},
+        "attributed_to_runs": {"rows": 8, "dbus": 15.3, "usd": 2.285},
+        "unattributed_job_spend": {"dbus": 1.0, "usd": 0.15, "reasons": [
+            {"reason": "usage for runs not in the timeline", "rows": 1, "dbus": 1.0, "usd": 0.15,
+             "examples": [{"file": "usage.csv", "row": 4}]}]},
+        "retractions": {"rows": 1, "dbus": -4.0, "usd": -0.6, "note": "a retraction is netted into its run"},
+        "runs_without_usage": {"count": 1, "examples": ["503"], "note": None},
+    },
+}
+
+
+def _with_provenance(win, prov):
+    df = win.state.df.head(4).copy()
+    df.attrs["provenance"] = prov
+    win.set_data(df, "export")
+
+
+def _frame(prov):
+    import pandas as pd
+
+    df = pd.DataFrame()
+    df.attrs["provenance"] = prov
+    return df
+
+
+def test_adapter_reads_the_record_and_unknown_stays_unknown():
+    p = read_provenance(_frame(PROVENANCE))
+    assert p.recorded and p.runs == 4 and p.cost_basis == "billed usage x effective list price"
+    assert [f.path for f in p.files] == ["job_run_timeline.csv", "usage.csv"]
+    f = p.files[0]
+    assert (f.rows_read, f.rows_kept, f.rows_left_out) == (7, 5, 2)
+    assert f.left_out[0].reason.startswith("run still going") and f.left_out[0].examples == [6]
+    rec = p.reconciliation
+    assert rec.lines[0] == ("Job usage in billing.usage", 9, 16.3, 2.435)
+    assert ("Unattributed job spend", None, 1.0, 0.15) in rec.lines
+    assert rec.reasons == [("usage for runs not in the timeline", 1, 1.0, 0.15)]
+    assert status_text(p) == "Sources: 2 files · billed usage x effective list price"
+    # the brief's spelling (path, rows) reads the same; a missing amount is None, never 0
+    other = copy.deepcopy(PROVENANCE)
+    other["files"][0]["path"] = other["files"][0].pop("file")
+    other["files"][0]["left_out"][0]["rows"] = other["files"][0]["left_out"][0].pop("count")
+    other["reconciliation"]["job_usage"]["usd"] = None
+    q = read_provenance(_frame(other))
+    assert q.files[0].path == "job_run_timeline.csv" and q.files[0].left_out[0].rows == 1
+    assert q.reconciliation.lines[0][3] is None
+
+
+def test_sources_page_shows_files_left_out_prices_and_reconciliation(window, qtbot):
+    from etl_desk.core import fmt
+
+    win = window()
+    _with_provenance(win, PROVENANCE)
+    win.sources_button.click()
+    page = win.sources_page
+    assert win.current_page() == "sources"
+    assert "4 runs" in page.summary.text() and "2 files" in page.summary.text()
+    assert "effective list price" in page.summary.text() and "2 rows left out" in page.summary.text()
+    t = page.files_table
+    assert t.rowCount() == 2 and t.item(0, 0).text() == "job_run_timeline.csv"
+    assert [t.item(0, c).text() for c in (2, 3, 4)] == ["7", "5", "2"]
+    lo = page.left_out_table  # the first file is chosen: its rows left out, by reason
+    assert lo.rowCount() == 2 and lo.item(0, 1).text() == "1" and lo.item(0, 2).text() == "6"
+    t.selectRow(1)
+    assert page.left_out_table.rowCount() == 0
+    rec = page.reconciliation_table
+    cells = {rec.item(r, 0).text().strip(): [rec.item(r, c).text() for c in (1, 2, 3)] for r in range(rec.rowCount())}
+    assert cells["Job usage in billing.usage"] == ["9", "16.300", fmt.usd(2.435)]
+    assert cells["Unattributed job spend"][2] == "$0.15"
+    assert cells["– usage for runs not in the timeline"] == ["1", "1.000", "$0.15"]
+    assert "1 run has no usage rows" in page.reconciliation_note.text()
+    assert page.prices_table.item(0, 0).text() == "PREMIUM_JOBS_COMPUTE" and page.prices_table.item(0, 1).text() == "$0.15"
+    assert "three attempts" in page.notes_label.text()
+    assert win.sources_button.text() == "Sources: 2 files · billed usage x effective list price"
+
+
+def test_no_provenance_is_said_plainly(window, qtbot):
+    win = window()
+    win.show_page("sources")
+    page = win.sources_page
+    assert "No provenance recorded" in page.summary.text() and "1,000 runs" in page.summary.text()
+    assert page.splitter.isHidden() and page.files_table.rowCount() == 0
+    assert win.sources_button.text() == "Sources: not recorded"
