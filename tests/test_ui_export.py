@@ -3,11 +3,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
-
-
-
 
 def test_export_workbook_of_the_filtered_runs(window, qtbot, tmp_path):
     import openpyxl

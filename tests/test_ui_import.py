@@ -13,8 +13,6 @@ from etl_desk.ui.settings import Settings
 BAD = Path(__file__).parent / "fixtures" / "bad"
 
 
-
-
 def _foreign_csv(tmp_path) -> Path:
     p = tmp_path / "export.csv"
     p.write_text("execution;when;secs;outcome;spend;volume_mb\n"

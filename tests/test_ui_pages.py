@@ -171,3 +171,16 @@ def test_time_view_follows_filter_and_selection(window, qtbot):
     assert list(np.asarray(x)) == [float(i)]
     tc.freq.setCurrentIndex(tc.freq.findData("week"))
     assert tc.timeline.freq == "week" and np.isclose(tc.timeline.total.sum(), df["cost_usd"].sum())
+
+
+def test_long_work_shows_progress_and_cancel_on_any_page(window, qtbot):
+    from etl_desk.core.data.realistic import RealisticSettings
+
+    win = window()
+    win.show_page("insights")
+    before = win.state.df
+    with qtbot.waitSignal(win.workCancelled, timeout=10_000):
+        win.generate("realistic", RealisticSettings(runs=2_000_000, seed=1))
+        assert win.work_progress.isVisible() and win.work_cancel.isVisible()
+        qtbot.mouseClick(win.work_cancel, Qt.MouseButton.LeftButton)
+    assert win.state.df is before and not win.work_cancel.isVisible()

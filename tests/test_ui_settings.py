@@ -176,3 +176,16 @@ def test_the_leak_check_fails_on_a_leaked_top_level_widget(qtbot):
     with pytest.raises(AssertionError, match=r"QDialog\('forgottenDialog'\)"):
         assert_no_leaked_top_levels(before)
     assert_no_leaked_top_levels(before)  # the check closed it: nothing left
+
+
+def test_version_2_settings_drop_the_whole_window_dock_layout(tmp_path):
+    """Version 3 made the window pages: the old dock layout of the whole window no longer applies."""
+    old = _store(tmp_path)
+    old.setValue(VERSION_KEY, 2)
+    old.setValue("window/state", QByteArray(b"\x00\x00\x00\xffold docks"))
+    old.setValue(keys.OPEN_DIR.name, "/kept")
+    old.sync()
+    s = Settings(_store(tmp_path))
+    assert s.found_version == 2
+    assert not s.store.contains("window/state") and s.get(keys.OPEN_DIR) == "/kept"
+    assert s.get(keys.DASHBOARD_LAYOUT) is None  # the dashboard starts from its default layout

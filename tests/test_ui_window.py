@@ -4,13 +4,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from etl_desk.core.data.realistic import RealisticSettings
-
-
 
 
 def test_generate_realistic_in_background(window, qtbot, tmp_path):

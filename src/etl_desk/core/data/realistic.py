@@ -38,7 +38,6 @@ same settings give byte-identical output. Each row's cost is exactly
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np

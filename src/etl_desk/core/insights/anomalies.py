@@ -42,7 +42,6 @@ Python loop runs per row. 1,000,000 runs take about 0.3 s.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np

@@ -17,8 +17,8 @@ import os
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QActionGroup
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStackedWidget, QToolBar,
-                               QToolButton, QWidget)
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSplitter,
+                               QStackedWidget, QToolBar, QToolButton, QWidget)
 
 from etl_desk import APP_NAME
 from etl_desk.core.dashboard.view import Dataset
@@ -173,6 +173,19 @@ class MainWindow(QMainWindow):
         self.selection_label = QLabel()
         self.selection_label.setObjectName("selectionCount")
         self.statusBar().addPermanentWidget(self.selection_label)
+        # long work (opening, generating) shows here on every page, with its Cancel
+        self.work_progress = QProgressBar()
+        self.work_progress.setObjectName("workProgress")
+        self.work_progress.setRange(0, 100)
+        self.work_progress.setMaximumWidth(160)
+        self.work_cancel = QToolButton()
+        self.work_cancel.setObjectName("workCancel")
+        self.work_cancel.setText("Cancel")
+        self.work_cancel.setToolTip("Stop; the data on screen stays")
+        self.work_cancel.clicked.connect(self.cancel_work)
+        for w in (self.work_progress, self.work_cancel):
+            w.setVisible(False)
+            self.statusBar().addPermanentWidget(w)
 
     def _wire(self) -> None:
         st, f, x = self.state, self.files, self.exports
@@ -182,6 +195,8 @@ class MainWindow(QMainWindow):
         self.generator.cancelRequested.connect(self.cancel_work)
         f.runner.progress.connect(self.generator.set_progress)
         f.runner.busyChanged.connect(self.generator.set_busy)
+        f.runner.progress.connect(lambda x: self.work_progress.setValue(int(round(max(0.0, min(1.0, x)) * 100))))
+        f.runner.busyChanged.connect(self._show_work)
         f.loaded.connect(self._on_loaded)
         f.failed.connect(self._on_failed)
         f.cancelled.connect(self._on_cancelled)
@@ -287,8 +302,7 @@ class MainWindow(QMainWindow):
         self.files.import_file(path, always_ask)
 
     def generate(self, preset: str = "case-study", settings=None) -> None:
-        """Generate in the background; the generator panel opens to show progress and Cancel."""
-        self.set_generator_visible(True)
+        """Generate in the background (progress and Cancel in the status bar and the generator panel)."""
         self.files.generate(preset, settings)
 
     def cancel_work(self) -> None:
@@ -356,6 +370,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         ds = self.state.dataset
         self.sources_button.setText(status_text(read_provenance(ds.df if ds is not None else None)))
+
+    def _show_work(self, busy: bool) -> None:
+        self.work_progress.setValue(0)
+        self.work_progress.setVisible(busy)
+        self.work_cancel.setVisible(busy)
 
     def _show_selection_count(self) -> None:
         n = self.state.selected_count()
