@@ -177,34 +177,7 @@ class Engine:
         return self._run_watched(lambda: expr.to_pyarrow().to_pandas(), progress, cancel, text)
 
     def _run_watched(self, fn, progress, cancel, text):
-        done = threading.Event()
-        interrupted = []
-
-        def watch():
-            while not done.wait(0.1):
-                if cancel is not None and cancel():
-                    interrupted.append(True)
-                    self.con.con.interrupt()
-                    return
-                if progress is not None:
-                    try:
-                        p = self.con.con.query_progress()
-                    except Exception:
-                        p = -1
-                    if p is not None and p >= 0:
-                        progress(min(p / 100.0, 1.0), text)
-
-        th = threading.Thread(target=watch, daemon=True)
-        th.start()
-        try:
-            return fn()
-        except Exception as exc:
-            if interrupted:
-                raise Cancelled(f"{text} cancelled") from exc
-            raise
-        finally:
-            done.set()
-            th.join()
+        return run_watched(self.con.con, fn, progress, cancel, text)
 
     def write(self, expr, path: str) -> None:
         """Write an Ibis expression's result to a Parquet file *path* (streamed by the backend)."""
@@ -468,6 +441,46 @@ class Engine:
 
 
 # --------------------------------------------------------------------------- helpers (engine-independent)
+
+def run_watched(duck, fn, progress=None, cancel=None, text: str = "query"):
+    """Call *fn* (which runs queries on the DuckDB connection *duck*) while a watcher thread polls.
+
+    Every 0.1 s: ``cancel()`` -- when True the running query is interrupted and
+    ``Cancelled`` is raised; ``progress(fraction, text)`` with DuckDB's progress of
+    the running query (0..1). Returns what *fn* returns.
+    """
+    done = threading.Event()
+    interrupted = []
+
+    def watch():
+        while not done.wait(0.1):
+            if cancel is not None and cancel():
+                interrupted.append(True)
+                duck.interrupt()
+                return
+            if progress is not None:
+                try:
+                    p = duck.query_progress()
+                except Exception:
+                    p = -1
+                if p is not None and p >= 0:
+                    progress(min(p / 100.0, 1.0), text)
+
+    if cancel is not None and cancel():
+        raise Cancelled(f"{text} cancelled")
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    try:
+        return fn()
+    except Exception as exc:
+        if interrupted:
+            raise Cancelled(f"{text} cancelled") from exc
+        raise
+    finally:
+        done.set()
+        th.join()
+    
+
 
 def _memtable(df: pd.DataFrame):
     import ibis
