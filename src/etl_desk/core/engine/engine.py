@@ -228,10 +228,12 @@ class Engine:
             c = self._filter_cube(rule)
             sums = self.execute(Q.kpi_sums_from_cube(c), progress, cancel, "KPIs").iloc[0]
             h = self._hist
-            hp = rule.cube_predicate(h) if h is not None else None
-            h = h.filter(hp) if (h is not None and hp is not None) else h
-            hist = self.execute(h.group_by("bucket").aggregate(n=h.n.sum()), None, cancel) if h is not None else None
-            qs = _hist_quantiles(hist)
+            if h is None:
+                qs = ({}, "not yet known (the index is still building its histograms)")
+            else:
+                hp = rule.cube_predicate(h)
+                h = h if hp is None else h.filter(hp)
+                qs = _hist_quantiles(self.execute(h.group_by("bucket").aggregate(n=h.n.sum()), None, cancel))
         else:
             t = rule.apply(self.t)
             sums = self.execute(Q.kpi_sums(t), progress, cancel, "KPIs").iloc[0]

@@ -326,8 +326,9 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
     order, "pyramid", which needs "runs"). ``progress(fraction, text)`` reports
     the whole build (0..1); ``cancel()`` is polled about every 0.1 s and raises
     ``Cancelled`` (nothing is left behind); ``on_stage(name, index)`` is called
-    when a stage is done with the partly built index (its cube and histograms are
-    in memory), so the window can show the grouped view at once.
+    when a stage is done with the partly built index: "cube" (the rollup cube is in
+    memory: the window can draw the grouped views), "rollups" (histograms too:
+    percentiles), "runs" (run order: pages by position).
     Raises :class:`~etl_desk.core.schema.DataError` for a source it cannot read.
     """
     source = source if isinstance(source, Source) else open_source(source)
@@ -373,16 +374,19 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             t0 = time.perf_counter()
             p = sub("rollups")
             p(0.0, "rollups: day x pipeline x source x status x spot")
-            run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
-                        lambda f, s: p(0.6 * f, "rollups"), cancel, "rollups")
-            run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
-                        lambda f, s: p(0.6 + 0.4 * f, "duration histograms"), cancel, "duration histograms")
             import pyarrow.parquet as pq
 
+            run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
+                        lambda f, s: p(0.5 * f, "rollups"), cancel, "rollups")
             idx.cube = pq.read_table(tmp / "cube.parquet")
-            idx.hist = pq.read_table(tmp / "hist.parquet")
             meta["runs"] = int(pd.Series(idx.cube.column("runs").to_numpy()).sum())
             meta["cube_rows"] = idx.cube.num_rows
+            meta["timings_s"]["cube"] = round(time.perf_counter() - t0, 2)
+            if on_stage:  # the grouped views can be drawn now; percentiles follow with the histograms
+                on_stage("cube", idx)
+            run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
+                        lambda f, s: p(0.5 + 0.5 * f, "duration histograms"), cancel, "duration histograms")
+            idx.hist = pq.read_table(tmp / "hist.parquet")
             meta["hist_rows"] = idx.hist.num_rows
             meta["stages"].append("rollups")
             meta["timings_s"]["rollups"] = round(time.perf_counter() - t0, 2)
