@@ -31,7 +31,7 @@ def _key(df: pd.DataFrame, grain: str) -> pd.Series:
     if grain == "day":
         return start.dt.floor("D")
     if grain == "week":
-        return (start.dt.floor("D") - pd.to_timedelta(start.dt.dayofweek, unit="D"))
+        return (start.dt.floor("D") - pd.to_timedelta(start.dt.day_of_week, unit="D"))
     if grain == "month":
         return start.dt.to_period("M").dt.start_time
     if grain == "pipeline":
