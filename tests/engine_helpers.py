@@ -48,8 +48,10 @@ def assert_kpis_equal(ref: dict, got: dict, quantiles: str = "exact") -> None:
 
     for k in COUNT_KEYS:
         assert got[k] == ref[k], k
-    for k in MONEY_KEYS:
-        assert cents(got[k]) == cents(ref[k]), (k, ref[k], got[k])
+    for k in MONEY_KEYS:  # to the cent: pandas sums floats, the engines sum exact decimals (2.435 vs 2.43499..96)
+        assert (got[k] is None) == (ref[k] is None), k
+        if ref[k] is not None:
+            assert abs(got[k] - ref[k]) < 0.005, (k, ref[k], got[k])
     for k in ("success_rate", "failure_rate", "failed_cost_share", "total_tb", "span_days"):
         assert (ref[k] is None) == (got[k] is None), k
         if ref[k] is not None:
@@ -65,10 +67,9 @@ def assert_rollups_equal(ref: pd.DataFrame, got: pd.DataFrame) -> None:
     assert list(pd.Series(got["key"]).astype(str)) == list(pd.Series(ref["key"]).astype(str))
     for c in ("runs", "failed_runs", "cost_known"):
         np.testing.assert_array_equal(got[c].to_numpy(np.int64), ref[c].to_numpy(np.int64), err_msg=c)
-    for c in ("cost_usd", "failed_cost_usd"):
-        a = np.round(got[c].to_numpy(float, na_value=np.nan) * 100)
-        b = np.round(ref[c].to_numpy(float, na_value=np.nan) * 100)
-        np.testing.assert_array_equal(a, b, err_msg=c)
+    for c in ("cost_usd", "failed_cost_usd"):  # to the cent
+        np.testing.assert_allclose(got[c].to_numpy(float, na_value=np.nan), ref[c].to_numpy(float, na_value=np.nan),
+                                   rtol=0, atol=0.0049, err_msg=c)
     for c in ("data_processed_gb", "failed_data_processed_gb", "duration_min", "failed_duration_min"):
         np.testing.assert_allclose(got[c].to_numpy(float, na_value=np.nan), ref[c].to_numpy(float, na_value=np.nan),
                                    rtol=1e-9, err_msg=c)

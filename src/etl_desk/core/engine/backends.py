@@ -135,9 +135,11 @@ def connect_spark(remote: str | None = None, driver_memory: str = "4g", cores: i
         b = b.remote(remote)
     else:
         b = (b.master(f"local[{int(cores)}]").config("spark.driver.memory", driver_memory)
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(max(2, cores * 2))))
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", str(max(2, cores * 2))))
     b = b.config("spark.sql.session.timeZone", "UTC")
     session = b.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
     return ibis.pyspark.connect(session)
 
 
@@ -154,7 +156,17 @@ def register(con, backend: str, source: Source, name: str = "etl_desk_raw"):
         if backend == "duckdb":
             con.con.register(name, tbl)
             return con.table(name)
-        return con.create_table(name, tbl.to_pandas(), temp=True, overwrite=True)
+        session = con._session  # Ibis' PySpark backend keeps the SparkSession here
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        try:  # pyspark >= 4: straight from Arrow (nulls stay null)
+            sdf = session.createDataFrame(tbl)
+        except (TypeError, ValueError):  # pyspark 3.5: from pandas, with NaN as null (NaN is a value in Spark)
+            pdf = tbl.to_pandas()
+            pdf = pdf.astype(object).where(pdf.notna(), None)
+            sdf = session.createDataFrame(pdf, schema=from_arrow_schema(tbl.schema))
+        sdf.createOrReplaceTempView(name)
+        return con.table(name)
     if backend == "duckdb":
         files = "[" + ", ".join(f"'{_q(f)}'" for f in source.files) + "]"
         if source.kind == "parquet":
@@ -182,9 +194,14 @@ def _arrow_of(df: pd.DataFrame):
             s = s.astype("string")
         cols[c] = s
     tbl = pa.Table.from_pandas(pd.DataFrame(cols, copy=False), preserve_index=False)
+    arrow_types = {"string": pa.string(), "category": pa.string(), "datetime": pa.timestamp("us"),
+                   "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
     fields = []
     for f in tbl.schema:
-        if pa.types.is_timestamp(f.type):
+        if pa.types.is_null(f.type):  # an all-empty column: its canonical type (Spark cannot infer one)
+            kind = BY_NAME[f.name].kind if f.name in BY_NAME else "string"
+            fields.append(pa.field(f.name, arrow_types[kind]))
+        elif pa.types.is_timestamp(f.type):
             fields.append(pa.field(f.name, pa.timestamp("us")))
         elif pa.types.is_large_string(f.type):
             fields.append(pa.field(f.name, pa.string()))
