@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(discover())})")
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    p.add_argument("--quick", action="store_true", help="small sizes (benchmarks whose run() takes quick=)")
+    p.add_argument("--runs", type=int, metavar="N", help="size of the big data set (benchmarks whose run() takes runs=)")
     args = p.parse_args(argv)
     available = discover()
     names = [n.removeprefix("bench_").removesuffix(".py") for n in args.names] or available
@@ -75,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running bench_{name} ...", file=sys.stderr, flush=True)
         try:
             mod = importlib.import_module(f"benchmarks.bench_{name}")
-            rows.extend(mod.run())
+            import inspect
+
+            params = inspect.signature(mod.run).parameters
+            kw = {k: v for k, v in (("quick", args.quick or None), ("runs", args.runs))
+                  if v is not None and k in params}
+            rows.extend(mod.run(**kw))
         except Exception:  # a broken bench is reported, the others still run
             traceback.print_exc()
             rows.append({"benchmark": name, "measure": "(crashed)", "ok": False})
