@@ -151,23 +151,29 @@ def w_open(path: str, cache: str) -> dict:
 
 
 def w_cancel(path: str, cache: str) -> dict:
-    """Start a build, ask to cancel 3 s in, report how long the cancel took and what was left."""
+    """Start a build, ask to cancel once the run-order sort (the longest stage) is under way (0.5 s after
+    the rollups are done); report how long the cancel took and what was left behind."""
     from etl_desk.core.engine.backends import open_source
     from etl_desk.core.engine.index import build_index, find_index
     from etl_desk.core.generate import Cancelled
 
-    t0 = time.perf_counter()
     asked: list[float] = []
+    ready: list[float] = []
+
+    def on_stage(name, idx):
+        if name == "rollups":
+            ready.append(time.perf_counter() + 0.5)
 
     def cancel():
-        if time.perf_counter() - t0 > 3.0:
-            asked.append(asked[0] if asked else time.perf_counter())
+        if ready and time.perf_counter() >= ready[0]:
+            if not asked:
+                asked.append(time.perf_counter())
             return True
         return False
 
     try:
-        build_index(path, base=cache, memory_limit=MEMORY_LIMIT, cancel=cancel)
-        return {"cancelled": False}
+        build_index(path, base=cache, memory_limit=MEMORY_LIMIT, cancel=cancel, on_stage=on_stage)
+        return {"cancelled": False, "files_left": -1, "index_found": True}
     except Cancelled:
         latency = time.perf_counter() - asked[0]
     left = [str(p) for p in Path(cache).rglob("*") if p.is_file()]
@@ -227,20 +233,24 @@ def w_view(path: str, cache: str) -> dict:
 
 
 def w_analysis(path: str, out_dir: str) -> dict:
-    """Full analysis from the raw files: KPIs, rollups, baselines, every run's anomaly score written out."""
+    """Full analysis from the raw files: the rollup cube (one scan; KPIs and every rollup come from it),
+    per-pipeline baselines, the anomaly score of every run written out as Parquet."""
     t0 = time.perf_counter()
     from etl_desk.core.engine import Engine, EngineSettings
+    from etl_desk.core.engine.index import build_index
 
     eng = Engine.open(path, settings=EngineSettings(memory_limit=MEMORY_LIMIT))
+    eng.attach_index(build_index(eng.source, base=out_dir, memory_limit=MEMORY_LIMIT, stages=("rollups",)))
     k = eng.kpis()
     for g in ("day", "week", "month", "pipeline", "status", "source"):
         eng.rollup(g)
+    t_roll = time.perf_counter() - t0
     eng.baselines()
     s = eng.anomaly_scores()
     target = os.path.join(out_dir, "scores.parquet")
     eng.write(s.runs.select("run_id", "z", "flagged"), target)
-    return {"analysis_s": time.perf_counter() - t0, "runs": k["runs"], "flagged": s.flagged_runs,
-            "method": s.method, "scores_mb": os.path.getsize(target) / 1e6}
+    return {"analysis_s": time.perf_counter() - t0, "rollups_s": t_roll, "runs": k["runs"],
+            "flagged": s.flagged_runs, "method": s.method, "scores_mb": os.path.getsize(target) / 1e6}
 
 
 def w_pandas_dash(path: str) -> dict:
@@ -407,7 +417,8 @@ def run(quick: bool = False, runs: int | None = None) -> list[dict]:
         r = m["result"]
         rows.append(row(BENCH, f"{B}: full analysis (KPIs, rollups, baselines, z of every run)", m["wall"], "s",
                         goal="<= 120 s", ok=m["wall"] <= 120,
-                        note=f"{r['flagged']:,} runs flagged; quantiles: {r['method']}"))
+                        note=f"{r['flagged']:,} runs flagged; cube + rollups {r['rollups_s']:.0f} s; "
+                             f"medians: {r['method']}"))
         rows.append(row(BENCH, f"{B}: full analysis peak RSS", m["peak_mb"], "MB", goal="<= 2000 MB",
                         ok=m["peak_mb"] <= 2000))
     finally:

@@ -51,7 +51,9 @@ def _records(df) -> list[dict]:
     return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
 
-def run_engine(args) -> int:
+def run_engine(args, thresholds=None) -> int:
+    """Run ``analyze`` on the engine chosen by ``args.engine``; *thresholds*: the anomaly thresholds
+    (an AnomalyThresholds, from the command's options)."""
     from etl_desk.core.engine._project import DataError
 
     if args.engine == "databricks":
@@ -88,9 +90,9 @@ def run_engine(args) -> int:
             for title, expr in engine_queries(eng.t).items():
                 print(f"-- {title}\n{eng.sql(expr, dialect)};\n")
             return 0
-        from etl_desk.commands.analyze import thresholds_from_args
+        from etl_desk.core.engine._project import AnomalyThresholds
 
-        th = thresholds_from_args(args)
+        th = thresholds or AnomalyThresholds()
         kpis = eng.kpis()
         months = eng.rollup("month")
         pipes = eng.rollup("pipeline")

@@ -225,7 +225,7 @@ def run(args) -> int:
     from etl_desk.commands._engine import run_engine, wants_engine
 
     if wants_engine(args):
-        return run_engine(args)
+        return run_engine(args, thresholds_from_args(args))
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     analysis = analysis_for(df, args)

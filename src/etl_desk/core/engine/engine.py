@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import queries as Q
 from . import sketch
-from ._project import GB_PER_TB, KPI_KEYS, Cancelled, DataError
+from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled, DataError
 from .backends import Source, canonical, connect_duckdb, connect_spark, open_source, register
 from .rules import Rule
 
@@ -330,8 +330,6 @@ class Engine:
         units (0.05 % in duration). *thresholds*: an
         :class:`~etl_desk.core.anomalies.AnomalyThresholds` (defaults when None).
         """
-        from ..anomalies import AnomalyThresholds
-
         th = thresholds or AnomalyThresholds()
         rule = rule or Rule()
         t = rule.apply(self.t)

@@ -49,6 +49,7 @@ import pandas as pd
 from . import queries as Q
 from ._project import FAILED, Cancelled
 from .backends import Source, canonical, connect_duckdb, open_source, register
+from .engine import Envelope, run_watched
 
 INDEX_VERSION = 1
 #: Runs per block of the pyramid's finest level.
@@ -161,8 +162,6 @@ class RunIndex:
         (or fewer than PYRAMID_BASE runs a bucket); otherwise from the pyramid level whose
         block is the largest not wider than a bucket, bucket edges rounded to that block.
         """
-        from .engine import Envelope
-
         n = self.runs
         lo, hi = max(0, lo), min(hi, n)
         buckets = max(1, min(buckets, hi - lo))
@@ -342,8 +341,6 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
         if progress:
             progress(1.0, "index reused")
         return found
-    from .engine import run_watched
-
     final = index_dir(source, base)
     key = source.key()
     _clean_stale(final.parent, keep=final.name)
@@ -400,7 +397,7 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             duck.execute("SET preserve_insertion_order = true")
             target = str(tmp / "runs.parquet").replace("'", "''")
             run_watched(duck, lambda: duck.execute(
-                f"COPY ({sql}) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION zstd)"),
+                f"COPY ({sql}) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION snappy)"),
                 lambda f, s: p(f, "run order (sorting by run ID)"), cancel, "run order")
             duck.execute("SET preserve_insertion_order = false")
             import pyarrow.parquet as pq

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import sketch
-from ._project import FAILED, NO_NAME, compute_kpis
+from ._project import FAILED, NO_NAME, AnomalyThresholds, compute_kpis
 from .engine import MAD_TO_SD, fit_from_sums
 from .queries import GRAINS, MIN_MINUTES
 from .rules import Rule
@@ -82,8 +82,6 @@ def anomaly_scores(df: pd.DataFrame, rule: Rule | None = None, thresholds=None, 
     mean_gb, med, mad, spread, scored); z and flagged arrays aligned with the
     selected rows of *df*.
     """
-    from ..anomalies import AnomalyThresholds
-
     th = thresholds or AnomalyThresholds()
     d = _sel(df, rule)
     keys = d["job_name"].astype("object").fillna(NO_NAME).to_numpy()
