@@ -73,6 +73,13 @@ def test_run_order_pages_and_pyramid_envelope(built, runs):
     assert p.rows["run_id"].tolist() == list(ids[100_000:100_004])
     nxt = e.page("run_id", after=p.next_key, n=2)
     assert nxt.rows["run_id"].tolist() == list(ids[100_004:100_006])
+    d1 = e.page("run_id", n=3, descending=True)  # keyset pages in both directions, from the index
+    assert d1.rows["run_id"].tolist() == list(ids[::-1][:3])
+    d2 = e.page("run_id", after=d1.next_key, n=3, descending=True)
+    assert d2.rows["run_id"].tolist() == list(ids[::-1][3:6])
+    gap = e.page("run_id", after=(ids[500] + "~", ids[500] + "~"), n=2)  # a key between two runs
+    assert gap.rows["run_id"].tolist() == list(ids[501:503])
+    assert e.page("run_id", after=(ids[-1], ids[-1]), n=5).rows.empty
     # zoomed out: from the pyramid; bucket edges on its blocks, every run counted once
     env = e.envelope(0, len(runs), 100, "duration_min")
     assert not env.exact and env.grain >= PYRAMID_BASE and env.runs.sum() == len(runs)

@@ -419,6 +419,16 @@ class Engine:
             else:
                 expr = Q.page(rule.apply(self.t), sort_key, None, n + at, descending)
                 rows = self.execute(expr.limit(n, offset=at), None, cancel).drop(columns="_sort")
+        elif self.index is not None and self.index.has_runs and sort_key == "run_id" and rule.is_all:
+            # keyset on the index's run-ordered file: find the key's position, read one or two row groups
+            if after is None:
+                pos = self.n_runs - n if descending else 0
+            else:
+                p = self.index.position_after(after[1])
+                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == after[1] else 0)
+                       - n) if descending else p
+            rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
+            rows = rows.iloc[::-1] if descending else rows
         else:
             rows = self.execute(Q.page(rule.apply(self.t), sort_key, after, n, descending), None, cancel)
             rows = rows.drop(columns="_sort")

@@ -55,7 +55,9 @@ INDEX_VERSION = 1
 #: Runs per block of the pyramid's finest level.
 PYRAMID_BASE = 256
 #: Rows per row group of runs.parquet (a page read decodes one group).
-ROW_GROUP = 65_536
+ROW_GROUP = 32_768
+#: Decoded row groups kept in memory (about 4 MB each for the chart columns).
+CACHED_GROUPS = 16
 #: Envelopes of at most this many bars are computed from the runs themselves (exact).
 EXACT_ENVELOPE_BARS = 65_536
 STAGES = ("rollups", "runs", "pyramid")
@@ -101,6 +103,8 @@ class RunIndex:
     levels: list = field(default_factory=list)  # np.memmap per pyramid level
     _pf: object = None
     _rg_start: np.ndarray | None = None
+    _rg_max: list | None = None
+    _cache: dict = field(default_factory=dict)
 
     @property
     def runs(self) -> int:
@@ -142,18 +146,49 @@ class RunIndex:
                                                              for i in range(md.num_row_groups)])))
         return self._pf
 
+    def _group(self, g: int, columns: tuple[str, ...] | None):
+        """Row group *g* of runs.parquet (these columns), decoded once and kept in a small LRU cache:
+        the three charts and the next zoom step read the same groups."""
+        key = (g, columns)
+        hit = self._cache.pop(key, None)
+        if hit is None:
+            hit = self._file().read_row_group(g, columns=list(columns) if columns else None)
+        self._cache[key] = hit
+        while len(self._cache) > CACHED_GROUPS:
+            self._cache.pop(next(iter(self._cache)))
+        return hit
+
     def rows(self, lo: int, hi: int, columns: list[str] | None = None) -> pd.DataFrame:
         """Runs at positions *lo*..*hi*-1 of the run_id order (canonical columns), read by row group."""
+        import pyarrow as pa
+
         pf = self._file()
         lo, hi = max(0, lo), min(hi, self.runs)
+        cols = tuple(columns) if columns else None
         if hi <= lo:
-            return pf.schema_arrow.empty_table().to_pandas() if columns is None else \
-                pf.schema_arrow.empty_table().select(columns).to_pandas()
+            empty = pf.schema_arrow.empty_table()
+            return (empty if cols is None else empty.select(list(cols))).to_pandas()
         g0 = int(np.searchsorted(self._rg_start, lo, side="right") - 1)
         g1 = int(np.searchsorted(self._rg_start, hi - 1, side="right") - 1)
-        tbl = pf.read_row_groups(list(range(g0, g1 + 1)), columns=columns)
+        tbl = pa.concat_tables([self._group(g, cols) for g in range(g0, g1 + 1)])
         off = lo - int(self._rg_start[g0])
         return tbl.slice(off, hi - lo).to_pandas()
+
+    def position_after(self, run_id: str) -> int:
+        """Position of the first run whose run_id sorts after *run_id* (binary search: row-group statistics,
+        then one group's run_id column)."""
+        pf = self._file()
+        if self._rg_max is None:
+            j = pf.schema_arrow.get_field_index("run_id")
+            md = pf.metadata
+            self._rg_max = [md.row_group(i).column(j).statistics.max for i in range(md.num_row_groups)]
+        import bisect
+
+        g = bisect.bisect_right(self._rg_max, run_id)  # first group whose largest ID is after run_id
+        if g >= len(self._rg_max):
+            return self.runs
+        ids = self._group(g, ("run_id",)).column("run_id").to_pylist()
+        return int(self._rg_start[g]) + bisect.bisect_right(ids, run_id)
 
     def envelope(self, lo: int, hi: int, buckets: int, metric: str, descending: bool = False):
         """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in at most *buckets* buckets.
@@ -168,7 +203,7 @@ class RunIndex:
         a_lo, a_hi = (n - hi, n - lo) if descending else (lo, hi)
         width = (hi - lo) / buckets
         if hi - lo <= EXACT_ENVELOPE_BARS or width < PYRAMID_BASE or not self.levels:
-            df = self.rows(a_lo, a_hi, columns=["status", metric])
+            df = self.rows(a_lo, a_hi, columns=["status", *Q.METRICS])  # one cached read serves the 3 charts
             v = df[metric].to_numpy(dtype=float, na_value=np.nan)
             f = (df["status"] == FAILED).to_numpy(dtype=bool)
             if descending:
