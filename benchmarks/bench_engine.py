@@ -120,7 +120,7 @@ def _rule():
 
 def w_generate(out: str, runs: str) -> dict:
     from etl_desk.core.engine.dataset import generate_dataset
-    from etl_desk.core.realistic import RealisticSettings
+    from etl_desk.core.data.realistic import RealisticSettings
 
     s = RealisticSettings(runs=int(runs), days=365, start="2025-01-01", seed=7, anomaly_rate=0.005)
     return generate_dataset(out, s)
@@ -155,7 +155,7 @@ def w_cancel(path: str, cache: str) -> dict:
     the rollups are done); report how long the cancel took and what was left behind."""
     from etl_desk.core.engine.backends import open_source
     from etl_desk.core.engine.index import build_index, find_index
-    from etl_desk.core.generate import Cancelled
+    from etl_desk.core.tasks import Cancelled
 
     asked: list[float] = []
     ready: list[float] = []
@@ -260,7 +260,7 @@ def w_pandas_dash(path: str) -> dict:
     import pandas as pd
 
     from etl_desk.core.engine import pandas_path as P
-    from etl_desk.core.kpis import compute_kpis
+    from etl_desk.core.insights.kpis import compute_kpis
 
     df = pd.read_parquet(path)
     df = df.drop(columns=[c for c in df.columns if c == "month"])
@@ -359,7 +359,11 @@ def _fmt_n(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
 
 
-def run(quick: bool = False, runs: int | None = None) -> list[dict]:
+def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
+    from benchmarks import _util
+
+    quick = _util.QUICK if quick is None else quick
+    runs = runs or getattr(_util, "RUNS", None)
     big = runs or (400_000 if quick else 20_000_000)
     mid = 200_000 if quick else 10_000_000
     one = 50_000 if quick else 1_000_000
@@ -483,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int)
     a = ap.parse_args(argv)
+    from benchmarks import _util
+
+    _util.QUICK = a.quick
     print_table(run(quick=a.quick, runs=a.runs))
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._util import best_of, best_of_each
+from benchmarks._util import best_of, best_of_each, row, size
 
 N = 1_000_000
 NAME = "import csv"
@@ -28,13 +28,12 @@ def _best(fn, repeat: int = 3) -> float:
 
 
 def _row(measure, value, baseline=None, ratio=None, goal="", ok=None, unit="s", note=""):
-    return {"benchmark": NAME, "measure": measure, "value": value, "unit": unit, "baseline": baseline,
-            "ratio": ratio, "goal": goal, "ok": ok, "note": note}
+    return row(NAME, measure, value, unit, baseline=baseline, ratio=ratio, goal=goal, ok=ok, note=note)
 
 
 def make_csv(folder: Path, n: int = N) -> Path:
-    from etl_desk.core.generate import generate
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.generate import generate
+    from etl_desk.core.data.tables import write_table
 
     path = folder / f"runs-{n}.csv"
     write_table(generate("realistic", runs=n, seed=7), path)
@@ -42,11 +41,11 @@ def make_csv(folder: Path, n: int = N) -> Path:
 
 
 def run() -> list[dict]:
-    from etl_desk.core.loaders import load_path
-    from etl_desk.core.schema import to_canonical
+    from etl_desk.core.data.loaders import load_path
+    from etl_desk.core.data.schema import to_canonical
 
     with tempfile.TemporaryDirectory(prefix="etl-desk-bench-") as tmp:
-        path = make_csv(Path(tmp))
+        path = make_csv(Path(tmp), size(N, 20_000))
         raw = pd.read_csv(path)
         rows = len(raw)
         best = best_of_each({"read": lambda: pd.read_csv(path), "load": lambda: load_path(path)}, repeat=5)

@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def case_study():
-    from etl_desk.core.case_study import generate_case_study
+    from etl_desk.core.data.case_study import generate_case_study
 
     return generate_case_study()
 

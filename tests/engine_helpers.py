@@ -13,7 +13,7 @@ SMALL = dict(memory_limit="1GB", threads=2)
 
 
 def realistic(runs: int, seed: int = 5, days: int = 60, anomaly_rate: float = 0.01) -> pd.DataFrame:
-    from etl_desk.core.realistic import RealisticSettings, generate_realistic
+    from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
 
     return generate_realistic(RealisticSettings(runs=runs, seed=seed, days=days, anomaly_rate=anomaly_rate))
 

@@ -14,9 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from etl_desk.core import arrow_text, schema
-from etl_desk.core.arrow_text import factorize_text, max_bytes, strings_unique, text_facts
-from etl_desk.core.schema import DataError, LoadReport, to_canonical
+from etl_desk.core.data import arrow_text, schema
+from etl_desk.core.data.arrow_text import factorize_text, max_bytes, strings_unique, text_facts
+from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import to_canonical
 
 PIECES = ["a", "b", "Z", "0", "-", " ", "\t", "\u00a0", "\u3000", "é", "€", "x" * 7, "y" * 8, "z" * 9]
 

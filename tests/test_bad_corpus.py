@@ -15,8 +15,8 @@ import textwrap
 
 import pytest
 
-from etl_desk.core.loaders import load_path
-from etl_desk.core.schema import DataError, LoadReport
+from etl_desk.core.data.loaders import load_path
+from etl_desk.core.errors import DataError, LoadReport
 from tests.conftest import FIXTURES, run_cli
 
 BAD = FIXTURES / "bad"
@@ -166,8 +166,8 @@ def test_hostile_files_bounded_memory():
     """Each hostile file is refused by a fresh process that stays under 600 MB peak RSS."""
     code = textwrap.dedent("""
         import resource, sys, time
-        from etl_desk.core.loaders import load_path
-        from etl_desk.core.schema import DataError
+        from etl_desk.core.data.loaders import load_path
+        from etl_desk.core.errors import DataError
         t = time.perf_counter()
         try:
             load_path(sys.argv[1])

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.case_study import generate_case_study
-from etl_desk.core.schema import assert_canonical
+from etl_desk.core.data.case_study import generate_case_study
+from etl_desk.core.data.schema import assert_canonical
 
 # The 52 failed runs of the published data set.
 FAILED_IDS = [10, 15, 20, 21, 30, 36, 67, 98, 101, 105, 129, 147, 165, 169, 218, 251, 304, 306, 323, 329,

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from etl_desk.core.tables import write_table
+from etl_desk.core.data.tables import write_table
 from tests.conftest import run_cli
 
 
@@ -17,7 +17,7 @@ def _no_nan(text: str):
 
 @pytest.fixture(scope="module")
 def case_csv(tmp_path_factory):
-    from etl_desk.core.case_study import generate_case_study
+    from etl_desk.core.data.case_study import generate_case_study
 
     p = tmp_path_factory.mktemp("cli") / "case.csv"
     write_table(generate_case_study(), p)
@@ -58,7 +58,7 @@ def test_plain_report_on_case_study(case_csv):
 
 
 def test_json_on_realistic_lists_anomalies(tmp_path):
-    from etl_desk.core.generate import generate
+    from etl_desk.core.data.generate import generate
 
     p = tmp_path / "r.parquet"
     write_table(generate("realistic", runs=20_000, seed=12, anomaly_rate=0.01), p)

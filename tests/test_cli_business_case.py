@@ -12,7 +12,7 @@ pytest.importorskip("etl_desk.commands.analyze", reason="etl-desk analyze is not
 
 @pytest.fixture(scope="module")
 def csv_path(tmp_path_factory, case_study):
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.tables import write_table
 
     p = tmp_path_factory.mktemp("cli") / "case.csv"
     write_table(case_study, p)
@@ -68,8 +68,8 @@ def test_anomaly_excess_follows_the_threshold_options_and_detection_runs_once(cs
                                                                              monkeypatch):
     """--z-threshold reaches the business case: its anomaly excess counts exactly the runs the analysis lists."""
     from etl_desk.cli import main
-    from etl_desk.core import analysis as analysis_mod
-    from etl_desk.core import anomalies as anomalies_mod
+    from etl_desk.core.insights import analysis as analysis_mod
+    from etl_desk.core.insights import anomalies as anomalies_mod
 
     calls = []
     original = anomalies_mod.detect_anomalies

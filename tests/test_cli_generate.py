@@ -6,7 +6,7 @@ import pytest
 
 from etl_desk import __version__
 from etl_desk.cli import main
-from etl_desk.core.tables import read_table
+from etl_desk.core.data.tables import read_table
 from tests.conftest import run_cli
 
 

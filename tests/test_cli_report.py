@@ -5,7 +5,7 @@ import json
 
 import openpyxl
 
-from etl_desk.core.tables import write_table
+from etl_desk.core.data.tables import write_table
 from tests.conftest import FIXTURES, run_cli
 
 

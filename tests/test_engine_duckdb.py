@@ -11,7 +11,7 @@ from tests.engine_helpers import SMALL, assert_kpis_equal, assert_rollups_equal,
 from etl_desk.core.engine import Engine, EngineSettings, Rule
 from etl_desk.core.engine import pandas_path as P
 from etl_desk.core.engine import sketch
-from etl_desk.core.kpis import compute_kpis
+from etl_desk.core.insights.kpis import compute_kpis
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_kpis_by_hand_and_unknown_cost_is_not_zero():
 
 
 def test_label_headers_and_a_single_file(tmp_path, runs):
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.tables import write_table
 
     small = runs.iloc[:2_000].reset_index(drop=True)
     path = tmp_path / "runs.parquet"

@@ -17,7 +17,7 @@ from etl_desk.core.engine import pandas_path as P
 from etl_desk.core.engine import sketch
 from etl_desk.core.engine.backends import open_source
 from etl_desk.core.engine.index import PYRAMID_BASE, build_index, find_index, index_dir
-from etl_desk.core.generate import Cancelled
+from etl_desk.core.tasks import Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +164,7 @@ def test_dataset_is_the_same_whatever_the_chunk_size(tmp_path):
     import pyarrow.parquet as pq
 
     from etl_desk.core.engine.dataset import generate_dataset
-    from etl_desk.core.realistic import RealisticSettings
+    from etl_desk.core.data.realistic import RealisticSettings
 
     s = RealisticSettings(runs=40_000, days=45, seed=9, start="2025-01-20", anomaly_rate=0.01)
     a = generate_dataset(tmp_path / "a", s, chunk_runs=3_000)

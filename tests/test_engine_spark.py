@@ -124,7 +124,7 @@ def test_shared_cases_equal(case, args, engines):
     """The real-world exports, loaded by the importers, give the same KPIs on pandas, DuckDB and Spark."""
     from etl_desk.cli import build_parser
     from etl_desk.commands.analyze import load_input
-    from etl_desk.core.schema import DataError
+    from etl_desk.core.errors import DataError
 
     cwd = os.getcwd()
     os.chdir(case)

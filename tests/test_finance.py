@@ -9,9 +9,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from etl_desk.core import finance as F
-from etl_desk.core.schema import DataError, to_canonical
+from etl_desk.core.errors import DataError
+from etl_desk.core.data.schema import to_canonical
+from etl_desk.core.business_case.baseline import Baseline, MEASURED, TARGET_KEYS, compute_baseline
+from etl_desk.core.business_case.periods import PERIODS, per_period
+from etl_desk.core.business_case.assumptions import assumption_items, assumptions_from_items, default_assumptions, load_assumptions, save_assumptions, validate_assumptions
+from etl_desk.core.business_case.model import business_case, evaluate, payback_months
+from etl_desk.core.business_case.report import business_case_json, result_json
 
 IDS = ["error-monitoring", "cost-optimisation", "parallel-processing", "data-lifecycle", "performance-monitoring"]
 
@@ -36,18 +40,18 @@ def tiny():
 
 def test_baseline_hand_computed(tiny):
     anomalies = pd.DataFrame({"run_id": ["1", "1"], "rule": ["cost spike", "robust z"]})
-    b = F.compute_baseline(tiny, anomalies)
+    b = compute_baseline(tiny, anomalies)
     assert b.span_days == 73 and b.factor() == 5 and b.active_days == 4
     assert b.observed == {"compute_cost": 200, "failed_cost": 70, "retry_cost": 50, "on_demand_cost": 100,
                           "large_volume_cost": 20, "anomaly_excess_cost": 60}  # 100 - median 40
     assert b.counts["anomalous_runs"] == 1 and b.counts["large_volume_runs"] == 1
     assert b.large_volume_threshold_gb == pytest.approx(418.0)  # 30 + 0.4 * (1000 - 30)
-    annual = b.annual(F.default_assumptions())
+    annual = b.annual(default_assumptions())
     assert annual["compute_cost"] == 1000 and annual["failed_cost"] == 350 and annual["retry_cost"] == 250
     assert annual["on_demand_cost"] == 500 and annual["large_volume_cost"] == 100
     assert annual["anomaly_excess_cost"] == 300
     assert annual["storage_cost"] == 12000 and annual["total_cost"] == 13000
-    a = F.default_assumptions()
+    a = default_assumptions()
     a["global"]["data_coverage"] = 0.5
     a["global"]["annualisation"] = "active_days"
     assert b.annual(a)["failed_cost"] == pytest.approx(70 * 365 / 4 / 0.5)
@@ -58,33 +62,33 @@ def test_baseline_without_optional_columns():
     df = to_canonical(pd.DataFrame({"run_id": ["a", "b"], "start_time": ["2024-01-01 00:00", "2024-01-01 01:00"],
                                     "duration_min": [10, 10], "status": ["Success", "Failed"],
                                     "cost_usd": [1.0, 2.0]}))
-    b = F.compute_baseline(df, anomalies=pd.DataFrame({"run_id": []}))
+    b = compute_baseline(df, anomalies=pd.DataFrame({"run_id": []}))
     assert b.span_days == 1  # 70 minutes observed -> at least one day
     assert b.observed["large_volume_cost"] is None
     assert b.observed["on_demand_cost"] == 3.0  # no spot column: all on-demand
     assert any("data-volume" in n for n in b.notes) and any("spot" in n for n in b.notes)
-    j = F.business_case_json(F.evaluate(b))
+    j = business_case_json(evaluate(b))
     assert j["baseline"]["annual_usd"]["large_volume_cost"] is None
     assert json.dumps(j, allow_nan=False)
 
 
 def test_baseline_empty_frame():
-    from etl_desk.core.schema import empty_frame
+    from etl_desk.core.data.schema import empty_frame
 
-    b = F.compute_baseline(empty_frame())
+    b = compute_baseline(empty_frame())
     assert b.runs == 0 and b.observed["compute_cost"] == 0
-    assert json.dumps(F.business_case_json(F.evaluate(b)), allow_nan=False)
+    assert json.dumps(business_case_json(evaluate(b)), allow_nan=False)
 
 
-def _baseline(**observed) -> F.Baseline:
-    obs = {k: 0.0 for k in F.MEASURED}
+def _baseline(**observed) -> Baseline:
+    obs = {k: 0.0 for k in MEASURED}
     obs.update(observed)
-    return F.Baseline(runs=1, first_start=None, last_end=None, span_days=365.0, active_days=365, observed=obs,
+    return Baseline(runs=1, first_start=None, last_end=None, span_days=365.0, active_days=365, observed=obs,
                       counts={}, large_volume_threshold_gb=None, anomaly_source="test")
 
 
 def _only(sid: str, **over) -> dict:
-    a = F.default_assumptions()
+    a = default_assumptions()
     for s in a["solutions"].values():
         s["enabled"] = False
     a["solutions"][sid].update({"enabled": True, **over})
@@ -98,11 +102,11 @@ def test_investment_maintenance_savings_per_period():
     b = _baseline(compute_cost=120_000.0, failed_cost=24_000.0)
     a = _only("error-monitoring", people=2, weeks=5, weekly_rate_usd=3000, tooling_usd=1000,
               maintenance_usd_per_year=1200, maintenance_fte=0.1, effect=0.25)
-    r = F.evaluate(b, a).solutions[0]
+    r = evaluate(b, a).solutions[0]
     assert r.investment_usd == 2 * 5 * 3000 + 1000 == 31_000
     assert r.maintenance_year == pytest.approx(1200 + 0.1 * 3000 * 365 / 7)  # 16,842.857...
     assert r.savings_year == 0.25 * 24_000 == 6000
-    j = F.result_json(r)
+    j = result_json(r)
     assert j["savings_usd"] == {"day": 6000 / 365, "week": 6000 / 365 * 7, "month": 500, "quarter": 1500,
                                 "year": 6000}
     assert j["maintenance_usd"]["month"] == r.maintenance_year / 12
@@ -116,7 +120,7 @@ def test_payback_roi_npv_hand_computed():
     a = _only("error-monitoring", people=1, weeks=4, weekly_rate_usd=3000, tooling_usd=0,
               maintenance_usd_per_year=12_000, maintenance_fte=0, effect=0.5, start_week=0, ramp_weeks=0)
     a["global"].update(horizon_years=1, discount_rate=0.0, growth_rate=0.0)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     r = case.solutions[0]
     g = 4 * 7 * 12 / 365  # go-live in months: 0.9205...
     assert r.investment_usd == 12_000
@@ -134,7 +138,7 @@ def test_payback_roi_npv_hand_computed():
     assert r.npv_usd == pytest.approx(net)  # no discounting
     # with 8 %: independent month-by-month discounting
     a["global"]["discount_rate"] = 0.08
-    r8 = F.evaluate(b, a).solutions[0]
+    r8 = evaluate(b, a).solutions[0]
     flows = [5000 * (1 - g) - 12_000 - 1000 * (1 - g)] + [4000] * 11
     assert r8.npv_usd == pytest.approx(sum(cf / 1.08 ** (m / 12) for m, cf in enumerate(flows, 1)))
     assert r8.npv_usd < r.npv_usd
@@ -146,7 +150,7 @@ def test_ramp_and_spread_investment():
     a = _only("cost-optimisation", people=1, weeks=weeks, weekly_rate_usd=1000, tooling_usd=0,
               maintenance_usd_per_year=0, maintenance_fte=0, effect=0.1, start_week=365 / 84, ramp_weeks=365 / 84 * 2)
     a["global"].update(horizon_years=1, discount_rate=0.0)
-    r = F.evaluate(b, a).solutions[1]
+    r = evaluate(b, a).solutions[1]
     inv = r.schedule.investment
     assert inv[0] == pytest.approx(0) and inv[1:4] == pytest.approx([weeks * 1000 / 3] * 3) and inv[4:].sum() == 0
     # go-live at month 4, ramp over 2 months: months 5 and 6 get 1/4 and 3/4 of 1,000, then 1,000
@@ -157,9 +161,9 @@ def test_ramp_and_spread_investment():
 
 def test_growth_of_doing_nothing():
     b = _baseline(compute_cost=12_000.0, failed_cost=1200.0)
-    a = F.default_assumptions()
+    a = default_assumptions()
     a["global"].update(growth_rate=0.1, storage_usd_per_month=0.0, horizon_years=2)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     assert case.do_nothing_monthly[0] == 1000 and case.do_nothing_monthly[12] == pytest.approx(1100)
     assert case.do_nothing_cumulative[-1] == pytest.approx(sum(1000 * 1.1 ** ((m - 1) / 12) for m in range(1, 25)))
 
@@ -168,7 +172,7 @@ def test_portfolio_shared_target_applies_to_what_remains():
     b = _baseline(compute_cost=200_000.0, failed_cost=120_000.0)
     a = _only("error-monitoring", effect=0.5)
     a["solutions"]["performance-monitoring"].update(enabled=True, target="failed_cost", effect=0.4)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     s1, s5 = case.solutions[0], case.solutions[4]
     assert s5.savings_year == 0.4 * 120_000  # standalone
     assert s5.remaining_share == 0.5
@@ -182,7 +186,7 @@ def test_portfolio_shared_target_applies_to_what_remains():
 
 def test_period_identities_exact():
     for year in (0.0, 1.0, 365.0, 12_345.678, 1e9 / 3):
-        p = F.per_period(year)
+        p = per_period(year)
         assert p["week"] == p["day"] * 7 or p["week"] == year / 365 * 7
         assert p["week"] == year / 365 * 7 and p["day"] == year / 365
         assert p["quarter"] * 4 == year and p["month"] == year / 12
@@ -190,16 +194,16 @@ def test_period_identities_exact():
 
 
 def test_payback_function_edges():
-    assert F.payback_months(np.array([-10.0, -5.0, 5.0])) == pytest.approx(2.5)  # month 3: 2 + 5 / 10
-    assert F.payback_months(np.array([-10.0, -5.0, -1.0])) is None
-    assert F.payback_months(np.array([0.0, 1.0])) == 0
+    assert payback_months(np.array([-10.0, -5.0, 5.0])) == pytest.approx(2.5)  # month 3: 2 + 5 / 10
+    assert payback_months(np.array([-10.0, -5.0, -1.0])) is None
+    assert payback_months(np.array([0.0, 1.0])) == 0
     # dips again: the last crossing counts
-    assert F.payback_months(np.array([-1.0, 1.0, -1.0, 1.0])) == pytest.approx(3.5)
+    assert payback_months(np.array([-1.0, 1.0, -1.0, 1.0])) == pytest.approx(3.5)
 
 
 def test_case_study_json_shape(case_study):
-    case = F.business_case(case_study)
-    j = F.business_case_json(case)
+    case = business_case(case_study)
+    j = business_case_json(case)
     text = json.dumps(j, allow_nan=False)
     assert "NaN" not in text
     assert [s["id"] for s in j["solutions"]] == IDS
@@ -208,7 +212,7 @@ def test_case_study_json_shape(case_study):
                   "savings_usd", "payback_months", "roi", "npv_usd"):
             assert k in item, k
         for k in ("maintenance_usd", "savings_usd", "cost_usd"):
-            assert set(item[k]) == set(F.PERIODS)
+            assert set(item[k]) == set(PERIODS)
     assert j["do_nothing"]["payback_months"] is None and j["do_nothing"]["npv_usd"] == 0
     # the published data is a small estate (~8k USD a year of job runs): nothing pays back in 3 years
     assert j["portfolio"]["payback_months"] is None
@@ -222,12 +226,12 @@ def test_case_study_json_shape(case_study):
 def test_evaluate_is_fast(case_study):
     import time
 
-    b = F.compute_baseline(case_study)
-    a = F.default_assumptions()
-    F.evaluate(b, a)
+    b = compute_baseline(case_study)
+    a = default_assumptions()
+    evaluate(b, a)
     t = time.perf_counter()
     for _ in range(20):
-        F.evaluate(b, a)
+        evaluate(b, a)
     assert (time.perf_counter() - t) / 20 < 0.05
 
 
@@ -255,7 +259,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 def test_zero_effect_npv_is_minus_pv_of_costs(b, g, s, sid):
     a = _only(sid, **{**s, "effect": 0.0})
     a["global"].update(g)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     r = next(x for x in case.solutions if x.id == sid)
     m = np.arange(1, len(case.months) + 1)
     pv = np.sum((r.schedule.investment + r.schedule.maintenance) / (1 + g["discount_rate"]) ** (m / 12))
@@ -268,7 +272,7 @@ def test_zero_effect_npv_is_minus_pv_of_costs(b, g, s, sid):
 def test_payback_is_where_cumulative_curves_cross(b, g, s, sid):
     a = _only(sid, **s)
     a["global"].update(g)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     for r in (next(x for x in case.solutions if x.id == sid), case.portfolio):
         gap = case.do_nothing_cumulative - case.with_cumulative(r)  # = cumulative net, month 0..N
         scale = 1e-9 * max(1.0, float(np.abs(gap).max()))
@@ -287,21 +291,21 @@ def test_payback_is_where_cumulative_curves_cross(b, g, s, sid):
 @FAST
 @given(st.one_of(st.just(0.0), st.floats(1e-6, 1e12)))  # money: sub-micro-dollar values are irrelevant
 def test_period_identities_property(year):
-    p = F.per_period(year)
+    p = per_period(year)
     assert p["day"] * 7 == p["week"] and p["quarter"] * 4 == year
     assert p["month"] == year / 12 and p["day"] == year / 365 and p["year"] == year
     assert math.isclose(p["day"] * 365, year, rel_tol=1e-15, abs_tol=1e-300)
 
 
 @FAST
-@given(baseline_st, global_st, st.lists(st.tuples(st.booleans(), st.floats(0, 1), st.sampled_from(F.TARGET_KEYS)),
+@given(baseline_st, global_st, st.lists(st.tuples(st.booleans(), st.floats(0, 1), st.sampled_from(TARGET_KEYS)),
                                         min_size=5, max_size=5))
 def test_portfolio_savings_never_exceed_target(b, g, picks):
-    a = F.default_assumptions()
+    a = default_assumptions()
     a["global"].update(g)
     for sid, (en, e, t) in zip(IDS, picks):
         a["solutions"][sid].update(enabled=en, effect=e, target=t)
-    case = F.evaluate(b, a)
+    case = evaluate(b, a)
     for t in case.portfolio_targets:
         assert t["savings_usd_per_year"] <= (t["baseline_usd_per_year"] or 0) * (1 + 1e-12) + 1e-9
         assert t["combined_effect"] <= 1
@@ -334,24 +338,24 @@ def test_portfolio_savings_never_exceed_target(b, g, picks):
 ])
 def test_validation_names_the_key(patch, key):
     with pytest.raises(DataError) as exc:
-        F.validate_assumptions(patch)
+        validate_assumptions(patch)
     assert key in str(exc.value)
 
 
 def test_partial_assumptions_take_defaults():
-    a = F.validate_assumptions({"global": {"horizon_years": 5}})
-    d = F.default_assumptions()
+    a = validate_assumptions({"global": {"horizon_years": 5}})
+    d = default_assumptions()
     assert a["global"]["horizon_years"] == 5 and a["solutions"] == d["solutions"]
 
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
 def test_save_load_round_trip(tmp_path, suffix):
-    a = F.default_assumptions()
+    a = default_assumptions()
     a["solutions"]["data-lifecycle"]["effect"] = 0.123456789
     a["solutions"]["cost-optimisation"]["enabled"] = False
     a["global"]["annualisation"] = "active_days"
-    p = F.save_assumptions(a, tmp_path / f"a{suffix}")
-    assert F.load_assumptions(p) == a
+    p = save_assumptions(a, tmp_path / f"a{suffix}")
+    assert load_assumptions(p) == a
     assert [x.name for x in tmp_path.iterdir()] == [f"a{suffix}"]  # no temporary file left
 
 
@@ -365,7 +369,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        F.save_assumptions(F.default_assumptions(), p)
+        save_assumptions(default_assumptions(), p)
     assert p.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
 
 
@@ -380,20 +384,20 @@ def test_bad_assumptions_file_names_file_and_key(tmp_path, name, text, expect):
     p = tmp_path / name
     p.write_text(text)
     with pytest.raises(DataError) as exc:
-        F.load_assumptions(p)
+        load_assumptions(p)
     assert expect in str(exc.value) and name in str(exc.value)
 
 
 def test_items_round_trip():
-    a = F.default_assumptions()
-    assert F.assumptions_from_items(F.assumption_items(a)) == a
+    a = default_assumptions()
+    assert assumptions_from_items(assumption_items(a)) == a
 
 
 def test_failure_rate_jumps_do_not_count_as_anomalous_runs(case_study):
     """Only run-level rules carry excess cost; a pipeline-week finding names its first failed run only."""
     import pandas as pd
 
-    from etl_desk.core.finance import compute_baseline
+    from etl_desk.core.business_case.baseline import compute_baseline
 
     top = case_study.loc[case_study["cost_usd"].idxmax(), "run_id"]
     jump = pd.DataFrame({"run_id": [top], "rule": ["failure_rate_jump"]})
@@ -404,14 +408,14 @@ def test_failure_rate_jumps_do_not_count_as_anomalous_runs(case_study):
 
 def test_baseline_on_the_analysis_anomalies_matches_detection_at_the_same_thresholds(case_study):
     """compute_baseline(df, analysis.anomalies) == compute_baseline(df, thresholds=th): one detection, same figure."""
-    from etl_desk.core.analysis import analyze
-    from etl_desk.core.anomalies import AnomalyThresholds
+    from etl_desk.core.insights.analysis import analyze
+    from etl_desk.core.insights.anomalies import AnomalyThresholds
 
     th = AnomalyThresholds(z_threshold=1.5)
     a = analyze(case_study, th)
-    given = F.compute_baseline(case_study, a.anomalies)
-    own = F.compute_baseline(case_study, thresholds=th)
-    default = F.compute_baseline(case_study)
+    given = compute_baseline(case_study, a.anomalies)
+    own = compute_baseline(case_study, thresholds=th)
+    default = compute_baseline(case_study)
     assert given.observed["anomaly_excess_cost"] == pytest.approx(own.observed["anomaly_excess_cost"])
     assert given.counts["anomalous_runs"] == own.counts["anomalous_runs"] == a.anomalies["run_id"].nunique() > 0
     # the defaults flag nothing on the case study: the thresholds matter
@@ -419,5 +423,5 @@ def test_baseline_on_the_analysis_anomalies_matches_detection_at_the_same_thresh
     # the source names the thresholds the figure was measured at
     assert "z > 1.5" in given.anomaly_source and "z > 1.5" in own.anomaly_source
     assert "z > 4" in default.anomaly_source
-    case = F.business_case(case_study, anomalies=a.anomalies)
+    case = business_case(case_study, anomalies=a.anomalies)
     assert case.baseline.observed == given.observed

@@ -4,11 +4,14 @@ from __future__ import annotations
 import openpyxl
 import pytest
 import xlsxwriter
-
-from etl_desk.core import finance as F
-from etl_desk.core.finance_xlsx import write_assumptions_sheet, write_business_case_sheet
+from etl_desk.core.workbook.assumptions_sheet import write_assumptions_sheet
+from etl_desk.core.workbook.case_sheet import write_business_case_sheet
 
 from .lo_recalc import compare_cached, recalc, require_soffice
+from etl_desk.core.business_case.periods import PERIODS
+from etl_desk.core.business_case.assumptions import assumptions_from_items, default_assumptions
+from etl_desk.core.business_case.model import business_case, evaluate
+from etl_desk.core.business_case.report import business_case_json
 
 SHEETS = ["Assumptions", "Business Case"]
 
@@ -37,7 +40,7 @@ def figures(ws) -> dict[str, list]:
 
 
 def expected(case) -> dict[str, list]:
-    j = F.business_case_json(case)
+    j = business_case_json(case)
     items = j["solutions"] + [j["portfolio"], j["do_nothing"]]
 
     def col(fn):
@@ -55,7 +58,7 @@ def expected(case) -> dict[str, list]:
         "Payback": [never(x["payback_months"]) for x in items[:-1]] + ["n/a"],
         "ROI (net benefit / costs)": [("n/a" if x["roi"] is None else x["roi"]) for x in items[:-1]] + ["n/a"],
     }
-    for per in F.PERIODS:
+    for per in PERIODS:
         exp[f"Maintenance per {per}"] = col(lambda x: x["maintenance_usd"][per])
         exp[f"Savings per {per}"] = col(lambda x: x["savings_usd"][per])
         exp[f"Total cost of ETL (spend - savings + maintenance) per {per}"] = col(lambda x: x["cost_usd"][per])
@@ -74,17 +77,17 @@ def assert_matches(got: dict, exp: dict, tol=0.01):
 
 @pytest.fixture(scope="module")
 def case(case_study):
-    return F.business_case(case_study)
+    return business_case(case_study)
 
 
 @pytest.fixture(scope="module")
 def rich_case(case_study):
     """Assumptions under which several solutions pay back, and two share a target."""
-    a = F.default_assumptions()
+    a = default_assumptions()
     a["global"].update(data_coverage=0.02, storage_usd_per_month=40_000.0, growth_rate=0.1, horizon_years=4)
     a["solutions"]["performance-monitoring"].update(target="failed_cost", effect=0.3)
     a["solutions"]["parallel-processing"]["enabled"] = False
-    return F.business_case(case_study, a)
+    return business_case(case_study, a)
 
 
 def test_names_and_formulas(tmp_path, case):
@@ -113,7 +116,7 @@ def test_names_and_formulas(tmp_path, case):
     assert_matches(cached, expected(case), tol=1e-6)
     assert ranges["months"].startswith("='Business Case'!$")
     # the assumptions read back from the sheet equal the ones written
-    back = F.assumptions_from_items((k, r[2].value) for k, r in rows.items()
+    back = assumptions_from_items((k, r[2].value) for k, r in rows.items()
                                     if k.startswith(("global.", "solutions.")))
     assert back == case.assumptions
 
@@ -165,11 +168,11 @@ def test_changing_an_assumption_in_the_sheet_changes_the_figures(tmp_path, case_
             row[2].value = edits[row[0].value]
     wb.save(p)
     out = recalc(p, tmp_path / "lo")
-    a = F.default_assumptions()
+    a = default_assumptions()
     for k, v in edits.items():
         parts = k.split(".")
         (a["global"] if parts[0] == "global" else a["solutions"][parts[1]])[parts[-1]] = v
-    new = F.evaluate(case.baseline, a)
+    new = evaluate(case.baseline, a)
     got = figures(openpyxl.load_workbook(out, data_only=True)["Business Case"])
     assert_matches(got, expected(new))
     assert got["NPV at the discount rate"] != figures(openpyxl.load_workbook(p, data_only=True)["Business Case"]).get(

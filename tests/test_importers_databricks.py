@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.importers import databricks
-from etl_desk.core.loaders import detect, load_path, load_paths
-from etl_desk.core.schema import DataError, LoadReport, assert_canonical
+from etl_desk.core.data.importers import databricks
+from etl_desk.core.data.loaders import detect, load_path, load_paths
+from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import assert_canonical
 from tests.conftest import FIXTURES, run_cli
 
 SETS = ["databricks_csv", "databricks_parquet", "databricks_json_cols"]

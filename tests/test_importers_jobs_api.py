@@ -15,8 +15,9 @@ import json
 
 import pytest
 
-from etl_desk.core.loaders import detect, load_path, load_paths
-from etl_desk.core.schema import DataError, LoadReport, assert_canonical
+from etl_desk.core.data.loaders import detect, load_path, load_paths
+from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import assert_canonical
 from tests.conftest import FIXTURES, run_cli
 
 PAGES = [FIXTURES / "jobs_api" / "runs_page1.json", FIXTURES / "jobs_api" / "runs_page2.json"]

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.importers import ImportOptions, Mapping, guess_mapping, header_key, load_mapping_file, preview
-from etl_desk.core.importers.mapping import apply_mapping, split_unit
-from etl_desk.core.importers.sniff import detect_dialect, detect_encoding
-from etl_desk.core.loaders import load_path, load_paths
-from etl_desk.core.schema import DataError, LoadReport, assert_canonical
+from etl_desk.core.data.importers import (ImportOptions, Mapping, guess_mapping, header_key, load_mapping_file, preview)
+from etl_desk.core.data.importers.mapping import apply_mapping, split_unit
+from etl_desk.core.data.importers.sniff import detect_dialect, detect_encoding
+from etl_desk.core.data.loaders import load_path, load_paths
+from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import assert_canonical
 from tests.conftest import FIXTURES, run_cli
 
 FOREIGN = FIXTURES / "foreign"

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.analysis import analyze, to_json_dict
-from etl_desk.core.insights import (AREAS, SEVERITIES, chi_square_independence, compute_insights, explain_p,
-                                    failure_by_volume_band, mann_whitney_volumes)
-from etl_desk.core.schema import to_canonical
+from etl_desk.core.insights.analysis import analyze, to_json_dict
+from etl_desk.core.insights.base import AREAS, SEVERITIES
+from etl_desk.core.insights.stats import (chi_square_independence, explain_p, failure_by_volume_band, mann_whitney_volumes)
+from etl_desk.core.insights.compute import compute_insights
+from etl_desk.core.data.schema import to_canonical
 
 
 def by_id(insights):
@@ -211,7 +212,7 @@ def test_case_study_without_pipeline_names_says_so(case_study):
 
 
 def test_every_insight_is_well_formed(case_study):
-    from etl_desk.core.generate import generate
+    from etl_desk.core.data.generate import generate
 
     for df in (case_study, generate("realistic", runs=5000, seed=4, anomaly_rate=0.01)):
         a = analyze(df)
@@ -227,7 +228,7 @@ def test_every_insight_is_well_formed(case_study):
 
 
 def test_realistic_data_has_per_pipeline_figures():
-    from etl_desk.core.generate import generate
+    from etl_desk.core.data.generate import generate
 
     ins = by_id(compute_insights(generate("realistic", runs=20_000, seed=4)))
     assert ins["duration.by_pipeline"].missing is None

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.kpis import KPI_KEYS, compute_kpis, format_value
-from etl_desk.core.schema import empty_frame, to_canonical
+from etl_desk.core.insights.kpis import KPI_KEYS, compute_kpis, format_value
+from etl_desk.core.data.schema import empty_frame, to_canonical
 
 
 def small(**extra) -> pd.DataFrame:

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
-from etl_desk.core.catalogue import BY_NAME, PIPELINES, pipelines
-from etl_desk.core.generate import Cancelled, generate
-from etl_desk.core.realistic import (ANOMALY_FACTOR_RANGE, REALISTIC_SCENARIOS, TERMINATION_CODES,
-                                     RealisticSettings, SettingsError, generate_realistic)
-from etl_desk.core.schema import assert_canonical, status_from_state, to_canonical
+from etl_desk.core.data.pipelines import BY_NAME, PIPELINES, pipelines
+from etl_desk.core.tasks import Cancelled
+from etl_desk.core.data.generate import generate
+from etl_desk.core.data.realistic import (ANOMALY_FACTOR_RANGE, REALISTIC_SCENARIOS, TERMINATION_CODES, RealisticSettings, SettingsError, generate_realistic)
+from etl_desk.core.data.schema import assert_canonical, status_from_state, to_canonical
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl_desk.core.schema import (COLUMN_NAMES, DataError, LoadReport, assert_canonical, status_from_state,
-                                  to_canonical)
+from etl_desk.core.data.schema import COLUMN_NAMES, assert_canonical, status_from_state, to_canonical
+from etl_desk.core.errors import DataError, LoadReport
 
 
 def base(**over):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 
 import pyqtgraph as pg
 
-from etl_desk.core.view import GROUPINGS, METRICS, SORT_KEYS, ViewFilter
+from etl_desk.core.dashboard.view import GROUPINGS, METRICS, SORT_KEYS, ViewFilter
 from tests.ui_helpers import drawn, make_window
 
 
@@ -167,7 +167,7 @@ def test_hover_tooltip_describes_the_run(win):
 
 
 def test_level_of_detail_at_scale(win, qtbot):
-    from etl_desk.core.generate import generate
+    from etl_desk.core.data.generate import generate
 
     df = generate("realistic", runs=200_000, seed=3)
     win.set_data(df, "big")

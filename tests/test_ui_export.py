@@ -16,7 +16,7 @@ def _no_dialogs(monkeypatch):
 def test_export_workbook_of_the_filtered_runs(qtbot, tmp_path):
     import openpyxl
 
-    from etl_desk.core.view import ViewFilter
+    from etl_desk.core.dashboard.view import ViewFilter
 
     win = make_window(qtbot, tmp_path / "s.ini")
     win.state.set_filter(ViewFilter(statuses=frozenset({"Failed"})))

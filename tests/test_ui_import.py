@@ -51,7 +51,7 @@ def test_mapping_dialog_guesses_lets_the_user_fix_and_remembers(qtbot, tmp_path)
     ask, remembered = needs_mapping(str(p), settings)
     assert not ask and remembered.mapping.columns["duration_min"] == "secs"
 
-    from etl_desk.core.loaders import load_path
+    from etl_desk.core.data.loaders import load_path
 
     df = load_path(p, options=opts)
     assert list(df["duration_min"]) == [10.0, 20.0]
@@ -62,7 +62,7 @@ def test_mapping_dialog_guesses_lets_the_user_fix_and_remembers(qtbot, tmp_path)
 
 
 def test_remembered_mapping_is_used_by_the_window(qtbot, tmp_path):
-    from etl_desk.core.importers.mapping import Mapping
+    from etl_desk.core.data.importers.mapping import Mapping
     from etl_desk.ui.import_dialog import remember_mapping
 
     win = make_window(qtbot, tmp_path / "s.ini")

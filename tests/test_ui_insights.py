@@ -6,7 +6,7 @@ import os
 import pytest
 from PySide6.QtCore import Qt
 
-from etl_desk.core.view import ViewFilter
+from etl_desk.core.dashboard.view import ViewFilter
 from tests.ui_helpers import drawn, make_window
 
 

@@ -11,13 +11,13 @@ import threading
 
 import pytest
 
-from etl_desk.core import analysis as analysis_mod
-from etl_desk.core import anomalies as anomalies_mod
-from etl_desk.core import finance
-from etl_desk.core.analysis import analyze
-from etl_desk.core.anomalies import GROUP_RULES
-from etl_desk.core.view import ViewFilter
+from etl_desk.core.insights import analysis as analysis_mod
+from etl_desk.core.insights import anomalies as anomalies_mod
+from etl_desk.core.insights.analysis import analyze
+from etl_desk.core.insights.anomalies import GROUP_RULES
+from etl_desk.core.dashboard.view import ViewFilter
 from tests.ui_helpers import make_window
+from etl_desk.core.business_case.baseline import compute_baseline
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_a_threshold_edited_in_insights_changes_the_business_case(win, qtbot):
 
     th = ins.thresholds
     assert th.z_threshold == 1.5 and win.analysis_job.thresholds == th
-    expected = finance.compute_baseline(runs, analyze(runs, th).anomalies)
+    expected = compute_baseline(runs, analyze(runs, th).anomalies)
     got = sol.baseline.observed["anomaly_excess_cost"]
     assert got > 0
     assert got == pytest.approx(expected.observed["anomaly_excess_cost"], rel=1e-12)
@@ -248,6 +248,6 @@ def test_export_uses_the_shared_results_and_the_users_thresholds(win, qtbot, tmp
         win.export_workbook(str(out2))
     df = win.state.df
     sub = df[df["status"] == "Success"]
-    expected = finance.compute_baseline(sub, analyze(sub, ins.thresholds).anomalies)
+    expected = compute_baseline(sub, analyze(sub, ins.thresholds).anomalies)
     v2, _ = excess_in(out2)
     assert v2 == pytest.approx(expected.observed["anomaly_excess_cost"]) and v2 > 0

@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
-
-from etl_desk.core import finance
 from tests.ui_helpers import make_window
+from etl_desk.core.business_case.periods import PERIODS, per_period
+from etl_desk.core.business_case.model import business_case
+from etl_desk.core.business_case.assumptions import default_assumptions
 
 
 def _settle(win, qtbot):
@@ -48,7 +49,7 @@ def test_shows_the_business_case_of_the_data(win):
     tab = win.solutions_widget
     case = tab.case
     assert case.baseline.runs == 1000
-    expected = finance.business_case(win.state.df, finance.default_assumptions())
+    expected = business_case(win.state.df, default_assumptions())
     assert case.portfolio.investment_usd == pytest.approx(expected.portfolio.investment_usd)
     assert case.portfolio.npv_usd == pytest.approx(expected.portfolio.npv_usd)
     assert [tab.audience_tabs.tabText(i) for i in range(tab.audience_tabs.count())] == \
@@ -56,12 +57,12 @@ def test_shows_the_business_case_of_the_data(win):
     port_col = 0  # the portfolio comes first
     assert _cell(tab.finance_table, "Investment (one-off)", port_col) == "$137,200"
     # maintenance per period with the exact identities
-    per = finance.per_period(case.portfolio.maintenance_year)
+    per = per_period(case.portfolio.maintenance_year)
     maint_rows = [r for r in range(tab.finance_table.rowCount())
                   if tab.finance_table.verticalHeaderItem(r).text().strip().startswith("per ")]
     assert len(maint_rows) == 10  # maintenance and savings, five periods each
     shown = [tab.finance_table.item(r, port_col).text() for r in maint_rows[:5]]
-    assert shown == [f"${per[p]:,.2f}" for p in finance.PERIODS]
+    assert shown == [f"${per[p]:,.2f}" for p in PERIODS]
     assert tab.it_table.rowCount() == 6
     # the chart: doing nothing vs the portfolio over the horizon
     x, y = tab.curves["do_nothing"].getData()
@@ -138,7 +139,7 @@ def test_save_load_round_trip_and_bad_file(win, qtbot, tmp_path):
         assert tab.save_assumptions(p)
         saved = tab.assumptions
         with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
-            tab.set_assumptions(finance.default_assumptions())
+            tab.set_assumptions(default_assumptions())
         assert tab.assumptions["solutions"]["error-monitoring"]["people"] == 1.5
         with qtbot.waitSignal(tab.resultsChanged, timeout=5000):
             assert tab.load_assumptions(p)
@@ -186,7 +187,7 @@ def test_assumptions_persist_across_window_close_and_reopen(qtbot, tmp_path):
 
 
 def test_baseline_follows_the_filter(win, qtbot):
-    from etl_desk.core.view import ViewFilter
+    from etl_desk.core.dashboard.view import ViewFilter
 
     tab = win.solutions_widget
     with qtbot.waitSignal(tab.resultsChanged, timeout=10_000):

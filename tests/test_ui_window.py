@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from etl_desk.core.realistic import RealisticSettings
+from etl_desk.core.data.realistic import RealisticSettings
 from tests.ui_helpers import make_window
 
 
@@ -71,8 +71,8 @@ def test_bad_file_keeps_data_and_names_the_problem(qtbot, tmp_path):
 
 
 def test_drop_a_file_opens_it(qtbot, tmp_path):
-    from etl_desk.core.case_study import generate_case_study
-    from etl_desk.core.tables import write_table
+    from etl_desk.core.data.case_study import generate_case_study
+    from etl_desk.core.data.tables import write_table
 
     win = make_window(qtbot, tmp_path / "s.ini")
     p = tmp_path / "small.csv"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from etl_desk.core.case_study import generate_case_study
-from etl_desk.core.view import ViewFilter
+from etl_desk.core.data.case_study import generate_case_study
+from etl_desk.core.dashboard.view import ViewFilter
 from etl_desk.ui.state import DashboardState
 from etl_desk.ui.workers import FilteredJob, TaskRunner
 

@@ -9,12 +9,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from etl_desk.core import tables
-from etl_desk.core.generate import Cancelled, generate
-from etl_desk.core.kpis import compute_kpis
-from etl_desk.core.schema import DataError
-from etl_desk.core.workbook import TooManyRowsError, export_workbook, kpi_table_text
-from etl_desk.core.workbook_read import is_etl_desk_workbook, read_workbook
+from etl_desk.core.data import tables, xlsx_sheet
+from etl_desk.core.data.schema import labelled_frame
+from etl_desk.core.tasks import Cancelled
+from etl_desk.core.data.generate import generate
+from etl_desk.core.insights.kpis import compute_kpis
+from etl_desk.core.errors import DataError
+from etl_desk.core.data.xlsx_book import TooManyRowsError
+from etl_desk.core.business_case.results import compute_results
+from etl_desk.core.workbook.export import export_workbook
+from etl_desk.core.insights.kpis import kpi_table_text
+from etl_desk.core.data.xlsx_read import is_etl_desk_workbook, read_workbook
+from etl_desk.core.business_case.baseline import compute_baseline
 
 INJECTIONS = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\tx", "\rx", "=1+1", "_x000D_", "a\x01b"]
 
@@ -22,7 +28,7 @@ INJECTIONS = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\tx", "\rx"
 @pytest.fixture(scope="module")
 def case_book(tmp_path_factory, case_study):
     path = tmp_path_factory.mktemp("wb") / "case.xlsx"
-    result = export_workbook(path, case_study, source="case study (seed 42)", filters_text="Status: all")
+    result = export_workbook(path, case_study, compute_results(case_study), source="case study (seed 42)", filters_text="Status: all")
     return path, result
 
 
@@ -74,7 +80,7 @@ def test_data_sheet_table_formats(case_book, case_study):
     assert ws.tables["Runs"].autoFilter.ref == ref
     assert ws.freeze_panes == "A2"
     headers = [c.value for c in ws[1]]
-    assert headers == list(tables.labelled_frame(case_study).columns)
+    assert headers == list(labelled_frame(case_study).columns)
     fmt = {h: ws.cell(2, j + 1).number_format for j, h in enumerate(headers)}
     assert fmt["Cost (USD)"] == "$#,##0.00"
     assert fmt["Data Processed (GB)"] == "#,##0.00"
@@ -112,7 +118,7 @@ def test_kpi_table_text(case_study):
 def test_injection_stays_text(tmp_path, case_study, value):
     df = _frame_with(case_study.iloc[:5], [value])
     path = tmp_path / "inj.xlsx"
-    export_workbook(path, df)
+    export_workbook(path, df, compute_results(df))
     ws = openpyxl.load_workbook(path)["Data"]
     col = [c.value for c in ws[1]].index("Job Name") + 1
     cell = ws.cell(2, col)
@@ -123,7 +129,7 @@ def test_injection_stays_text(tmp_path, case_study, value):
 
 def test_injection_in_insights_and_filters_text(tmp_path, case_study):
     path = tmp_path / "f.xlsx"
-    export_workbook(path, case_study.iloc[:20], filters_text='=HYPERLINK("http://x","y")', source="@SUM(A1)")
+    export_workbook(path, case_study.iloc[:20], compute_results(case_study.iloc[:20]), filters_text='=HYPERLINK("http://x","y")', source="@SUM(A1)")
     ws = openpyxl.load_workbook(path)["Cover"]
     cells = [c for row in ws.iter_rows() for c in row if c.value in ('=HYPERLINK("http://x","y")', "@SUM(A1)")]
     assert len(cells) == 2 and all(c.data_type == "s" for c in cells)
@@ -132,13 +138,13 @@ def test_injection_in_insights_and_filters_text(tmp_path, case_study):
 def test_round_trip_case_study(case_book, case_study):
     back, assumptions = read_workbook(case_book[0])
     pd.testing.assert_frame_equal(back, case_study, check_exact=True)
-    from etl_desk.core.finance import default_assumptions
+    from etl_desk.core.business_case.assumptions import default_assumptions
 
     assert assumptions == default_assumptions()
 
 
 def test_round_trip_realistic_with_assumptions(tmp_path, realistic):
-    from etl_desk.core.finance import default_assumptions
+    from etl_desk.core.business_case.assumptions import default_assumptions
 
     a = default_assumptions()
     a["global"]["discount_rate"] = 0.123
@@ -150,7 +156,7 @@ def test_round_trip_realistic_with_assumptions(tmp_path, realistic):
     df.loc[8, "data_processed_gb"] = np.nan
     df.loc[9, "spot"] = pd.NA
     path = tmp_path / "real.xlsx"
-    export_workbook(path, df, assumptions=a)
+    export_workbook(path, df, compute_results(df, assumptions=a))
     assert is_etl_desk_workbook(path)
     back, got = read_workbook(path)
     pd.testing.assert_frame_equal(back, df, check_exact=True)
@@ -184,7 +190,7 @@ def test_foreign_and_damaged_workbooks(tmp_path, case_study):
         read_workbook(junk)
     # headers edited in Excel
     ok = tmp_path / "ok.xlsx"
-    export_workbook(ok, case_study.head(10))
+    export_workbook(ok, case_study.head(10), compute_results(case_study.head(10)))
     wb = openpyxl.load_workbook(ok)
     wb["Data"]["A1"] = "Something else"
     edited = tmp_path / "edited.xlsx"
@@ -202,9 +208,9 @@ def test_failure_mid_write_leaves_old_file(tmp_path, case_study, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(tables, "_stream_rows", boom)
+    monkeypatch.setattr(xlsx_sheet, "_stream_rows", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        export_workbook(path, case_study)
+        export_workbook(path, case_study, compute_results(case_study))
     assert path.read_bytes() == b"previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx"]
 
@@ -221,18 +227,18 @@ def test_cancel_leaves_old_file(tmp_path, case_study):
 
     def cancel():
         calls["n"] += 1
-        return calls["n"] > 2  # cancel once the Data sheet is being written
+        return calls["n"] > 1  # the first call is before any sheet; cancel once the Data sheet is being written
 
     with pytest.raises(Cancelled):
-        export_workbook(path, case_study, progress=progress, cancel=cancel)
+        export_workbook(path, case_study, compute_results(case_study), progress=progress, cancel=cancel)
     assert path.read_bytes() == b"previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx"]
 
 
 def test_progress_reaches_one(tmp_path, realistic, monkeypatch):
-    monkeypatch.setattr(tables, "_CHUNK_ROWS", 500)
+    monkeypatch.setattr(xlsx_sheet, "_CHUNK_ROWS", 500)
     seen = []
-    export_workbook(tmp_path / "p.xlsx", realistic, progress=seen.append)
+    export_workbook(tmp_path / "p.xlsx", realistic, compute_results(realistic), progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 6
 
 
@@ -244,26 +250,26 @@ def test_read_only_folder_message(tmp_path, case_study):
         if os.access(folder, os.W_OK):
             pytest.skip("running as root: chmod does not stop writes")
         with pytest.raises(DataError, match="read-only|permission"):
-            export_workbook(folder / "x.xlsx", case_study)
+            export_workbook(folder / "x.xlsx", case_study, compute_results(case_study))
     finally:
         folder.chmod(0o755)
 
 
 def test_missing_folder_message(tmp_path, case_study):
     with pytest.raises(DataError, match="folder does not exist"):
-        export_workbook(tmp_path / "nope" / "x.xlsx", case_study)
+        export_workbook(tmp_path / "nope" / "x.xlsx", case_study, compute_results(case_study))
 
 
 # ---- the row limit ---------------------------------------------------------------------------
 
 @pytest.fixture
 def small_excel(monkeypatch):
-    monkeypatch.setattr(tables, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
+    monkeypatch.setattr(xlsx_sheet, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
 
 
 def test_too_many_rows_refused(tmp_path, case_study, small_excel):
     with pytest.raises(TooManyRowsError) as err:
-        export_workbook(tmp_path / "x.xlsx", case_study)
+        export_workbook(tmp_path / "x.xlsx", case_study, compute_results(case_study))
     assert err.value.rows == 1000 and err.value.limit == 400
     assert "split" in str(err.value)
     assert not (tmp_path / "x.xlsx").exists()
@@ -271,7 +277,7 @@ def test_too_many_rows_refused(tmp_path, case_study, small_excel):
 
 def test_too_many_rows_truncate(tmp_path, case_study, small_excel):
     path = tmp_path / "t.xlsx"
-    res = export_workbook(path, case_study, max_rows_policy="truncate")
+    res = export_workbook(path, case_study, compute_results(case_study), max_rows_policy="truncate")
     assert res.truncated and res.rows_written == 400 and res.data_sheets == ["Data"]
     cover = [c.value for row in openpyxl.load_workbook(path)["Cover"].iter_rows() for c in row]
     assert any(isinstance(v, str) and "first 400 of 1,000 runs" in v for v in cover)
@@ -281,7 +287,7 @@ def test_too_many_rows_truncate(tmp_path, case_study, small_excel):
 
 def test_too_many_rows_split(tmp_path, case_study, small_excel):
     path = tmp_path / "s.xlsx"
-    res = export_workbook(path, case_study, max_rows_policy="split")
+    res = export_workbook(path, case_study, compute_results(case_study), max_rows_policy="split")
     assert res.data_sheets == ["Data", "Data (2)", "Data (3)"]
     wb = openpyxl.load_workbook(path)
     assert wb["Data (3)"].tables["Runs_3"].ref == "A1:H201"
@@ -289,11 +295,11 @@ def test_too_many_rows_split(tmp_path, case_study, small_excel):
     pd.testing.assert_frame_equal(back, case_study, check_exact=True)
 
 
-def test_export_at_the_users_thresholds_detects_once(tmp_path, case_study, monkeypatch):
-    """Without an analysis, the export analyses at the thresholds given and measures the case on those anomalies."""
-    from etl_desk.core import analysis as analysis_mod
-    from etl_desk.core import anomalies as anomalies_mod
-    from etl_desk.core.anomalies import AnomalyThresholds
+def test_results_at_the_users_thresholds_detect_once(tmp_path, case_study, monkeypatch):
+    """compute_results analyses at the thresholds given, once, and measures the case on those anomalies."""
+    from etl_desk.core.insights import analysis as analysis_mod
+    from etl_desk.core.insights import anomalies as anomalies_mod
+    from etl_desk.core.insights.anomalies import AnomalyThresholds
 
     calls = []
     original = anomalies_mod.detect_anomalies
@@ -303,15 +309,14 @@ def test_export_at_the_users_thresholds_detects_once(tmp_path, case_study, monke
         return original(df, thresholds)
 
     monkeypatch.setattr(analysis_mod, "detect_anomalies", counting)
-    monkeypatch.setattr(anomalies_mod, "detect_anomalies", counting)
+    monkeypatch.setattr("etl_desk.core.business_case.baseline.detect_anomalies", counting)
     th = AnomalyThresholds(z_threshold=1.5)
     path = tmp_path / "t.xlsx"
-    export_workbook(path, case_study, thresholds=th)
+    export_workbook(path, case_study, compute_results(case_study, thresholds=th))
     assert calls == [th]
     expected = analysis_mod.analyze(case_study, th)
     wb = openpyxl.load_workbook(path)
     sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
-    from etl_desk.core.finance import compute_baseline
 
     want = compute_baseline(case_study, expected.anomalies).observed["anomaly_excess_cost"]
     assert wb[sheet][coord].value == pytest.approx(want) and want > 0
@@ -321,16 +326,18 @@ def test_export_at_the_users_thresholds_detects_once(tmp_path, case_study, monke
     wb.close()
 
 
-def test_export_evaluates_a_given_baseline_without_reading_the_runs_again(tmp_path, case_study, monkeypatch):
-    from etl_desk.core import finance
-    from etl_desk.core.analysis import analyze
-    from etl_desk.core.anomalies import AnomalyThresholds
+def test_export_renders_the_results_it_is_given_without_reading_the_runs_again(tmp_path, case_study, monkeypatch):
+    from etl_desk.core.insights.anomalies import AnomalyThresholds
 
-    a = analyze(case_study, AnomalyThresholds(z_threshold=2.0))
-    b = finance.compute_baseline(case_study, a.anomalies)
-    monkeypatch.setattr(finance, "compute_baseline", lambda *args, **kw: pytest.fail("baseline measured again"))
+    r = compute_results(case_study, thresholds=AnomalyThresholds(z_threshold=2.0))
+    b = r.baseline
+    fail = lambda *args, **kw: pytest.fail("computed again")  # noqa: E731
+    monkeypatch.setattr("etl_desk.core.business_case.baseline.compute_baseline", fail)
+    monkeypatch.setattr("etl_desk.core.business_case.results.compute_baseline", fail)
+    monkeypatch.setattr("etl_desk.core.business_case.results.analyze", fail)
+    monkeypatch.setattr("etl_desk.core.insights.analysis.detect_anomalies", fail)
     path = tmp_path / "b.xlsx"
-    export_workbook(path, case_study, analysis=a, baseline=b)
+    export_workbook(path, case_study, r)
     wb = openpyxl.load_workbook(path)
     sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
     assert wb[sheet][coord].value == pytest.approx(b.observed["anomaly_excess_cost"]) and b.counts["anomalous_runs"] > 0

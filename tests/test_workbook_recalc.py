@@ -15,7 +15,8 @@ import pytest
 
 from tests.lo_recalc import recalc, require_soffice
 
-from etl_desk.core.workbook import export_workbook
+from etl_desk.core.business_case.results import compute_results
+from etl_desk.core.workbook.export import export_workbook
 
 SHEET = "Business Case"
 TOLERANCE = 0.01  # dollars
@@ -52,7 +53,7 @@ def books(tmp_path_factory, case_study):
     root = tmp_path_factory.mktemp("recalc")
     (root / "in").mkdir()
     original = root / "in" / "case.xlsx"
-    result = export_workbook(original, case_study, source="case study")
+    result = export_workbook(original, case_study, compute_results(case_study), source="case study")
     recalced = recalc(original, root / "out")
     return original, recalced, result
 
@@ -69,7 +70,7 @@ def test_every_business_case_figure_matches_the_app(books):
 
 
 def test_portfolio_figures_equal_the_finance_model(books, case_study):
-    from etl_desk.core.finance import business_case
+    from etl_desk.core.business_case.model import business_case
 
     original, recalced, _ = books
     case = business_case(case_study)

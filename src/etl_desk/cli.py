@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"etl-desk: {argv[0]!r} is neither a command ({', '.join(SUBCOMMANDS)}) nor a file (see --help)",
               file=sys.stderr)
         return EXIT_USAGE
-    from etl_desk.core.schema import DataError
+    from etl_desk.core.errors import DataError
 
     try:
         parser = build_parser()

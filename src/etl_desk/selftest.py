@@ -56,7 +56,7 @@ def usd(x: float) -> str:
 def step_resources(ctx: Context) -> str:
     from importlib import resources
 
-    root = resources.files("etl_desk") / "resources"
+    root = resources.files("etl_desk.resources")
     icons = root / "icons"
     missing = [n for n in ("etl-desk.svg", "etl-desk-16.png", "etl-desk-256.png", "etl-desk.ico", "etl-desk.icns")
                if not (icons / n).is_file()]
@@ -67,7 +67,7 @@ def step_resources(ctx: Context) -> str:
 
 
 def step_generate(ctx: Context) -> str:
-    from etl_desk.core.case_study import generate_case_study
+    from etl_desk.core.data.case_study import generate_case_study
 
     df = generate_case_study()
     runs = len(df)
@@ -87,7 +87,7 @@ def step_generate(ctx: Context) -> str:
 
 
 def step_analyze(ctx: Context) -> str:
-    from etl_desk.core.analysis import analyze
+    from etl_desk.core.insights.analysis import analyze
 
     analysis = analyze(ctx.values["df"])
     if analysis is None:
@@ -99,31 +99,25 @@ def step_analyze(ctx: Context) -> str:
 
 
 def step_business_case(ctx: Context) -> str:
-    from etl_desk.core.finance import business_case, default_assumptions
+    from etl_desk.core.business_case.results import Results
+    from etl_desk.core.business_case.assumptions import default_assumptions
+    from etl_desk.core.business_case.baseline import compute_baseline
+    from etl_desk.core.business_case.model import evaluate
 
     assumptions = default_assumptions()
-    analysis = ctx.values.get("analysis")  # the same anomalies as the analysis step: detected once
-    case = business_case(ctx.values["df"], assumptions,
-                         anomalies=getattr(analysis, "anomalies", None))
-    if case is None:
-        raise StepFailed("business_case() returned None")
-    ctx.values["assumptions"] = assumptions
-    ctx.values["case"] = case
-    n = None
-    for attr in ("solutions", "results", "rows"):
-        v = getattr(case, attr, None)
-        if v is not None and hasattr(v, "__len__"):
-            n = len(v)
-            break
-    return f"{type(case).__name__}" + (f", {n} solution(s)" if n is not None else "")
+    analysis = ctx.values["analysis"]  # the same anomalies as the analysis step: detected once
+    baseline = compute_baseline(ctx.values["df"], analysis.anomalies)
+    case = evaluate(baseline, assumptions)
+    ctx.values["results"] = Results(runs=len(ctx.values["df"]), thresholds=analysis.thresholds,
+                                    assumptions=assumptions, analysis=analysis, baseline=baseline, case=case)
+    return f"{type(case).__name__}, {len(case.solutions)} solution(s)"
 
 
 def step_export(ctx: Context) -> str:
-    from etl_desk.core.workbook import export_workbook
+    from etl_desk.core.workbook.export import export_workbook
 
     path = ctx.tmp / "self-test.xlsx"
-    export_workbook(path, ctx.values["df"], analysis=ctx.values["analysis"],
-                    assumptions=ctx.values["assumptions"], case=ctx.values["case"])
+    export_workbook(path, ctx.values["df"], ctx.values["results"])
     if not path.is_file() or path.stat().st_size == 0:
         raise StepFailed(f"export_workbook() wrote no file at {path}")
     ctx.values["xlsx"] = path
@@ -133,7 +127,7 @@ def step_export(ctx: Context) -> str:
 def step_reopen(ctx: Context) -> str:
     import pandas as pd
 
-    from etl_desk.core.workbook_read import read_workbook
+    from etl_desk.core.data.xlsx_read import read_workbook
 
     df = ctx.values["df"]
     df2, assumptions2 = read_workbook(ctx.values["xlsx"])
@@ -156,7 +150,7 @@ def step_reopen(ctx: Context) -> str:
         problems.append("no assumptions read back")
     else:
         try:
-            if assumptions2 != ctx.values["assumptions"]:
+            if assumptions2 != ctx.values["results"].assumptions:
                 problems.append("assumptions differ")
         except Exception:  # noqa: BLE001 - not comparable: report, do not crash
             problems.append("assumptions cannot be compared")
@@ -237,7 +231,7 @@ STEPS: list[Step] = [
     Step("package resources", step_resources),
     Step("generate case study", step_generate),
     Step("analyse", step_analyze, ("generate case study",)),
-    Step("business case", step_business_case, ("generate case study",)),
+    Step("business case", step_business_case, ("analyse",)),
     Step("export workbook", step_export, ("analyse", "business case")),
     Step("reopen workbook", step_reopen, ("export workbook",)),
     Step("render main window", step_window, ("generate case study",)),

@@ -119,7 +119,7 @@ def run_engine(args, thresholds=None) -> int:
 
 
 def render(report: dict) -> str:
-    from etl_desk.core.kpis import KPI_DISPLAY, format_value
+    from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 
     k = report["kpis"]
     lines = [f"ETL Desk analysis ({report['engine']} engine): {report['source']}", "", "KEY FIGURES"]

@@ -22,10 +22,11 @@ import sys
 
 import pandas as pd
 
-from etl_desk.core.importers.mapping import load_mapping_file
-from etl_desk.core.importers.options import ImportOptions
-from etl_desk.core.loaders import load_paths
-from etl_desk.core.schema import CANCELLED_POLICIES, DEFAULT_CANCELLED_POLICY, DEFAULT_SKIPPED_POLICY, LoadReport
+from etl_desk.core.data.importers.mapping import load_mapping_file
+from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.data.loaders import load_paths
+from etl_desk.core.data.schema import CANCELLED_POLICIES, DEFAULT_CANCELLED_POLICY, DEFAULT_SKIPPED_POLICY
+from etl_desk.core.errors import LoadReport
 
 
 def _money(text: str) -> float:

@@ -1,12 +1,13 @@
 """etl-desk analyze: KPIs, insights, the case study's verdicts and anomalies of a run history.
 
 Plain output is a report a person reads; ``--json`` prints one JSON object
-(:func:`etl_desk.core.analysis.to_json_dict`).
+(:func:`etl_desk.core.insights.analysis.to_json_dict`).
 
 Extending this command (e.g. ``-o report.xlsx`` or ``--assumptions FILE``):
 add the option in :func:`add_parser`, then consume it in :func:`write_outputs`,
-which receives the loaded table, the :class:`~etl_desk.core.analysis.Analysis`
-and the report dict that :func:`build_report` made. Nothing else needs to change.
+which receives the loaded table, the
+:class:`~etl_desk.core.business_case.results.Results` and the report dict that
+:func:`build_report` made. Nothing else needs to change.
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from dataclasses import fields
 
 import pandas as pd
 
-from etl_desk.core.analysis import Analysis, analyze, to_json_dict
-from etl_desk.core.anomalies import RULE_LABELS, AnomalyThresholds
-from etl_desk.core.kpis import KPI_DISPLAY, format_value
+from etl_desk.core.business_case.results import Results, compute_results
+from etl_desk.core.insights.analysis import Analysis, to_json_dict
+from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
+from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
 from etl_desk.commands._input import load_input as _load_input
-from etl_desk.core.schema import DataError
+from etl_desk.core.errors import DataError
 
 AREA_ORDER = ("cost", "data volume", "duration")
 SEVERITY_MARK = {"info": " ", "notice": "·", "warning": "!", "critical": "‼"}
@@ -87,31 +89,24 @@ def load_input(args) -> pd.DataFrame:
 
 def assumptions_for(args):
     """The business-case assumptions: defaults, or the file given with --assumptions (validated)."""
-    from etl_desk.core.finance import default_assumptions, load_assumptions
+    from etl_desk.core.business_case.assumptions import default_assumptions, load_assumptions
 
     path = getattr(args, "assumptions", None)
     return load_assumptions(path) if path else default_assumptions()
 
 
-def business_case_for(df: pd.DataFrame, analysis: Analysis, args):
-    from etl_desk.core.finance import business_case
-
-    return business_case(df, assumptions_for(args), anomalies=analysis.anomalies)
-
-
-def analysis_for(df: pd.DataFrame, args) -> Analysis:
-    return analyze(df, thresholds_from_args(args))
+def results_for(df: pd.DataFrame, args) -> Results:
+    """Analysis and business case of *df* under the options in *args* (thresholds, assumptions)."""
+    return compute_results(df, thresholds=thresholds_from_args(args), assumptions=assumptions_for(args))
 
 
-def build_report(df: pd.DataFrame, args, analysis: Analysis | None = None, case=None) -> dict:
+def build_report(df: pd.DataFrame, args, results: Results) -> dict:
     """The JSON report of *df* under the options in *args* (the one place that shapes it)."""
-    from etl_desk.core.finance import business_case_json
+    from etl_desk.core.business_case.report import business_case_json
 
-    analysis = analysis or analysis_for(df, args)
-    report = to_json_dict(analysis, evidence=getattr(args, "evidence", False))
+    report = to_json_dict(results.analysis, evidence=getattr(args, "evidence", False))
     report["source"] = _source(df, args)
-    case = case if case is not None else business_case_for(df, analysis, args)
-    report["business_case"] = business_case_json(case)
+    report["business_case"] = business_case_json(results.case)
     return report
 
 
@@ -122,17 +117,16 @@ def _source(df: pd.DataFrame, args) -> str:
     return str(inp or df.attrs.get("source", ""))
 
 
-def write_outputs(df: pd.DataFrame, analysis: Analysis, report: dict, args, case=None) -> None:
+def write_outputs(df: pd.DataFrame, results: Results, report: dict, args) -> None:
     """Further outputs: the workbook for finance (-o)."""
     out = getattr(args, "output", None)
     if not out:
         return
     if not str(out).lower().endswith(".xlsx"):
         raise DataError("the report must be an .xlsx file", file=str(out))
-    from etl_desk.core.workbook import export_workbook
+    from etl_desk.core.workbook.export import export_workbook
 
-    res = export_workbook(out, df, analysis=analysis, assumptions=assumptions_for(args), case=case,
-                          source=_source(df, args), filters_text="none (all runs)",
+    res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
                           max_rows_policy=getattr(args, "rows", "refuse"))
     print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
 
@@ -228,17 +222,16 @@ def run(args) -> int:
         return run_engine(args, thresholds_from_args(args))
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
-    analysis = analysis_for(df, args)
-    case = business_case_for(df, analysis, args)
-    report = build_report(df, args, analysis, case)
-    write_outputs(df, analysis, report, args, case)
+    results = results_for(df, args)
+    report = build_report(df, args, results)
+    write_outputs(df, results, report, args)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        from etl_desk.core.finance import format_business_case
+        from etl_desk.core.business_case.report import format_business_case
 
-        text = render_text(analysis, source=_source(df, args), top=max(args.top, 0))
+        text = render_text(results.analysis, source=_source(df, args), top=max(args.top, 0))
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
         sys.stdout.write(text)
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from etl_desk.commands._input import add_input_options, load_input
-from etl_desk.core.schema import LoadReport
+from etl_desk.core.errors import LoadReport
 
 _BASIS = {
     "file": "cost column of the file",

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from etl_desk.core.generate import PRESETS, generate
-from etl_desk.core.schema import DataError
-from etl_desk.core.tables import file_format, write_table
+from etl_desk.core.data.generate import PRESETS, generate
+from etl_desk.core.errors import DataError
+from etl_desk.core.data.tables import file_format, write_table
 
 
 def _positive_int(text: str) -> int:
@@ -69,7 +69,7 @@ def run(args) -> int:
     if args.preset == "realistic" and (args.days is not None or args.start is not None):
         from dataclasses import replace
 
-        from etl_desk.core.realistic import RealisticSettings
+        from etl_desk.core.data.realistic import RealisticSettings
 
         settings = replace(RealisticSettings(), **{k: v for k, v in (("days", args.days), ("start", args.start))
                                                     if v is not None})

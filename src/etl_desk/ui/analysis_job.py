@@ -6,12 +6,11 @@ anomaly-threshold change it runs, off the UI thread and once per change (a
 thresholds are unchanged — a new sort order or grouping — and superseded
 results dropped)::
 
-    analysis = analyze(runs, thresholds)
-    baseline = compute_baseline(runs, analysis.anomalies)
+    results = compute_results(runs, thresholds=thresholds, keep_going=True)
 
 so anomaly detection runs once per change, and the business case's anomaly
 excess cost counts exactly the runs the Insights tab lists, at the thresholds
-the user set there. ``resultReady`` carries both in one :class:`AnalysisResult`;
+the user set there. ``resultReady`` carries both in one :class:`Results`;
 ``result`` keeps the latest, for a tab built later.
 
 The anomaly thresholds live here (the Insights tab edits them through
@@ -21,31 +20,19 @@ The anomaly thresholds live here (the Insights tab edits them through
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import fields
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from etl_desk.core.anomalies import AnomalyThresholds
+from etl_desk.core.insights.anomalies import AnomalyThresholds
 from etl_desk.ui.workers import FilteredJob
+
+if TYPE_CHECKING:
+    from etl_desk.core.business_case.results import Results
 
 SETTINGS_KEY = "insights/thresholds"
 DEBOUNCE_MS = 300
-
-
-@dataclass(frozen=True)
-class AnalysisResult:
-    """What both tabs render: the analysis and the business-case baseline of the same runs.
-
-    One of ``analysis`` / ``baseline`` may be ``None`` when computing it failed
-    (``analysis_error`` / ``baseline_error`` say why); the other is still usable.
-    """
-
-    runs: int
-    thresholds: AnomalyThresholds
-    analysis: object | None  # etl_desk.core.analysis.Analysis
-    baseline: object | None  # etl_desk.core.finance.Baseline
-    analysis_error: BaseException | None = None
-    baseline_error: BaseException | None = None
 
 
 def error_text(exc: BaseException | None) -> str:
@@ -54,49 +41,21 @@ def error_text(exc: BaseException | None) -> str:
     return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
 
 
-def analyse_runs(runs, thresholds: AnomalyThresholds) -> tuple:
-    """Worker thread: the analysis of *runs* and the baseline measured on its anomalies.
-
-    Returns ``(analysis, baseline, analysis_error, baseline_error)``. The first
-    import pulls in scipy.stats (seconds): never on the UI thread.
-    """
-    from etl_desk.core import finance
-    from etl_desk.core.analysis import analyze
-    from etl_desk.core.generate import Cancelled
-
-    analysis = baseline = a_err = b_err = None
-    try:
-        analysis = analyze(runs, thresholds)
-    except Cancelled:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported in the Insights tab; the business case still stands
-        a_err = exc
-    try:
-        if analysis is not None:
-            baseline = finance.compute_baseline(runs, analysis.anomalies)
-        else:
-            baseline = finance.compute_baseline(runs, thresholds=thresholds)
-    except Cancelled:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported in the Solutions tab
-        b_err = exc
-    if analysis is None and baseline is None:
-        raise a_err
-    return analysis, baseline, a_err, b_err
-
-
 def _work(runs, thresholds):
-    return (thresholds, *analyse_runs(runs, thresholds))
+    """Worker thread: :func:`compute_results` of *runs* (its first import pulls in scipy: never on the UI thread)."""
+    from etl_desk.core.business_case.results import compute_results  # scipy.stats: seconds, off the UI thread
+
+    return compute_results(runs, thresholds=thresholds, keep_going=True)
 
 
 class AnalysisJob(QObject):
     """The analysis and baseline of the runs in the filter, once per data/filter/threshold change.
 
-    Signals: ``resultReady(AnalysisResult)``, ``failed(exception, traceback)``
+    Signals: ``resultReady(Results)``, ``failed(exception, traceback)``
     (nothing could be computed), ``busyChanged(bool)``, ``thresholdsChanged(AnomalyThresholds)``.
     """
 
-    resultReady = Signal(object)  # AnalysisResult
+    resultReady = Signal(object)  # Results
     failed = Signal(object, str)
     busyChanged = Signal(bool)
     thresholdsChanged = Signal(object)
@@ -105,7 +64,7 @@ class AnalysisJob(QObject):
         super().__init__(parent)
         self.state = state
         self.settings = settings
-        self.result: AnalysisResult | None = None
+        self.result: Results | None = None
         self._thresholds = self._load_thresholds()
         self.job = FilteredJob(state, _work, label="Analysing", delay_ms=delay_ms,
                                extra=lambda: self._thresholds, parent=self)
@@ -168,7 +127,5 @@ class AnalysisJob(QObject):
         self.result = None  # of the previous data set: a tab built now must not show it
 
     def _on_finished(self, value, n: int) -> None:
-        th, analysis, baseline, a_err, b_err = value
-        self.result = AnalysisResult(runs=n, thresholds=th, analysis=analysis, baseline=baseline,
-                                     analysis_error=a_err, baseline_error=b_err)
+        self.result = value
         self.resultReady.emit(self.result)

@@ -53,11 +53,11 @@ def _import_data_libraries_first() -> None:
     import pyarrow.vendored.version  # noqa: F401 - the same, on the first Arrow-backed table
 
     # the Qt-free modules the window needs for its first paint (the case-study data and its view)
-    import etl_desk.core.anomalies  # noqa: F401
-    import etl_desk.core.case_study  # noqa: F401
-    import etl_desk.core.kpis  # noqa: F401
-    import etl_desk.core.realistic  # noqa: F401
-    import etl_desk.core.view  # noqa: F401
+    import etl_desk.core.dashboard.view  # noqa: F401
+    import etl_desk.core.data.case_study  # noqa: F401
+    import etl_desk.core.data.realistic  # noqa: F401
+    import etl_desk.core.insights.anomalies  # noqa: F401
+    import etl_desk.core.insights.kpis  # noqa: F401
 
 
 def run_app(path: str | None = None) -> int:
@@ -103,7 +103,7 @@ def screenshot(png: str, path: str | None = None) -> int:
     """Render the main window with *path* (or the default data) to *png* and return 0."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = ensure_app()
-    from etl_desk.core.schema import DataError
+    from etl_desk.core.errors import DataError
     from etl_desk.ui.main_window import MainWindow
 
     win = MainWindow(settings=make_settings(), restore=False)

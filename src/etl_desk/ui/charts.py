@@ -25,8 +25,8 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 
 from etl_desk.core import fmt
-from etl_desk.core.schema import FAILED, STATUS_COLORS, SUCCESS
-from etl_desk.core.view import METRIC_TITLES, View
+from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
+from etl_desk.core.dashboard.view import METRIC_TITLES, View
 
 BAR_HEIGHT = 0.78
 DIM_ALPHA = 70

@@ -6,8 +6,8 @@ from PySide6.QtCore import QDate, QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QToolButton,
                                QWidget)
 
-from etl_desk.core.schema import FAILED, SOURCE_SYSTEMS, SUCCESS
-from etl_desk.core.view import GROUPINGS, SORT_KEYS, ViewFilter
+from etl_desk.core.data.schema import FAILED, SOURCE_SYSTEMS, SUCCESS
+from etl_desk.core.dashboard.view import GROUPINGS, SORT_KEYS, ViewFilter
 
 ALL_SOURCES = "All sources"
 

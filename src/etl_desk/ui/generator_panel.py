@@ -1,6 +1,6 @@
 """The generator settings dock: presets, every realistic setting with units, ranges and tooltips.
 
-The form is built from :class:`etl_desk.core.realistic.RealisticSettings`'
+The form is built from :class:`etl_desk.core.data.realistic.RealisticSettings`'
 field metadata, so a new setting appears here without UI code. Validation runs
 as you type; Generate is enabled only for valid settings. The work itself runs
 on the window's TaskRunner (off the UI thread) with progress and Cancel.
@@ -13,7 +13,7 @@ from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
-from etl_desk.core.realistic import REALISTIC_SCENARIOS, RealisticSettings
+from etl_desk.core.data.realistic import REALISTIC_SCENARIOS, RealisticSettings
 
 CASE_STUDY = "Case study (seed 42)"
 

@@ -1,6 +1,6 @@
 """The import step for foreign run histories: preview, column mapping, units, prices, policies.
 
-Everything it decides is an :class:`etl_desk.core.importers.options.ImportOptions`;
+Everything it decides is an :class:`etl_desk.core.data.importers.options.ImportOptions`;
 the mapping is guessed by core from the headers, remembered per header set in
 QSettings, and applied by core when the file is loaded (in the background).
 """
@@ -10,10 +10,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from etl_desk.core.importers import preview
-from etl_desk.core.importers.mapping import EXTRA_FIELDS, FIELDS, UNITS, Mapping, header_key
-from etl_desk.core.importers.options import ImportOptions
-from etl_desk.core.schema import BY_NAME, CANCELLED_POLICIES
+from etl_desk.core.data.importers import preview
+from etl_desk.core.data.importers.mapping import EXTRA_FIELDS, FIELDS, UNITS, Mapping, header_key
+from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.data.schema import BY_NAME, CANCELLED_POLICIES
 
 NONE = "(not in this file)"
 POLICY_TEXT = {"failed": "count as failed", "success": "count as successful", "exclude": "leave out"}
@@ -177,7 +177,7 @@ class ImportDialog(QDialog):
 
 def needs_mapping(path: str, settings: QSettings) -> tuple[bool, ImportOptions | None]:
     """(show the dialog?, options to use without it). Canonical files and Databricks exports need none."""
-    from etl_desk.core.loaders import detect
+    from etl_desk.core.data.loaders import detect
 
     if detect(path) != "table":
         return False, None

@@ -1,6 +1,6 @@
 """The Insights tab: the analysis as a report — insight cards by area, anomalies, thresholds.
 
-It renders what :func:`etl_desk.core.analysis.analyze` computes; it computes
+It renders what :func:`etl_desk.core.insights.analysis.analyze` computes; it computes
 nothing itself. The analysis comes from the window's one
 :class:`~etl_desk.ui.analysis_job.AnalysisJob` (off the UI thread, on the runs in
 the current filter, debounced), which the Solutions tab shares: the thresholds
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFr
                                QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from etl_desk.core import fmt
-from etl_desk.core.anomalies import RULE_LABELS, AnomalyThresholds
+from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
 from etl_desk.ui.analysis_job import AnalysisJob, error_text
 
 AREA_ORDER = ("case study", "cost", "data volume", "duration")

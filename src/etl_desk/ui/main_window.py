@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHea
                                QMainWindow, QMessageBox, QTableView, QToolBar, QWidget)
 
 from etl_desk import APP_NAME, __version__
-from etl_desk.core.schema import DataError
-from etl_desk.core.view import METRIC_TITLES, METRICS, Dataset
+from etl_desk.core.errors import DataError
+from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS, Dataset
 from etl_desk.ui.analysis_job import AnalysisJob
 from etl_desk.ui.charts import BarChart
 from etl_desk.ui.filter_bar import FilterBar
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self._restored = restore and self.restore_settings()
         self._update_title()
         if load_default:
-            from etl_desk.core.case_study import generate_case_study
+            from etl_desk.core.data.case_study import generate_case_study
 
             self.set_data(generate_case_study(), "Case study (seed 42)")
 
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
 
     def load_path(self, path: str) -> None:
         """Load a file synchronously (raises DataError; the current data stays on failure)."""
-        from etl_desk.core.loaders import load_path
+        from etl_desk.core.data.loaders import load_path
 
         df = load_path(path)
         self.set_data(df, os.path.basename(path), path=str(path))
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
             ask, options = needs_mapping(path, self.settings)
             ask = ask or always_ask
             if ask:
-                from etl_desk.core.loaders import detect
+                from etl_desk.core.data.loaders import detect
 
                 if detect(path) != "table":
                     ask = False
@@ -363,8 +363,8 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: str, options=None) -> None:
         """Load a file in the background; on failure show the message and keep the current data."""
-        from etl_desk.core.loaders import load_path
-        from etl_desk.core.schema import LoadReport
+        from etl_desk.core.data.loaders import load_path
+        from etl_desk.core.errors import LoadReport
 
         def work(progress, cancel):
             rep = LoadReport()
@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
 
     def generate(self, preset: str = "case-study", settings=None) -> None:
         """Generate data in the background (progress in the generator dock; Cancel keeps the old data)."""
-        from etl_desk.core.generate import generate
+        from etl_desk.core.data.generate import generate
 
         label = "Case study (seed 42)" if preset == "case-study" else f"Realistic ({settings.runs:,} runs, " \
                                                                        f"seed {settings.seed})"
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
         def work(progress, cancel):
             df = generate(preset, settings=settings, progress=progress, cancel=cancel)
             if cancel():
-                from etl_desk.core.generate import Cancelled
+                from etl_desk.core.tasks import Cancelled
 
                 raise Cancelled()
             return ("generated", label, df, *self._prepare(df, label), [])
@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
 
     def _prepare(self, df, source: str):
         """Runs in the worker: everything set_data needs that touches every row."""
-        from etl_desk.core.kpis import compute_kpis
+        from etl_desk.core.insights.kpis import compute_kpis
 
         from etl_desk.ui.table_model import run_columns
 
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_view_changed(self) -> None:
-        from etl_desk.core.kpis import compute_kpis
+        from etl_desk.core.insights.kpis import compute_kpis
 
         v = self.state.view
         df = self.state.df
@@ -572,7 +572,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(files))
 
     def export_data_dialog(self, kind: str) -> None:
-        from etl_desk.core.tables import write_table
+        from etl_desk.core.data.tables import write_table
 
         if self.state.view is None:
             return
@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
     def copy_kpis(self) -> str:
         from PySide6.QtWidgets import QApplication
 
-        from etl_desk.core.workbook import kpi_table_text
+        from etl_desk.core.insights.kpis import kpi_table_text
 
         text = kpi_table_text(self.kpis.kpis)
         QApplication.clipboard().setText(text)
@@ -629,7 +629,7 @@ class MainWindow(QMainWindow):
             path += ".xlsx"
         self.settings.setValue("lastExportDir", str(Path(path).parent))
         policy = "refuse"
-        from etl_desk.core.tables import EXCEL_MAX_ROWS
+        from etl_desk.core.data.xlsx_sheet import EXCEL_MAX_ROWS
 
         n = int(self.state.view.row_mask.sum())
         if n + 1 > EXCEL_MAX_ROWS:
@@ -652,23 +652,28 @@ class MainWindow(QMainWindow):
         """Write the finance workbook in the background with a progress dialog (Cancel keeps any old file)."""
         from PySide6.QtWidgets import QProgressDialog
 
-        from etl_desk.core.workbook import export_workbook
+        from etl_desk.core.workbook.export import export_workbook
 
         df = self.state.df
         mask = self.state.view.row_mask
         sub = df if mask.all() else df.loc[mask].reset_index(drop=True)
         # the shared results when they are of these runs; otherwise the export computes them, at the
         # thresholds the user set (never the defaults behind their back)
-        analysis, baseline = self.current_analysis(), self.current_baseline()
+        results = self.analysis_job.result if self.analysis_job.is_current() else None
         thresholds = self.analysis_job.thresholds
         assumptions = self.current_assumptions()
         source, filters = self.source, self.state.spec.filter.describe()
 
         def work(progress, cancel):
-            res = export_workbook(path, sub, analysis=analysis, baseline=baseline, thresholds=thresholds,
-                                  assumptions=assumptions, source=source,
-                                  filters_text=filters, progress=progress, cancel=cancel,
-                                  max_rows_policy=max_rows_policy)
+            from etl_desk.core.business_case.results import compute_results, with_assumptions
+
+            r = results
+            if r is None:
+                r = compute_results(sub, thresholds=thresholds, assumptions=assumptions)
+            elif assumptions is not None:
+                r = with_assumptions(r, assumptions)
+            res = export_workbook(path, sub, r, source=source, filters_text=filters, progress=progress,
+                                  cancel=cancel, max_rows_policy=max_rows_policy)
             return ("exported", path, res)
 
         dlg = QProgressDialog(f"Writing {os.path.basename(path)}…", "Cancel", 0, 100, self)

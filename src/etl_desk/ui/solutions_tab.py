@@ -1,6 +1,6 @@
 """The Solutions tab: the five remedies, their assumptions and the business case per audience.
 
-It renders what :mod:`etl_desk.core.finance` computes. The baseline (the only
+It renders what :mod:`etl_desk.core.business_case.model` computes. The baseline (the only
 step that reads the job runs) comes from the window's one
 :class:`~etl_desk.ui.analysis_job.AnalysisJob`, which measures it off the UI
 thread on the anomalies of the same analysis the Insights tab shows (at the
@@ -13,7 +13,7 @@ Assumptions persist in the window's settings (JSON under
 files; a bad file is reported naming the key and the current assumptions stay.
 
 Public API (used by tests): ``assumptions`` (current, a copy), ``set_assumption(path, value)``,
-``set_assumptions(a)``, ``case`` (last :class:`~etl_desk.core.finance.BusinessCase`),
+``set_assumptions(a)``, ``case`` (last :class:`~etl_desk.core.BusinessCase`),
 ``baseline``, ``resultsChanged`` / ``baselineReady`` / ``errorReported`` signals, ``chart``
 (the pyqtgraph PlotWidget), ``curves``, ``break_even_item``, ``audience_tabs``,
 ``it_table``, ``finance_table``, ``solution_checks``, ``editors``, ``save_assumptions(path)``,
@@ -38,10 +38,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QTextBrowser, QToolBox, QVBoxLayout, QWidget)
 
-from etl_desk.core import finance, fmt
-from etl_desk.core.schema import DataError
-from etl_desk.core.solutions import diagram_path, global_assumptions, load_catalogue, targets
+from etl_desk.core import fmt
+from etl_desk.core.errors import DataError
+from etl_desk.core.business_case.catalogue import diagram_path, global_assumptions, load_catalogue, targets
 from etl_desk.ui.analysis_job import AnalysisJob, error_text
+from etl_desk.core.business_case.model import evaluate
+from etl_desk.core.business_case.periods import PERIODS, per_period
+from etl_desk.core.business_case.assumptions import default_assumptions, load_assumptions, save_assumptions, validate_assumptions
 
 SETTINGS_KEY = "solutions/assumptions"
 EVAL_DEBOUNCE_MS = 150
@@ -223,7 +226,7 @@ class SolutionsTab(QWidget):
         self.save_button.clicked.connect(self.save_dialog)
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put every assumption back to the catalogue's default")
-        self.defaults_button.clicked.connect(lambda: self.set_assumptions(finance.default_assumptions()))
+        self.defaults_button.clicked.connect(lambda: self.set_assumptions(default_assumptions()))
         for b in (self.load_button, self.save_button, self.defaults_button):
             row.addWidget(b)
         v.addLayout(row)
@@ -460,10 +463,10 @@ class SolutionsTab(QWidget):
             raw = s.value(SETTINGS_KEY)
             if raw:
                 try:
-                    return finance.validate_assumptions(json.loads(raw))
+                    return validate_assumptions(json.loads(raw))
                 except (ValueError, TypeError):  # DataError is a ValueError
                     pass
-        return finance.default_assumptions()
+        return default_assumptions()
 
     def _persist(self) -> None:
         if self.settings is not None:
@@ -495,7 +498,7 @@ class SolutionsTab(QWidget):
 
     def set_assumptions(self, a) -> None:
         """Replace all assumptions (validated; missing keys take defaults)."""
-        self._assumptions = finance.validate_assumptions(a)
+        self._assumptions = validate_assumptions(a)
         self._show_assumptions()
         self._persist()
         self._eval_timer.start()
@@ -506,7 +509,7 @@ class SolutionsTab(QWidget):
         for p in path[:-1]:
             node = node[p]
         node[path[-1]] = value
-        new = finance.validate_assumptions(new)  # raises DataError naming the key
+        new = validate_assumptions(new)  # raises DataError naming the key
         if new == self._assumptions:
             return
         self._assumptions = new
@@ -560,7 +563,7 @@ class SolutionsTab(QWidget):
 
     def save_assumptions(self, path) -> bool:
         try:
-            finance.save_assumptions(self._assumptions, path)
+            save_assumptions(self._assumptions, path)
         except (DataError, OSError) as exc:
             self._report(getattr(exc, "message", None) or f"Cannot write {path}: {exc}")
             return False
@@ -570,7 +573,7 @@ class SolutionsTab(QWidget):
     def load_assumptions(self, path) -> bool:
         """Load a TOML/JSON file; on a bad file report the error (naming the key) and keep the current ones."""
         try:
-            a = finance.load_assumptions(path)
+            a = load_assumptions(path)
         except DataError as exc:
             self._report(f"{exc.message}\nThe current assumptions are unchanged.")
             return False
@@ -622,7 +625,7 @@ class SolutionsTab(QWidget):
         self._eval_timer.stop()
         if self.baseline is None:
             return
-        self.case = finance.evaluate(self.baseline, self._assumptions)
+        self.case = evaluate(self.baseline, self._assumptions)
         self._render(self.case)
         self.resultsChanged.emit(self.case)
 
@@ -724,11 +727,11 @@ class SolutionsTab(QWidget):
         dn_total = float(case.do_nothing_cumulative[-1])
         rows: list = [("Investment (one-off)", "usd0", lambda r: r.investment_usd)]
         rows.append(("Maintenance (running cost)", None, None))
-        for p in finance.PERIODS:
-            rows.append((f"   per {p}", "usd", lambda r, p=p: finance.per_period(r.maintenance_year)[p]))
+        for p in PERIODS:
+            rows.append((f"   per {p}", "usd", lambda r, p=p: per_period(r.maintenance_year)[p]))
         rows.append(("Savings against doing nothing", None, None))
-        for p in finance.PERIODS:
-            rows.append((f"   per {p}", "usd", lambda r, p=p: finance.per_period(r.savings_year)[p]))
+        for p in PERIODS:
+            rows.append((f"   per {p}", "usd", lambda r, p=p: per_period(r.savings_year)[p]))
         rows.append(("Net saving per year", "usd0",
                      lambda r: r.savings_year - r.maintenance_year))
         rows.append((f"Over the horizon ({yrs} year{'s' if yrs != 1 else ''})", None, None))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
-from etl_desk.core.view import Dataset, View, ViewFilter, ViewSpec, build_view
+from etl_desk.core.dashboard.view import Dataset, View, ViewFilter, ViewSpec, build_view
 
 
 class DashboardState(QObject):

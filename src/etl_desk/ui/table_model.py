@@ -13,8 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from etl_desk.core import fmt
-from etl_desk.core.schema import FAILED, LABELS, STATUS_COLORS
-from etl_desk.core.view import View
+from etl_desk.core.data.schema import FAILED, LABELS, STATUS_COLORS
+from etl_desk.core.dashboard.view import View
 
 RUN_COLUMNS = ["run_id", "job_name", "source_system", "status", "start_time", "end_time", "duration_min",
                "data_processed_gb", "compute_hours", "cost_usd", "attempt", "result_state", "termination_code",

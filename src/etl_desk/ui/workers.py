@@ -3,7 +3,7 @@
 ``TaskRunner.start(fn)`` runs ``fn(progress, cancel)`` on the global thread
 pool; ``progress(fraction)`` and the result arrive on the UI thread as
 signals. Cancelling sets a flag the work polls; the work raises
-:class:`etl_desk.core.generate.Cancelled`, and the runner reports
+:class:`etl_desk.core.data.generate.Cancelled`, and the runner reports
 ``cancelled`` — the caller keeps whatever it had before.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from etl_desk.core.generate import Cancelled
+from etl_desk.core.tasks import Cancelled
 
 
 class _Signals(QObject):

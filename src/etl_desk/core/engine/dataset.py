@@ -4,7 +4,7 @@
 writes ``runs/month=2024-01/part-2024-01-01.parquet``, ... in bounded memory.
 
 Each day of the history is one call of the project's realistic generator
-(:func:`etl_desk.core.realistic.generate_realistic` with ``days=1``), with
+(:func:`etl_desk.core.data.realistic.generate_realistic` with ``days=1``), with
 
 * the day's runs: *runs* split evenly over the days (largest remainder, earlier
   days first);

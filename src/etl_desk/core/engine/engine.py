@@ -215,7 +215,7 @@ class Engine:
 
     # ------------------------------------------------------------------ KPIs
     def kpis(self, rule: Rule | None = None, progress=None, cancel=None) -> dict:
-        """The KPIs of :func:`~etl_desk.core.kpis.compute_kpis` for the runs of *rule*.
+        """The KPIs of :func:`~etl_desk.core.insights.kpis.compute_kpis` for the runs of *rule*.
 
         Differences, by design: ``total_cost_usd`` and the other money figures are
         None (not 0) when no selected run has a known cost; ``notes`` says how the
@@ -328,7 +328,7 @@ class Engine:
         baseline runs. Medians are exact up to :data:`EXACT_QUANTILE_LIMIT` runs,
         else rebuilt from linear histograms within ``DELTA/2`` = 0.0005 in log
         units (0.05 % in duration). *thresholds*: an
-        :class:`~etl_desk.core.anomalies.AnomalyThresholds` (defaults when None).
+        :class:`~etl_desk.core.insights.anomalies.AnomalyThresholds` (defaults when None).
         """
         th = thresholds or AnomalyThresholds()
         rule = rule or Rule()
@@ -548,7 +548,7 @@ def _ratio(a, b) -> float | None:
 
 
 def kpis_from_sums(sums, quantiles: dict, quantile_note: str) -> dict:
-    """The KPI dict (:data:`~etl_desk.core.kpis.KPI_KEYS`, same definitions) from one :func:`.queries.kpi_sums` row.
+    """The KPI dict (:data:`~etl_desk.core.insights.kpis.KPI_KEYS`, same definitions) from one :func:`.queries.kpi_sums` row.
 
     Money: exact decimal sums as float dollars; None when no run has a known cost.
     Adds ``notes`` (list of str) and ``cost_unknown_runs``.

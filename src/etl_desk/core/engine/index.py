@@ -363,7 +363,7 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
     when a stage is done with the partly built index: "cube" (the rollup cube is in
     memory: the window can draw the grouped views), "rollups" (histograms too:
     percentiles), "runs" (run order: pages by position).
-    Raises :class:`~etl_desk.core.schema.DataError` for a source it cannot read.
+    Raises :class:`~etl_desk.core.errors.DataError` for a source it cannot read.
     """
     source = source if isinstance(source, Source) else open_source(source)
     if source.kind == "dataframe":

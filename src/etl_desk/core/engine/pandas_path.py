@@ -3,7 +3,7 @@
 This is the ``--engine pandas`` path and the reference the DuckDB and Spark
 results are checked against: same definitions as :mod:`.queries` and
 :meth:`.engine.Engine.anomaly_scores`, computed without any SQL engine.
-KPIs are the project's own :func:`~etl_desk.core.kpis.compute_kpis`.
+KPIs are the project's own :func:`~etl_desk.core.insights.kpis.compute_kpis`.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _sel(df: pd.DataFrame, rule: Rule | None) -> pd.DataFrame:
 
 
 def kpis(df: pd.DataFrame, rule: Rule | None = None) -> dict:
-    """:func:`~etl_desk.core.kpis.compute_kpis` of the runs of *rule*."""
+    """:func:`~etl_desk.core.insights.kpis.compute_kpis` of the runs of *rule*."""
     return compute_kpis(_sel(df, rule))
 
 

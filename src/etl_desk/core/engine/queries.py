@@ -28,8 +28,8 @@ Why Ibis rather than SQL strings transpiled with SQLGlot
   Index building and row-group reads stay DuckDB/pyarrow-specific
   (:mod:`.index`): a laptop-side cache that Spark does not need.
 
-Definitions follow :func:`etl_desk.core.kpis.compute_kpis` (KPIs) and the
-``duration_z`` rule of :mod:`etl_desk.core.anomalies` (robust z against each
+Definitions follow :func:`etl_desk.core.insights.kpis.compute_kpis` (KPIs) and the
+``duration_z`` rule of :mod:`etl_desk.core.insights.anomalies` (robust z against each
 pipeline's own successful runs, 1.4826 x MAD, a floor on the spread). Money is
 summed as DECIMAL(38, 6): exact and independent of summation order, so every
 engine gives the same cents.
@@ -45,7 +45,7 @@ from .sketch import linear_bucket_expr, log_bucket_expr
 MONEY = dt.Decimal(38, 6)
 #: Groupings of :func:`rollup` (the dashboard's groupings plus status and source).
 GRAINS = ("day", "week", "month", "pipeline", "status", "source")
-#: Sort keys of pages and envelopes (as in :data:`etl_desk.core.view.SORT_KEYS`).
+#: Sort keys of pages and envelopes (as in :data:`etl_desk.core.dashboard.view.SORT_KEYS`).
 SORT_KEYS = ("run_id", "start_time", "cost_usd", "data_processed_gb", "duration_min")
 METRICS = ("cost_usd", "data_processed_gb", "duration_min")
 #: Floor (minutes) on a run's duration and on its expected duration before taking logs.
@@ -62,7 +62,7 @@ def failed(t):
 
 
 def pipeline_key(t):
-    """``job_name`` with empty names as :data:`etl_desk.core.view.NO_NAME` (the anomaly rules' grouping)."""
+    """``job_name`` with empty names as :data:`etl_desk.core.dashboard.view.NO_NAME` (the anomaly rules' grouping)."""
     return t.job_name.fill_null(NO_NAME)
 
 

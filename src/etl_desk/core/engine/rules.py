@@ -68,7 +68,7 @@ class Rule:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_view_filter(cls, f: ViewFilter) -> "Rule":
-        """The rule of the window's :class:`~etl_desk.core.view.ViewFilter`."""
+        """The rule of the window's :class:`~etl_desk.core.dashboard.view.ViewFilter`."""
         return cls(statuses=f.statuses, sources=f.sources, start=f.start, end=f.end, text=f.text.strip())
 
     @classmethod

@@ -1,0 +1,190 @@
+"""The solutions catalogue: five remedies of the case study as data.
+
+The catalogue lives in ``resources/solutions.toml`` (shipped as ``etl_desk.resources`` with the
+package) and is read with :mod:`tomllib` through :mod:`importlib.resources`, so it
+works from a wheel or a frozen bundle. :func:`load_catalogue` validates it and
+returns :class:`Solution` objects; :func:`global_assumptions` and
+:func:`targets` return the rest of the file. The finance model
+(:mod:`etl_desk.core.finance`) takes its defaults from here.
+"""
+from __future__ import annotations
+
+import functools
+import pathlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+RESOURCE_PACKAGE = "etl_desk.resources"
+CATALOGUE_FILE = "solutions.toml"
+DIAGRAM_DIR = "diagrams"
+
+#: The assumption keys every solution has, in display order.
+SOLUTION_KEYS = ("enabled", "target", "people", "weeks", "weekly_rate_usd", "tooling_usd",
+                 "maintenance_usd_per_year", "maintenance_fte", "effect", "start_week", "ramp_weeks")
+#: The global assumption keys, in display order.
+GLOBAL_KEYS = ("horizon_years", "discount_rate", "growth_rate", "storage_usd_per_month", "data_coverage",
+               "annualisation")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One editable assumption with its default value, unit, range and rationale.
+
+    Numeric assumptions have ``min``/``max``/``step``; ``enabled`` is a bool;
+    text assumptions (``target``, ``annualisation``) list their ``choices``.
+    """
+
+    key: str
+    label: str
+    value: Any
+    unit: str
+    min: float | None
+    max: float | None
+    step: float | None
+    rationale: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """``bool``, ``choice``, ``int`` or ``float``."""
+        if isinstance(self.value, bool):
+            return "bool"
+        if self.choices:
+            return "choice"
+        if isinstance(self.value, int):
+            return "int"
+        return "float"
+
+
+@dataclass(frozen=True)
+class Solution:
+    id: str
+    name: str
+    summary: str
+    target: str
+    assumptions: dict[str, Assumption]
+    personnel: tuple[str, ...]
+    timeline: str
+    feasibility: str
+    technology: tuple[str, ...]
+    diagram: str
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    solutions: tuple[Solution, ...]
+    globals: dict[str, Assumption]
+    targets: dict[str, Target] = field(default_factory=dict)
+
+
+class CatalogueError(ValueError):
+    """The shipped catalogue is malformed (a packaging bug, not user input)."""
+
+
+def _assumption(key: str, raw: dict, where: str) -> Assumption:
+    for req in ("label", "value", "rationale"):
+        if req not in raw:
+            raise CatalogueError(f"{where}.{key}: missing {req!r}")
+    value = raw["value"]
+    choices = tuple(raw.get("choices", ()))
+    a = Assumption(key=key, label=str(raw["label"]), value=value, unit=str(raw.get("unit", "")),
+                   min=raw.get("min"), max=raw.get("max"), step=raw.get("step"),
+                   rationale=str(raw["rationale"]), choices=choices)
+    if a.kind in ("int", "float"):
+        if a.min is None or a.max is None or a.step is None:
+            raise CatalogueError(f"{where}.{key}: numeric assumption needs min, max and step")
+        if not a.min <= value <= a.max:
+            raise CatalogueError(f"{where}.{key}: default {value} outside [{a.min}, {a.max}]")
+        if a.step <= 0:
+            raise CatalogueError(f"{where}.{key}: step must be positive")
+    if a.kind == "choice" and value not in choices:
+        raise CatalogueError(f"{where}.{key}: default {value!r} not among {choices}")
+    if not a.rationale.strip():
+        raise CatalogueError(f"{where}.{key}: empty rationale")
+    return a
+
+
+def parse_catalogue(data: dict) -> Catalogue:
+    """Validate the parsed TOML *data* and build a :class:`Catalogue`."""
+    targets = {k: Target(k, str(v["label"]), str(v.get("description", "")))
+               for k, v in data.get("targets", {}).items()}
+    g = data.get("global", {})
+    if tuple(g) != GLOBAL_KEYS:
+        raise CatalogueError(f"global: expected keys {GLOBAL_KEYS}, found {tuple(g)}")
+    globals_ = {k: _assumption(k, v, "global") for k, v in g.items()}
+    sols = []
+    seen = set()
+    for i, raw in enumerate(data.get("solution", ()), 1):
+        where = f"solution[{i}]"
+        for req in ("id", "name", "summary", "target", "personnel", "timeline", "feasibility", "technology",
+                    "diagram", "assumptions"):
+            if req not in raw:
+                raise CatalogueError(f"{where}: missing {req!r}")
+        sid = raw["id"]
+        if sid in seen:
+            raise CatalogueError(f"{where}: duplicate id {sid!r}")
+        seen.add(sid)
+        if tuple(raw["assumptions"]) != SOLUTION_KEYS:
+            raise CatalogueError(f"{sid}: expected assumption keys {SOLUTION_KEYS}, "
+                                 f"found {tuple(raw['assumptions'])}")
+        assumptions = {k: _assumption(k, v, f"solutions.{sid}") for k, v in raw["assumptions"].items()}
+        if raw["target"] not in targets:
+            raise CatalogueError(f"{sid}: unknown target {raw['target']!r}")
+        if assumptions["target"].value != raw["target"]:
+            raise CatalogueError(f"{sid}: target assumption default differs from the solution's target")
+        bad = set(assumptions["target"].choices) - set(targets)
+        if bad:
+            raise CatalogueError(f"{sid}: unknown target choices {sorted(bad)}")
+        sols.append(Solution(id=sid, name=str(raw["name"]), summary=str(raw["summary"]), target=raw["target"],
+                             assumptions=assumptions, personnel=tuple(raw["personnel"]),
+                             timeline=str(raw["timeline"]), feasibility=str(raw["feasibility"]),
+                             technology=tuple(raw["technology"]), diagram=str(raw["diagram"]),
+                             number=int(raw.get("number", i))))
+    if not sols:
+        raise CatalogueError("no solutions")
+    return Catalogue(solutions=tuple(sols), globals=globals_, targets=targets)
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The shipped catalogue (parsed once)."""
+    text = resources.files(RESOURCE_PACKAGE).joinpath(CATALOGUE_FILE).read_bytes()
+    return parse_catalogue(tomllib.loads(text.decode("utf-8")))
+
+
+def load_catalogue() -> list[Solution]:
+    """The five solutions, in their fixed order (which is also the portfolio order)."""
+    return list(catalogue().solutions)
+
+
+def global_assumptions() -> dict[str, Assumption]:
+    """Horizon, discount rate, growth, storage baseline, data coverage, annualisation method."""
+    return dict(catalogue().globals)
+
+
+def targets() -> dict[str, Target]:
+    """Baseline components a solution can act on: key -> label and description."""
+    return dict(catalogue().targets)
+
+
+def solution_by_id(sid: str) -> Solution:
+    for s in catalogue().solutions:
+        if s.id == sid:
+            return s
+    raise KeyError(sid)
+
+
+def diagram_path(solution: Solution) -> pathlib.Path:
+    """Path of the solution's architecture diagram (SVG) inside the installed package."""
+    res = resources.files(RESOURCE_PACKAGE).joinpath(DIAGRAM_DIR).joinpath(solution.diagram)
+    return pathlib.Path(str(res))

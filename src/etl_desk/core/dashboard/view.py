@@ -1,0 +1,337 @@
+"""What the dashboard shows: filter, sort order and grouping applied to the run table.
+
+The window owns one :class:`ViewSpec` (filter + sort + grouping) and one
+selection; every chart and the data table render the :class:`View` computed
+here, so they always show the same bars in the same order. A selection is a
+rule over the data — a boolean mask over the table's rows — never bar indices.
+
+All of it is vectorised: :class:`Dataset` precomputes per-table arrays once,
+:func:`build_view` is a handful of numpy passes (about 0.1 s at 1,000,000 runs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from etl_desk.core import fmt
+from etl_desk.core.data.schema import FAILED
+
+METRICS = ("cost_usd", "data_processed_gb", "duration_min")
+METRIC_TITLES = {"cost_usd": "Cost (USD)", "data_processed_gb": "Data Processed (GB)",
+                 "duration_min": "Duration (min)"}
+SORT_KEYS = {
+    "run_id": "Run ID",
+    "start_time": "Start time",
+    "cost_usd": "Cost",
+    "data_processed_gb": "Data processed",
+    "duration_min": "Duration",
+}
+GROUPINGS = {"run": "Per run", "pipeline": "Per pipeline", "day": "Per day", "week": "Per week",
+             "month": "Per month"}
+NO_NAME = "(no pipeline name)"
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    statuses: frozenset[str] | None = None  # None = all
+    sources: frozenset[str] | None = None  # None = all
+    start: pd.Timestamp | None = None  # inclusive, on start time
+    end: pd.Timestamp | None = None  # exclusive
+    text: str = ""  # case-insensitive substring of pipeline name or run ID
+
+    def is_active(self) -> bool:
+        return bool(self.statuses is not None or self.sources is not None or self.start is not None
+                    or self.end is not None or self.text.strip())
+
+    def describe(self) -> str:
+        parts = []
+        if self.statuses is not None:
+            parts.append("status: " + (", ".join(sorted(self.statuses)) or "none"))
+        if self.sources is not None:
+            parts.append("source: " + (", ".join(sorted(self.sources)) or "none"))
+        if self.start is not None:
+            parts.append(f"from {self.start:%Y-%m-%d}")
+        if self.end is not None:
+            parts.append(f"before {self.end:%Y-%m-%d}")
+        if self.text.strip():
+            parts.append(f"name contains {self.text.strip()!r}")
+        return "; ".join(parts) if parts else "none (all runs)"
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    filter: ViewFilter = field(default_factory=ViewFilter)
+    sort_key: str = "run_id"
+    descending: bool = False
+    grouping: str = "run"
+
+    def __post_init__(self):
+        if self.sort_key not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {self.sort_key!r}")
+        if self.grouping not in GROUPINGS:
+            raise ValueError(f"unknown grouping {self.grouping!r}")
+
+
+class Dataset:
+    """A canonical table plus the arrays every view needs, computed once."""
+
+    def __init__(self, df: pd.DataFrame, source: str = ""):
+        self.df = df
+        self.source = source or df.attrs.get("source", "")
+        self.n = len(df)
+        self.run_id = df["run_id"].reset_index(drop=True)  # string Series, no per-row Python objects
+        self.failed = (df["status"] == FAILED).to_numpy(dtype=bool)
+        self.values = {m: df[m].to_numpy(dtype=np.float64) for m in METRICS}
+        self.start_ns = df["start_time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        src = df["source_system"]
+        self.source_codes = src.cat.codes.to_numpy()
+        self.source_names = list(src.cat.categories)
+        self.has_sources = bool((self.source_codes >= 0).any())
+        names = df["job_name"]
+        self.has_names = bool(names.notna().any())
+        #: columns holding at least one value (the table shows only those), and whether every
+        #: run is a first attempt (the table then leaves the Attempt column out)
+        self.filled = {c: bool(df[c].notna().any()) for c in df.columns}
+        self.single_attempt = "attempt" not in df.columns or bool((df["attempt"] == 1).all())
+        #: arrays views derive from this data set once (e.g. the table's columns), by name
+        self.cache: dict[str, object] = {}
+        codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
+        self.name_codes = codes.astype(np.int64)
+        self.name_values = np.asarray(uniques, dtype=object)
+
+        # computed here, where the data is built (off the UI thread), not on the first sort
+        self.run_rank = self._run_rank()
+
+    def _run_rank(self) -> np.ndarray:
+        """Natural order of run IDs: numeric when they all are whole numbers, text otherwise (pyarrow)."""
+        if self.n <= 50_000:  # small tables: plain pandas (no pyarrow.compute import at start-up)
+            num = pd.to_numeric(self.run_id, errors="coerce")
+            if num.notna().all() and (num % 1 == 0).all():
+                order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
+            else:
+                order = np.argsort(self.run_id.astype(str).to_numpy(dtype=object), kind="stable")
+            rank = np.empty(self.n, dtype=np.int64)
+            rank[order] = np.arange(self.n)
+            return rank
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = getattr(self.run_id.array, "_pa_array", None)
+        if arr is None:
+            arr = pa.array(self.run_id.astype(str).to_numpy(dtype=object), type=pa.string())
+        try:
+            nums = pc.cast(arr, pa.int64()).to_numpy()
+            order = np.argsort(nums, kind="stable")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            order = np.asarray(pc.sort_indices(arr))
+        rank = np.empty(self.n, dtype=np.int64)
+        rank[order] = np.arange(self.n)
+        return rank
+
+    def run_id_at(self, i: int) -> str:
+        return str(self.run_id.iat[int(i)])
+
+    def filter_mask(self, f: ViewFilter) -> np.ndarray:
+        mask = np.ones(self.n, dtype=bool)
+        if f.statuses is not None:
+            want_failed = FAILED in f.statuses
+            want_success = bool(set(f.statuses) - {FAILED})
+            if not want_failed:
+                mask &= ~self.failed
+            if not want_success:
+                mask &= self.failed
+        if f.sources is not None and self.has_sources:
+            codes = [self.source_names.index(s) for s in f.sources if s in self.source_names]
+            mask &= np.isin(self.source_codes, np.asarray(codes, dtype=self.source_codes.dtype))
+        if f.start is not None:
+            mask &= self.start_ns >= pd.Timestamp(f.start).value
+        if f.end is not None:
+            mask &= self.start_ns < pd.Timestamp(f.end).value
+        text = f.text.strip().lower()
+        if text:
+            name_hit = np.fromiter((text in str(v).lower() for v in self.name_values), dtype=bool,
+                                   count=len(self.name_values))
+            hit = name_hit[self.name_codes] if self.has_names else np.zeros(self.n, bool)
+            ids = self.run_id.str.lower().str.contains(text, regex=False)
+            hit |= ids.to_numpy(dtype=bool, na_value=False)
+            mask &= hit
+        return mask
+
+    def rows_for_ids(self, run_ids) -> np.ndarray:
+        """Mask of the rows whose run ID is in *run_ids*."""
+        return self.run_id.isin(list(run_ids)).to_numpy(dtype=bool, na_value=False)
+
+
+@dataclass
+class View:
+    """Bars in display order. Bar 0 is drawn at the top, like the case-study dashboard."""
+
+    dataset: Dataset
+    spec: ViewSpec
+    n_bars: int
+    bar_of_row: np.ndarray  # int64 per table row: its bar, or -1 when filtered out
+    totals: dict[str, np.ndarray]  # per metric, per bar
+    failed_parts: dict[str, np.ndarray]  # per metric, the failed runs' share of the bar
+    runs: np.ndarray  # runs per bar
+    failed_runs: np.ndarray  # failed runs per bar
+    positions: np.ndarray | None = None  # per-run grouping: table row of each bar
+    group_labels: np.ndarray | None = None  # grouped: label of each bar
+
+    @property
+    def grouped(self) -> bool:
+        return self.spec.grouping != "run"
+
+    @property
+    def row_mask(self) -> np.ndarray:
+        return self.bar_of_row >= 0
+
+    def label(self, i: int) -> str:
+        if self.positions is not None:
+            return self.dataset.run_id_at(self.positions[i])
+        return str(self.group_labels[i])
+
+    def labels(self, start: int, stop: int) -> list[str]:
+        return [self.label(i) for i in range(max(start, 0), min(stop, self.n_bars))]
+
+    def failed_share(self, metric: str) -> np.ndarray:
+        tot = self.totals[metric]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tot > 0, self.failed_parts[metric] / tot, 0.0)
+
+    def rows_of_bars(self, bars) -> np.ndarray:
+        """Boolean mask over table rows covered by the given bar indices."""
+        bars = np.asarray(bars, dtype=np.int64)
+        mask = np.zeros(self.dataset.n, dtype=bool)
+        if bars.size == 0:
+            return mask
+        if self.positions is not None:
+            mask[self.positions[bars]] = True
+            return mask
+        chosen = np.zeros(self.n_bars + 1, dtype=bool)
+        chosen[bars] = True
+        return chosen[self.bar_of_row]  # -1 indexes the trailing False
+
+    def bars_of_rows(self, row_mask: np.ndarray) -> np.ndarray:
+        """Boolean per bar: does the bar contain a selected row?"""
+        if self.positions is not None:
+            return row_mask[self.positions]
+        sel = row_mask & (self.bar_of_row >= 0)
+        out = np.zeros(self.n_bars, dtype=bool)
+        out[np.unique(self.bar_of_row[sel])] = True
+        return out
+
+    def describe(self, i: int) -> list[tuple[str, str]]:
+        """Fields of bar *i* for a tooltip, formatted."""
+        ds = self.dataset
+        if self.positions is not None:
+            r = int(self.positions[i])
+            row = ds.df.iloc[r]
+            out = [("Job ID", str(row["run_id"]))]
+            if pd.notna(row["job_name"]):
+                out.append(("Pipeline", str(row["job_name"])))
+            if pd.notna(row["source_system"]):
+                out.append(("Source", str(row["source_system"])))
+            out += [
+                ("Status", str(row["status"]) + (f" ({row['result_state']})" if pd.notna(row["result_state"])
+                                                 and str(row["result_state"]).upper() not in
+                                                 ("SUCCESS", "FAILED") else "")),
+                ("Start", f"{row['start_time']:%Y-%m-%d %H:%M:%S}"),
+                ("End", f"{row['end_time']:%Y-%m-%d %H:%M:%S}"),
+                ("Duration", fmt.minutes(row["duration_min"])),
+                ("Data processed", fmt.gb(row["data_processed_gb"])),
+                ("Compute hours", fmt.number(row["compute_hours"]) + " h"
+                 if pd.notna(row["compute_hours"]) else "—"),
+                ("Cost", fmt.usd(row["cost_usd"])),
+            ]
+            if pd.notna(row["termination_code"]):
+                out.append(("Termination", str(row["termination_code"])))
+            if int(row["attempt"]) > 1:
+                out.append(("Attempt", str(int(row["attempt"]))))
+            if pd.notna(row["spot"]):
+                out.append(("Spot", "yes" if bool(row["spot"]) else "no"))
+            return out
+        runs, failed = int(self.runs[i]), int(self.failed_runs[i])
+        return [
+            (GROUPINGS[self.spec.grouping].replace("Per ", "").capitalize(), self.label(i)),
+            ("Runs", f"{runs:,} ({failed:,} failed, {fmt.pct(failed / runs if runs else 0, 1)})"),
+            ("Cost", f"{fmt.usd(self.totals['cost_usd'][i])} (failed {fmt.usd(self.failed_parts['cost_usd'][i])})"),
+            ("Data processed", fmt.gb(self.totals["data_processed_gb"][i])),
+            ("Duration (total)", fmt.minutes(self.totals["duration_min"][i])),
+        ]
+
+
+def _sort_values(ds: Dataset, key: str) -> np.ndarray:
+    if key == "run_id":
+        return ds.run_rank
+    if key == "start_time":
+        return ds.start_ns
+    return ds.values[key]
+
+
+def build_view(ds: Dataset, spec: ViewSpec) -> View:
+    mask = ds.filter_mask(spec.filter)
+    rows = np.flatnonzero(mask)
+    if spec.grouping == "run":
+        keyvals = _sort_values(ds, spec.sort_key)[rows]
+        if spec.sort_key in METRICS:
+            keyvals = np.where(np.isnan(keyvals), -np.inf if spec.descending else np.inf, keyvals)
+        # ties keep run-ID order; descending flips the key only
+        tie = ds.run_rank[rows]
+        order = np.lexsort((tie, -keyvals if spec.descending else keyvals))
+        positions = rows[order]
+        bar_of_row = np.full(ds.n, -1, dtype=np.int64)
+        bar_of_row[positions] = np.arange(len(positions))
+        failed = ds.failed[positions]
+        totals = {m: ds.values[m][positions] for m in METRICS}
+        failed_parts = {m: np.where(failed, totals[m], 0.0) for m in METRICS}
+        return View(ds, spec, len(positions), bar_of_row, totals, failed_parts,
+                    np.ones(len(positions), dtype=np.int64), failed.astype(np.int64), positions=positions)
+
+    # --- grouped -------------------------------------------------------------------------
+    if spec.grouping == "pipeline":
+        gcodes = ds.name_codes[rows]
+        ngroups = len(ds.name_values)
+        labels_all = ds.name_values.astype(str)
+        order_key_all = np.arange(ngroups, dtype=np.float64)  # alphabetical
+    else:
+        freq = {"day": "D", "week": "W-SUN", "month": "M"}[spec.grouping]
+        starts = pd.DatetimeIndex(ds.start_ns[rows].view("datetime64[ns]"))
+        periods = starts.to_period(freq)
+        gcodes, uniq = pd.factorize(periods, sort=True)
+        ngroups = len(uniq)
+        if spec.grouping == "day":
+            labels_all = np.asarray([p.strftime("%Y-%m-%d") for p in uniq], dtype=object)
+        elif spec.grouping == "week":
+            labels_all = np.asarray([f"{p.start_time:%Y-%m-%d} wk" for p in uniq], dtype=object)
+        else:
+            labels_all = np.asarray([p.strftime("%Y-%m") for p in uniq], dtype=object)
+        order_key_all = np.arange(ngroups, dtype=np.float64)  # chronological
+        gcodes = np.asarray(gcodes, dtype=np.int64)
+    runs = np.bincount(gcodes, minlength=ngroups)
+    failed = ds.failed[rows]
+    failed_runs = np.bincount(gcodes, weights=failed, minlength=ngroups).astype(np.int64)
+    totals, failed_parts = {}, {}
+    for m in METRICS:
+        v = np.nan_to_num(ds.values[m][rows], nan=0.0)
+        totals[m] = np.bincount(gcodes, weights=v, minlength=ngroups)
+        failed_parts[m] = np.bincount(gcodes, weights=np.where(failed, v, 0.0), minlength=ngroups)
+    present = np.flatnonzero(runs > 0)
+    if spec.sort_key in METRICS:
+        key = totals[spec.sort_key][present]
+    elif spec.sort_key == "start_time":
+        first = np.full(ngroups, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, gcodes, ds.start_ns[rows])
+        key = first[present].astype(np.float64)
+    else:
+        key = order_key_all[present]
+    order = np.lexsort((present, -key if spec.descending else key))
+    groups = present[order]
+    new_index = np.full(ngroups, -1, dtype=np.int64)
+    new_index[groups] = np.arange(len(groups))
+    bar_of_row = np.full(ds.n, -1, dtype=np.int64)
+    bar_of_row[rows] = new_index[gcodes]
+    return View(ds, spec, len(groups), bar_of_row,
+                {m: totals[m][groups] for m in METRICS}, {m: failed_parts[m][groups] for m in METRICS},
+                runs[groups], failed_runs[groups], group_labels=labels_all[groups])

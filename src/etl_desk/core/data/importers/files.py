@@ -1,0 +1,304 @@
+"""Reading raw tables (CSV, XLSX, Parquet, JSON) safely.
+
+Every reader here raises only :class:`DataError` naming the file. Hostile files
+are refused before they are parsed: zip archives (XLSX) by the sizes in their
+central directory, XML with a DTD (entity-expansion bombs) by a bounded scan,
+encrypted workbooks by their OLE container magic, Parquet by its footer sizes,
+JSON by its file size. ``defusedxml`` (installed) is openpyxl's second line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from etl_desk.core.data.importers.sniff import (
+    SNIFF_BYTES,
+    TextDialect,
+    detect_dialect,
+    detect_encoding,
+    file_kind,
+    read_head,
+)
+from etl_desk.core.errors import DataError
+
+#: Refuse zip archives whose members would inflate beyond these (bounded memory).
+MAX_UNCOMPRESSED_TOTAL = 2 * 1024 ** 3
+MAX_RATIO = 200            # a member bigger than RATIO_FLOOR may inflate at most this much
+RATIO_FLOOR = 20 * 1024 ** 2
+MAX_MEMBERS = 10_000
+MAX_JSON_BYTES = 512 * 1024 ** 2
+MAX_PARQUET_UNCOMPRESSED = 8 * 1024 ** 3
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+
+
+@dataclass
+class RawTable:
+    """A table as read from one file, before any mapping."""
+
+    frame: pd.DataFrame
+    file: str
+    kind: str                 # csv | xlsx | parquet | json
+    sheet: str | None = None
+    dialect: TextDialect | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _name(path) -> str:
+    return str(path)
+
+
+def what_is(path: str | os.PathLike) -> str:
+    """Classify a file by its content: csv | xlsx | parquet | json (refusing the rest)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError("no such file or folder", file=_name(path))
+    if p.is_dir():
+        return "folder"
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise DataError(f"cannot open the file ({exc.strerror or exc})", file=_name(path)) from None
+    if size == 0:
+        raise DataError("the file is empty", file=_name(path))
+    head = read_head(path, SNIFF_BYTES)
+    kind = file_kind(head)
+    if kind == "zip":
+        return "xlsx"
+    if kind == "ole":
+        _refuse_ole(path)
+    if kind == "parquet":
+        return "parquet"
+    if kind == "json":
+        return "json"
+    if kind == "empty":
+        raise DataError("the file is empty (only blank lines)", file=_name(path))
+    if kind == "binary":
+        raise DataError("this is not a table: the file holds binary data (not CSV, XLSX, Parquet or JSON)",
+                        file=_name(path))
+    return "csv"
+
+
+def _refuse_ole(path) -> None:
+    with open(path, "rb") as fh:
+        blob = fh.read(4 * 1024 * 1024)
+    if "EncryptedPackage".encode("utf-16-le") in blob or "EncryptionInfo".encode("utf-16-le") in blob:
+        raise DataError("the workbook is password-protected (encrypted); open it in Excel, remove the "
+                        "password (File > Info > Protect Workbook) and save it again", file=_name(path))
+    raise DataError("this is an old Excel 97-2003 (.xls) or other OLE file; save it as .xlsx or CSV",
+                    file=_name(path))
+
+
+# --------------------------------------------------------------------------------------
+# zip / xlsx guards
+
+def check_zip(path: str | os.PathLike) -> None:
+    """Refuse truncated zips and zip bombs by reading only the central directory."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"the file is a damaged or truncated zip/XLSX archive ({exc})", file=_name(path)) from None
+    except (OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise DataError(f"the zip/XLSX archive cannot be read ({exc})", file=_name(path)) from None
+    if len(infos) > MAX_MEMBERS:
+        raise DataError(f"the archive holds {len(infos):,} files; refused (not a workbook)", file=_name(path))
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise DataError(f"refused: archive member {info.filename!r} would expand "
+                            f"{info.file_size / max(info.compress_size, 1):,.0f}-fold to "
+                            f"{info.file_size / 1024 ** 2:,.0f} MB (a zip bomb)", file=_name(path))
+    if total > MAX_UNCOMPRESSED_TOTAL:
+        raise DataError(f"refused: the archive would expand to {total / 1024 ** 3:,.1f} GB "
+                        f"(limit {MAX_UNCOMPRESSED_TOTAL / 1024 ** 3:.0f} GB; a zip bomb?)", file=_name(path))
+
+
+def check_xlsx(path: str | os.PathLike) -> None:
+    """Zip guards, then: is it a workbook, and does any XML part carry a DTD (entity bomb)?"""
+    check_zip(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if "xl/workbook.xml" not in names and not any(n.lower().endswith("workbook.xml") for n in names):
+                raise DataError("this zip archive is not an Excel workbook (no xl/workbook.xml)", file=_name(path))
+            for info in zf.infolist():
+                if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with zf.open(info) as fh:
+                    head = fh.read(64 * 1024)
+                if _DTD.search(head):
+                    raise DataError(f"refused: workbook part {info.filename!r} declares an XML DTD/entities "
+                                    "(an entity-expansion attack; real workbooks never do)", file=_name(path))
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        # zlib.error subclasses Exception only; caught by the caller's net
+        raise DataError(f"the workbook archive is damaged ({exc})", file=_name(path)) from None
+
+
+def workbook_info(path: str | os.PathLike) -> dict:
+    """Sheet names, hidden sheets and defined names of an XLSX (runs :func:`check_xlsx` first)."""
+    import openpyxl
+
+    check_xlsx(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on bad input
+        raise DataError(f"cannot read this workbook ({type(exc).__name__}: {_short(exc)})",
+                        file=_name(path)) from None
+    try:
+        sheets = list(wb.sheetnames)
+        hidden = [ws.title for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") != "visible"]
+        try:
+            names = list(wb.defined_names.keys())
+        except AttributeError:  # pragma: no cover - older openpyxl
+            names = [d.name for d in wb.defined_names.definedName]
+    finally:
+        wb.close()
+    return {"sheets": sheets, "hidden": hidden, "defined_names": names}
+
+
+def _short(exc: BaseException, n: int = 160) -> str:
+    s = str(exc).replace("\n", " ")
+    return s if len(s) <= n else s[:n] + "..."
+
+
+# --------------------------------------------------------------------------------------
+# readers
+
+def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTable:
+    head = read_head(path, SNIFF_BYTES)
+    try:
+        dialect = detect_dialect(head)
+    except DataError as exc:
+        raise exc.with_file(_name(path)) from None
+    try:
+        frame = pd.read_csv(path, nrows=nrows, skipinitialspace=False, **dialect.read_csv_kwargs())
+    except pd.errors.EmptyDataError:
+        raise DataError("the file holds no table (no header row)", file=_name(path)) from None
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        row = int(m.group(1)) - 1 if m else None
+        if m is None:
+            m = re.search(r"row (\d+)", str(exc))
+            row = int(m.group(1)) if m else None
+        raise DataError(f"cannot split the lines into columns with delimiter {dialect.delimiter!r} "
+                        f"({_short(exc)})", file=_name(path), row=row) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the text is not valid {dialect.encoding} ({_short(exc)})", file=_name(path)) from None
+    except (ValueError, OSError) as exc:
+        raise DataError(f"cannot read this CSV file ({_short(exc)})", file=_name(path)) from None
+    return RawTable(frame, _name(path), "csv", dialect=dialect)
+
+
+def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: int | None = None,
+                  info: dict | None = None) -> RawTable:
+    info = info or workbook_info(path)
+    if not info["sheets"]:
+        raise DataError("the workbook has no sheets", file=_name(path))
+    if sheet is None:
+        visible = [s for s in info["sheets"] if s not in info["hidden"]] or info["sheets"]
+        sheet = next((s for s in visible if s.strip().lower() in ("data", "runs", "job runs")), visible[0])
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", nrows=nrows)
+    except Exception as exc:  # noqa: BLE001 - openpyxl/pandas raise many types on bad input
+        raise DataError(f"cannot read sheet {sheet!r} ({type(exc).__name__}: {_short(exc)})",
+                        file=_name(path)) from None
+    frame = _find_header_row(frame)
+    return RawTable(frame, _name(path), "xlsx", sheet=sheet)
+
+
+def _find_header_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """A sheet with a title above its table: use the first row that holds 'Job ID' as the header."""
+    if any(str(c).strip() == "Job ID" for c in frame.columns) or frame.empty:
+        return frame
+    probe = frame.head(20)
+    for i in range(len(probe)):
+        vals = [str(v).strip() for v in probe.iloc[i].tolist()]
+        if "Job ID" in vals:
+            body = frame.iloc[i + 1:].reset_index(drop=True)
+            body.columns = [v if v not in ("nan", "") else f"Unnamed: {j}" for j, v in enumerate(vals)]
+            body = body.loc[:, [not c.startswith("Unnamed: ") for c in body.columns]]
+            return body.infer_objects()
+    return frame
+
+
+def check_parquet(path: str | os.PathLike):
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        md = pf.metadata
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError/...
+        raise DataError(f"cannot read this Parquet file ({type(exc).__name__}: {_short(exc)})",
+                        file=_name(path)) from None
+    total = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    if total > MAX_PARQUET_UNCOMPRESSED:
+        raise DataError(f"refused: the Parquet data would expand to {total / 1024 ** 3:,.1f} GB in memory",
+                        file=_name(path))
+    return pf
+
+
+def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTable:
+    pf = check_parquet(path)
+    try:
+        if nrows is not None:
+            import pyarrow as pa
+
+            batches = []
+            got = 0
+            for b in pf.iter_batches(batch_size=max(nrows, 1)):
+                batches.append(b)
+                got += b.num_rows
+                if got >= nrows:
+                    break
+            table = pa.Table.from_batches(batches, schema=pf.schema_arrow) if batches else pf.schema_arrow.empty_table()
+            frame = table.to_pandas().head(nrows)
+        else:
+            frame = pf.read().to_pandas()
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"cannot read this Parquet file ({type(exc).__name__}: {_short(exc)})",
+                        file=_name(path)) from None
+    return RawTable(frame, _name(path), "parquet")
+
+
+def read_json(path: str | os.PathLike):
+    size = Path(path).stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise DataError(f"the JSON file is {size / 1024 ** 2:,.0f} MB; the limit is "
+                        f"{MAX_JSON_BYTES / 1024 ** 2:,.0f} MB (split it into pages)", file=_name(path))
+    try:
+        enc = detect_encoding(read_head(path, SNIFF_BYTES))
+    except DataError as exc:
+        raise exc.with_file(_name(path)) from None
+    try:
+        with open(path, encoding=enc) as fh:
+            return json.load(fh)
+    except RecursionError:
+        raise DataError("the JSON is nested too deeply to be a Jobs API response", file=_name(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                        file=_name(path), row=None) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the JSON text is not valid {enc} ({_short(exc)})", file=_name(path)) from None
+
+
+def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None) -> RawTable:
+    """Read *path* (csv | xlsx | parquet) as a raw table; kind sniffed when None."""
+    kind = kind or what_is(path)
+    if kind == "csv":
+        return read_csv_raw(path, nrows=nrows)
+    if kind == "xlsx":
+        return read_xlsx_raw(path, nrows=nrows)
+    if kind == "parquet":
+        return read_parquet_raw(path, nrows=nrows)
+    raise DataError(f"expected a table, found {kind}", file=_name(path))

@@ -1,0 +1,505 @@
+"""Column mapping: foreign headers -> canonical fields, with units.
+
+``guess_mapping(headers)`` guesses from header synonyms and the units written in
+header names (``run_duration_seconds``, ``duration_ms``, ``bytes_processed``,
+``data_mb``, ``Duration (min)``). ``apply_mapping(raw, mapping)`` renames,
+converts units, prices DBUs and ends in :func:`etl_desk.core.schema.to_canonical`.
+
+A :class:`Mapping` is plain data (``to_dict``/``from_dict``) so the window can
+remember one per header set (:func:`header_key`) and the command line can read
+one from a JSON file (:func:`load_mapping_file`)::
+
+    {"version": 1,
+     "columns": {"run_id": "RunIdentifier", "start_time": "Began", "duration_min": "Secs",
+                 "status": "Outcome", "dbus": "DBU"},
+     "units": {"duration_min": "s"}}
+
+The flat form ``{"run_id": "RunIdentifier", "duration_min": {"column": "Secs", "unit": "s"}}``
+is accepted too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, LABELS, NAMES_BY_LABEL, to_canonical
+from etl_desk.core.errors import DataError, LoadReport
+
+#: Fields a mapping may target: the canonical columns plus two helpers.
+#: ``dbus`` (DBUs consumed; cost = DBUs x $/DBU when there is no cost column) and
+#: ``job_id`` (names the pipeline "job <id>" when there is no job name).
+EXTRA_FIELDS = {"dbus": "DBUs", "job_id": "Job (pipeline) ID"}
+FIELDS: tuple[str, ...] = COLUMN_NAMES + tuple(EXTRA_FIELDS)
+
+#: Units per field: factor to the canonical unit.
+UNITS: dict[str, dict[str, float]] = {
+    "duration_min": {"ms": 1 / 60000, "s": 1 / 60, "min": 1.0, "h": 60.0, "d": 1440.0},
+    "compute_hours": {"ms": 1 / 3.6e6, "s": 1 / 3600, "min": 1 / 60, "h": 1.0},
+    "data_processed_gb": {"B": 1e-9, "KB": 1e-6, "MB": 1e-3, "GB": 1.0, "TB": 1e3, "PB": 1e6,
+                          "KiB": 1024 / 1e9, "MiB": 1024 ** 2 / 1e9, "GiB": 1024 ** 3 / 1e9,
+                          "TiB": 1024 ** 4 / 1e9},
+    "start_time": {"auto": 1.0, "epoch_ms": 1.0, "epoch_s": 1.0, "epoch_us": 1.0},
+    "end_time": {"auto": 1.0, "epoch_ms": 1.0, "epoch_s": 1.0, "epoch_us": 1.0},
+    "attempt": {"auto": 1.0, "from0": 1.0, "from1": 1.0},
+}
+DEFAULT_UNITS = {"duration_min": "min", "compute_hours": "h", "data_processed_gb": "GB",
+                 "start_time": "auto", "end_time": "auto", "attempt": "auto"}
+
+_UNIT_TOKENS = {
+    "ms": "ms", "msec": "ms", "millis": "ms", "millisecond": "ms", "milliseconds": "ms",
+    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "min": "min", "mins": "min", "minute": "min", "minutes": "min",
+    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "b": "B", "byte": "B", "bytes": "B",
+    "kb": "KB", "mb": "MB", "gb": "GB", "tb": "TB", "pb": "PB",
+    "kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB",
+}
+_TIME_UNITS = {"ms", "s", "min", "h"}
+_DATA_UNITS = {"B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"}
+
+#: field -> header stems (normalised, units removed), best first.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "run_id": ("run_id", "job_run_id", "runid", "run", "run_number", "execution_id", "exec_id",
+               "run_key", "id", "job_id"),
+    "job_name": ("job_name", "pipeline_name", "pipeline", "name", "run_name", "job", "workflow_name",
+                 "workflow", "dag_id", "task_name", "job_title", "process", "process_name"),
+    "source_system": ("source_system", "source", "system", "source_name", "origin"),
+    "start_time": ("start_time", "start", "started", "started_at", "start_ts", "start_timestamp",
+                   "run_start", "start_date", "begin", "begin_time", "period_start_time", "starttime",
+                   "start_datetime"),
+    "end_time": ("end_time", "end", "ended", "ended_at", "end_ts", "end_timestamp", "finish",
+                 "finish_time", "finished", "finished_at", "completed_at", "completion_time", "stop_time",
+                 "run_end", "end_date", "period_end_time", "endtime", "end_datetime"),
+    "duration_min": ("duration", "run_duration", "runtime", "run_time", "elapsed", "elapsed_time",
+                     "execution_time", "execution_duration", "wall_time", "wall_clock", "time_taken",
+                     "job_duration", "total_duration", "duration_time", ""),
+    "data_processed_gb": ("data_processed", "processed", "data", "data_volume", "volume", "data_size",
+                          "size", "input_size", "bytes_read", "read", "input", "data_read",
+                          "processed_data", "volume_processed", "data_written"),
+    "status": ("status", "job_status", "run_status", "outcome", "final_status", "state_name"),
+    "result_state": ("result_state", "state", "result", "run_result", "final_state", "life_cycle_state"),
+    "termination_code": ("termination_code", "error_code", "termination_reason", "failure_reason",
+                         "failure_code", "error_type", "termination_type", "reason_code", "error_class"),
+    "compute_hours": ("compute_hours", "compute_used", "compute_hours_used", "compute", "compute_time",
+                      "cluster_hours", "cluster", "node_hours", "node", "instance_hours", "instance",
+                      "vm_hours", "vm", "core_hours", "core"),
+    "cost_usd": ("cost_usd", "cost", "list_cost", "total_cost", "usd", "cost_dollars", "spend",
+                 "amount_usd", "amount", "price_usd", "estimated_cost", "net_cost", "charge",
+                 "job_cost", "run_cost", "cost_in_usd", "usd_cost", "billed_cost"),
+    "dbus": ("dbus", "dbu", "usage_quantity", "dbu_usage", "dbus_used", "dbu_used", "dbu_consumed",
+             "dbus_consumed", "dbu_hours", "total_dbus", "quantity"),
+    "attempt": ("attempt", "attempt_number", "try_number", "try", "retry_number", "attempt_no"),
+    "spot": ("spot", "is_spot", "spot_instance", "preemptible", "uses_spot", "spot_instances"),
+    "injected_anomaly": ("injected_anomaly", "anomaly"),
+    "job_id": ("job_id", "pipeline_id", "workflow_id", "jobid"),
+}
+_SYN_RANK = {(f, s): i for f, syns in SYNONYMS.items() for i, s in enumerate(syns)}
+
+REQUIRED_HELP = {
+    "run_id": "a run ID column",
+    "start_time": "a start time (or an end time with a duration)",
+    "status": "a status or result-state column",
+}
+
+
+def normalise(header: object) -> str:
+    """'Duration (min)' -> 'duration_min'; 'usage_metadata.job_run_id' -> 'usage_metadata_job_run_id'."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(header).strip())  # camelCase
+    return re.sub(r"[^0-9a-z]+", "_", s.lower()).strip("_")
+
+
+def split_unit(header: object) -> tuple[str, str | None]:
+    """Header -> (stem without unit words, unit or None)."""
+    tokens = normalise(header).split("_")
+    unit = None
+    rest = []
+    for t in tokens:
+        u = _UNIT_TOKENS.get(t)
+        if u is not None and unit is None and (t not in ("s", "h", "b") or len(tokens) > 1):
+            unit = u
+        else:
+            rest.append(t)
+    return "_".join(x for x in rest if x), unit
+
+
+def header_key(headers) -> str:
+    """A stable key for a header set (order and case ignored) to remember a mapping by."""
+    norm = sorted({normalise(h) for h in headers})
+    return hashlib.sha1("\x1f".join(norm).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Mapping:
+    """Which source header feeds each canonical field, and in which unit."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+    def unit(self, name: str) -> str:
+        return self.units.get(name, DEFAULT_UNITS.get(name, ""))
+
+    def missing(self) -> list[str]:
+        """Required fields this mapping does not cover (empty list: usable)."""
+        c = self.columns
+        out = []
+        if "run_id" not in c:
+            out.append("run_id")
+        if "start_time" not in c and not ("end_time" in c and "duration_min" in c):
+            out.append("start_time")
+        if "status" not in c and "result_state" not in c:
+            out.append("status")
+        return out
+
+    def describe_missing(self) -> str:
+        return "; ".join(REQUIRED_HELP[m] for m in self.missing())
+
+    def to_dict(self) -> dict:
+        return {"version": 1, "columns": dict(self.columns), "units": dict(self.units)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str | None = None) -> "Mapping":
+        """Build and validate; DataError names the offending key."""
+        def bad(msg: str) -> DataError:
+            return DataError(msg, file=source)
+
+        if not isinstance(data, dict):
+            raise bad("a mapping must be a JSON object like {\"columns\": {\"run_id\": \"RunID\", ...}}")
+        data = dict(data)
+        version = data.pop("version", 1)
+        if version != 1:
+            raise bad(f"key 'version': unsupported mapping version {version!r} (expected 1)")
+        if "columns" in data:
+            cols_in, units_in = data.pop("columns"), data.pop("units", {})
+            if data:
+                raise bad(f"key {sorted(data)[0]!r}: unknown key (expected 'columns', 'units', 'version')")
+        else:
+            cols_in, units_in = {}, {}
+            for k, v in data.items():
+                if isinstance(v, dict):
+                    if "column" not in v:
+                        raise bad(f"key {k!r}: expected {{\"column\": ..., \"unit\": ...}}")
+                    cols_in[k] = v["column"]
+                    if "unit" in v:
+                        units_in[k] = v["unit"]
+                else:
+                    cols_in[k] = v
+        if not isinstance(cols_in, dict):
+            raise bad("key 'columns': expected an object of field -> column name")
+        if not isinstance(units_in, dict):
+            raise bad("key 'units': expected an object of field -> unit")
+        columns: dict[str, str] = {}
+        for k, v in cols_in.items():
+            name = _field_name(k)
+            if name is None:
+                raise bad(f"key 'columns.{k}': unknown field (use one of {', '.join(FIELDS)})")
+            if v is None:
+                continue
+            if not isinstance(v, (str, int)) or str(v) == "":
+                raise bad(f"key 'columns.{k}': expected a column name, got {v!r}")
+            columns[name] = str(v)
+        units: dict[str, str] = {}
+        for k, v in units_in.items():
+            name = _field_name(k)
+            if name is None or name not in UNITS:
+                raise bad(f"key 'units.{k}': no unit applies to this field (units apply to "
+                          f"{', '.join(UNITS)})")
+            u = _unit_name(name, v)
+            if u is None:
+                raise bad(f"key 'units.{k}': unknown unit {v!r} (use one of {', '.join(UNITS[name])})")
+            units[name] = u
+        return cls(columns, units)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str | None = None) -> "Mapping":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise DataError(f"not valid JSON ({exc})", file=source) from None
+        return cls.from_dict(data, source=source)
+
+
+def _field_name(key: object) -> str | None:
+    k = str(key)
+    if k in FIELDS:
+        return k
+    if k in NAMES_BY_LABEL:
+        return NAMES_BY_LABEL[k]
+    n = normalise(k)
+    return n if n in FIELDS else None
+
+
+def _unit_name(fieldname: str, unit: object) -> str | None:
+    allowed = UNITS[fieldname]
+    u = str(unit).strip()
+    if u in allowed:
+        return u
+    low = {a.lower(): a for a in allowed}
+    if u.lower() in low:
+        return low[u.lower()]
+    tok = _UNIT_TOKENS.get(u.lower())
+    return tok if tok in allowed else None
+
+
+def load_mapping_file(path: str | os.PathLike) -> Mapping:
+    """Read a mapping JSON file (``--map FILE``); DataError names the file and the bad key."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(1_000_001)
+    except OSError as exc:
+        raise DataError(f"cannot read the mapping file ({exc.strerror or exc})", file=str(path)) from None
+    if len(raw) > 1_000_000:
+        raise DataError("the mapping file is larger than 1 MB; it is not a mapping", file=str(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError("the mapping file is not UTF-8 text", file=str(path)) from None
+    return Mapping.from_json(text, source=str(path))
+
+
+def guess_mapping(headers) -> Mapping:
+    """Guess which header feeds which field, and its unit, from the header names."""
+    headers = [str(h) for h in headers]
+    # exact canonical labels or names first (the case-study CSV maps to itself)
+    columns: dict[str, str] = {}
+    units: dict[str, str] = {}
+    used: set[str] = set()
+    for h in headers:
+        name = NAMES_BY_LABEL.get(h.strip()) or (h.strip() if h.strip() in COLUMN_NAMES else None)
+        if name and name not in columns:
+            columns[name] = h
+            used.add(h)
+            if BY_NAME[name].unit and name in UNITS:
+                units[name] = DEFAULT_UNITS[name]
+    # then synonyms: every (field, header) candidate with a score; best first
+    cands = []
+    for pos, h in enumerate(headers):
+        if h in used:
+            continue
+        stem, unit = split_unit(h)
+        full = normalise(h)
+        for f in SYNONYMS:
+            if f in columns:
+                continue
+            score = None
+            for key, bonus in ((full, 0), (stem, 1)):
+                r = _SYN_RANK.get((f, key))
+                if r is not None:
+                    score = min(score, r + bonus) if score is not None else r + bonus
+            if score is None:
+                continue
+            if f == "duration_min" and unit not in (None, *_TIME_UNITS):
+                continue
+            if f == "data_processed_gb" and unit not in (None, *_DATA_UNITS):
+                continue
+            if f == "compute_hours" and unit not in (None, *_TIME_UNITS):
+                continue
+            if f not in ("duration_min", "data_processed_gb", "compute_hours") and unit is not None \
+                    and full != key_of(f, full):
+                continue
+            if stem == "" and f == "duration_min" and unit not in _TIME_UNITS:
+                continue
+            cands.append((score, pos, f, h, unit))
+    # a bare data-size unit header ('gb', 'bytes') is data volume
+    for pos, h in enumerate(headers):
+        stem, unit = split_unit(h)
+        if stem in ("", "total", "size") and unit in _DATA_UNITS and h not in used:
+            cands.append((0, pos, "data_processed_gb", h, unit))
+    cands.sort(key=lambda c: (c[0], c[1]))
+    for score, pos, f, h, unit in cands:
+        if f in columns or h in used:
+            continue
+        # 'job_id' is a run ID only when nothing better names runs
+        if f == "run_id" and normalise(h) == "job_id":
+            continue
+        columns[f] = h
+        used.add(h)
+        if f in UNITS and unit is not None and unit in UNITS[f]:
+            units[f] = unit
+        elif f in DEFAULT_UNITS and f in UNITS and f not in ("start_time", "end_time", "attempt"):
+            units[f] = DEFAULT_UNITS[f]
+    if "run_id" not in columns:
+        for h in headers:
+            if normalise(h) in ("job_id", "jobid") and (h not in used or columns.get("job_id") == h):
+                columns["run_id"] = h
+                used.add(h)
+                if columns.get("job_id") == h:
+                    del columns["job_id"]
+                break
+    if "attempt" in columns and normalise(columns["attempt"]) in ("attempt_number", "retry_number"):
+        units.setdefault("attempt", "auto")
+    return Mapping(columns, units)
+
+
+def key_of(f: str, full: str) -> str:
+    return full if (f, full) in _SYN_RANK else ""
+
+
+# --------------------------------------------------------------------------------------
+# applying a mapping
+
+
+def _epoch_to_datetime(s: pd.Series, unit: str) -> pd.Series:
+    v = pd.to_numeric(s, errors="coerce")
+    if unit == "auto":
+        mx = float(np.nanmax(np.abs(v.to_numpy(dtype=float)))) if v.notna().any() else 0.0
+        unit = "epoch_us" if mx > 1e14 else "epoch_ms" if mx > 1e11 else "epoch_s"
+    pd_unit = {"epoch_ms": "ms", "epoch_s": "s", "epoch_us": "us"}[unit]
+    out = pd.to_datetime(v.where(v > 0), unit=pd_unit, errors="coerce")
+    return out
+
+
+def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = None,
+                  options: ImportOptions | None = None, report: LoadReport | None = None,
+                  row_numbers=None) -> pd.DataFrame:
+    """Rename, convert units, price DBUs and validate *raw* into the canonical table.
+
+    Raises DataError naming the file, and the row and column where there is one.
+    ``df.attrs["cost_basis"]`` says where the cost came from (see ``COST_BASES``).
+    """
+    options = (options or ImportOptions()).validate()
+    report = report if report is not None else LoadReport()
+    headers = [str(c) for c in raw.columns]
+    raw = raw.set_axis(headers, axis=1)
+    for f, h in mapping.columns.items():
+        if h not in raw.columns:
+            shown = ", ".join(repr(x) for x in headers[:12]) + (" ..." if len(headers) > 12 else "")
+            raise DataError(f"the mapping reads column {h!r} for {f}, but the file has no such column "
+                            f"(columns: {shown})", file=file, column=h)
+    missing = mapping.missing()
+    if missing:
+        shown = ", ".join(repr(x) for x in headers[:12]) + (" ..." if len(headers) > 12 else "")
+        first = missing[0]
+        raise DataError(f"required column {LABELS.get(first, first)!r} is missing: need "
+                        f"{mapping.describe_missing()} (columns found: {shown}); "
+                        f"map them in the import dialog or with --map FILE",
+                        file=file, column=LABELS.get(first, first))
+    cols = mapping.columns
+    out: dict[str, pd.Series] = {}
+    for f, h in cols.items():
+        if f in COLUMN_NAMES or f in EXTRA_FIELDS:
+            out[f] = raw[h]
+    df = pd.DataFrame(out, index=raw.index, copy=False)  # copy-on-write keeps raw apart
+
+    # --- units -------------------------------------------------------------------
+    for f in ("duration_min", "compute_hours", "data_processed_gb"):
+        if f in df.columns:
+            factor = UNITS[f][mapping.unit(f)]
+            if factor != 1.0:
+                num = _numeric(df[f], LABELS[f], file, row_numbers)
+                df[f] = num * factor
+    for f in ("start_time", "end_time"):
+        if f in df.columns:
+            s = df[f]
+            unit = mapping.unit(f)
+            if unit != "auto" or (pd.api.types.is_numeric_dtype(s.dtype)
+                                  and not pd.api.types.is_bool_dtype(s.dtype)):
+                df[f] = _epoch_to_datetime(s, unit)
+    # times mixing UTC offsets and bare times are reported by to_canonical (read as UTC)
+    if "attempt" in df.columns:
+        unit = mapping.unit("attempt")
+        a = df["attempt"]
+        if not (pd.api.types.is_integer_dtype(a.dtype) and not pd.api.types.is_bool_dtype(a.dtype)):
+            a = _numeric(a, "Attempt", file, row_numbers)
+        if unit == "from0" or (unit == "auto" and a.notna().any() and a.min() == 0):
+            df["attempt"] = a + 1
+            report.add(f"attempt numbers in column {cols['attempt']!r} count from 0; 1 was added")
+    # text longer than schema.TEXT_LIMIT is clipped (with a warning) by to_canonical
+    # --- status: keep the raw state -----------------------------------------------
+    if "status" in df.columns and "result_state" not in df.columns:
+        st = df["status"]
+        if _is_text(st):
+            u = pd.Series(pd.unique(st), dtype="object").dropna().astype(str).str.strip().str.lower()
+            if not u.isin(["success", "failed"]).all():
+                df["result_state"] = st
+    # --- job name from job id -------------------------------------------------------
+    if "job_id" in df.columns:
+        jid = df.pop("job_id")
+        if "job_name" not in df.columns:
+            jid = jid.astype("string").str.strip()
+            df["job_name"] = ("job " + jid).where(jid.notna() & (jid != ""), pd.NA)
+    # --- cost --------------------------------------------------------------------
+    basis = "file"
+    dbus = df.pop("dbus") if "dbus" in df.columns else None
+    kwargs = options.canonical_kwargs()
+    if "cost_usd" not in df.columns:
+        if dbus is not None and options.dbu_price is not None:
+            d = _numeric(dbus, cols["dbus"], file, row_numbers)
+            df["cost_usd"] = d * options.dbu_price
+            basis = "usd_per_dbu"
+            report.add(f"cost = DBUs (column {cols['dbus']!r}) x ${options.usd_per_dbu:g}/DBU"
+                       + (f" less {options.contract_discount:.0%} discount" if options.contract_discount else ""))
+        elif "compute_hours" in df.columns and options.usd_per_hour is not None:
+            kwargs["rate_usd_per_hour"] = options.usd_per_hour
+            basis = "usd_per_hour"
+            report.add(f"cost = compute hours x ${options.usd_per_hour:g}/hour (no cost column)")
+        else:
+            why = (f"column {cols['dbus']!r} holds DBUs but no price per DBU was given"
+                   if dbus is not None else "the file has no cost column")
+            basis = _no_cost(df, why, file=file, options=options, report=report,
+                             dbu_hint=dbus is not None)
+    canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
+    canon.attrs["cost_basis"] = basis
+    return canon
+
+
+def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
+             dbu_hint: bool = False) -> str:
+    """Fill df['cost_usd'] when the source has no cost: $/hour x run time, or 0 with a loud warning."""
+    hint = "give a price per DBU (--usd-per-dbu)" if dbu_hint else \
+        "give a $/hour of run time (--usd-per-hour) to estimate it"
+    if options.usd_per_hour is not None:
+        dur = _duration_minutes(df)
+        df["cost_usd"] = dur / 60.0 * float(options.usd_per_hour)
+        report.add(f"COST ESTIMATED: {why}; cost = run time x ${options.usd_per_hour:g}/hour")
+        return "usd_per_hour"
+    if options.strict:
+        raise DataError(f"no cost: {why}; {hint}", file=file, column="Cost (USD)")
+    df["cost_usd"] = 0.0
+    report.add(f"NO COST DATA: {why}. Every run's cost is set to $0 — cost figures are "
+               f"meaningless until you {hint}.")
+    return "none"
+
+
+def _duration_minutes(df: pd.DataFrame) -> pd.Series:
+    if "duration_min" in df.columns:
+        d = pd.to_numeric(df["duration_min"], errors="coerce")
+        if d.notna().all():
+            return d
+    else:
+        d = pd.Series(np.nan, index=df.index)
+    if "start_time" in df.columns and "end_time" in df.columns:
+        try:
+            s = pd.to_datetime(df["start_time"], errors="coerce", format="mixed", utc=True)
+            e = pd.to_datetime(df["end_time"], errors="coerce", format="mixed", utc=True)
+            d = d.where(d.notna(), (e - s).dt.total_seconds() / 60.0)
+        except (ValueError, TypeError):
+            pass
+    return d.clip(lower=0).fillna(0.0)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+def _numeric(s: pd.Series, label: str, file, row_numbers) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("float64")
+    txt = s.astype("string").str.strip()
+    num = pd.to_numeric(txt.str.replace(",", "", regex=False), errors="coerce")
+    bad = num.isna() & txt.notna() & (txt != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        rows = list(row_numbers) if row_numbers is not None else None
+        raise DataError(f"expected a number, found {str(txt.iloc[i])[:40]!r}", file=file,
+                        row=int(rows[i]) if rows else i + 1, column=label)
+    return num.astype("float64")

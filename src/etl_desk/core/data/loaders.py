@@ -1,0 +1,246 @@
+"""Open any supported run history as the canonical table.
+
+``load_path`` / ``load_paths`` are the one entry point the window and the command
+line use. They look at what each file *is* (by its bytes, not its extension) and
+dispatch:
+
+* a folder -> every supported file in it (and in its sub-folders one level down,
+  as Spark writes ``table/part-*.parquet``);
+* ETL Desk's own workbook (sheet "Data" + a hidden sheet or an ETL Desk defined
+  name) -> :func:`etl_desk.core.data.xlsx_read.read_workbook`;
+* Databricks system-table exports (``job_run_timeline``, ``jobs``, ``billing.usage``,
+  ``billing.list_prices``; recognised by their columns) -> :mod:`.importers.databricks`;
+* Databricks Jobs API ``runs/list`` JSON (one file or several pages) ->
+  :mod:`.importers.jobs_api`;
+* any other CSV / XLSX / Parquet -> a column mapping (``options.mapping`` or one
+  guessed from the headers; canonical labels map to themselves) ->
+  :func:`.importers.mapping.apply_mapping`.
+
+Bad input raises :class:`DataError` only, naming the file, and the row and column
+where there is one; no other exception type escapes (parser errors, decoding
+errors, damaged archives, memory exhaustion are all translated). Hostile files
+(zip bombs, XML entity bombs, encrypted workbooks) are refused before parsing.
+
+By default (``strict=False``) fixable problems are fixed and reported in *report*
+(and in ``df.attrs["load_warnings"]``): bad rows dropped, duplicate IDs renamed,
+negative net costs clipped. ``df.attrs["cost_basis"]`` says where costs came from.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from etl_desk.core.data.importers import databricks, jobs_api
+from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, what_is, workbook_info
+from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping
+from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.data.schema import to_canonical
+from etl_desk.core.data.xlsx_read import read_workbook
+from etl_desk.core.errors import DataError, LoadReport
+
+__all__ = ["ImportOptions", "Mapping", "load_path", "load_paths", "detect", "expand_paths",
+           "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".json")
+MAX_FOLDER_FILES = 5_000
+_ETL_DESK_NAME = re.compile(r"etl[\s_.-]*desk", re.I)
+
+
+def load_path(path: str | os.PathLike, *, report: LoadReport | None = None,
+              options: ImportOptions | None = None, **kwargs) -> pd.DataFrame:
+    """Load *path* (a file or a folder) into the canonical table or raise DataError.
+
+    Keyword arguments are :class:`ImportOptions` fields (``mapping``, ``usd_per_dbu``,
+    ``contract_discount``, ``usd_per_hour``, ``cancelled``, ``skipped``, ``strict``);
+    ``rate_usd_per_hour`` is accepted as an alias of ``usd_per_hour``.
+    """
+    return load_paths([path], report=report, options=options, **kwargs)
+
+
+def load_paths(paths: Iterable[str | os.PathLike], *, report: LoadReport | None = None,
+               options: ImportOptions | None = None, **kwargs) -> pd.DataFrame:
+    """Load several files (e.g. system tables chosen together, Jobs API pages) as one table."""
+    opts = ImportOptions.from_kwargs(options, **kwargs).validate()
+    report = report if report is not None else LoadReport()
+    paths = [p for p in paths]
+    if not paths:
+        raise DataError("no input given")
+    label = str(paths[0]) if len(paths) == 1 else f"{len(paths)} inputs"
+    try:
+        df = _load(paths, opts, report)
+    except DataError:
+        raise
+    except MemoryError:
+        raise DataError("not enough memory to load this input", file=label) from None
+    except RecursionError:
+        raise DataError("the input is nested too deeply to read", file=label) from None
+    except Exception as exc:  # noqa: BLE001 - the promise: bad input never escapes as another type
+        msg = str(exc).replace("\n", " ")[:200]
+        raise DataError(f"cannot read this input ({type(exc).__name__}: {msg})", file=label) from None
+    df.attrs["load_warnings"] = list(report.warnings)
+    return df
+
+
+def detect(path: str | os.PathLike) -> str:
+    """What *path* is: 'folder', 'etl_desk_workbook', 'system_table:<name>', 'jobs_api_json',
+    'table' (CSV/XLSX/Parquet needing a mapping or already canonical). Raises DataError."""
+    kind = what_is(path)
+    if kind == "folder":
+        return "folder"
+    if kind == "json":
+        data = read_json(path)
+        if jobs_api.is_runs_list(data):
+            return "jobs_api_json"
+        raise DataError("this JSON is not a Databricks Jobs API runs/list response", file=str(path))
+    if kind == "xlsx" and _is_etl_desk_workbook(path):
+        return "etl_desk_workbook"
+    raw = read_raw(path, kind, nrows=5)
+    table = databricks.classify(raw.frame.columns)
+    return f"system_table:{table}" if table else "table"
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Files behind *paths*: folders become their supported files (one sub-folder level deep)."""
+    out: list[str] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise DataError("no such file or folder", file=str(p))
+        if p.is_dir():
+            found = _folder_files(p, depth=1)
+            if not found:
+                raise DataError(f"the folder holds no supported files ({', '.join(SUPPORTED_SUFFIXES)})",
+                                file=str(p))
+            out.extend(found)
+        else:
+            out.append(str(p))
+        if len(out) > MAX_FOLDER_FILES:
+            raise DataError(f"more than {MAX_FOLDER_FILES:,} files; choose fewer", file=str(p))
+    return out
+
+
+def _folder_files(folder: Path, depth: int) -> list[str]:
+    files: list[str] = []
+    try:
+        entries = sorted(folder.iterdir(), key=lambda e: e.name)
+    except OSError as exc:
+        raise DataError(f"cannot list the folder ({exc.strerror or exc})", file=str(folder)) from None
+    for e in entries:
+        if e.name.startswith((".", "_", "~$")):
+            continue
+        if e.is_dir():
+            if depth > 0:
+                files.extend(_folder_files(e, depth - 1))
+        elif e.suffix.lower() in SUPPORTED_SUFFIXES and e.stat().st_size > 0:
+            files.append(str(e))
+        if len(files) > MAX_FOLDER_FILES:
+            raise DataError(f"more than {MAX_FOLDER_FILES:,} files; choose fewer", file=str(folder))
+    return files
+
+
+def _is_etl_desk_workbook(path) -> bool:
+    info = workbook_info(path)
+    if "Data" not in info["sheets"]:
+        return False
+    return bool(info["hidden"]) or any(_ETL_DESK_NAME.search(n) for n in info["defined_names"])
+
+
+def _read_etl_desk_workbook(path: str, report: LoadReport) -> pd.DataFrame:
+    try:
+        df, _ = read_workbook(path)
+    except DataError as exc:
+        raise exc.with_file(path) from None
+    report.rows_in = report.rows_out = len(df)
+    df.attrs.setdefault("cost_basis", "file")
+    return df
+
+
+def _from_generic(raw: RawTable, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
+    frame = raw.frame
+    if len(frame.columns) == 0:
+        raise DataError("the file holds no table", file=raw.file)
+    if frame.empty:
+        raise DataError("the file has a header row but no data rows", file=raw.file)
+    if raw.kind == "xlsx":  # trailing formatted-but-empty rows; CSV readers skip blank lines already
+        frame = frame.dropna(how="all")
+    if frame.empty:
+        raise DataError("every data row is blank", file=raw.file)
+    mapping = opts.mapping or guess_mapping(frame.columns)
+    rows = None
+    if raw.kind in ("csv", "xlsx"):  # a RangeIndex stays lazy: row numbers are only needed for messages
+        rows = frame.index + 1 if isinstance(frame.index, pd.RangeIndex) else frame.index.to_numpy() + 1
+    return apply_mapping(frame, mapping, file=raw.file, options=opts, report=report, row_numbers=rows)
+
+
+def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
+    files = expand_paths(paths)
+    system: dict[str, list[RawTable]] = {}
+    pages: list[tuple[object, str]] = []
+    parts: list[tuple[str, pd.DataFrame, LoadReport]] = []
+    for f in files:
+        kind = what_is(f)
+        if kind == "json":
+            data = read_json(f)
+            if not jobs_api.is_runs_list(data):
+                keys = ", ".join(list(data)[:8]) if isinstance(data, dict) else type(data).__name__
+                raise DataError(f"this JSON is not a Databricks Jobs API runs/list response (no 'runs' "
+                                f"array; found {keys or 'an empty object'})", file=f)
+            pages.append((data, f))
+            continue
+        if kind == "xlsx" and _is_etl_desk_workbook(f):
+            rep = LoadReport()
+            parts.append((f, _read_etl_desk_workbook(f, rep), rep))
+            continue
+        raw = read_raw(f, kind)
+        table = databricks.classify(raw.frame.columns) if opts.mapping is None else None
+        if table:
+            system.setdefault(table, []).append(raw)
+            continue
+        rep = LoadReport()
+        parts.append((f, _from_generic(raw, opts, rep), rep))
+    kinds = [k for k, present in (("Databricks system tables", system), ("Jobs API JSON", pages),
+                                  ("run tables", parts)) if present]
+    if len(kinds) > 1:
+        odd = (parts[0][0] if parts else pages[0][1])
+        raise DataError(f"cannot combine {' and '.join(kinds)} in one import; choose one kind", file=odd)
+    if system:
+        df = databricks.load_system_tables(system, options=opts, report=report)
+    elif pages:
+        df = jobs_api.load_runs_list(pages, options=opts, report=report)
+    else:
+        df = _combine(parts, opts, report)
+    report.rows_out = len(df)
+    if df.empty:
+        detail = f" ({report.warnings[0]})" if report.warnings else ""
+        raise DataError(f"no usable runs{detail}", file=files[0] if len(files) == 1 else f"{len(files)} files")
+    return df
+
+
+def _combine(parts, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
+    if len(parts) == 1:
+        f, df, rep = parts[0]
+        report.warnings.extend(rep.warnings)
+        report.rows_in = rep.rows_in
+        return df
+    for f, _, rep in parts:
+        report.warnings.extend(f"{f}: {w}" for w in rep.warnings)
+    report.rows_in = sum(rep.rows_in for _, _, rep in parts)
+    bases = {df.attrs.get("cost_basis", "file") for _, df, _ in parts}
+    df = pd.concat([d for _, d, _ in parts], ignore_index=True)
+    dup = df["run_id"].duplicated(keep="first")
+    if dup.any():
+        first = df["run_id"][dup].iloc[0]
+        if opts.strict:
+            raise DataError(f"run ID {first!r} appears in more than one file", file=parts[0][0], column="Job ID")
+        counter = df.groupby("run_id", sort=False).cumcount() + 1
+        df["run_id"] = df["run_id"].where(~dup, df["run_id"] + "#" + counter.astype("string"))
+        report.add(f"{int(dup.sum()):,} run ID(s) repeated across files renamed with a '#n' suffix "
+                   f"(first: {first!r})")
+    df = to_canonical(df, report=LoadReport(), cancelled=opts.cancelled, skipped=opts.skipped, strict=True)
+    df.attrs["cost_basis"] = bases.pop() if len(bases) == 1 else "mixed"
+    df.attrs["source"] = ", ".join(f for f, _, _ in parts)
+    return df

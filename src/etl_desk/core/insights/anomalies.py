@@ -1,0 +1,497 @@
+"""Anomalies: runs (and pipeline-weeks) out of line with their pipeline's own history.
+
+Transparent rules, each reported with the observed value, the baseline it was
+compared with, the threshold and a score. All rules work per pipeline
+(``job_name``); without pipeline names they fall back to all runs together and
+say so in the notes (``result.attrs["notes"]``).
+
+Rules
+-----
+``duration_z`` (metric ``duration_min``)
+    The pipeline's expected duration for the run's data volume comes from a
+    robust per-pipeline fit ``duration = start-up + GB / throughput`` (iteratively
+    re-weighted least squares on relative errors, Huber weights, successful runs
+    only -- failed runs stop part-way). The run's residual is
+    ``r = log(duration / expected)``; its robust z-score is
+    ``(r - median(r)) / (1.4826 * MAD(r))`` over the pipeline's successful runs,
+    with the spread floored at ``min_spread``. A run with ``z > z_threshold`` is
+    flagged. A month-end run with three times the data is expected to take longer
+    and is not flagged. Only slow runs are flagged (fast runs cost less).
+``cost_z`` (metric ``cost_usd``)
+    Expected cost = expected duration for the volume x the pipeline's median cost
+    per minute (separately on spot and on-demand instances); robust z of
+    ``log(cost / expected cost)`` as above.
+``cost_rate_z`` (metric ``cost_per_min``)
+    Cost per minute of run time against the pipeline's median (spot and on-demand
+    separately): catches a runaway autoscaler (more nodes, same wall-clock time),
+    also on runs that failed part-way.
+``cost_spike`` (metric ``cost_usd``)
+    Cost at least ``spike_factor`` x the trailing mean cost of the pipeline's
+    previous ``spike_window`` runs, that mean scaled to this run's data volume
+    (so a month-end peak is compared with what its volume should cost).
+``failure_rate_jump`` (metric ``failure_rate``)
+    A pipeline's failure rate in a calendar week (Monday to Sunday) is at least
+    ``failure_jump_pp`` percentage points above the week before, both weeks with
+    at least ``failure_min_runs`` runs. One finding per pipeline-week: ``run_id``
+    is its first failed run and ``run_ids`` all failed runs of that week. These
+    findings are about pipelines, not runs: detection scoring leaves them out
+    (see :func:`score_detection`).
+
+Everything is vectorised (``np.bincount`` sums, pandas groupby medians); no
+Python loop runs per row. 1,000,000 runs take about 0.3 s.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from etl_desk.core.data.schema import has_values
+from etl_desk.core.insights.kpis import failed_mask
+
+ANOMALY_COLUMNS = ("run_id", "rule", "metric", "observed", "baseline", "threshold", "score", "pipeline",
+                   "detail", "run_ids", "start_time", "run_cost_usd")
+
+#: Rules that flag single runs (scored against ground truth) versus pipeline-weeks.
+RUN_RULES = ("duration_z", "cost_z", "cost_rate_z", "cost_spike")
+GROUP_RULES = ("failure_rate_jump",)
+
+RULE_LABELS = {
+    "duration_z": "Slow for its data volume (robust z)",
+    "cost_z": "Expensive for its data volume (robust z)",
+    "cost_rate_z": "Expensive per minute (robust z)",
+    "cost_spike": "Cost spike vs trailing mean",
+    "failure_rate_jump": "Failure-rate jump week over week",
+}
+
+_MAD_TO_SD = 1.4826
+
+
+def _t(default, label: str, unit: str, lo, hi, step, help: str):
+    return field(default=default, metadata={"label": label, "unit": unit, "min": lo, "max": hi, "step": step,
+                                            "help": help})
+
+
+@dataclass(frozen=True)
+class AnomalyThresholds:
+    """Thresholds of the anomaly rules; each field carries form metadata (label, unit, min, max, step, help)."""
+
+    z_threshold: float = _t(4.0, "Robust z threshold", "z", 1.0, 20.0, 0.25,
+                            "Flag a run whose duration or cost is this many robust standard deviations "
+                            "(1.4826 x MAD) above what its pipeline's runs of that volume usually need")
+    min_baseline_runs: int = _t(30, "Minimum baseline runs", "runs", 3, 10_000, 1,
+                                "Score a pipeline only when it has at least this many successful runs")
+    min_spread: float = _t(0.05, "Minimum spread", "log units", 0.0, 1.0, 0.01,
+                           "Floor on the robust spread (0.05 = about 5 %), so a pipeline whose runs are "
+                           "nearly identical does not flag tiny differences")
+    use_volume: bool = _t(True, "Account for data volume", "", None, None, None,
+                          "Compare each run with what its data volume should take and cost")
+    spike_factor: float = _t(3.0, "Cost-spike factor", "x", 1.1, 100.0, 0.1,
+                             "Flag a run costing at least this many times the trailing mean of its "
+                             "pipeline's previous runs (scaled to its data volume)")
+    spike_window: int = _t(20, "Cost-spike window", "runs", 2, 1_000, 1,
+                           "How many previous runs of the pipeline the trailing mean covers")
+    baseline_sample: int = _t(10_000, "Baseline sample per pipeline", "runs", 0, 10_000_000, 1_000,
+                              "Fit and robust spread use at most this many successful runs per pipeline "
+                              "(a fixed hash of the row position picks them; 0 = all runs). Every run is scored")
+    failure_jump_pp: float = _t(10.0, "Failure-rate jump", "percentage points", 0.5, 100.0, 0.5,
+                                "Flag a pipeline-week whose failure rate is this many percentage points "
+                                "above the week before")
+    failure_min_runs: int = _t(10, "Minimum runs per week", "runs", 1, 100_000, 1,
+                               "Compare failure rates only for weeks with at least this many runs each")
+
+    def validate(self) -> list[str]:
+        """Human messages for out-of-range fields (empty when usable)."""
+        msgs = []
+        for f in fields(self):
+            md, v = f.metadata, getattr(self, f.name)
+            if f.name == "use_volume":
+                if not isinstance(v, (bool, np.bool_)):
+                    msgs.append(f"{md['label']}: expected true/false, got {v!r}")
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(float(v)):
+                msgs.append(f"{md['label']}: expected a number, got {v!r}")
+                continue
+            if (md["min"] is not None and v < md["min"]) or (md["max"] is not None and v > md["max"]):
+                msgs.append(f"{md['label']}: {v:,} is outside {md['min']:,}–{md['max']:,}")
+        return msgs
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def empty_anomalies() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("observed", "baseline", "threshold", "score")
+                                    else "object") for c in ANOMALY_COLUMNS})
+    df["start_time"] = pd.Series(dtype="datetime64[ns]")
+    df["run_cost_usd"] = pd.Series(dtype="float64")
+    df.attrs["notes"] = []
+    return df
+
+
+# --------------------------------------------------------------------------- group statistics
+
+def _gsum(codes: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
+    return np.bincount(codes, weights=w, minlength=k)
+
+
+def group_median(values: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Median of *values* per group code 0..k-1 (NaN for empty groups)."""
+    if values.size == 0:
+        return np.full(k, np.nan)
+    med = pd.Series(values).groupby(codes).median()
+    out = np.full(k, np.nan)
+    out[med.index.to_numpy()] = med.to_numpy()
+    return out
+
+
+def robust_z(values: np.ndarray, codes: np.ndarray, k: int, base: np.ndarray, min_spread: float = 0.0
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Robust z-scores of *values* per group against the rows in *base*.
+
+    ``z = (x - median) / max(1.4826 * MAD, min_spread)``, median and MAD of the
+    group's *base* rows. Returns ``(z, median, spread, base count)`` (per-group arrays).
+    """
+    vb, cb = values[base], codes[base]
+    med = group_median(vb, cb, k)
+    mad = group_median(np.abs(vb - med[cb]), cb, k)
+    spread = np.maximum(_MAD_TO_SD * mad, min_spread)
+    cnt = np.bincount(cb, minlength=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (values - med[codes]) / spread[codes]
+    return z, med, spread, cnt
+
+
+def fit_startup_throughput(gb: np.ndarray, dur: np.ndarray, codes: np.ndarray, k: int, fit: np.ndarray,
+                           iterations: int = 2, huber: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group robust fit ``dur = a + b * gb`` (a = start-up minutes, b = minutes per GB).
+
+    Weighted least squares on relative errors (weight 1 / fitted²), re-weighted
+    with Huber weights on ``log(dur / fitted)``. ``a`` and ``b`` are kept >= 0; a
+    group without volume variation gets ``b = 0`` and ``a`` = its typical duration.
+    Only rows in *fit* are used. Returns per-group ``(a, b)``.
+    """
+    x, y, c = gb[fit], dur[fit], codes[fit]
+    w = 1.0 / np.maximum(y, 1e-9) ** 2
+    a = np.zeros(k)
+    b = np.zeros(k)
+    for it in range(iterations + 1):
+        s0 = _gsum(c, k, w)
+        sx, sy = _gsum(c, k, w * x), _gsum(c, k, w * y)
+        sxx, sxy = _gsum(c, k, w * x * x), _gsum(c, k, w * x * y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = s0 * sxx - sx * sx
+            b = np.where(den > 1e-12 * np.maximum(s0 * sxx, 1e-300), (s0 * sxy - sx * sy) / den, 0.0)
+            b = np.nan_to_num(np.maximum(b, 0.0))
+            a = np.where(s0 > 0, (sy - b * sx) / s0, 0.0)
+            neg = a < 0  # no negative start-up: refit through the origin
+            if neg.any():
+                b = np.where(neg, np.where(sxx > 0, sxy / sxx, 0.0), b)
+                a = np.where(neg, 0.0, a)
+        if it == iterations:
+            break
+        f = np.maximum(a[c] + b[c] * x, 1e-9)
+        r = np.log(y / f)
+        # robust scale per group from the weighted mean absolute residual (cheap; the final
+        # z-scores use the median and MAD)
+        cnt = np.bincount(c, minlength=k)
+        scale = np.maximum(np.divide(_gsum(c, k, np.abs(r)), cnt, out=np.zeros(k), where=cnt > 0) * 1.25, 1e-6)
+        u = np.abs(r) / scale[c]
+        w = np.minimum(1.0, huber / np.maximum(u, 1e-12)) / f ** 2
+    return a, b
+
+
+def baseline_sample(base: np.ndarray, codes: np.ndarray, k: int, cap: int) -> np.ndarray:
+    """Rows of *base*, thinned to about *cap* per group by a fixed hash of the row position.
+
+    Deterministic (no random state): Knuth's multiplicative hash of the position spreads
+    the kept rows evenly over the table. Groups with at most *cap* rows keep them all.
+    """
+    if cap <= 0:
+        return base
+    cnt = np.bincount(codes[base], minlength=k)
+    if not cnt.size or cnt.max() <= cap:
+        return base
+    frac = np.minimum(1.0, cap / np.maximum(cnt, 1))
+    pos = np.arange(len(codes), dtype=np.uint64)
+    h = ((pos * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32
+    return base & (h < frac[codes])
+
+
+# --------------------------------------------------------------------------- detection
+
+def _groups(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str | None]:
+    if has_values(df, "job_name"):
+        codes, names = pd.factorize(df["job_name"], sort=False)
+        names = np.asarray(names, dtype=object)
+        note = None
+        if (codes < 0).any():
+            note = (f"{int((codes < 0).sum()):,} runs without a pipeline name are compared with each other "
+                    "as one group '(no name)'")
+            codes = np.where(codes < 0, len(names), codes)
+            names = np.append(names, "(no name)")
+        return codes.astype(np.int64), names, note
+    return (np.zeros(len(df), dtype=np.int64), np.array(["(all runs)"], dtype=object),
+            "This data has no pipeline names (Job Name is empty): each run is compared with all runs together, "
+            "not with its own pipeline's history.")
+
+
+def _take_ids(run_ids: pd.Series, idx: np.ndarray) -> np.ndarray:
+    """Run IDs at positions *idx* as a str object array (only those rows are converted)."""
+    return np.asarray(run_ids.iloc[idx].astype(str).to_numpy(dtype=object), dtype=object)
+
+
+def _frame(idx: np.ndarray, rule: str, metric: str, observed, baseline, threshold: float, score,
+           pipe_names: np.ndarray, codes: np.ndarray, run_ids: pd.Series, start: np.ndarray, detail,
+           cost: np.ndarray) -> pd.DataFrame:
+    ids = _take_ids(run_ids, idx)
+    return pd.DataFrame({
+        "run_id": ids, "rule": rule, "metric": metric,
+        "observed": np.asarray(observed, dtype=float), "baseline": np.asarray(baseline, dtype=float),
+        "threshold": float(threshold), "score": np.asarray(score, dtype=float),
+        "pipeline": pipe_names[codes[idx]].astype(str), "detail": detail,
+        "run_ids": [[s] for s in ids], "start_time": start[idx], "run_cost_usd": cost[idx],
+    })
+
+
+def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = None) -> pd.DataFrame:
+    """All anomaly findings for the canonical table *df*, most severe first.
+
+    Columns: ``run_id, rule, metric, observed, baseline, threshold, score, pipeline,
+    detail, run_ids, start_time``. One row per finding; ``run_ids`` lists the runs a
+    finding concerns (one run, or a pipeline-week's failed runs). Notes on what
+    could not be done (no pipeline names, no volume, pipelines too small to score)
+    are in ``result.attrs["notes"]``.
+    """
+    th = thresholds or AnomalyThresholds()
+    bad = th.validate()
+    if bad:
+        raise ValueError("; ".join(bad))
+    n = len(df)
+    if n == 0:
+        return empty_anomalies()
+    notes: list[str] = []
+    codes, names, note = _groups(df)
+    if note:
+        notes.append(note)
+    k = len(names)
+    failed = failed_mask(df)
+    dur = df["duration_min"].to_numpy(dtype=float, na_value=np.nan)
+    cost = df["cost_usd"].to_numpy(dtype=float, na_value=np.nan)
+    run_ids = df["run_id"]
+    start = df["start_time"].to_numpy(dtype="datetime64[ns]")
+    use_vol = th.use_volume and has_values(df, "data_processed_gb")
+    if use_vol:
+        gb = df["data_processed_gb"].to_numpy(dtype=float, na_value=np.nan)
+    else:
+        gb = np.zeros(n)
+        notes.append("Durations and costs are compared without allowing for data volume ("
+                     + ("switched off" if not th.use_volume else "this source has no data-volume column")
+                     + "): a run that processed more data may be flagged for that alone.")
+    valid = np.isfinite(dur) & (dur > 0) & np.isfinite(gb) & np.isfinite(cost)
+    fit = valid & ~failed
+    n_base = np.bincount(codes[fit], minlength=k)
+    scored_group = n_base >= th.min_baseline_runs
+    small = np.flatnonzero(~scored_group & (np.bincount(codes, minlength=k) > 0))
+    if small.size:
+        notes.append(f"{small.size} pipeline(s) have fewer than {th.min_baseline_runs} successful runs and are not "
+                     f"scored by the z-score rules: " + ", ".join(map(str, names[small][:5]))
+                     + (" …" if small.size > 5 else "") + ".")
+    scored = valid & scored_group[codes]
+    parts: list[pd.DataFrame] = []
+
+    # --- duration vs volume -----------------------------------------------------------------------------
+    fit_s = baseline_sample(fit, codes, k, th.baseline_sample)
+    a, b = fit_startup_throughput(gb, dur, codes, k, fit_s)
+    expected = np.maximum(a[codes] + b[codes] * gb, 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_dur = np.log(dur / expected)
+    r_dur = np.where(valid, r_dur, 0.0)
+    z, med, spread, _ = robust_z(r_dur, codes, k, fit_s, th.min_spread)
+    hit = np.flatnonzero(scored & (z > th.z_threshold))
+    if hit.size:
+        base = expected[hit] * np.exp(med[codes[hit]])
+        vol_txt = (np.char.add(np.char.add(" for ", np.round(gb[hit], 1).astype(str)), " GB")
+                   if use_vol else "")
+        detail = np.char.add(np.char.add(np.char.add(
+            np.char.add("took ", np.round(dur[hit] / base, 1).astype(str)), "× the usual"), vol_txt),
+            np.char.add(" (z ", np.char.add(np.round(z[hit], 1).astype(str), ")")))
+        parts.append(_frame(hit, "duration_z", "duration_min", dur[hit], base, th.z_threshold, z[hit],
+                            names, codes, run_ids, start, detail, cost))
+
+    # --- cost per minute (spot / on-demand separately) ----------------------------------------------------
+    if has_values(df, "spot"):
+        spot = df["spot"].to_numpy(dtype=float, na_value=np.nan)
+        sk = np.where(np.isnan(spot), 2, spot).astype(np.int64)
+        ccodes = codes * 3 + sk
+    else:
+        ccodes = codes * 3
+    kc = k * 3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(valid & (cost > 0), np.log(cost / dur), 0.0)
+    cvalid = valid & (cost > 0)
+    cbase = cvalid & ~failed
+    cnt_rate = np.bincount(ccodes[cbase], minlength=kc)
+    cbase = baseline_sample(cbase, ccodes, kc, th.baseline_sample)
+    z_rate, med_rate, _, _ = robust_z(rate, ccodes, kc, cbase, th.min_spread)
+    cscored = cvalid & (cnt_rate[ccodes] >= th.min_baseline_runs) & scored_group[codes]
+    hit = np.flatnonzero(cscored & (z_rate > th.z_threshold))
+    if hit.size:
+        base = np.exp(med_rate[ccodes[hit]])
+        obs = cost[hit] / dur[hit]
+        detail = np.char.add(np.char.add("cost ", np.round(obs / base, 1).astype(str)), "× the usual per minute")
+        parts.append(_frame(hit, "cost_rate_z", "cost_per_min", obs, base, th.z_threshold, z_rate[hit],
+                            names, codes, run_ids, start, detail, cost))
+
+    # --- cost vs volume: expected duration x usual cost per minute ---------------------------------------
+    exp_cost = expected * np.exp(med_rate[ccodes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_cost = np.where(cvalid, np.log(cost / exp_cost), 0.0)
+    r_cost = np.nan_to_num(r_cost)
+    z_c, med_c, _, _ = robust_z(r_cost, ccodes, kc, cbase, th.min_spread)
+    hit = np.flatnonzero(cscored & (z_c > th.z_threshold))
+    if hit.size:
+        base = exp_cost[hit] * np.exp(med_c[ccodes[hit]])
+        detail = np.char.add(np.char.add("cost ", np.round(cost[hit] / base, 1).astype(str)),
+                             "× the usual for its data volume" if use_vol else "× the usual")
+        parts.append(_frame(hit, "cost_z", "cost_usd", cost[hit], base, th.z_threshold, z_c[hit],
+                            names, codes, run_ids, start, detail, cost))
+
+    # --- cost spike vs trailing mean ------------------------------------------------------------------------
+    parts.append(_cost_spikes(th, codes, names, start, cost, np.where(valid, expected, np.nan), run_ids, use_vol))
+
+    # --- failure-rate jump week over week -------------------------------------------------------------------
+    parts.append(_failure_jumps(th, codes, names, start, failed, run_ids))
+
+    parts = [p for p in parts if p is not None and len(p)]
+    out = pd.concat(parts, ignore_index=True) if parts else empty_anomalies()
+    if len(out):
+        out = out.sort_values(["score", "run_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out.attrs["notes"] = notes
+    out.attrs["thresholds"] = th.to_dict()
+    return out
+
+
+def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run_ids, use_vol) -> pd.DataFrame | None:
+    n = len(codes)
+    w = th.spike_window
+    t = start.astype(np.int64)
+    tsec = (t - t.min()) // 10**9
+    # one stable argsort on a combined integer key: pipeline first, then start time (rows already in that
+    # order, as generators and exports usually are, sort in linear time)
+    order = np.argsort(codes * (int(tsec.max()) + 1) + tsec, kind="stable")
+    identity = bool((order[1:] > order[:-1]).all())
+    c = codes if identity else codes[order]
+    pos = np.arange(n)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(c[1:], c[:-1], out=new[1:])
+    gstart = np.maximum.accumulate(np.where(new, pos, 0))
+    ready = (pos - gstart) >= w  # runs with a full window of earlier runs of the same pipeline
+    if not ready.any():
+        return None
+    x = np.nan_to_num(cost if identity else cost[order])
+
+    def window_sums(v: np.ndarray) -> np.ndarray:
+        cs = np.zeros(n + 1)
+        np.cumsum(v, out=cs[1:])
+        out = np.zeros(n)
+        out[w:] = cs[w:n] - cs[:n - w]  # sum of the w values before each position
+        return out
+
+    sum_x = window_sums(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if use_vol:
+            e = expected if identity else expected[order]
+            e = np.where(np.isfinite(e) & (e > 0), e, 0.0)
+            # trailing mean cost, scaled by this run's expected cost over the window's mean expected cost
+            base = sum_x * e / window_sums(e)
+        else:
+            base = sum_x / w
+        ratio = x / base
+    hit_mask = ready & np.isfinite(ratio) & (base > 0) & (ratio >= th.spike_factor)
+    hit_s = np.flatnonzero(hit_mask)
+    if not hit_s.size:
+        return None
+    r, b = ratio[hit_s], base[hit_s]
+    hit = order[hit_s]
+    detail = np.char.add(np.char.add("cost ", np.round(r, 1).astype(str)),
+                         f"× the trailing mean of the last {w} runs" + (", scaled to its volume" if use_vol else ""))
+    return _frame(hit, "cost_spike", "cost_usd", cost[hit], b, th.spike_factor, r,
+                  names, codes, run_ids, start, detail, cost)
+
+
+def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids) -> pd.DataFrame | None:
+    k = len(names)
+    ns = start.astype(np.int64)
+    week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
+    w0 = int(week.min())
+    nw = int(week.max()) - w0 + 1
+    cell = codes * nw + (week - w0)
+    runs = np.bincount(cell, minlength=k * nw).reshape(k, nw)
+    fails = np.bincount(cell, weights=failed, minlength=k * nw).reshape(k, nw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(runs > 0, fails / np.maximum(runs, 1), np.nan)
+    prev_rate = np.full_like(rate, np.nan)
+    prev_rate[:, 1:] = rate[:, :-1]
+    prev_runs = np.zeros_like(runs)
+    prev_runs[:, 1:] = runs[:, :-1]
+    jump = (rate - prev_rate) * 100
+    hit = (runs >= th.failure_min_runs) & (prev_runs >= th.failure_min_runs) & (jump >= th.failure_jump_pp)
+    gi, wi = np.nonzero(hit)
+    if not gi.size:
+        return None
+    hit_cells = gi * nw + wi
+    sel = failed & np.isin(cell, hit_cells)
+    idx = np.flatnonzero(sel)
+    cells = cell[idx]
+    order = np.argsort(cells, kind="stable")
+    idx, cells = idx[order], cells[order]
+    bounds = np.searchsorted(cells, hit_cells)
+    ends = np.searchsorted(cells, hit_cells, side="right")
+    ids = _take_ids(run_ids, idx)
+    week_start = (np.datetime64("1970-01-05", "D") + (wi + w0) * 7).astype("datetime64[D]")
+    rows = pd.DataFrame({
+        "run_id": [ids[s] for s in bounds],
+        "rule": "failure_rate_jump", "metric": "failure_rate",
+        "observed": rate[gi, wi], "baseline": prev_rate[gi, wi],
+        "threshold": th.failure_jump_pp / 100.0, "score": jump[gi, wi],
+        "pipeline": names[gi].astype(str),
+        "detail": [f"week of {ws}: {int(fails[g, w])} of {int(runs[g, w])} runs failed "
+                   f"({rate[g, w] * 100:.1f} %) against {prev_rate[g, w] * 100:.1f} % the week before "
+                   f"(+{jump[g, w]:.1f} points)"
+                   for g, w, ws in zip(gi, wi, week_start)],
+        "run_ids": [list(ids[s:e]) for s, e in zip(bounds, ends)],
+        "start_time": week_start.astype("datetime64[ns]"),
+        "run_cost_usd": np.nan,
+    })
+    return rows
+
+
+# --------------------------------------------------------------------------- scoring
+
+def flagged_runs(anomalies: pd.DataFrame, rules=RUN_RULES) -> set[str]:
+    """Run IDs flagged by any of *rules* (default: the run-level rules, not failure-rate jumps)."""
+    if anomalies is None or not len(anomalies):
+        return set()
+    return set(anomalies.loc[anomalies["rule"].isin(list(rules)), "run_id"].astype(str))
+
+
+def score_detection(df: pd.DataFrame, anomalies: pd.DataFrame, rules=RUN_RULES) -> dict:
+    """Precision and recall of run-level detection against ``injected_anomaly`` ground truth.
+
+    A run counts as predicted anomalous when any rule in *rules* flags it.
+    Failure-rate-jump findings concern pipeline-weeks, not runs, and are left out.
+    """
+    if not has_values(df, "injected_anomaly"):
+        raise ValueError("no ground truth: the data has no 'Injected Anomaly' column")
+    truth = df["injected_anomaly"].fillna(False).to_numpy(dtype=bool)
+    pred = df["run_id"].astype(str).isin(flagged_runs(anomalies, rules)).to_numpy()
+    tp = int((truth & pred).sum())
+    fp = int((~truth & pred).sum())
+    fn = int((truth & ~pred).sum())
+    return {"true_positives": tp, "false_positives": fp, "false_negatives": fn,
+            "precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None}
