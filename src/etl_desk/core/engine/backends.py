@@ -139,7 +139,8 @@ def connect_spark(remote: str | None = None, driver_memory: str = "4g", cores: i
              .config("spark.sql.shuffle.partitions", str(max(2, cores * 2))))
     b = b.config("spark.sql.session.timeZone", "UTC")
     session = b.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    if not remote:  # a Spark Connect session has no SparkContext
+        session.sparkContext.setLogLevel("ERROR")
     return ibis.pyspark.connect(session)
 
 
