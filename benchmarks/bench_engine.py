@@ -137,11 +137,11 @@ def w_open(path: str, cache: str) -> dict:
 
     def on_stage(name, idx):
         out[f"stage_{name}_s"] = time.perf_counter() - t0
-        if name == "cube":
+        if name in ("day", "cube"):  # per-day charts + KPI sums; then every grouping and filter
             eng.attach_index(idx)
             eng.rollup("day")
             eng.kpis()
-            out["grouped_view_s"] = time.perf_counter() - t0
+            out["grouped_view_s" if name == "day" else "all_groupings_s"] = time.perf_counter() - t0
 
     idx = build_index(eng.source, base=cache, memory_limit=MEMORY_LIMIT, on_stage=on_stage)
     out["index_s"] = time.perf_counter() - t0
@@ -387,7 +387,8 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
         r = m["result"]
         rows.append(row(BENCH, f"{B}: grouped (per-day) view after opening", r["grouped_view_s"], "s",
                         goal="<= 20 s", ok=r["grouped_view_s"] <= 20,
-                        note="from process start: imports, open, rollup cube, per-day totals and KPIs"))
+                        note=f"from process start: imports, open, day x status cube, per-day totals and KPI sums "
+                             f"(percentiles follow); every grouping and filter at {r['all_groupings_s']:.1f} s"))
         rows.append(row(BENCH, f"{B}: index complete (rollups, run order, pyramid)", m["wall"], "s",
                         goal="<= 300 s", ok=m["wall"] <= 300, note=f"stages {r['timings']}"))
         rows.append(row(BENCH, f"{B}: index build peak RSS (process tree)", m["peak_mb"], "MB", goal="<= 2000 MB",

@@ -29,24 +29,46 @@ def runs():
 def built(runs, tmp_path_factory):
     base = tmp_path_factory.mktemp("idx")
     folder = write_dataset(runs, base / "runs")
-    stages = []
-    idx = build_index(folder, base=base / "cache", memory_limit="1GB", on_stage=lambda n, i: stages.append(n))
-    return folder, base / "cache", idx, stages
+    stages, early = [], {}
+
+    def on_stage(name, partial):
+        stages.append(name)
+        if name == "day":  # what the window can show seconds after opening: the coarse day x status cube
+            e = Engine.open(folder, settings=EngineSettings(**SMALL), index=partial)
+            early["day"] = e.rollup("day")
+            early["failed_week"] = e.rollup("week", Rule.failed())
+            early["kpis"] = e.kpis()
+            early["sap"] = e.rollup("day", Rule(sources={"SAP"}))  # not in the coarse cube: from the runs
+            e.close()
+
+    idx = build_index(folder, base=base / "cache", memory_limit="1GB", on_stage=on_stage)
+    return folder, base / "cache", idx, stages, early
 
 
 def test_build_reports_stages_and_is_complete(built, runs):
-    folder, cache, idx, stages = built
-    assert stages == ["cube", "rollups", "runs"]
+    folder, cache, idx, stages, early = built
+    assert stages == ["day", "cube", "rollups", "runs"]
     assert idx.meta["complete"] and idx.runs == len(runs)
     assert idx.meta["stages"] == ["rollups", "runs", "pyramid"]
     assert not [p for p in idx.path.parent.iterdir() if ".partial-" in p.name]
+
+
+def test_the_first_coarse_cube_answers_the_per_day_view(built, runs):
+    *_, early = built
+    assert_rollups_equal(P.rollup(runs, "day"), early["day"])
+    assert_rollups_equal(P.rollup(runs, "week", Rule.failed()), early["failed_week"])
+    assert_rollups_equal(P.rollup(runs, "day", Rule(sources={"SAP"})), early["sap"])
+    ref = P.kpis(runs)
+    got = early["kpis"]
+    assert_kpis_equal(ref, got, quantiles="approx")
+    assert got["duration_p50_min"] is None and "not yet known" in got["notes"][0]
 
 
 @pytest.mark.parametrize("rule", [None, Rule(statuses={"Failed"}), Rule(sources={"SAP"}, spot=False),
                                   Rule(start=pd.Timestamp("2024-01-10"), end=pd.Timestamp("2024-01-20"))],
                          ids=["all", "failed", "sap-on-demand", "dates"])
 def test_cube_answers_like_the_runs(built, runs, rule):
-    folder, cache, idx, _ = built
+    folder, cache, idx, _, _ = built
     e = Engine.open(folder, settings=EngineSettings(**SMALL), index=idx)
     k = e.kpis(rule)
     ref = P.kpis(runs, rule)
@@ -62,7 +84,7 @@ def test_cube_answers_like_the_runs(built, runs, rule):
 
 
 def test_run_order_pages_and_pyramid_envelope(built, runs):
-    folder, cache, idx, _ = built
+    folder, cache, idx, _, _ = built
     order = np.argsort(runs["run_id"].to_numpy(dtype=object), kind="stable")
     ids = runs["run_id"].to_numpy(dtype=object)[order]
     dur = runs["duration_min"].to_numpy()[order]
@@ -102,7 +124,7 @@ def test_run_order_pages_and_pyramid_envelope(built, runs):
 
 
 def test_reused_when_unchanged_and_rebuilt_when_a_file_changes(built, tmp_path):
-    folder, cache, idx, _ = built
+    folder, cache, idx, _, _ = built
     again = build_index(folder, base=cache)
     assert again.path == idx.path and again.meta["created"] == idx.meta["created"]
     # a changed file: new fingerprint, the old index is not found and is replaced

@@ -195,7 +195,7 @@ class Engine:
         """Runs selected by *rule* (all runs when None)."""
         if rule is None or rule.is_all:
             return self.n_runs
-        if self._cube is not None and rule.cube_compatible:
+        if self._use_cube(rule):
             c = self._filter_cube(rule)
             return int(c.runs.sum().fill_null(0).to_pyarrow().as_py())
         return int(rule.apply(self.t).count().to_pyarrow().as_py())
@@ -210,8 +210,14 @@ class Engine:
         p = rule.cube_predicate(self._cube)
         return self._cube if p is None else self._cube.filter(p)
 
-    def _use_cube(self, rule: Rule | None) -> bool:
-        return self._cube is not None and (rule is None or rule.cube_compatible)
+    def _use_cube(self, rule: Rule | None, grain: str | None = None) -> bool:
+        """True when the index's cube (maybe still the coarse day x status one) can answer *rule* (and *grain*)."""
+        if self._cube is None:
+            return False
+        dims = set(self._cube.columns)
+        if grain is not None and Q.GRAIN_DIM.get(grain) not in dims:
+            return False
+        return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
 
     # ------------------------------------------------------------------ KPIs
     def kpis(self, rule: Rule | None = None, progress=None, cancel=None) -> dict:
@@ -256,7 +262,7 @@ class Engine:
         """
         if grain not in Q.GRAINS:
             raise ValueError(f"unknown grain {grain!r}; use one of: {', '.join(Q.GRAINS)}")
-        if self._use_cube(rule):
+        if self._use_cube(rule, grain):
             expr = Q.rollup_from_cube(self._filter_cube(rule or Rule()), grain)
         else:
             expr = Q.rollup((rule or Rule()).apply(self.t), grain)

@@ -360,8 +360,9 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
     order, "pyramid", which needs "runs"). ``progress(fraction, text)`` reports
     the whole build (0..1); ``cancel()`` is polled about every 0.1 s and raises
     ``Cancelled`` (nothing is left behind); ``on_stage(name, index)`` is called
-    when a stage is done with the partly built index: "cube" (the rollup cube is in
-    memory: the window can draw the grouped views), "rollups" (histograms too:
+    when a stage is done with the partly built index: "day" (a coarse day x status
+    cube: the per-day views and unfiltered KPIs can be drawn), "cube" (the full
+    rollup cube: every grouping and cube filter), "rollups" (histograms too:
     percentiles), "runs" (run order: pages by position).
     Raises :class:`~etl_desk.core.errors.DataError` for a source it cannot read.
     """
@@ -408,8 +409,14 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             p(0.0, "rollups: day x pipeline x source x status x spot")
             import pyarrow.parquet as pq
 
+            day = run_watched(duck, lambda: Q.cube(t, Q.DAY_DIMS).to_pyarrow(),
+                              lambda f, s: p(0.2 * f, "per-day totals"), cancel, "per-day totals")
+            idx.cube = day
+            meta["timings_s"]["day"] = round(time.perf_counter() - t0, 2)
+            if on_stage:  # the per-day views and the unfiltered KPIs can be drawn now
+                on_stage("day", idx)
             run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
-                        lambda f, s: p(0.5 * f, "rollups"), cancel, "rollups")
+                        lambda f, s: p(0.2 + 0.4 * f, "rollups"), cancel, "rollups")
             idx.cube = pq.read_table(tmp / "cube.parquet")
             meta["runs"] = int(pd.Series(idx.cube.column("runs").to_numpy()).sum())
             meta["cube_rows"] = idx.cube.num_rows
@@ -417,7 +424,7 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             if on_stage:  # the grouped views can be drawn now; percentiles follow with the histograms
                 on_stage("cube", idx)
             run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
-                        lambda f, s: p(0.5 + 0.5 * f, "duration histograms"), cancel, "duration histograms")
+                        lambda f, s: p(0.6 + 0.4 * f, "duration histograms"), cancel, "duration histograms")
             idx.hist = pq.read_table(tmp / "hist.parquet")
             meta["hist_rows"] = idx.hist.num_rows
             meta["stages"].append("rollups")

@@ -31,8 +31,8 @@ Why Ibis rather than SQL strings transpiled with SQLGlot
 Definitions follow :func:`etl_desk.core.insights.kpis.compute_kpis` (KPIs) and the
 ``duration_z`` rule of :mod:`etl_desk.core.insights.anomalies` (robust z against each
 pipeline's own successful runs, 1.4826 x MAD, a floor on the spread). Money is
-summed as DECIMAL(38, 6): exact and independent of summation order, so every
-engine gives the same cents.
+summed as decimals (:data:`MONEY`): exact and independent of summation order, so
+every engine gives the same cents.
 """
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ import ibis.expr.datatypes as dt
 from ._project import FAILED, NO_NAME
 from .sketch import linear_bucket_expr, log_bucket_expr
 
-MONEY = dt.Decimal(38, 6)
+#: A run's cost as an exact decimal (up to $999,999,999,999.999999 a run); DuckDB and Spark widen the
+#: sums themselves (DECIMAL(38, 6) / DECIMAL(28, 6)), so totals stay exact.
+MONEY = dt.Decimal(18, 6)
 #: Groupings of :func:`rollup` (the dashboard's groupings plus status and source).
 GRAINS = ("day", "week", "month", "pipeline", "status", "source")
 #: Sort keys of pages and envelopes (as in :data:`etl_desk.core.dashboard.view.SORT_KEYS`).
@@ -138,25 +140,28 @@ def rollup(t, grain: str):
 
 #: Dimensions of the index's rollup cube.
 CUBE_DIMS = ("day", "job_name", "source_system", "status", "spot")
+#: Dimensions of the coarse first cube (per-day views and unfiltered KPIs within seconds of opening).
+DAY_DIMS = ("day", "status")
 
 
-def cube(t):
-    """The rollup cube: one row per day x pipeline x source x status x spot with additive sums.
+def cube(t, dims=CUBE_DIMS):
+    """The rollup cube: one row per day x pipeline x source x status x spot (*dims*) with additive sums.
 
-    Columns: the :data:`CUBE_DIMS`, then runs, failed_runs, cost_known, cost,
+    Columns: the *dims*, then runs, failed_runs, cost_known, cost,
     failed_cost, retry_runs, retry_cost, gb_known, gb, cost_gb_known, dur_known,
     dur, first_start, last_end. Summing its rows gives :func:`kpi_sums` exactly.
     """
-    c = t.mutate(day=t.start_time.truncate("D"), job_name=pipeline_key(t), spot=t.spot.fill_null(False))
-    retry = c.attempt.fill_null(1) > 1
-    return c.group_by(list(CUBE_DIMS)).aggregate(
-        runs=c.count(), failed_runs=c.count(where=failed(c)),
-        cost_known=c.cost_usd.count(), cost=money_sum(c.cost_usd), failed_cost=money_sum(c.cost_usd, failed(c)),
-        retry_runs=c.count(where=retry), retry_cost=money_sum(c.cost_usd, retry),
+    # each derived column once (one decimal cast, one status test): ~15 % faster than per aggregate
+    c = t.mutate(day=t.start_time.truncate("D"), job_name=pipeline_key(t), spot=t.spot.fill_null(False),
+                 money=t.cost_usd.cast(MONEY), f=failed(t), retry=t.attempt.fill_null(1) > 1,
+                 gbk=t.data_processed_gb.notnull())
+    return c.group_by(list(dims)).aggregate(
+        runs=c.count(), failed_runs=c.count(where=c.f),
+        cost_known=c.money.count(), cost=c.money.sum(), failed_cost=c.money.sum(where=c.f),
+        retry_runs=c.count(where=c.retry), retry_cost=c.money.sum(where=c.retry),
         gb_known=c.data_processed_gb.count(), gb=c.data_processed_gb.sum(),
-        failed_gb=c.data_processed_gb.sum(where=failed(c)),
-        cost_gb_known=money_sum(c.cost_usd, c.data_processed_gb.notnull()),
-        dur_known=c.duration_min.count(), dur=c.duration_min.sum(), failed_dur=c.duration_min.sum(where=failed(c)),
+        failed_gb=c.data_processed_gb.sum(where=c.f), cost_gb_known=c.money.sum(where=c.gbk),
+        dur_known=c.duration_min.count(), dur=c.duration_min.sum(), failed_dur=c.duration_min.sum(where=c.f),
         first_start=c.start_time.min(), last_end=c.end_time.max(),
     )
 
@@ -177,14 +182,19 @@ def kpi_sums_from_cube(c):
     )
 
 
+#: The cube column each grain needs.
+GRAIN_DIM = {"day": "day", "week": "day", "month": "day", "pipeline": "job_name", "status": "status",
+             "source": "source_system"}
+
+
 def rollup_from_cube(c, grain: str):
     """:func:`rollup` answered from a (filtered) cube table (same columns and order)."""
     if grain in ("day", "week", "month"):
         key = c.day.truncate({"day": "D", "week": "W", "month": "M"}[grain])
     else:
-        key = {"pipeline": c.job_name, "status": c.status, "source": c.source_system}.get(grain)
-        if key is None:
+        if grain not in GRAIN_DIM:
             raise ValueError(f"unknown grain {grain!r}; use one of: {', '.join(GRAINS)}")
+        key = c[GRAIN_DIM[grain]]
     g = c.mutate(key=key)
     return g.group_by("key").aggregate(
         runs=g.runs.sum(), failed_runs=g.failed_runs.sum(), cost_known=g.cost_known.sum(),

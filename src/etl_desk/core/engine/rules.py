@@ -116,6 +116,15 @@ class Rule:
         return not self.text and self.run_ids is None and self.retries is None \
             and midnight(self.start) and midnight(self.end)
 
+    def cube_dims(self) -> set[str]:
+        """The cube columns the rule's conditions use (``day``, ``status``, ...)."""
+        used = set()
+        for name, dim in (("statuses", "status"), ("sources", "source_system"), ("pipelines", "job_name"),
+                          ("start", "day"), ("end", "day"), ("spot", "spot")):
+            if getattr(self, name) is not None:
+                used.add(dim)
+        return used
+
     def describe(self) -> str:
         """One line for people, e.g. ``status: Failed; source: SAP; from 2025-10-01``."""
         parts = []
