@@ -51,6 +51,9 @@ def add_parser(sub) -> None:
     p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="anomalies listed in the report (default 15; --json lists all)")
+    from etl_desk.commands._engine import add_engine_options
+
+    add_engine_options(p)
     g = p.add_argument_group("anomaly thresholds")
     for f in fields(AnomalyThresholds):
         md = f.metadata
@@ -213,6 +216,10 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
 
 
 def run(args) -> int:
+    from etl_desk.commands._engine import run_engine, wants_engine
+
+    if wants_engine(args):
+        return run_engine(args, thresholds_from_args(args))
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     results = results_for(df, args)
