@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.data import outcomes
 from etl_desk.core.data.arrow_text import TextFacts, arrow_chunks, factorize_text, max_bytes, strings_unique, text_facts
 from etl_desk.core.errors import DataError, LoadReport
 
@@ -72,24 +73,12 @@ CASE_STUDY_LABELS = (
     "Job Status", "Compute Hours Used", "Cost (USD)",
 )
 
-#: Raw result states (both Databricks spellings and common synonyms) -> status.
-#: ``None`` means "follows the cancelled/skipped policy".
-RESULT_STATE_STATUS: dict[str, str | None] = {
-    "SUCCESS": SUCCESS, "SUCCEEDED": SUCCESS, "SUCCESSFUL": SUCCESS, "SUCCEEDED_WITH_FAILURES": SUCCESS,
-    "OK": SUCCESS, "COMPLETED": SUCCESS, "COMPLETE": SUCCESS, "PASSED": SUCCESS, "DONE": SUCCESS,
-    "FAILED": FAILED, "FAILURE": FAILED, "FAIL": FAILED, "ERROR": FAILED, "ERRORED": FAILED,
-    "TIMED_OUT": FAILED, "TIMEDOUT": FAILED, "TIMEOUT": FAILED, "UPSTREAM_FAILED": FAILED,
-    "INTERNAL_ERROR": FAILED, "DRIVER_ERROR": FAILED, "MAXIMUM_CONCURRENT_RUNS_REACHED": FAILED,
-    "CANCELED": None, "CANCELLED": None, "UPSTREAM_CANCELED": None, "UPSTREAM_CANCELLED": None,
-    "SKIPPED": None, "EXCLUDED": None, "DISABLED": None,
-}
-CANCELLED_STATES = frozenset({"CANCELED", "CANCELLED", "UPSTREAM_CANCELED", "UPSTREAM_CANCELLED"})
-SKIPPED_STATES = frozenset({"SKIPPED", "EXCLUDED", "DISABLED"})
-
 #: What to do with cancelled and skipped runs: count them as failed, as
 #: successful, or leave them out. The default follows FinOps practice: a
 #: cancelled run consumed compute and produced nothing, so it counts as failed
 #: spend; a skipped run never started and costs nothing, so it is left out.
+#: Which raw states are cancelled / never ran is the data table of
+#: :mod:`etl_desk.core.data.outcomes` (every value Databricks documents, with its source).
 CANCELLED_POLICIES = ("failed", "success", "exclude")
 DEFAULT_CANCELLED_POLICY = "failed"
 DEFAULT_SKIPPED_POLICY = "exclude"
@@ -116,55 +105,91 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
 
 
 #: Codes of :func:`status_codes`: the index into STATUSES, or one of these.
-CODE_EMPTY, CODE_EXCLUDED, CODE_UNKNOWN = -1, -2, -3
+CODE_EMPTY, CODE_EXCLUDED, CODE_UNKNOWN, CODE_RUNNING = -1, -2, -3, -4
+#: Outcome codes of :func:`outcome_codes`: the index into ``outcomes.OUTCOMES``, or
+#: CODE_EMPTY / CODE_UNKNOWN.
+_OUTCOME_INDEX = {o: i for i, o in enumerate(outcomes.OUTCOMES)}
 
 
-def _policy_mapping(cancelled: str, skipped: str) -> dict[str, str | None]:
+def outcome_codes(states: pd.Series, *, direct: bool = False) -> np.ndarray:
+    """Raw states (any spelling, any padding) as int8 codes into ``outcomes.OUTCOMES``.
+
+    ``CODE_EMPTY`` for missing or blank values, ``CODE_UNKNOWN`` for values not in the
+    outcome table. *direct*: the values already are outcome names (``success`` ...).
+    Works on the distinct values only (a handful) and broadcasts by code: O(n) in C.
+    """
+    codes, uniques = _factorize(states)
+    table = []
+    for u in uniques:
+        text = "" if u is None or (isinstance(u, float) and u != u) else str(u).strip()
+        if not text:
+            table.append(CODE_EMPTY)
+        elif direct:
+            table.append(_OUTCOME_INDEX.get(text.lower(), CODE_UNKNOWN))
+        else:
+            o = outcomes.outcome_of(text)
+            table.append(_OUTCOME_INDEX[o] if o is not None else CODE_UNKNOWN)
+    arr = np.array(table + [CODE_EMPTY], dtype=np.int8)
+    return arr[codes]  # code -1 (missing) takes the table's last entry
+
+
+def _policy_table(cancelled: str, skipped: str) -> np.ndarray:
+    """Outcome code -> status code under the policies (index by outcome code)."""
     for policy in (cancelled, skipped):
         if policy not in CANCELLED_POLICIES:
             raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(CANCELLED_POLICIES)}")
-    policy_status = {"failed": FAILED, "success": SUCCESS, "exclude": None}
-    mapping: dict[str, str | None] = {}
-    for raw, st in RESULT_STATE_STATUS.items():
-        if st is None:
-            st = policy_status[cancelled if raw in CANCELLED_STATES else skipped]
-        mapping[raw] = st
-    return mapping
+    as_status = {"failed": 1, "success": 0, "exclude": CODE_EXCLUDED}
+    return np.array([0, 1, as_status[cancelled], as_status[skipped], CODE_RUNNING], dtype=np.int8)
 
 
 def status_codes(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
-                 skipped: str = DEFAULT_SKIPPED_POLICY) -> np.ndarray:
-    """Raw result states (any spelling, any padding) as int8 codes into :data:`STATUSES`.
+                 skipped: str = DEFAULT_SKIPPED_POLICY, direct: bool = False) -> np.ndarray:
+    """Raw states as int8 codes into :data:`STATUSES` under the cancelled/skipped policies.
 
-    ``CODE_EMPTY`` for missing or blank values, ``CODE_EXCLUDED`` for states the
-    cancelled/skipped policy leaves out, ``CODE_UNKNOWN`` for anything unrecognised.
-    Works on the distinct values only (a handful) and broadcasts by code: O(n) in C.
+    ``CODE_EMPTY`` blank, ``CODE_EXCLUDED`` left out by a policy, ``CODE_UNKNOWN`` not in the
+    outcome table, ``CODE_RUNNING`` still running.
     """
-    mapping = _policy_mapping(cancelled, skipped)
-    codes, uniques = _factorize(states)
-    key = pd.Series(uniques, dtype="object").astype("string").str.strip().str.upper()
-    key = key.str.replace(r"[\s\-]+", "_", regex=True)
-    code_of = {SUCCESS: 0, FAILED: 1, None: CODE_EXCLUDED}
-    table = np.array([code_of[mapping[k]] if k in mapping else CODE_UNKNOWN if k else CODE_EMPTY
-                      for k in key.fillna("").tolist()] + [CODE_EMPTY], dtype=np.int8)
-    return table[codes]  # code -1 (missing) takes the table's last entry
+    oc = outcome_codes(states, direct=direct)
+    pol = _policy_table(cancelled, skipped)
+    return np.where(oc >= 0, pol[np.clip(oc, 0, None)], oc).astype(np.int8)
 
 
 def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
                       skipped: str = DEFAULT_SKIPPED_POLICY) -> pd.Series:
-    """Map raw result states (any spelling) to Success / Failed / NA (= exclude).
+    """Map raw result states (any spelling) to Success / Failed / NA (= left out).
 
     Unknown non-empty states return the sentinel ``"?"`` so the caller can name the row.
     """
     codes = status_codes(states, cancelled=cancelled, skipped=skipped)
     labels = np.array([SUCCESS, FAILED, "?", pd.NA, pd.NA], dtype=object)
-    # code -> label: 0, 1 -> status; CODE_UNKNOWN (-3) -> "?"; CODE_EXCLUDED / CODE_EMPTY -> NA
+    # code -> label: 0, 1 -> status; CODE_UNKNOWN (-3) -> "?"; excluded / empty / running -> NA
     return pd.Series(labels[np.select([codes >= 0, codes == CODE_UNKNOWN], [codes, 2], 3)],
                      index=states.index, dtype="object")
 
 
-def _status_job(states: pd.Series, cancelled: str, skipped: str) -> np.ndarray:
-    return status_codes(states, cancelled=cancelled, skipped=skipped)
+def _outcome_job(states: pd.Series, direct: bool) -> np.ndarray:
+    return outcome_codes(states, direct=direct)
+
+
+def _unknown_states(mask, states: pd.Series, rows, file, label, strict, report, leave_out) -> None:
+    """Unknown states: refuse (strict) or leave the runs out with a warning naming each value,
+    the file and its first row; never counted as failed."""
+    idx = np.flatnonzero(mask)
+    values = states.iloc[idx].astype("string").str.strip()
+    where = f"{file}, " if file else ""
+    if strict:
+        i = int(idx[0])
+        raise DataError(f"unknown job status {str(values.iloc[0])[:40]!r}: not a run state or code Databricks "
+                        f"documents (see etl_desk/resources/run_outcomes.csv)", file=file, row=int(rows[i]),
+                        column=label)
+    for v, grp in pd.Series(idx).groupby(values.to_numpy(), sort=False):
+        ids = grp.to_numpy()
+        shown = str(v)[:40]
+        report.add(f"unknown job status {shown!r} ({where}row {int(rows[ids[0]])}, column '{label}'): "
+                   f"{len(ids):,} run(s) left out, neither success nor failure")
+        sub = np.zeros(len(mask), dtype=bool)
+        sub[ids] = True
+        leave_out(sub, f"unknown job status {shown!r}")
 
 
 def _source_codes(s: pd.Series) -> np.ndarray:
@@ -362,14 +387,22 @@ def _later(parallel: bool, fn, *args) -> _Job:
 def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour: float | None = None,
                  cancelled: str = DEFAULT_CANCELLED_POLICY, skipped: str = DEFAULT_SKIPPED_POLICY,
                  strict: bool = True, report: LoadReport | None = None,
-                 row_numbers: Iterable[int] | None = None) -> pd.DataFrame:
+                 row_numbers: Iterable[int] | None = None, unknown_cost: bool = False) -> pd.DataFrame:
     """Turn *df* (columns named by canonical name or display label) into the canonical table.
 
     Derives end time from start + duration and start from end - duration,
     duration from start/end, cost from compute hours x *rate_usd_per_hour*, and
-    status from the raw result state. With ``strict=True`` the first bad value
-    raises :class:`DataError`; with ``strict=False`` bad rows are dropped,
-    duplicate IDs renamed, and each fix is listed in *report*.
+    status from the run's outcome: an ``outcome`` column (values of
+    ``outcomes.OUTCOMES``, set by importers that read several state fields) or else
+    the raw ``status`` / ``result_state`` looked up in the outcome table
+    (:mod:`etl_desk.core.data.outcomes`). Cancelled and never-ran runs follow the
+    policies; still-running runs and unknown states are left out (each listed in
+    ``report.left_out`` with example rows); ``strict=True`` refuses an unknown state.
+
+    *unknown_cost*: the source has no cost; ``cost_usd`` stays NaN (unknown, not 0).
+    With ``strict=True`` the first bad value raises :class:`DataError`; with
+    ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
+    listed in *report*.
     """
     report = report if report is not None else LoadReport()
     src = df.rename(columns={k: v for k, v in NAMES_BY_LABEL.items() if k in df.columns})
@@ -402,6 +435,12 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
             raise DataError(msg, file=file, row=_locate(mask, rows), column=column)
         first = _locate(mask, rows)
         report.add(f"{int(mask.sum()):,} row(s) dropped: {msg} (column '{column}', first at row {first})")
+        leave_out(mask, msg)
+
+    def leave_out(mask: np.ndarray, reason: str) -> None:
+        nonlocal drop
+        idx = np.flatnonzero(mask)
+        report.leave_out(reason, len(idx), [int(rows[i]) for i in idx[:5]], file=file)
         drop |= mask
 
     # --- identifiers -------------------------------------------------------------
@@ -413,8 +452,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
                  if "start_time" in src.columns else None)
     end_job = (_later(parallel, _to_datetime, src["end_time"], "End Time", file, rows)
                if "end_time" in src.columns else None)
-    state_col = "status" if "status" in src.columns else "result_state" if "result_state" in src.columns else None
-    status_job = (_later(parallel, _status_job, src[state_col], cancelled, skipped)
+    state_col = next((c for c in ("outcome", "status", "result_state") if c in src.columns), None)
+    status_job = (_later(parallel, _outcome_job, src[state_col], state_col == "outcome")
                   if state_col is not None else None)
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
     text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
@@ -445,9 +484,12 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
 
     # --- times --------------------------------------------------------------------
     start = end = None
+    end_missing = None
     for job, name in ((start_job, "start"), (end_job, "end")):
         if job is not None:
             times, mixed = job.result()
+            if name == "end" and times.hasnans:
+                end_missing = times.isna().to_numpy()
             if mixed:
                 report.add(mixed)
             start, end = (times, end) if name == "start" else (start, times)
@@ -488,27 +530,41 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     if status_job is None:
         raise DataError("required column 'Job Status' is missing", file=file, column="Job Status")
     state_source = src[state_col]
-    status = status_job.result()
-    unknown = status == CODE_UNKNOWN
-    if (unknown & ~drop).any():
-        i = np.flatnonzero(unknown & ~drop)[0]
-        problem(unknown, f"unknown job status {str(state_source.iloc[i]).strip()[:40]!r}", "Job Status")
-    excluded = (status == CODE_EXCLUDED) & ~drop
-    if excluded.any():
-        report.add(f"{int(excluded.sum()):,} cancelled or skipped run(s) left out by the current policy")
-        drop |= excluded
+    label = "Job Status" if state_col != "result_state" else "Result State"
+    oc = status_job.result()
+    unknown = (oc == CODE_UNKNOWN) & ~drop
+    if unknown.any():
+        _unknown_states(unknown, state_source, rows, file, label, strict, report, leave_out)
+    running = (oc == _OUTCOME_INDEX[outcomes.STILL_RUNNING]) & ~drop
+    if end_missing is not None:  # no state and no end time: the run has not ended yet
+        running |= (oc == CODE_EMPTY) & end_missing & ~drop
+    if running.any():
+        report.add(f"{int(running.sum()):,} run(s) still running (no end or no result yet) left out")
+        leave_out(running, "still running (no result yet)")
+    pol = _policy_table(cancelled, skipped)
+    status = np.where(oc >= 0, pol[np.clip(oc, 0, None)], oc).astype(np.int8)
+    for o, policy, what in ((outcomes.CANCELLED, cancelled, "cancelled"),
+                            (outcomes.NEVER_RAN, skipped, "never ran (skipped, excluded, disabled or over a "
+                                                          "concurrency/queue limit)")):
+        ex = (oc == _OUTCOME_INDEX[o]) & ~drop
+        if policy == "exclude" and ex.any():
+            report.add(f"{int(ex.sum()):,} run(s) that {'were ' if o == outcomes.CANCELLED else ''}{what} "
+                       f"left out (--{'cancelled' if o == outcomes.CANCELLED else 'skipped'} exclude)")
+            leave_out(ex, f"{what}: left out by the {'cancelled' if o == outcomes.CANCELLED else 'skipped'} policy")
     problem(status == CODE_EMPTY, "empty job status", "Job Status")
 
     # --- cost ---------------------------------------------------------------------
     cost = floats["cost_usd"]
     hours = floats["compute_hours"]
-    if cost.isna().any():
+    if unknown_cost:
+        pass  # the source has no cost: NaN means unknown, never 0
+    elif cost.isna().any():
         if rate_usd_per_hour is not None:
             cost = cost.where(cost.notna(), hours * float(rate_usd_per_hour))
         if "cost_usd" not in src.columns and rate_usd_per_hour is None:
             raise DataError("required column 'Cost (USD)' is missing (or give compute hours and a $/hour rate)",
                             file=file, column="Cost (USD)")
-    if cost.hasnans:
+    if cost.hasnans and not unknown_cost:
         problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
 
     # --- optional -----------------------------------------------------------------
