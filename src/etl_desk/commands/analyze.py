@@ -18,7 +18,7 @@ from dataclasses import fields
 import pandas as pd
 
 from etl_desk.core.business_case.results import Results, compute_results
-from etl_desk.core.insights.analysis import Analysis, to_json_dict
+from etl_desk.core.insights.analysis import Analysis, json_safe, to_json_dict
 from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
 from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
@@ -103,7 +103,8 @@ def build_report(df: pd.DataFrame, args, results: Results) -> dict:
 
     report = to_json_dict(results.analysis, evidence=getattr(args, "evidence", False))
     report["source"] = _source(df, args)
-    report["business_case"] = business_case_json(results.case)
+    # NaN (e.g. savings when cost is unknown) becomes null: unknown is never a number in JSON
+    report["business_case"] = json_safe(business_case_json(results.case))
     return report
 
 

@@ -387,7 +387,8 @@ def _later(parallel: bool, fn, *args) -> _Job:
 def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour: float | None = None,
                  cancelled: str = DEFAULT_CANCELLED_POLICY, skipped: str = DEFAULT_SKIPPED_POLICY,
                  strict: bool = True, report: LoadReport | None = None,
-                 row_numbers: Iterable[int] | None = None, unknown_cost: bool = False) -> pd.DataFrame:
+                 row_numbers: Iterable[int] | None = None, unknown_cost: bool = False,
+                 row_files: np.ndarray | None = None) -> pd.DataFrame:
     """Turn *df* (columns named by canonical name or display label) into the canonical table.
 
     Derives end time from start + duration and start from end - duration,
@@ -399,7 +400,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     policies; still-running runs and unknown states are left out (each listed in
     ``report.left_out`` with example rows); ``strict=True`` refuses an unknown state.
 
-    *unknown_cost*: the source has no cost; ``cost_usd`` stays NaN (unknown, not 0).
+    *row_files*: the file each row came from (several files in one call), so rows left
+    out are listed per file. *unknown_cost*: the source has no cost; ``cost_usd`` stays NaN (unknown, not 0).
     With ``strict=True`` the first bad value raises :class:`DataError`; with
     ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
     listed in *report*.
@@ -440,7 +442,12 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     def leave_out(mask: np.ndarray, reason: str) -> None:
         nonlocal drop
         idx = np.flatnonzero(mask)
-        report.leave_out(reason, len(idx), [int(rows[i]) for i in idx[:5]], file=file)
+        if row_files is None:
+            report.leave_out(reason, len(idx), [int(rows[i]) for i in idx[:5]], file=file)
+        else:
+            for f in dict.fromkeys(row_files[idx]):
+                sub = idx[row_files[idx] == f]
+                report.leave_out(reason, len(sub), [int(rows[i]) for i in sub[:5]], file=str(f))
         drop |= mask
 
     # --- identifiers -------------------------------------------------------------

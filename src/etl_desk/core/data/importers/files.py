@@ -272,6 +272,14 @@ def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> Ra
 
 
 def read_json(path: str | os.PathLike):
+    """The JSON in *path*: one document as parsed, or several as a list.
+
+    Accepts what people save: one document (object or array), JSON Lines (one object per
+    line, CRLF, blank lines), and documents back to back with no separator (``curl >>``
+    paging loops, ``}{``). UTF-8 with or without BOM and UTF-16 (PowerShell) are read.
+    Several documents come back as one list: arrays are spliced in, objects appended.
+    Raises DataError naming the file (and the line and column of a syntax error).
+    """
     size = Path(path).stat().st_size
     if size > MAX_JSON_BYTES:
         raise DataError(f"the JSON file is {size / 1024 ** 2:,.0f} MB; the limit is "
@@ -282,14 +290,42 @@ def read_json(path: str | os.PathLike):
         raise exc.with_file(_name(path)) from None
     try:
         with open(path, encoding=enc) as fh:
-            return json.load(fh)
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the JSON text is not valid {enc} ({_short(exc)})", file=_name(path)) from None
+    try:
+        docs = _json_documents(text.lstrip("\ufeff"))
     except RecursionError:
         raise DataError("the JSON is nested too deeply to be a Jobs API response", file=_name(path)) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                         file=_name(path), row=None) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"the JSON text is not valid {enc} ({_short(exc)})", file=_name(path)) from None
+    if len(docs) == 1:
+        return docs[0]
+    out: list = []
+    for d in docs:
+        if isinstance(d, list):
+            out.extend(d)
+        else:
+            out.append(d)
+    return out
+
+
+_WS = re.compile(r"[\s\ufeff]*")
+
+
+def _json_documents(text: str) -> list:
+    """Every JSON document in *text*, in order (JSON Lines and concatenated documents)."""
+    dec = json.JSONDecoder()
+    docs = []
+    pos = _WS.match(text, 0).end()
+    while pos < len(text):
+        doc, end = dec.raw_decode(text, pos)
+        docs.append(doc)
+        pos = _WS.match(text, end).end()
+    if not docs:
+        raise json.JSONDecodeError("Expecting value", text, 0)
+    return docs
 
 
 def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None) -> RawTable:
