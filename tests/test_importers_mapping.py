@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from etl_desk.core.data.importers import (ImportOptions, Mapping, guess_mapping, header_key, load_mapping_file, preview)
-from etl_desk.core.data.importers.mapping import apply_mapping, split_unit
+from etl_desk.core.data.importers.apply import apply_mapping
+from etl_desk.core.data.importers.mapping import split_unit
 from etl_desk.core.data.importers.sniff import detect_dialect, detect_encoding
 from etl_desk.core.data.loaders import load_path, load_paths
 from etl_desk.core.errors import DataError, LoadReport

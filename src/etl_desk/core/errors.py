@@ -51,6 +51,8 @@ class LoadReport:
     rows_out: int = 0
     left_out: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: source column -> how its numbers or dates were read (locale decisions)
+    read_as: dict = field(default_factory=dict)
 
     def add(self, msg: str) -> None:
         self.warnings.append(msg)

@@ -14,7 +14,7 @@ dispatch:
   :mod:`.importers.jobs_api`;
 * any other CSV / XLSX / Parquet -> a column mapping (``options.mapping`` or one
   guessed from the headers; canonical labels map to themselves) ->
-  :func:`.importers.mapping.apply_mapping`.
+  :func:`.importers.apply.apply_mapping`.
 
 Bad input raises :class:`DataError` only, naming the file, and the row and column
 where there is one; no other exception type escapes (parser errors, decoding
@@ -36,7 +36,8 @@ import pandas as pd
 
 from etl_desk.core.data.importers import databricks, jobs_api
 from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, what_is, workbook_info
-from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping
+from etl_desk.core.data.importers.apply import apply_mapping
+from etl_desk.core.data.importers.mapping import Mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.errors import DataError, LoadReport

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core.data import outcomes
+from etl_desk.core.data.locale_numbers import parse_numbers
 from etl_desk.core.data.arrow_text import TextFacts, arrow_chunks, factorize_text, max_bytes, strings_unique, text_facts
 from etl_desk.core.errors import DataError, LoadReport
 
@@ -207,18 +208,9 @@ def _locate(mask: np.ndarray, row_numbers: np.ndarray) -> int:
 
 
 def _to_float(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        raise DataError("expected a number, found true/false", file=file, row=int(rows[0]), column=label)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
-    txt = s.astype("string").str.strip()
-    num = pd.to_numeric(txt.str.replace(",", "", regex=False), errors="coerce")
-    bad = num.isna() & txt.notna() & (txt != "")
-    if bad.any():
-        i = np.flatnonzero(bad.to_numpy())[0]
-        raise DataError(f"expected a number, found {str(txt.iloc[i])[:40]!r}", file=file,
-                        row=int(rows[i]), column=label)
-    return num.astype("float64")
+    """Floats of a column; text is read by its own locale evidence (never by stripping
+    separators blindly) and an ambiguous column (``1,250``) is refused."""
+    return parse_numbers(s, decimal=None, label=label, file=file, rows=rows)
 
 
 def _arrow_datetimes(txt: pd.Series, *, blanks: bool = True) -> pd.Series | None:

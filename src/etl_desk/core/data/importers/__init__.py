@@ -5,7 +5,8 @@ this package holds the pieces (and :func:`preview` for the window's mapping step
 """
 from __future__ import annotations
 
-from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping, header_key, load_mapping_file
+from etl_desk.core.data.importers.apply import apply_mapping
+from etl_desk.core.data.importers.mapping import Mapping, guess_mapping, header_key, load_mapping_file
 from etl_desk.core.data.importers.options import ImportOptions
 
 __all__ = ["ImportOptions", "Mapping", "apply_mapping", "guess_mapping", "header_key",
