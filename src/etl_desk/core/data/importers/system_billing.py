@@ -223,7 +223,8 @@ def reconcile(usage: pd.DataFrame, att: pd.DataFrame, kept: np.ndarray, clipped_
     def reason(text: str, mask: np.ndarray) -> None:
         sub = jobs.loc[mask]
         if len(sub):
-            reasons.append({"reason": text, **_sums(sub), "examples": _examples(sub)})
+            reasons.append({"reason": text, **_sums(sub), "examples": _examples(sub),
+                            "rows_by_file": {str(k): int(v) for k, v in sub.groupby("file").size().items()}})
 
     reason("job usage with no job_run_id (not attributable to a run)", jobs["run"].isna().to_numpy())
     reason("usage for runs not in the timeline", (jobs["run"].notna() & (aidx < 0)).to_numpy())
@@ -244,7 +245,9 @@ def reconcile(usage: pd.DataFrame, att: pd.DataFrame, kept: np.ndarray, clipped_
     return {
         "period": {"start": _iso(t0), "end": _iso(t1)},
         "job_usage": total,
-        "other_products": {**_sums(other), "products": sorted(set(other["origin"].dropna().astype(str)))},
+        "other_products": {**_sums(other), "products": sorted(set(other["origin"].dropna().astype(str))),
+                           "rows_by_file": {str(k): int(v) for k, v in other.groupby("file").size().items()},
+                           "examples": _examples(other)},
         "attributed_to_runs": attributed,
         "unattributed_job_spend": {"dbus": round(total["dbus"] - attributed["dbus"], 9), "usd": diff_usd,
                                    "reasons": reasons},
