@@ -272,3 +272,39 @@ def _system_rows_kept(info: list[dict], df: pd.DataFrame, report: LoadReport) ->
                 report.leave_out(f"billing usage: {r['reason']}", n, ex, file=f["file"])
         elif f["kind"] in ("system_table:jobs", "system_table:list_prices"):
             f["rows_kept"] = f["rows_read"]
+
+
+def _combine(parts, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
+    for f, _, rep in parts:
+        for e in rep.left_out:
+            report.leave_out(e["reason"], e["count"], e["examples"], file=e["file"] or f)
+        for n in rep.notes:
+            report.note(n)
+        report.read_as.update({f"{f}: {k}": v for k, v in rep.read_as.items()} if len(parts) > 1 else rep.read_as)
+    if len(parts) == 1:
+        f, df, rep = parts[0]
+        report.warnings.extend(rep.warnings)
+        report.rows_in = rep.rows_in
+        return df
+    for f, _, rep in parts:
+        report.warnings.extend(f"{f}: {w}" for w in rep.warnings)
+    report.rows_in = sum(rep.rows_in for _, _, rep in parts)
+    bases = {df.attrs.get("cost_basis", "file") for _, df, _ in parts}
+    df = pd.concat([d for _, d, _ in parts], ignore_index=True)
+    dup = df["run_id"].duplicated(keep="first")
+    if dup.any():
+        first = df["run_id"][dup].iloc[0]
+        if opts.strict:
+            raise DataError(f"run ID {first!r} appears in more than one file", file=parts[0][0], column="Job ID")
+        counter = df.groupby("run_id", sort=False).cumcount() + 1
+        df["run_id"] = df["run_id"].where(~dup, df["run_id"] + "#" + counter.astype("string"))
+        report.add(f"{int(dup.sum()):,} run ID(s) repeated across files renamed with a '#n' suffix "
+                   f"(first: {first!r})")
+    whys = [d.attrs["cost_unknown_why"] for _, d, _ in parts if d.attrs.get("cost_unknown_why")]
+    df = to_canonical(df, report=LoadReport(), cancelled=opts.cancelled, skipped=opts.skipped, strict=True,
+                      unknown_cost=bool(df["cost_usd"].isna().any()))
+    if whys:
+        df.attrs["cost_unknown_why"] = "; ".join(dict.fromkeys(whys))
+    df.attrs["cost_basis"] = bases.pop() if len(bases) == 1 else "mixed"
+    df.attrs["source"] = ", ".join(f for f, _, _ in parts)
+    return df
