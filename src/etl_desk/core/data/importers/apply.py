@@ -136,11 +136,56 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
             if basis == "none":
                 kwargs["unknown_cost"] = True
                 unknown_why = why
+    if "run_id" in df.columns:
+        mangled_ids(df["run_id"], cols["run_id"], file, report)
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     if unknown_why:
         canon.attrs["cost_unknown_why"] = unknown_why
     return canon
+
+
+_SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[Ee][+]?\d+"
+
+
+def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> None:
+    """Warn (by file, column and count) about run IDs Excel mangled: written in scientific
+    notation (``1.11223E+15``), rounded to 15 significant digits (numbers of 16+ digits), or
+    repeated with different other columns (leading zeros lost: ``000123`` -> ``123``). The rows
+    are never merged or dropped: the validator keeps them with made-unique IDs (``#2``...)."""
+    where = f"{file}: " if file else ""
+    kept = "the rows are kept as different runs with made-unique IDs ('#2', '#3', ...)"
+    n_sci = n_big = 0
+    if pd.api.types.is_numeric_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(ids.dtype):
+        big = ids.abs() >= 1e15
+        n_big = int(big.sum())
+        txt = ids.astype("string")
+        if n_big:  # Excel shows such a number as 1.11223E+15
+            txt = txt.where(~big, ids[big].map(lambda v: f"{v:.6G}"))
+    else:
+        txt = ids.astype("string").str.strip()
+        n_sci = int(txt.str.fullmatch(_SCIENTIFIC).fillna(False).sum())
+        n_big = int(txt.str.fullmatch(r"\d{16,}(?:\.0+)?").fillna(False).sum())
+    if n_sci:
+        msg = (f"{where}column '{label}': {n_sci:,} run ID(s) written in scientific notation by Excel "
+               f"(e.g. {txt[txt.str.fullmatch(_SCIENTIFIC).fillna(False)].iloc[0]!r}): they no longer match "
+               f"Databricks run IDs; {kept}")
+        report.add(msg)
+        report.note(msg)
+    if n_big:
+        ex = txt[txt.notna()].iloc[0]
+        msg = (f"{where}column '{label}': {n_big:,} run ID(s) of 16+ digits stored as numbers (e.g. {ex!r}): "
+               f"Excel keeps 15 significant digits, so they are rounded and may be shared by different runs; "
+               f"{kept}")
+        report.add(msg)
+        report.note(msg)
+    if not (n_sci or n_big):
+        dup = txt.notna() & txt.duplicated(keep=False)
+        if dup.any():
+            msg = (f"{where}column '{label}': {int(dup.sum()):,} rows share a run ID with another row "
+                   f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {kept}")
+            report.add(msg)
+            report.note(msg)
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
