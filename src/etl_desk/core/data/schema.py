@@ -20,7 +20,26 @@ import pandas as pd
 
 from etl_desk.core.data import outcomes
 from etl_desk.core.data.locale_numbers import parse_numbers
-from etl_desk.core.data.arrow_text import TextFacts, arrow_chunks, factorize_text, max_bytes, strings_unique, text_facts
+from etl_desk.core.data.times import _to_datetime
+from etl_desk.core.data.status_codes import (  # noqa: F401 - status_codes/status_from_state re-exported
+    _OUTCOME_INDEX,
+    CODE_EMPTY,
+    CODE_EXCLUDED,
+    CODE_RUNNING,
+    CODE_UNKNOWN,
+    _outcome_job,
+    _policy_table,
+    _unknown_states,
+    outcome_codes,
+    status_codes,
+    status_from_state,
+)
+from etl_desk.core.data.status_codes import (  # noqa: F401 - re-exported
+    CANCELLED_POLICIES,
+    DEFAULT_CANCELLED_POLICY,
+    DEFAULT_SKIPPED_POLICY,
+)
+from etl_desk.core.data.arrow_text import TextFacts, factorize_text, max_bytes, strings_unique, text_facts
 from etl_desk.core.errors import DataError, LoadReport
 
 SUCCESS = "Success"
@@ -74,15 +93,8 @@ CASE_STUDY_LABELS = (
     "Job Status", "Compute Hours Used", "Cost (USD)",
 )
 
-#: What to do with cancelled and skipped runs: count them as failed, as
-#: successful, or leave them out. The default follows FinOps practice: a
-#: cancelled run consumed compute and produced nothing, so it counts as failed
-#: spend; a skipped run never started and costs nothing, so it is left out.
 #: Which raw states are cancelled / never ran is the data table of
-#: :mod:`etl_desk.core.data.outcomes` (every value Databricks documents, with its source).
-CANCELLED_POLICIES = ("failed", "success", "exclude")
-DEFAULT_CANCELLED_POLICY = "failed"
-DEFAULT_SKIPPED_POLICY = "exclude"
+#: :mod:`etl_desk.core.data.outcomes`; the policies are in :mod:`.status_codes`.
 
 
 def empty_frame() -> pd.DataFrame:
@@ -105,94 +117,6 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
     return codes, list(uniques)
 
 
-#: Codes of :func:`status_codes`: the index into STATUSES, or one of these.
-CODE_EMPTY, CODE_EXCLUDED, CODE_UNKNOWN, CODE_RUNNING = -1, -2, -3, -4
-#: Outcome codes of :func:`outcome_codes`: the index into ``outcomes.OUTCOMES``, or
-#: CODE_EMPTY / CODE_UNKNOWN.
-_OUTCOME_INDEX = {o: i for i, o in enumerate(outcomes.OUTCOMES)}
-
-
-def outcome_codes(states: pd.Series, *, direct: bool = False) -> np.ndarray:
-    """Raw states (any spelling, any padding) as int8 codes into ``outcomes.OUTCOMES``.
-
-    ``CODE_EMPTY`` for missing or blank values, ``CODE_UNKNOWN`` for values not in the
-    outcome table. *direct*: the values already are outcome names (``success`` ...).
-    Works on the distinct values only (a handful) and broadcasts by code: O(n) in C.
-    """
-    codes, uniques = _factorize(states)
-    table = []
-    for u in uniques:
-        text = "" if u is None or (isinstance(u, float) and u != u) else str(u).strip()
-        if not text:
-            table.append(CODE_EMPTY)
-        elif direct:
-            table.append(_OUTCOME_INDEX.get(text.lower(), CODE_UNKNOWN))
-        else:
-            o = outcomes.outcome_of(text)
-            table.append(_OUTCOME_INDEX[o] if o is not None else CODE_UNKNOWN)
-    arr = np.array(table + [CODE_EMPTY], dtype=np.int8)
-    return arr[codes]  # code -1 (missing) takes the table's last entry
-
-
-def _policy_table(cancelled: str, skipped: str) -> np.ndarray:
-    """Outcome code -> status code under the policies (index by outcome code)."""
-    for policy in (cancelled, skipped):
-        if policy not in CANCELLED_POLICIES:
-            raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(CANCELLED_POLICIES)}")
-    as_status = {"failed": 1, "success": 0, "exclude": CODE_EXCLUDED}
-    return np.array([0, 1, as_status[cancelled], as_status[skipped], CODE_RUNNING], dtype=np.int8)
-
-
-def status_codes(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
-                 skipped: str = DEFAULT_SKIPPED_POLICY, direct: bool = False) -> np.ndarray:
-    """Raw states as int8 codes into :data:`STATUSES` under the cancelled/skipped policies.
-
-    ``CODE_EMPTY`` blank, ``CODE_EXCLUDED`` left out by a policy, ``CODE_UNKNOWN`` not in the
-    outcome table, ``CODE_RUNNING`` still running.
-    """
-    oc = outcome_codes(states, direct=direct)
-    pol = _policy_table(cancelled, skipped)
-    return np.where(oc >= 0, pol[np.clip(oc, 0, None)], oc).astype(np.int8)
-
-
-def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
-                      skipped: str = DEFAULT_SKIPPED_POLICY) -> pd.Series:
-    """Map raw result states (any spelling) to Success / Failed / NA (= left out).
-
-    Unknown non-empty states return the sentinel ``"?"`` so the caller can name the row.
-    """
-    codes = status_codes(states, cancelled=cancelled, skipped=skipped)
-    labels = np.array([SUCCESS, FAILED, "?", pd.NA, pd.NA], dtype=object)
-    # code -> label: 0, 1 -> status; CODE_UNKNOWN (-3) -> "?"; excluded / empty / running -> NA
-    return pd.Series(labels[np.select([codes >= 0, codes == CODE_UNKNOWN], [codes, 2], 3)],
-                     index=states.index, dtype="object")
-
-
-def _outcome_job(states: pd.Series, direct: bool) -> np.ndarray:
-    return outcome_codes(states, direct=direct)
-
-
-def _unknown_states(mask, states: pd.Series, rows, file, label, strict, report, leave_out) -> None:
-    """Unknown states: refuse (strict) or leave the runs out with a warning naming each value,
-    the file and its first row; never counted as failed."""
-    idx = np.flatnonzero(mask)
-    values = states.iloc[idx].astype("string").str.strip()
-    where = f"{file}, " if file else ""
-    if strict:
-        i = int(idx[0])
-        raise DataError(f"unknown job status {str(values.iloc[0])[:40]!r}: not a run state or code Databricks "
-                        f"documents (see etl_desk/resources/run_outcomes.csv)", file=file, row=int(rows[i]),
-                        column=label)
-    for v, grp in pd.Series(idx).groupby(values.to_numpy(), sort=False):
-        ids = grp.to_numpy()
-        shown = str(v)[:40]
-        report.add(f"unknown job status {shown!r} ({where}row {int(rows[ids[0]])}, column '{label}'): "
-                   f"{len(ids):,} run(s) left out, neither success nor failure")
-        sub = np.zeros(len(mask), dtype=bool)
-        sub[ids] = True
-        leave_out(sub, f"unknown job status {shown!r}")
-
-
 def _source_codes(s: pd.Series) -> np.ndarray:
     """Source systems as int8 codes into :data:`SOURCE_SYSTEMS` (-1 when blank): SAP and GIS
     in any case, anything else non-blank is Other."""
@@ -211,84 +135,6 @@ def _to_float(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> p
     """Floats of a column; text is read by its own locale evidence (never by stripping
     separators blindly) and an ambiguous column (``1,250``) is refused."""
     return parse_numbers(s, decimal=None, label=label, file=file, rows=rows)
-
-
-def _arrow_datetimes(txt: pd.Series, *, blanks: bool = True) -> pd.Series | None:
-    """ISO 8601 text parsed by Arrow's C++ cast (~15x faster than pandas), or None.
-
-    All values naive -> naive; all values with an offset (any offsets) -> converted to
-    UTC and made naive. Anything else (mixed, other formats, bad values, out of range)
-    returns None and the general path decides, with its row-numbered errors.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(txt.array)
-        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-            return None
-        if blanks:
-            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    except Exception:  # noqa: BLE001 - any trouble: use the general path
-        return None
-    for typ in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
-        try:
-            out = pc.cast(arr, typ)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            continue
-        if typ.tz is not None:
-            out = out.cast(pa.timestamp("ns"))  # Arrow keeps UTC instants; drop the zone
-        values = out.to_numpy(zero_copy_only=False)  # a fresh array: no need for pandas to copy it
-        return pd.Series(values, index=txt.index, copy=False).astype("datetime64[ns]")
-    return None
-
-
-def _to_datetime(s: pd.Series, label: str, file: str | None, rows) -> tuple[pd.Series, str | None]:
-    """Naive UTC datetimes from *s*, and a warning when times with and without a UTC offset
-    are mixed (those without are read as UTC). Raises DataError naming the first bad value."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        return out.astype("datetime64[ns]"), None
-    # Arrow's ISO cast is strict (one format, all naive or all with an offset): when it
-    # succeeds there is nothing to strip and nothing mixed
-    if arrow_chunks(s) is not None:
-        fast = _arrow_datetimes(s, blanks=False)
-        if fast is not None:
-            return fast, None
-    txt = s.astype("string").str.strip()
-    fast = _arrow_datetimes(txt)
-    if fast is not None:
-        return fast, None
-    # fast path: ISO 8601 throughout (what exports and ETL Desk write) parses in C; mixed
-    # offsets, other formats and bad values fall through to the general path below
-    try:
-        fast = pd.to_datetime(txt, format="ISO8601")
-    except (ValueError, TypeError, OverflowError):
-        fast = None
-    if fast is not None:
-        if getattr(fast.dt, "tz", None) is not None:
-            fast = fast.dt.tz_convert("UTC").dt.tz_localize(None)
-        return fast.astype("datetime64[ns]"), None
-    has_tz = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    n_tz, n_all = int(has_tz.sum()), int((txt.notna() & (txt != "")).sum())
-    mixed = (f"column '{label}' mixes times with a UTC offset ({n_tz:,}) and without ({n_all - n_tz:,}); "
-             "those without were read as UTC") if 0 < n_tz < n_all else None
-    try:
-        if has_tz.any():
-            out = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            out = pd.to_datetime(txt, errors="coerce", format="mixed")
-    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - pandas edge cases
-        raise DataError(f"dates cannot be read ({exc})", file=file, column=label) from None
-    bad = out.isna() & txt.notna() & (txt != "")
-    if bad.any():
-        i = np.flatnonzero(bad.to_numpy())[0]
-        raise DataError(f"cannot read {str(txt.iloc[i])[:40]!r} as a date and time", file=file,
-                        row=int(rows[i]), column=label)
-    return out.astype("datetime64[ns]"), mixed
 
 
 def _to_bool(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
