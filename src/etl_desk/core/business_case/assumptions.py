@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from etl_desk.core.business_case.catalogue import GLOBAL_KEYS, SOLUTION_KEYS, Assumption, catalogue, global_assumptions
 from etl_desk.core.errors import DataError
+from etl_desk.core.files import atomic_write
 
 Assumptions = dict  # {"global": {...}, "solutions": {id: {...}}} -- plain, JSON/TOML-serialisable
 
@@ -114,24 +115,11 @@ def load_assumptions(path: str | os.PathLike) -> Assumptions:
     return validate_assumptions(data, file=str(p))
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        r = repr(v)
-        return r if any(c in r for c in ".en") else r + ".0"
-    return json.dumps(str(v), ensure_ascii=False)
-
-
 def assumptions_to_toml(a: Assumptions) -> str:
-    lines = ["# ETL Desk business-case assumptions", "", "[global]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in a["global"].items()]
-    for sid, vals in a["solutions"].items():
-        lines += ["", f"[solutions.{sid}]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in vals.items()]
-    return "\n".join(lines) + "\n"
+    """*a* as TOML text (``[global]`` and ``[solutions.<id>]`` tables), written by tomli-w."""
+    import tomli_w  # small, and only needed when assumptions are saved
+
+    return "# ETL Desk business-case assumptions\n\n" + tomli_w.dumps(a)
 
 
 def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
@@ -139,7 +127,6 @@ def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
     p = pathlib.Path(path)
     full = validate_assumptions(a)
     text = assumptions_to_toml(full) if p.suffix.lower() == ".toml" else json.dumps(full, indent=2) + "\n"
-    from etl_desk.core.files import atomic_write
 
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:

@@ -57,6 +57,7 @@ from etl_desk.core.business_case.baseline import TARGET_KEYS, Baseline, compute_
 from etl_desk.core.business_case.catalogue import load_catalogue
 from etl_desk.core.business_case.periods import MONTHS_PER_YEAR, weeks_to_months
 
+
 # ---------------------------------------------------------------------------------------------
 # evaluation
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 
 from etl_desk.core.business_case.model import BusinessCase, Result
 from etl_desk.core.business_case.periods import per_period
+from etl_desk.core.fmt import usd
 
 CONVENTIONS = {
     "periods": "year = 365 days, quarter = year / 4, month = year / 12, week = 7 days; per-period "
@@ -92,8 +93,6 @@ def business_case_json(case: BusinessCase) -> dict:
 
 
 def _usd(v: float | None) -> str:
-    from etl_desk.core.fmt import usd
-
     return usd(v, missing="n/a")
 
 

@@ -1,7 +1,7 @@
 """Run outcomes: every state and code Databricks documents, as data.
 
-The table is ``etl_desk/resources/run_outcomes.csv`` (loaded with
-:mod:`importlib.resources` from the package ``etl_desk``): one row per
+The table is ``resources/run_outcomes.csv`` (shipped as the package
+``etl_desk.resources``, loaded with :mod:`importlib.resources`): one row per
 ``(source, value)`` with the outcome and the Databricks page it comes from.
 
 Sources (the field a value was read from):
@@ -44,7 +44,8 @@ SOURCES = ("result_state", "life_cycle_state", "status_state", "termination_code
 FREE_TEXT_ORDER = ("free_text", "result_state", "timeline_result_state", "life_cycle_state", "status_state",
                    "termination_code")
 
-RESOURCE = "resources/run_outcomes.csv"
+RESOURCE_PACKAGE = "etl_desk.resources"
+RESOURCE = "run_outcomes.csv"
 
 
 def key(value: object) -> str:
@@ -55,7 +56,7 @@ def key(value: object) -> str:
 @lru_cache(maxsize=1)
 def table() -> tuple[dict, ...]:
     """The rows of the outcome table: dicts with source, value, outcome, doc, meaning."""
-    text = resources.files("etl_desk").joinpath(RESOURCE).read_text(encoding="utf-8")
+    text = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE).read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     rows = tuple(csv.DictReader(io.StringIO("\n".join(lines))))
     for r in rows:

@@ -110,7 +110,7 @@ def _unknown_states(mask, states: pd.Series, rows, file, label, strict, report, 
     if strict:
         i = int(idx[0])
         raise DataError(f"unknown job status {str(values.iloc[0])[:40]!r}: not a run state or code Databricks "
-                        f"documents (see etl_desk/resources/run_outcomes.csv)", file=file, row=int(rows[i]),
+                        f"documents (see resources/run_outcomes.csv)", file=file, row=int(rows[i]),
                         column=label)
     for v, grp in pd.Series(idx).groupby(values.to_numpy(), sort=False):
         ids = grp.to_numpy()

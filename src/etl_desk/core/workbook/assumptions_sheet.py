@@ -5,6 +5,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from etl_desk.core.business_case.assumptions import validate_assumptions
 from etl_desk.core.business_case.baseline import MEASURED, TARGET_KEYS, Baseline
 from etl_desk.core.business_case.catalogue import catalogue, targets
 
@@ -85,7 +86,6 @@ def write_assumptions_sheet(workbook, assumptions: dict, baseline: Baseline, *,
     dotted key of each row, so the sheet can be read back
     (:func:`etl_desk.core.finance.assumptions_from_items`).
     """
-    from etl_desk.core.business_case.assumptions import validate_assumptions
 
     a = validate_assumptions(assumptions)
     cat = catalogue()

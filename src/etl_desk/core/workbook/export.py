@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl_desk.core.business_case.results import Results
-from etl_desk.core.data import tables
+from etl_desk.core.data.schema import informative_columns
 from etl_desk.core.data.xlsx_book import (
     META_SHEET,
     data_sheet_names,
@@ -113,7 +113,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
 
 def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, filters_text, notes, progress,
                 cancel, title, truncated) -> list[str]:
-    cols = tables.informative_columns(df)
+    cols = informative_columns(df)
     analysis, case = results.analysis, results.case
     with open_book(tmp, title=title or "ETL Desk") as wb:
         fm = Formats(wb)
