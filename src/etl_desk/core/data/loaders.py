@@ -40,7 +40,7 @@ from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, wh
 from etl_desk.core.data.importers.apply import apply_mapping
 from etl_desk.core.data.importers.mapping import Mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
-from etl_desk.core.data.locale_numbers import maybe_thousands
+from etl_desk.core.data.locale_numbers import column_evidence, maybe_thousands
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.data.xlsx_read import read_workbook
 from etl_desk.core.errors import DataError, LoadReport
@@ -192,11 +192,24 @@ def _text_of_thousands_lookalikes(raw: RawTable, frame: pd.DataFrame, mapping: M
             and pd.api.types.is_float_dtype(frame[h].dtype) and maybe_thousands(frame[h])]
     if not redo:
         return frame
+    # a sample of the text settles most columns ('12.50', '3.5' prove '.' decimals) without a full re-read
+    head = pd.read_csv(raw.file, usecols=redo, dtype=str, nrows=2000, **raw.read_kwargs)
+    redo = [h for h in redo if column_evidence_or_none(head[h]) == "ambiguous"]
+    if not redo:
+        return frame
     text = pd.read_csv(raw.file, usecols=redo, dtype=str, **raw.read_kwargs)
     frame = frame.copy()
     for h in redo:
         frame[h] = text[h].reindex(frame.index)
     return frame
+
+
+def column_evidence_or_none(s: pd.Series) -> str | None:
+    """:func:`locale_numbers.column_evidence`, with contradictions left for the full read to report."""
+    try:
+        return column_evidence(s)
+    except ValueError:
+        return "ambiguous"
 
 
 def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:

@@ -35,6 +35,12 @@ class AmbiguousDates(DataError):
 def _parts(txt: pd.Series) -> pd.DataFrame | None:
     """The fields of every non-blank value, or None when some value has another shape."""
     t = txt.dropna()
+    if t.empty:
+        return None
+    head = t.iloc[:200]
+    head = head[head != ""]
+    if len(head) and not head.str.match(_RX).fillna(False).all():
+        return None  # ISO or another shape (the common case): decided on a sample, without the column
     t = t[t != ""]
     if t.empty:
         return None

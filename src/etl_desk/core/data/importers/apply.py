@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.data.arrow_text import strings_unique
 from etl_desk.core.data.importers.locale_stage import read_locale
 from etl_desk.core.data.importers.mapping import EXTRA_FIELDS, UNITS, Mapping
 from etl_desk.core.data.importers.options import ImportOptions
@@ -164,8 +165,12 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
             txt = txt.where(~big, ids[big].map(lambda v: f"{v:.6G}"))
     else:
         txt = ids.astype("string").str.strip()
-        n_sci = int(txt.str.fullmatch(_SCIENTIFIC).fillna(False).sum())
-        n_big = int(txt.str.fullmatch(r"\d{16,}(?:\.0+)?").fillna(False).sum())
+        # Excel rewrites a whole column: a sample tells whether to look at every value
+        head = txt.iloc[:500]
+        if head.str.fullmatch(_SCIENTIFIC).fillna(False).any():
+            n_sci = int(txt.str.fullmatch(_SCIENTIFIC).fillna(False).sum())
+        if head.str.fullmatch(r"\d{16,}(?:\.0+)?").fillna(False).any():
+            n_big = int(txt.str.fullmatch(r"\d{16,}(?:\.0+)?").fillna(False).sum())
     if n_sci:
         msg = (f"{where}column '{label}': {n_sci:,} run ID(s) written in scientific notation by Excel "
                f"(e.g. {txt[txt.str.fullmatch(_SCIENTIFIC).fillna(False)].iloc[0]!r}): they no longer match "
@@ -179,13 +184,19 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
                f"{kept}")
         report.add(msg)
         report.note(msg)
-    if not (n_sci or n_big):
+    if not (n_sci or n_big) and not _unique(ids):
         dup = txt.notna() & txt.duplicated(keep=False)
         if dup.any():
             msg = (f"{where}column '{label}': {int(dup.sum()):,} rows share a run ID with another row "
                    f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {kept}")
             report.add(msg)
             report.note(msg)
+
+
+def _unique(ids: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(ids.dtype):
+        return bool(ids.is_unique)
+    return strings_unique(ids.astype("string").str.strip())
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,

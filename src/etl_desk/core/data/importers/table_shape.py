@@ -89,19 +89,25 @@ def frame_from_grid(grid: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def footer_mask(frame: pd.DataFrame, time_columns: list[str]) -> np.ndarray:
-    """Bool per row: a total/note row under the data (see the module docstring)."""
+    """Bool per row: a total/note row under the data (see the module docstring).
+
+    Scans back from the last row (a few rows in practice), so a million-row table costs nothing.
+    """
     n = len(frame)
     out = np.zeros(n, dtype=bool)
     cols = [c for c in time_columns if c in frame.columns]
     if not cols or n == 0:
         return out
-    has_time = np.zeros(n, dtype=bool)
-    for c in cols:
-        has_time |= ~frame[c].map(_blank).to_numpy(dtype=bool)
-    if has_time.all():
-        return out
-    last = np.flatnonzero(has_time)
-    if not len(last):
-        return out  # no row has a time: the validator says what is missing
-    out[int(last[-1]) + 1:] = True
-    return out
+    end, k = n, 16
+    while end > 0:
+        lo = max(0, end - k)
+        tail = frame.iloc[lo:end]
+        has_time = np.zeros(len(tail), dtype=bool)
+        for c in cols:
+            has_time |= ~tail[c].map(_blank).to_numpy(dtype=bool)
+        hits = np.flatnonzero(has_time)
+        if len(hits):
+            out[lo + int(hits[-1]) + 1:] = True
+            return out
+        end, k = lo, k * 4
+    return np.zeros(n, dtype=bool)  # no row has a time: the validator says what is missing
