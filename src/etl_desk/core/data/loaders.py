@@ -23,7 +23,10 @@ errors, damaged archives, memory exhaustion are all translated). Hostile files
 
 By default (``strict=False``) fixable problems are fixed and reported in *report*
 (and in ``df.attrs["load_warnings"]``): bad rows dropped, duplicate IDs renamed,
-negative net costs clipped. ``df.attrs["cost_basis"]`` says where costs came from.
+negative net costs clipped; every row left out is listed by reason in
+``report.left_out``. ``df.attrs["cost_basis"]`` says where costs came from (NaN cost
+= unknown, with ``df.attrs["cost_unknown_why"]``), and ``df.attrs["provenance"]``
+(:mod:`etl_desk.core.data.provenance`) where every figure came from.
 """
 from __future__ import annotations
 
