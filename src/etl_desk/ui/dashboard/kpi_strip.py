@@ -63,13 +63,14 @@ class KpiStrip(QWidget):
 
     def set_kpis(self, k: dict) -> None:
         self.kpis = k
+        # with runs, a missing figure is unknown (a source without cost), never zero
+        missing = "unknown" if k.get("runs") else "—"
         self.values["runs"].setText(fmt.count(k.get("runs")))
         self.values["success_rate"].setText(fmt.pct(k.get("success_rate"), 1))
-        self.values["total_cost_usd"].setText(fmt.usd(k.get("total_cost_usd")))
+        self.values["total_cost_usd"].setText(fmt.usd(k.get("total_cost_usd"), missing=missing))
         share = k.get("failed_cost_share")
-        self.values["failed_cost_usd"].setText(
-            f"{fmt.usd(k.get('failed_cost_usd'))}  ({fmt.pct(share, 2)})" if share is not None
-            else fmt.usd(k.get("failed_cost_usd")))
+        failed = fmt.usd(k.get("failed_cost_usd"), missing=missing)
+        self.values["failed_cost_usd"].setText(f"{failed}  ({fmt.pct(share, 2)})" if share is not None else failed)
         cpt = k.get("cost_per_tb_usd")
         self.values["cost_per_tb_usd"].setText(fmt.usd(cpt) if cpt is not None else "no volume data")
         self.values["duration"].setText(f"{fmt.minutes(k.get('duration_p50_min'))} / "

@@ -121,7 +121,9 @@ class TimeChart(QWidget):
         if key == self._mask_key:
             return
         self._mask_key = key
-        t = cost_timeline(ds.start_ns, ds.values["cost_usd"], ds.failed, v.row_mask, self.freq.currentData())
+        cost = ds.values["cost_usd"]
+        unknown = int(np.isnan(cost[v.row_mask]).sum())
+        t = cost_timeline(ds.start_ns, cost, ds.failed, v.row_mask & ~np.isnan(cost), self.freq.currentData())
         self.timeline = self.date_axis.timeline = t
         x = np.arange(t.n, dtype=np.float64)
         self.items["failed"].setOpts(x=x, y0=0.0, height=t.failed, width=COLUMN_WIDTH)
@@ -136,15 +138,19 @@ class TimeChart(QWidget):
         pi.setXRange(-0.6, max(t.n, 1) - 0.4, padding=0)
         pi.setYRange(0, top * 1.08, padding=0)
         unit = "day" if t.freq == "day" else "week"
+        if unknown and not t.n:
+            self.summary.setText("Cost unknown for these runs: the source has no cost (nothing to draw)")
+            return
+        note = f"; {fmt.count(unknown)} runs of unknown cost left out" if unknown else ""
         if t.slope is None:
-            self.summary.setText(f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend")
+            self.summary.setText(f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend{note}")
         else:
             mean = float(t.total.mean())
             rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
             share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
             sign = "+" if t.slope >= 0 else "−"
             self.summary.setText(f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
-                                 f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}")
+                                 f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
         self._draw_selection()
 
     def _draw_selection(self) -> None:
