@@ -22,6 +22,11 @@ def _name(w: QWidget) -> str:
     return f"{type(w).__name__}#{w.objectName() or '?'}"
 
 
+def _shown(w: QWidget) -> bool:
+    """Visible, within its window (whether or not a scroll area shows it right now)."""
+    return w.isVisible() and w.width() > 0 and w.height() > 0
+
+
 def _on_screen(w: QWidget) -> bool:
     """Visible and not scrolled (or clipped) out of view by any ancestor."""
     if not w.isVisible() or w.width() <= 0 or w.height() <= 0:
@@ -135,6 +140,24 @@ def _titled_problem(w: QWidget) -> str | None:
     return None
 
 
+def _cut_by_scroll_area(w: QWidget) -> str | None:
+    """A control inside a scroll area whose right part is cut off by the viewport's edge: scrolling
+    sideways to reach a button is a layout problem (scrolling down is not)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    area = w.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is None:
+        return None
+    vp = area.viewport()
+    r = w.rect().translated(w.mapTo(vp, w.rect().topLeft()))
+    in_rows = r.bottom() >= 0 and r.top() <= vp.rect().bottom()  # on screen if it were not cut sideways
+    if in_rows and (r.right() > vp.rect().right() + SLACK or r.left() < -SLACK):
+        return f"{_name(w)} {getattr(w, 'text', lambda: '')()[:40]!r} is cut off at the side of {_name(area)}"
+    return None
+
+
 def _outside_parent(w: QWidget) -> str | None:
     parent = w.parentWidget()
     if parent is None or w.isWindow() or isinstance(parent, QAbstractScrollArea) or \
@@ -185,13 +208,17 @@ def clipped(root: QWidget) -> list[str]:
 
     problems: list[str] = []
     for w in [root, *root.findChildren(QWidget)]:
+        if isinstance(w, QAbstractButton) and _shown(w) and not _on_screen(w):
+            q = _cut_by_scroll_area(w)  # scrolled sideways out of view entirely
+            if q:
+                problems.append(q)
         if not _on_screen(w):
             continue
         p = None
         if isinstance(w, QLabel):
             p = _label_problem(w)
         elif isinstance(w, QAbstractButton):
-            p = _button_problem(w)
+            p = _button_problem(w) or _cut_by_scroll_area(w)
         elif isinstance(w, QComboBox):
             p = _combo_problem(w)
         elif isinstance(w, (QGroupBox, QDockWidget)):

@@ -39,7 +39,13 @@ def _walk_pages(win, qtbot) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+#: Window sizes on a 1366×768 and a 1920×1080 screen: as the app opens there (the screen less the
+#: taskbar and frame margins it keeps, or its default size), and maximised.
+SIZES = {"1366x768 opened": (1326, 708), "1366x768 maximised": (1366, 768),
+         "1920x1080 opened": (1500, 920), "1920x1080 maximised": (1920, 1080)}
+
+
+@pytest.mark.parametrize("size", list(SIZES.values()), ids=list(SIZES))
 def test_nothing_is_clipped_on_any_page(window, qtbot, size):
     win = window(size=size)
     _settle(win, qtbot)
@@ -70,6 +76,18 @@ def test_the_check_catches_a_broken_layout(qtbot):
     for t in ("IT leadership", "Finance", "Operations"):
         tabs.addTab(QWidget(), t)
     tabs.setFixedWidth(120)
+    from PySide6.QtWidgets import QHBoxLayout, QScrollArea
+
+    scroll = QScrollArea()  # a card wider than its scroll area: its button is cut off at the side
+    scroll.setWidgetResizable(True)
+    card = QWidget()
+    row = QHBoxLayout(card)
+    wide = QLabel("x" * 80)
+    row.addWidget(wide)
+    select = QPushButton("Select 52 runs")
+    row.addWidget(select)
+    scroll.setWidget(card)
+    scroll.setFixedSize(300, 80)
     wrapped = QLabel("A long explanation that wraps onto several lines is fine")
     wrapped.setWordWrap(True)
     wrapped.setFixedWidth(80)
@@ -85,21 +103,22 @@ def test_the_check_catches_a_broken_layout(qtbot):
     c = pg.TextItem("Break-even: month 14.5")
     plot.addItem(c)
     c.setPos(2, 4.2)
-    for w in (label, button, check, combo, box, tabs, wrapped, plot):
+    for w in (label, button, check, combo, box, tabs, wrapped, plot, scroll):
         lay.addWidget(w)
-    host.resize(700, 900)
+    host.resize(800, 1100)
     host.show()
     qtbot.waitExposed(host)
     qtbot.wait(50)
     found = "\n".join(clipped(host))
     for what in ("QLabel", "'Failed-run cost", "QPushButton", "QCheckBox", "QComboBox", "QGroupBox",
-                 "tab 'Operations'", "overlap", "'Break-even: month 14.5' covers a line"):
+                 "tab 'Operations'", "overlap", "'Break-even: month 14.5' covers a line", "cut off at the side"):
         assert what in found, (what, found)
     assert "A long explanation" not in found  # word-wrapped labels wrap rather than clip
     # the same widgets with room: nothing to report
     for w in (label, button, check, combo, box, tabs):
         w.setMinimumWidth(0)
         w.setMaximumWidth(16_777_215)
+    wide.setText("x")
     b.setPos(1, 8)
     c.setPos(1, 9.5)
     line.setData([0, 10], [0.2, 1.2])

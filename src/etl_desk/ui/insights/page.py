@@ -90,8 +90,11 @@ class InsightsPage(QWidget):
         self.splitter = split
         # left: cards
         self.scroll = QScrollArea()
+        self.scroll.setObjectName("cardsScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # cards scroll down, never sideways: the splitter keeps them as wide as the widest card needs
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cards_host = QWidget()
         self.cards_host.setObjectName("cardsHost")
         self.cards_layout = QVBoxLayout(self.cards_host)
@@ -254,6 +257,7 @@ class InsightsPage(QWidget):
             for card in self._cards.values():
                 if card.active:
                     card._set_active(False)
+            self._fit_cards_width()
             return
         self._card_layout = layout
         while self.cards_layout.count() > 1:  # the previous cards (the stretch at the end stays)
@@ -277,6 +281,16 @@ class InsightsPage(QWidget):
                 self.cards_layout.insertWidget(pos, card)
                 pos += 1
                 self._cards[ins.id] = card
+        self._fit_cards_width()
+
+    def _fit_cards_width(self) -> None:
+        """The cards' column is at least as wide as the widest card needs (its evidence table), so no
+        button or figure is ever cut off at the side; the anomalies beside it give way."""
+        self.cards_layout.activate()
+        m = self.cards_layout.contentsMargins()
+        widest = max((c.minimumSizeHint().width() for c in self._cards.values()), default=0)
+        need = widest + m.left() + m.right() + self.scroll.verticalScrollBar().sizeHint().width() + 4
+        self.scroll.setMinimumWidth(need)
 
     # --- selection -------------------------------------------------------------------------------
     def card_for(self, insight_id: str) -> InsightCard | None:
