@@ -10,6 +10,7 @@ data without one (generated, or from an older file) says so.
 from __future__ import annotations
 
 import html
+import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QSplitter, QTableWidget,
@@ -49,6 +50,15 @@ def _fill(t: QTableWidget, rows: list[list], numeric: set[int] = frozenset()) ->
     hh = t.horizontalHeader()
     for c in range(t.columnCount()):
         hh.resizeSection(c, min(hh.sectionSize(c) + 12, 420))
+
+
+def _price(v) -> str:
+    """A list price per DBU: at least cents, up to four decimals ($0.20, $0.0725); unknown when absent."""
+    if v is None:
+        return "unknown"
+    text = f"{float(v):,.4f}".rstrip("0")
+    whole, _, dec = text.partition(".")
+    return f"${whole}.{dec.ljust(2, '0')}"
 
 
 def _usd(v) -> str:
@@ -153,12 +163,11 @@ class SourcesPage(QWidget):
                 f"<b>{fmt.count(p.runs)} runs</b> read from <b>{n} file{'s' if n != 1 else ''}</b>"
                 f"{f', {fmt.count(left)} rows left out (reasons below)' if left else ', no rows left out'}. "
                 f"{basis}{span}")
-        _fill(self.files_table, [[f.path, f.kind, f.rows_read, f.rows_kept, f.rows_left_out,
+        _fill(self.files_table, [[os.path.basename(f.path) or f.path, f.kind, f.rows_read, f.rows_kept, f.rows_left_out,
                                   f.cost_basis or p.cost_basis or "—",
                                   *(str(x)[:19] if x else "—" for x in (f.time_span or p.time_span or (None, None)))]
                                  for f in p.files], numeric={2, 3, 4})
-        _fill(self.prices_table, [[str(x.get("sku_name", "")), f"${x['usd_per_dbu']:,.4g}" if x.get("usd_per_dbu")
-                                   is not None else "unknown", str(x.get("price_column", "")),
+        _fill(self.prices_table, [[str(x.get("sku_name", "")), _price(x.get("usd_per_dbu")), str(x.get("price_column", "")),
                                    str(x.get("price_start_time") or "—"), str(x.get("price_end_time") or "open")]
                                   for x in p.price_table])
         rec = p.reconciliation
@@ -180,9 +189,22 @@ class SourcesPage(QWidget):
         notes = [*(f"Note: {n}" for n in p.notes), *(f"Warning: {w}" for w in p.warnings)]
         self.notes_label.setText("\n".join(notes))
         self.notes_label.setVisible(bool(notes))
+        for i, f in enumerate(p.files):  # the full path where the column shows the name
+            self.files_table.item(i, 0).setToolTip(f.path)
         if p.files:
             self.files_table.selectRow(0)
+        self._fit_files_height()
         self._show_left_out()
+
+    def _fit_files_height(self) -> None:
+        """Every file on its line (up to ten), the rest of the height to the details below."""
+        t = self.files_table
+        rows = min(max(t.rowCount(), 1), 10)
+        want = t.horizontalHeader().height() + rows * t.verticalHeader().defaultSectionSize() + 48
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        if total > 0:
+            top = min(want, total // 2)
+            self.splitter.setSizes([top, total - top])
 
     def _show_left_out(self) -> None:
         p = self.provenance
