@@ -17,18 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _like_the_app():
-    """The tests' Qt behaves as the app's (see etl_desk.ui.disarm_pyside_import_hook)."""
-    try:
-        import PySide6.QtCore  # noqa: F401
-    except ImportError:  # core-only environment
-        return
-    from etl_desk.ui import disarm_pyside_import_hook
-
-    disarm_pyside_import_hook()
-
-
 @pytest.fixture(scope="session")
 def case_study():
     from etl_desk.core.data.case_study import generate_case_study

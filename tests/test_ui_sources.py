@@ -103,7 +103,8 @@ def test_sources_page_shows_files_left_out_prices_and_reconciliation(window, qtb
     assert "1 run has no usage rows" in page.reconciliation_note.text()
     assert page.prices_table.item(0, 0).text() == "PREMIUM_JOBS_COMPUTE" and page.prices_table.item(0, 1).text() == "$0.15"
     assert "three attempts" in page.notes_label.text()
-    assert win.sources_button.text() == "Sources: 2 files · billed usage x effective list price"
+    qtbot.waitUntil(lambda: win.sources_button.text() == "Sources: 2 files · billed usage x effective list price",
+                    timeout=2000)  # set right after the paint of the new data
 
 
 def test_no_provenance_is_said_plainly(window, qtbot):
@@ -112,4 +113,4 @@ def test_no_provenance_is_said_plainly(window, qtbot):
     page = win.sources_page
     assert "No provenance recorded" in page.summary.text() and "1,000 runs" in page.summary.text()
     assert page.splitter.isHidden() and page.files_table.rowCount() == 0
-    assert win.sources_button.text() == "Sources: not recorded"
+    qtbot.waitUntil(lambda: win.sources_button.text() == "Sources: not recorded", timeout=2000)

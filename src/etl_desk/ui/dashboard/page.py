@@ -8,14 +8,13 @@ Everything on it renders the one shared :class:`~etl_desk.ui.dashboard.state.Das
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
 from etl_desk.ui.dashboard.charts import BarChart
 from etl_desk.ui.dashboard.kpi_strip import KpiStrip
 from etl_desk.ui.dashboard.table_model import RunTableModel
-from etl_desk.ui.dashboard.time_chart import TimeChart
 from etl_desk.ui.dashboard.table_sync import TableSync, make_run_table
 
 LAYOUT_VERSION = 2
@@ -55,8 +54,11 @@ class DashboardPage(QMainWindow):
                 chart.vb.setYLink(self.charts[METRICS[0]].vb)
             prev = dock
         self.charts[METRICS[0]].lodChanged.connect(lambda lod: self.legend.set_binned(lod > 1))
-        self.time_chart = TimeChart(state)
-        self.time_dock = self._dock("Cost over time", "timeDock", self.time_chart, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # cost over time is built right after the first paint (ensure_time_chart): the dock is here now
+        self._time_chart = None
+        waiting = QLabel("Cost over time…")
+        waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.time_dock = self._dock("Cost over time", "timeDock", waiting, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.table_model = RunTableModel(state, self)
         self.table = make_run_table(self.table_model)
         self.table_dock = self._dock("Runs", "tableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -75,6 +77,19 @@ class DashboardPage(QMainWindow):
                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, d)
         return d
+
+    def ensure_time_chart(self):
+        """The cost-over-time chart (built on first use, after the first paint)."""
+        if self._time_chart is None:
+            from etl_desk.ui.dashboard.time_chart import TimeChart  # start-up: not needed for the first paint
+
+            self._time_chart = TimeChart(self.state)
+            old = self.time_dock.widget()
+            self.time_dock.setWidget(self._time_chart)
+            old.deleteLater()
+        return self._time_chart
+
+    time_chart = property(ensure_time_chart)
 
     @property
     def docks(self) -> list[QDockWidget]:

@@ -106,6 +106,14 @@ class AnalysisJob(QObject):
     def busy(self) -> bool:
         return self.runner.busy
 
+    def hold(self) -> None:
+        """Wait with the analysis (the window holds it until its first paint: the first analysis
+        imports SciPy on a worker thread, which would compete with the start-up for the GIL)."""
+        self.job.hold()
+
+    def release(self) -> None:
+        self.job.release()
+
     def schedule(self, force: bool = False) -> None:
         self.job.schedule(force)
 

@@ -16,9 +16,6 @@ FIRST_PAINT_ENV = "ETL_DESK_EXIT_AFTER_FIRST_PAINT"
 def ensure_app(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
-    from etl_desk.ui import disarm_pyside_import_hook
-
-    disarm_pyside_import_hook()
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv or [sys.argv[0]])
@@ -58,7 +55,6 @@ def _import_data_libraries_first() -> None:
     # the Qt-free modules the window needs for its first paint (the case-study data and its view)
     import etl_desk.core.dashboard.view  # noqa: F401
     import etl_desk.core.data.case_study  # noqa: F401
-    import etl_desk.core.data.realistic  # noqa: F401
     import etl_desk.core.insights.anomalies  # noqa: F401
     import etl_desk.core.insights.kpis  # noqa: F401
 

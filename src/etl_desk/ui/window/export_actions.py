@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from etl_desk import APP_NAME
-from etl_desk.core.data.xlsx_book import RowsPolicy
 from etl_desk.core.errors import DataError
 from etl_desk.ui import settings as keys
 from etl_desk.ui.settings import Settings
@@ -44,8 +43,10 @@ class ExportActions(QObject):
 
     def __init__(self, state, analysis_job, assumptions, settings: Settings, parent_widget: QWidget, *,
                  source=lambda: "", current_path=lambda: None, chart_for=None):
+        """*assumptions*: a callable returning the window's AssumptionsModel (made when first needed)."""
         super().__init__(parent_widget)
-        self.state, self.job, self.assumptions, self.settings = state, analysis_job, assumptions, settings
+        self.state, self.job, self.settings = state, analysis_job, settings
+        self._assumptions = assumptions
         self.widget = parent_widget
         self._source, self._current_path = source, current_path
         self._chart_for = chart_for
@@ -74,8 +75,9 @@ class ExportActions(QObject):
         if policy is not None:
             self.export_workbook(path, max_rows_policy=policy)
 
-    def _ask_rows_policy(self) -> RowsPolicy | None:
+    def _ask_rows_policy(self):
         """REFUSE when the runs fit one sheet; else the user's choice (None = cancelled)."""
+        from etl_desk.core.data.xlsx_book import RowsPolicy  # the workbook writer: only when exporting
         from etl_desk.core.data.xlsx_sheet import EXCEL_MAX_ROWS
 
         n = int(self.state.view.row_mask.sum())
@@ -90,8 +92,10 @@ class ExportActions(QObject):
         box.exec()
         return {split: RowsPolicy.SPLIT, trunc: RowsPolicy.TRUNCATE}.get(box.clickedButton())
 
-    def export_workbook(self, path: str, max_rows_policy: RowsPolicy | str = RowsPolicy.REFUSE) -> None:
-        """Write the finance workbook of the filtered runs in the background (Cancel keeps any old file)."""
+    def export_workbook(self, path: str, max_rows_policy: str = "refuse") -> None:
+        """Write the finance workbook of the filtered runs in the background (Cancel keeps any old file).
+
+        *max_rows_policy*: a :class:`~etl_desk.core.data.xlsx_book.RowsPolicy` (or its value)."""
         from etl_desk.core.workbook.export import export_workbook
 
         df, mask = self.state.df, self.state.view.row_mask
@@ -100,7 +104,7 @@ class ExportActions(QObject):
         # thresholds the user set (never the defaults behind their back)
         results = self.job.result if self.job.is_current() else None
         thresholds = self.job.thresholds
-        assumptions = self.assumptions.assumptions
+        assumptions = self._assumptions().assumptions
         source, filters = self._source(), self.state.spec.filter.describe()
 
         def work(progress, cancel):
@@ -198,7 +202,7 @@ class ExportActions(QObject):
         if r is None or r.baseline is None:
             self.status.emit("The business case of these runs is still being computed")
             return ""
-        case = evaluate(r.baseline, self.assumptions.assumptions)
+        case = evaluate(r.baseline, self._assumptions().assumptions)
         text = "\n".join(format_business_case(business_case_json(case)))
         QApplication.clipboard().setText(text)
         self.status.emit("Business case copied to the clipboard")

@@ -22,13 +22,11 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, Q
 
 from etl_desk import APP_NAME
 from etl_desk.core.dashboard.view import Dataset
-from etl_desk.ui.business_case.assumptions_model import AssumptionsModel
+from etl_desk.ui import settings as keys
 from etl_desk.ui.dashboard.filter_bar import FilterBar
 from etl_desk.ui.dashboard.page import DashboardPage
 from etl_desk.ui.dashboard.state import DashboardState
-from etl_desk.ui.data.generator_panel import GeneratorPanel
 from etl_desk.ui.settings import Settings
-from etl_desk.ui.sources.provenance import read_provenance, status_text
 from etl_desk.ui.window.analysis_job import AnalysisJob
 from etl_desk.ui.window.export_actions import ExportActions
 from etl_desk.ui.window.file_actions import NO_DIALOGS_ENV, FileActions, LoadedRuns
@@ -68,7 +66,8 @@ class MainWindow(QMainWindow):
         self.save_on_close = True
         self.state = DashboardState(self)
         self.analysis_job = AnalysisJob(self.state, settings, parent=self)
-        self.assumptions = AssumptionsModel(settings, parent=self)
+        self.analysis_job.hold()  # until the first paint (released with the other pages)
+        self._assumptions = None  # the AssumptionsModel, made on first use (not needed for the first paint)
         self.source = ""
         self.current_path: str | None = None
         self.setAcceptDrops(True)
@@ -76,8 +75,7 @@ class MainWindow(QMainWindow):
         self.dashboard = DashboardPage(self.state)
         d = self.dashboard
         self.charts, self.chart_docks, self.kpis = d.charts, d.chart_docks, d.kpis
-        self.table, self.table_model, self.table_dock, self.time_chart = d.table, d.table_model, d.table_dock, \
-            d.time_chart
+        self.table, self.table_model, self.table_dock = d.table, d.table_model, d.table_dock
         self._pages: dict[str, QWidget | None] = {"dashboard": d, "insights": None, "business_case": None,
                                                   "sources": None}
         self.stack = QStackedWidget()
@@ -85,8 +83,9 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(d)
         for name in ("insights", "business_case", "sources"):
             self.stack.addWidget(self._placeholder(name))
-        self.generator = GeneratorPanel()
-        self.generator_host = self._scrolled(self.generator, "generatorPanelScroll")
+        # the generator panel is built when first opened (or used): it is hidden at start-up
+        self._generator = None
+        self.generator_host = self._scrolled(QWidget(), "generatorPanelScroll")
         self.generator_host.setVisible(False)
         self.body = QSplitter(Qt.Orientation.Horizontal)
         self.body.setObjectName("windowBody")
@@ -97,7 +96,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.body)
 
         self.files = FileActions(self.state, settings, self)
-        self.exports = ExportActions(self.state, self.analysis_job, self.assumptions, settings, self,
+        self.exports = ExportActions(self.state, self.analysis_job, lambda: self.assumptions, settings, self,
                                      source=lambda: self.source, current_path=lambda: self.current_path,
                                      chart_for=self.charts.__getitem__)
         self.runner, self.export_runner = self.files.runner, self.exports.runner
@@ -191,10 +190,6 @@ class MainWindow(QMainWindow):
         st, f, x = self.state, self.files, self.exports
         st.selectionChanged.connect(self._show_selection_count)
         st.datasetChanged.connect(self._on_dataset_changed)
-        self.generator.generateRequested.connect(self.generate)
-        self.generator.cancelRequested.connect(self.cancel_work)
-        f.runner.progress.connect(self.generator.set_progress)
-        f.runner.busyChanged.connect(self.generator.set_busy)
         f.runner.progress.connect(lambda x: self.work_progress.setValue(int(round(max(0.0, min(1.0, x)) * 100))))
         f.runner.busyChanged.connect(self._show_work)
         f.loaded.connect(self._on_loaded)
@@ -219,8 +214,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.ensure_pages)
         return False
 
+    @property
+    def time_chart(self):
+        return self.dashboard.time_chart
+
     def ensure_pages(self) -> None:
         """Build the Insights, Business case and Sources pages (deferred until after the first paint)."""
+        self.analysis_job.release()
+        self.dashboard.ensure_time_chart()
         if self._pages["insights"] is not None:
             return
         # their modules import the rest of the UI: only now, after the window is on screen
@@ -266,7 +267,40 @@ class MainWindow(QMainWindow):
     def current_page(self) -> str:
         return list(PAGES)[self.stack.currentIndex()]
 
+    @property
+    def assumptions(self):
+        """The one AssumptionsModel (business case page, export, Copy, persistence)."""
+        if self._assumptions is None:
+            from etl_desk.ui.business_case.assumptions_model import AssumptionsModel  # start-up: after the paint
+
+            self._assumptions = AssumptionsModel(self.settings, parent=self)
+        return self._assumptions
+
+    @property
+    def generator(self):
+        """The generator panel (built on first use, with the stored settings and what is loaded)."""
+        if self._generator is None:
+            from etl_desk.ui.data.generator_panel import GeneratorPanel  # start-up: hidden until opened
+
+            g = self._generator = GeneratorPanel()
+            stored = self.settings.get(keys.GENERATOR)
+            if isinstance(stored, dict):
+                g.restore_state(stored)
+            if self.state.dataset is not None:
+                g.show_loaded(self.source, self.current_path, self.state.dataset.n)
+            g.generateRequested.connect(self.generate)
+            g.cancelRequested.connect(self.cancel_work)
+            self.files.runner.progress.connect(g.set_progress)
+            self.files.runner.busyChanged.connect(g.set_busy)
+            g.set_busy(self.files.runner.busy)
+            old = self.generator_host.takeWidget()
+            self.generator_host.setWidget(g)
+            old.deleteLater()
+        return self._generator
+
     def set_generator_visible(self, on: bool) -> None:
+        if on:
+            self.generator  # noqa: B018 - built on first opening
         self.generator_host.setVisible(bool(on))
         self.act_generator.setChecked(bool(on))
         if on and self.body.sizes()[0] < 300:
@@ -282,7 +316,8 @@ class MainWindow(QMainWindow):
         self.source = source or df.attrs.get("source", "")
         self.current_path = path
         self.state.set_data(df, self.source, dataset=dataset, view=view, kpis=kpis)
-        self.generator.show_loaded(self.source, path, len(df))
+        if self._generator is not None:
+            self._generator.show_loaded(self.source, path, len(df))
         self._update_title()
         self.dataLoaded.emit(self.source)
 
@@ -368,6 +403,11 @@ class MainWindow(QMainWindow):
     # --- reactions --------------------------------------------------------------------------
     def _on_dataset_changed(self) -> None:
         self._update_title()
+        QTimer.singleShot(0, self._show_sources_status)  # after the paint that shows the new data
+
+    def _show_sources_status(self) -> None:
+        from etl_desk.ui.sources.provenance import read_provenance, status_text  # not needed for the first paint
+
         ds = self.state.dataset
         self.sources_button.setText(status_text(read_provenance(ds.df if ds is not None else None)))
 

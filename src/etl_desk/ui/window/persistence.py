@@ -21,9 +21,6 @@ def restore_window(win) -> bool:
     if geo is not None:
         win.restoreGeometry(geo)
     restored = win.dashboard.restore_layout(s.get(keys.DASHBOARD_LAYOUT))
-    gen = s.get(keys.GENERATOR)
-    if isinstance(gen, dict):
-        win.generator.restore_state(gen)
     win.set_generator_visible(bool(s.get(keys.GENERATOR_VISIBLE)))
     page = s.get(keys.PAGE)
     if page != "dashboard" and page in win.page_actions:
@@ -51,7 +48,8 @@ def save_window(win) -> None:
     s = win.settings
     s.set(keys.GEOMETRY, win.saveGeometry())
     s.set(keys.DASHBOARD_LAYOUT, win.dashboard.save_layout())
-    s.set(keys.GENERATOR, win.generator.state_dict())
+    if win._generator is not None:  # never opened: its stored settings stay as they were
+        s.set(keys.GENERATOR, win._generator.state_dict())
     s.set(keys.GENERATOR_VISIBLE, int(win.generator_host.isVisible()))
     s.set(keys.PAGE, win.current_page())
     pages = win._pages

@@ -193,7 +193,19 @@ class FilteredJob(QObject):
         """True when the last result was computed on the runs (and *extra*) the window shows now."""
         return self._done_key is not None and self._pending_key is None and self._done_key == self.key()
 
+    def hold(self) -> None:
+        """Do not start work until :meth:`release` (changes are still noted)."""
+        self._held = True
+
+    def release(self) -> None:
+        """Start the work that waited, if any."""
+        if getattr(self, "_held", False):
+            self._held = False
+            self.schedule()
+
     def _run_if_changed(self) -> None:
+        if getattr(self, "_held", False):
+            return
         key = self.key()
         if key is None:
             return
