@@ -65,11 +65,53 @@ def labelled_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
     return out.rename(columns=LABELS)
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection";
+#: CWE-1236): equals, plus, minus, at, tab and carriage return.
+CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_csv_text(values: pd.Series) -> pd.Series:
+    """Text cells that start with a formula trigger, prefixed with ``'`` so a spreadsheet shows them as text.
+
+    OWASP's CSV Injection guidance: prepend a single quote to any cell beginning with
+    ``= + - @``, tab or carriage return (and quote the field, which the CSV writer does
+    for fields with separators, quotes or line breaks). ``=HYPERLINK("http://x","y")``
+    is written as ``'=HYPERLINK("http://x","y")``. Missing values stay missing; other
+    cells are unchanged.
+    """
+    txt = values.astype("string")
+    hit = txt.str.startswith(CSV_FORMULA_TRIGGERS, na=False)
+    if not bool(hit.any()):
+        return values
+    return txt.where(~hit, "'" + txt)
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """*frame* with every text column passed through :func:`neutralise_csv_text` (numbers untouched)."""
+    out = frame
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
+                or pd.api.types.is_datetime64_any_dtype(s.dtype):
+            continue
+        safe = neutralise_csv_text(s)
+        if safe is not s:
+            if out is frame:
+                out = frame.copy()
+            out[c] = safe
+    return out
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write the canonical table to *path*; the extension picks CSV, XLSX or Parquet. Atomic."""
+    """Write the canonical table to *path*; the extension picks CSV, XLSX or Parquet. Atomic.
+
+    CSV text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_csv_text`); XLSX writes all text as text cells; Parquet is typed.
+    """
     fmt = file_format(path)
     out = _labelled(df)
     if fmt == "csv":
+        out = csv_safe(out)
         atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S"))
     elif fmt == "parquet":
         atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
