@@ -103,7 +103,8 @@ def build_report(df: pd.DataFrame, args, results: Results) -> dict:
 
     report = to_json_dict(results.analysis, evidence=getattr(args, "evidence", False))
     report["source"] = _source(df, args)
-    report["business_case"] = business_case_json(results.case)
+    report["business_case"] = business_case_json(results.case, results.appraisal,
+                                                 unavailable=str(results.baseline_error or ""))
     return report
 
 
