@@ -184,12 +184,17 @@ def _statement(case: BusinessCase, ranked: list[Result], sw: dict[str, Switching
     return text + "."
 
 
+def ranking(case: BusinessCase) -> list[Result]:
+    """The solutions by NPV to the cent, highest first; equal NPVs keep the catalogue order."""
+    return sorted(case.solutions, key=lambda r: (-float(fmt.money_round(r.npv_usd)), r.number))
+
+
 def decide(case: BusinessCase, sens: list[SensitivityRow], switching: list[SwitchingValue],
            source: str = "") -> DecisionSummary:
     """The decision page of *case* (with its :func:`sensitivity` rows and :func:`switching_values`)."""
     sw = {s.option_id: s for s in switching}
     warnings = sizing_warnings(case)
-    ranked = sorted(case.solutions, key=lambda r: (-r.npv_usd, r.number))
+    ranked = ranking(case)
     options = [_summary(r, i + 1, sw.get(r.id), warnings.get(r.id)) for i, r in enumerate(ranked)]
     port = _summary(case.portfolio, 0, sw.get("portfolio"), None)
     return DecisionSummary(question=QUESTION, statement=_statement(case, ranked, sw), options=options,

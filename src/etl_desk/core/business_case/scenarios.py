@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl_desk.core.business_case.catalogue import SCENARIOS, SENSITIVITY_KEYS, catalogue
+from etl_desk.core.fmt import money_round
 from etl_desk.core.business_case.model import BusinessCase, Result, evaluate
 from etl_desk.core.business_case.periods import MONTHS_PER_YEAR
 
@@ -133,9 +134,13 @@ def sensitivity(case: BusinessCase) -> list[SensitivityRow]:
 
 
 def tornado(rows: list[SensitivityRow], option_id: str) -> list[SensitivityRow]:
-    """*option_id*'s rows, largest swing first (ties keep the input order)."""
+    """*option_id*'s rows, largest swing (to the cent) first; equal swings keep the input order.
+
+    Swings are compared rounded to the cent, as the workbook's live ranking does, so two
+    inputs that move NPV by the same amount (up to float noise) rank the same everywhere.
+    """
     mine = [r for r in rows if r.option_id == option_id]
-    order = sorted(range(len(mine)), key=lambda i: (-mine[i].swing, i))
+    order = sorted(range(len(mine)), key=lambda i: (-float(money_round(mine[i].swing)), i))
     return [mine[i] for i in order]
 
 
