@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from etl_desk.core.business_case.cashflows import AnnualRow
 from etl_desk.core.business_case.model import BusinessCase
+from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.workbook.formats import Styles
 from etl_desk.core.workbook.names import ANNUAL_SHEET, bc, define, sch
 
@@ -67,8 +68,8 @@ def write_annual_sheet(wb, st: Styles, case: BusinessCase, annual: dict[str, lis
             ws.write_formula(row, c, f"=SUM({colr})", st.bold["usd0"], sum(getattr(x, attr) for x in annual[r.id]))
         ws.write_formula(row, 8, f"=SUM(I{first + 1}:I{last + 1})", st.bold["usd0"], r.npv_usd)
         define(wb, bc(r.id, "annual_npv"), ANNUAL_SHEET, row, 8)
-        ws.write_string(row, 9, "= NPV (see Checks)", st.note)
+        ws.write_string(row, 9, "Total = NPV (Checks)", st.note)
         row += 2
+    print_setup(ws, title=ANNUAL_SHEET)
     ws.print_area(0, 0, row, 9)
-    ws.fit_to_pages(1, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})

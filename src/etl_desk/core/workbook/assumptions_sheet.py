@@ -17,6 +17,7 @@ from etl_desk.core.business_case.assumptions import validate_assumptions
 from etl_desk.core.business_case.baseline import ASSUMED, MEASURED, TARGET_KEYS, Baseline
 from etl_desk.core.business_case.catalogue import catalogue, targets
 from etl_desk.core.business_case.model import BusinessCase
+from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.data.xlsx_sheet import excel_serial
 from etl_desk.core.workbook.formats import Styles, wrapped_height
 from etl_desk.core.workbook.names import ASSUMPTIONS_SHEET, CONSTANTS, define, prefix
@@ -46,6 +47,7 @@ class DataRefs:
     complete: bool
     anomaly_table: str | None = None
     anomaly_excess_label: str = "Excess over pipeline median (USD)"
+    why_values: str = "the Data sheet holds only part of them"
 
     def col(self, label: str) -> str:
         return f"{self.table}[{label}]"
@@ -201,6 +203,7 @@ def write_assumptions_sheet(wb, st: Styles, case: BusinessCase, data: DataRefs) 
             _input(w, f"solutions.{sol.id}.{k}", f"{p}_{k}", spec, a["solutions"][sol.id][k])
 
     _baseline(w, case, data)
+    print_setup(ws, header_rows=hdr, title=ASSUMPTIONS_SHEET)
     ws.repeat_rows(hdr)
     ws.print_area(0, 0, w.row, 5)
     ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
@@ -212,7 +215,7 @@ def _baseline(w: _Writer, case: BusinessCase, data: DataRefs) -> None:
     g = case.assumptions["global"]
     cost = data.col("Cost (USD)")
     src = "formula over the Data sheet's Runs table" if data.complete else (
-        f"computed by ETL Desk over all {b.runs:,} runs (the Data sheet holds only part of them, so this is a value)")
+        f"computed by ETL Desk over all {b.runs:,} runs; values, as {data.why_values}")
     w.section(f"Measured baseline: sums over the runs ({src})")
 
     def measured(label, name, value, unit, note, formula=None, fmt=None):

@@ -20,7 +20,7 @@ from etl_desk.core.business_case.model import BusinessCase, Result
 from etl_desk.core.business_case.periods import PERIODS, per_period
 from etl_desk.core.business_case.report import CONVENTIONS
 from etl_desk.core.business_case.scenarios import SwitchingValue, pv_per_target_dollar
-from etl_desk.core.business_case.schedule import irr_defined
+from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.workbook.formats import Styles, wrapped_height
 from etl_desk.core.workbook.names import BUSINESS_CASE_SHEET, a1, bc, col, define, prefix, sch
 
@@ -68,6 +68,7 @@ class _Sheet:
         self.rows[key] = r
         self.ws.write_string(r, 0, label, self.st.wrap)
         self.ws.write_string(r, 1, unit, self.st.text)
+        self.ws.set_row(r, wrapped_height(label, 44))
         self.row += 1
         if name:
             for res in self.sols + [self.case.portfolio]:
@@ -93,8 +94,8 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
     ws.set_column(1, 1, 15)
     ws.set_column(C0, s.dcol, 17)
     ws.write_string(0, 0, "Business case: the five solutions, the portfolio and doing nothing", st.title)
-    ws.write_string(1, 0, "Every figure is a live formula over the Assumptions sheet's named inputs and the Monthly "
-                          "schedule. Conventions are listed at the bottom, one per line.", st.subtitle)
+    ws.merge_range(1, 0, 1, s.dcol, "Every figure is a live formula over the Assumptions sheet's named inputs and the "
+                                    "Monthly schedule. Conventions are listed at the bottom, one per line.", st.subtitle)
     s.row = 3
     ws.write_string(s.row, 0, "Figure", st.header)
     ws.write_string(s.row, 1, "Unit", st.header)
@@ -181,6 +182,7 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
     each("target", "Acts on", "", lambda p, r: f'=INDEX(bl_target_labels,MATCH("baseline."&{p}_target,'
                                               f'bl_target_keys,0))',
          lambda r: tl[r.target].label + ", a year", st.wrap)
+    ws.set_row(s.rows["target"], 45)
     s.na("target", "portfolio")
     each("basis", "Measured or assumed", "", lambda p, r: f'=IF(OR({p}_target="storage_cost",'
                                                           f'{p}_target="incident_cost"),"ASSUMED","measured")',
@@ -211,7 +213,10 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
     # ---- per period ---------------------------------------------------------------------------
     s.section("Finance per period: steady-state run-rates (year = 365 days, month = year / 12, week = 7 days)")
 
-    def periods(key, label, year_f, year_v, port_f, port_v, nothing=None, name=None):
+    def periods(key, label, year_f, year_v, port_f, port_v, nothing=None, name=None, definition=""):
+        if definition:
+            ws.merge_range(s.row, 0, s.row, s.dcol, definition, st.note)
+            s.row += 1
         first = s.row
         for k, per in enumerate(PERIODS):
             s.rows[f"{key}_{per}"] = first + k
@@ -236,30 +241,35 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
             for r in sols + [port]:
                 define(wb, bc(r.id, name), BUSINESS_CASE_SHEET, ry, s.col_of(r.id))
 
-    periods("mnt", "Maintenance: (running cost + FTE x weekly rate x 50 working weeks) x scenario",
+    periods("mnt", "Maintenance",
             lambda p, r: f"=({p}_maintenance_usd_per_year+{p}_maintenance_fte*{p}_weekly_rate_usd*"
                          f"c_working_weeks_per_year)*sc_maintenance", lambda r: r.maintenance_year,
-            "=0", port.maintenance_year, name="mnt")
+            "=0", port.maintenance_year, name="mnt",
+            definition="Maintenance = (running cost + maintenance FTE x loaded weekly rate x 50 working weeks) x the "
+                       "scenario's maintenance multiplier")
     ry = s.rows["mnt_year"]
     rng_m = f"{a1(ry, C0, abs_row=True, abs_col=True)}:{a1(ry, C0 + s.ns - 1, abs_row=True, abs_col=True)}"
     ws.write_formula(ry, s.pcol, f"=SUMPRODUCT({mem},{rng_m})", st.bold["usd0"], port.maintenance_year)
     rem = s.rng("rem")
-    periods("sav", "Savings: effect x yearly spend on the component",
+    periods("sav", "Savings",
             lambda p, r: f"={s.addr('eff', r.id)}*{s.addr('tgt', r.id)}", lambda r: r.savings_year,
-            "=0", port.savings_year, name="sav")
+            "=0", port.savings_year, name="sav",
+            definition="Savings = effect in this scenario x yearly spend on the component (portfolio: x the share "
+                       "left by earlier members)")
     ry = s.rows["sav_year"]
     rng_s = f"{a1(ry, C0, abs_row=True, abs_col=True)}:{a1(ry, C0 + s.ns - 1, abs_row=True, abs_col=True)}"
     ws.write_formula(ry, s.pcol, f"=SUMPRODUCT({mem},{rem},{rng_s})", st.bold["usd0"], port.savings_year)
-    periods("net", "Net savings (savings - maintenance)",
+    periods("net", "Net savings",
             lambda p, r: f"={a1(s.rows['sav_year'], s.col_of(r.id))}-{a1(s.rows['mnt_year'], s.col_of(r.id))}",
             lambda r: r.savings_year - r.maintenance_year,
             f"={a1(s.rows['sav_year'], s.pcol)}-{a1(s.rows['mnt_year'], s.pcol)}",
-            port.savings_year - port.maintenance_year)
-    periods("cost", "Total cost of ETL (doing nothing - savings + maintenance)",
+            port.savings_year - port.maintenance_year, definition="Net savings = savings - maintenance")
+    periods("cost", "Total cost of ETL",
             lambda p, r: f"=bl_total_cost-{a1(s.rows['sav_year'], s.col_of(r.id))}+{a1(s.rows['mnt_year'], s.col_of(r.id))}",
             lambda r: r.cost_year,
             f"=bl_total_cost-{a1(s.rows['sav_year'], s.pcol)}+{a1(s.rows['mnt_year'], s.pcol)}", port.cost_year,
-            nothing=("=bl_total_cost", case.annual["total_cost"]))
+            nothing=("=bl_total_cost", case.annual["total_cost"]),
+            definition="Total cost of ETL = the cost of doing nothing - savings + maintenance")
 
     # ---- sizing ---------------------------------------------------------------------------------
     s.section("Sizing: can the solution pay back at this scale?")
@@ -279,6 +289,7 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
     _operations_and_conventions(s)
     last_printed = s.row - 1
     _working(s, case)
+    print_setup(ws, title=BUSINESS_CASE_SHEET)
     ws.print_area(0, 0, last_printed, s.dcol)
     ws.repeat_rows(hdr)
     ws.protect("", {"format_columns": True, "format_rows": True})

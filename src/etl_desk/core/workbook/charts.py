@@ -54,9 +54,9 @@ def write_charts(wb, ws, fm: Formats, df: pd.DataFrame, case) -> None:
         cost = df["cost_usd"].to_numpy(dtype=float, na_value=0.0)
         pick = np.argsort(-np.nan_to_num(cost), kind="stable")[:CHART_TOP_RUNS]
         scope = f"top {CHART_TOP_RUNS} of {n:,} runs by cost"
-    ws.write_string(1, 0, f"Orange = Success, blue = Failed, as in the case-study dashboard. Per-run charts show "
-                    f"{scope}; the cost-over-time chart covers all runs. Chart data start in column AA.",
-                    fm.subtitle)
+    ws.merge_range(1, 0, 1, 24, f"Orange = Success, blue = Failed, as in the case-study dashboard. Per-run charts "
+                                f"show {scope}; the cost-over-time chart covers all runs. Chart data start in column "
+                                f"AA. Cash-flow charts cover the horizon and follow it when it changes.", fm.subtitle)
     part = df.iloc[pick]
     labels = _run_labels(part)
     top, dc = 3, 26
@@ -160,9 +160,10 @@ def write_cash_flow_charts(wb, ws, fm: Formats, case, row: int, data_row: int) -
     wc = case.portfolio_cumulative
     for m in range(N_MONTHS + 1):
         r = first + m
-        ws.write_number(r, dc, m, fm.num["count"])
         within = m <= h
-        month = f"{col_name(dc)}{r + 1}"
+        ws.write_formula(r, dc, f"=IF({m}<=g_horizon_years*c_months_per_year,{m},NA())", fm.num["count"],
+                         m if within else "#N/A")
+        month = str(m)
         ref = f"INDEX({{}},{month}+1)"
         ws.write_formula(r, dc + 1, f"=IF({month}{inh},{ref.format('sch_dncum_all')},NA())", fm.num["usd"],
                          float(dn[m]) if within else "#N/A")
@@ -214,6 +215,7 @@ def write_cash_flow_charts(wb, ws, fm: Formats, case, row: int, data_row: int) -
     ch.set_size({"width": 640, "height": 340})
     ws.insert_chart(row, 14, ch, {"object_position": 3})
     row += 19
+    ws.set_h_pagebreaks([row])
     ws.write_string(row, 0, "J-curves: cumulative net cash flow of each option (USD), break-even marked", fm.h2)
     row += 1
     for j, res in enumerate(opts):

@@ -16,7 +16,7 @@ from etl_desk.core.business_case.baseline import TARGET_KEYS
 from etl_desk.core.business_case.decision import DecisionSummary, ranking
 from etl_desk.core.fmt import money_round
 from etl_desk.core.business_case.model import BusinessCase
-from etl_desk.core.data.xlsx_book import app_version
+from etl_desk.core.data.xlsx_book import app_version, print_setup
 from etl_desk.core.workbook.assumptions_sheet import DataRefs
 from etl_desk.core.workbook.formats import Styles, wrapped_height
 from etl_desk.core.workbook.names import CHECKS_SHEET, DECISION_SHEET, a1, bc, define, prefix
@@ -42,9 +42,10 @@ def write_checks_sheet(wb, st: Styles, case: BusinessCase, data: DataRefs) -> bo
     ws.set_column(1, 3, 18)
     ws.set_column(4, 4, 10)
     ws.write_string(0, 0, "Checks: what the workbook proves about itself", st.title)
-    ws.write_string(1, 0, f"Each line compares two figures that must agree (to half a cent where money). The master "
-                          f"flag is OK only when every line is; it shows on the Decision page and the Cover.",
-                    st.subtitle)
+    ws.merge_range(1, 0, 1, 4, "Each line compares two figures that must agree (to half a cent where money). The "
+                               "master flag is OK only when every line is; it shows on the Decision page and the "
+                               "Cover.", st.subtitle)
+    ws.set_row(1, 30)
     ws.write_row(3, 0, ("Check", "Figure", "Must equal / not exceed", "Difference", "OK"), st.header)
     row = 4
     b = case.baseline
@@ -111,8 +112,8 @@ def write_checks_sheet(wb, st: Styles, case: BusinessCase, data: DataRefs) -> bo
                                            "format": wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})})
     ws.conditional_format(row, 1, row, 1, {"type": "cell", "criteria": "==", "value": '"CHECK"',
                                            "format": wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})})
+    print_setup(ws, title=CHECKS_SHEET, landscape=False)
     ws.print_area(0, 0, row, 4)
-    ws.fit_to_pages(1, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})
     return all_ok
 
@@ -235,6 +236,7 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
         ws.write_formula(row, c, f"={bc('portfolio', what)}", fmt, v)
     for c in (8, 9, 10):
         ws.write_blank(row, c, None, st.na)
+    ws.set_row(row, 30)
     row += 1
     note = ("PI = PV of savings / PV of costs. Payback counts months from the project start over a 120-month schedule "
             "and says whether it falls within the horizon. Breaks even at: the yearly spend on the component the "
@@ -264,7 +266,7 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
         ws.merge_range(row, 2, row, 6, value, st.input_text if is_input else st.plain)
         row += 1
     ws.set_column(hc, hc + 1, None, None, {"hidden": True})
+    print_setup(ws, title=DECISION_SHEET)
     ws.print_area(0, 0, row, last_col)
-    ws.set_landscape()
     ws.fit_to_pages(1, 1)
     ws.protect("", {"format_columns": True, "format_rows": True, "select_unlocked_cells": True})

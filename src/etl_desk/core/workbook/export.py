@@ -94,7 +94,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
                     source: str = "", filters_text: str = "", progress: ProgressFn | None = None,
                     cancel: CancelFn | None = None, max_rows_policy: str = "refuse",
                     title: str = "ETL job runs: cost, failures and the business case",
-                    realisation=None) -> ExportResult:
+                    realisation=None, report_only: bool = False) -> ExportResult:
     """Write the workbook for finance to *path* (atomically) and return what was written.
 
     *df* is the canonical table of the runs; *results* their analysis and business case
@@ -106,13 +106,17 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
     than an Excel sheet holds raise :class:`~etl_desk.core.data.xlsx_book.TooManyRowsError`
     (a DataError) unless *max_rows_policy* is ``"truncate"`` or ``"split"``; a path without
     ``.xlsx`` or a folder that cannot be written raises :class:`DataError`.
+
+    *report_only* writes the report pages alone (no Data, KPIs, Insights or Anomalies
+    sheets; the measured baseline as values; the Monthly schedule hidden): the workbook
+    :func:`etl_desk.core.workbook.pdf.export_report_pdf` prints. It cannot be reopened as data.
     """
     t0 = time.perf_counter()
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DataError("the workbook must have the extension .xlsx", file=str(path))
     n = len(df)
-    parts, truncated, notes = row_plan(n, max_rows_policy, str(path))
+    parts, truncated, notes = row_plan(n, "truncate" if report_only else max_rows_policy, str(path))
     if results.case is None:
         why = f" ({results.baseline_error})" if results.baseline_error is not None else ""
         notes.append(f"The business case is not in this workbook: it could not be computed{why}.")
@@ -123,7 +127,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
     def write(tmp: str) -> None:
         sheets[:] = _write_book(tmp, df, parts, results, source=source, filters_text=filters_text, notes=notes,
                                 progress=progress, cancel=cancel, title=title, truncated=truncated,
-                                realisation=realisation)
+                                realisation=realisation, report_only=report_only)
 
     write_atomically(path, write)
     if progress is not None:
@@ -147,13 +151,15 @@ def scenario_cumulative(results: Results) -> dict[str, np.ndarray]:
 
 
 def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, filters_text, notes, progress,
-                cancel, title, truncated, realisation) -> list[str]:
+                cancel, title, truncated, realisation, report_only=False) -> list[str]:
     cols = tables.informative_columns(df)
     analysis, case, appraisal = results.analysis, results.case, results.appraisal
     runs = runs_table(getattr(analysis, "anomalies", None), getattr(results.baseline, "anomaly_runs", None))
     data = DataRefs(table=TABLE_NAME, labels=frozenset(LABELS[c] for c in cols),
-                    complete=len(parts) == 1 and not truncated,
-                    anomaly_table=ANOMALY_TABLE if len(runs) else None)
+                    complete=len(parts) == 1 and not truncated and not report_only,
+                    anomaly_table=ANOMALY_TABLE if len(runs) and not report_only else None,
+                    why_values="this report copy has no Data sheet" if report_only else
+                    "the Data sheet holds only part of them")
     with open_book(tmp, title=title or "ETL Desk") as wb:
         st = Styles(wb)
         names: list[str] = []
@@ -162,8 +168,9 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
         if case is not None and appraisal is not None:
             decision_ws = wb.add_worksheet("Decision")
             names.append("Decision")
-        cover = wb.add_worksheet("Cover")
-        names.append("Cover")
+        cover = None if report_only and decision_ws is not None else wb.add_worksheet("Cover")
+        if cover is not None:
+            names.append("Cover")
         if decision_ws is not None:
             write_assumptions_sheet(wb, st, case, data)
             write_business_case_sheet(wb, st, case, appraisal.switching)
@@ -171,36 +178,42 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
             write_scenario_sheet(wb, st, case, appraisal.scenarios, appraisal.sensitivity)
             checks_ok = write_checks_sheet(wb, st, case, data)
             names += ["Assumptions", "Business Case", "Annual cash flows", "Scenarios", "Checks"]
-        kpis = dict(analysis.kpis) if analysis is not None else compute_kpis(df)
-        write_kpis(wb.add_worksheet("KPIs"), st, kpis, data)
-        write_insights(wb.add_worksheet("Insights"), st, analysis)
-        write_anomalies(wb.add_worksheet("Anomalies"), st, analysis, results.baseline)
+        if not report_only:
+            kpis = dict(analysis.kpis) if analysis is not None else compute_kpis(df)
+            write_kpis(wb.add_worksheet("KPIs"), st, kpis, data)
+            write_insights(wb.add_worksheet("Insights"), st, analysis)
+            write_anomalies(wb.add_worksheet("Anomalies"), st, analysis, results.baseline)
+            names += ["KPIs", "Insights", "Anomalies"]
         charts_ws = wb.add_worksheet("Charts")
-        names += ["KPIs", "Insights", "Anomalies", "Charts"]
+        names.append("Charts")
         if realisation is not None:
             from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet  # noqa: PLC0415 - optional sheet
 
             write_realisation_sheet(wb, st, realisation)
             names.append("Benefits realisation")
         if decision_ws is not None:
-            write_schedule_sheet(wb, st, case, scenario_cumulative(results))
+            write_schedule_sheet(wb, st, case, scenario_cumulative(results), printable=not report_only)
             names.append("Monthly schedule")
-        data_names = data_sheet_names(len(parts))
-        data_ws = [wb.add_worksheet(s) for s in data_names]
-        names += data_names
         write_charts(wb, charts_ws, st, df, case if decision_ws is not None else None)
-        write_data_sheets(wb, data_ws, df, parts, cols, progress=progress, cancel=cancel)
-        for ws in data_ws:
-            ws.print_area(0, 0, DATA_PRINT_ROWS, max(len(cols) - 1, 0))
-            ws.set_footer(f"&L&8&A: the first {DATA_PRINT_ROWS} runs are printed; all runs are in the workbook"
-                          f"&R&8Page &P of &N")
-        write_meta_sheet(wb, df, parts, cols, results.assumptions, source=source, filters_text=filters_text,
-                         truncated=truncated, data_names=data_names)
-        write_cover(wb, cover, st, df, names, title=title, source=source, filters_text=filters_text,
-                    notes=list(notes), flag=("OK" if checks_ok else "CHECK") if decision_ws is not None else None)
+        if not report_only:
+            data_names = data_sheet_names(len(parts))
+            data_ws = [wb.add_worksheet(s) for s in data_names]
+            names += data_names
+            write_data_sheets(wb, data_ws, df, parts, cols, progress=progress, cancel=cancel)
+            for ws in data_ws:
+                ws.print_area(0, 0, DATA_PRINT_ROWS, max(len(cols) - 1, 0))
+                ws.set_footer(f"&L&8&A: the first {DATA_PRINT_ROWS} runs are printed; all runs are in the workbook"
+                              f"&R&8Page &P of &N")
+            write_meta_sheet(wb, df, parts, cols, results.assumptions, source=source, filters_text=filters_text,
+                             truncated=truncated, data_names=data_names)
+        if cover is not None:
+            write_cover(wb, cover, st, df, names, title=title, source=source, filters_text=filters_text,
+                        notes=list(notes), flag=("OK" if checks_ok else "CHECK") if decision_ws is not None else None)
         if decision_ws is not None:
             write_decision_sheet(decision_ws, wb, st, case, appraisal.decision, checks_ok, title)
             decision_ws.activate()
         else:
             cover.activate()
+    if report_only:
+        return names
     return names + [META_SHEET]

@@ -17,6 +17,7 @@ import numpy as np
 
 from etl_desk.core.business_case.catalogue import SCENARIOS, SENSITIVITY_KEYS, catalogue
 from etl_desk.core.business_case.model import BusinessCase, evaluate
+from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.business_case.scenarios import ScenarioResult, SensitivityRow, tornado
 from etl_desk.core.fmt import money_round
 from etl_desk.core.workbook.formats import Styles, wrapped_height
@@ -57,8 +58,8 @@ def write_scenario_sheet(wb, st: Styles, case: BusinessCase, scenarios: list[Sce
     _scenario_helpers(wb, ws, st, case, helper_col)
     row = _scenario_table(ws, st, case, scenarios, ids, names, 3)
     row = _sensitivity(wb, ws, st, case, sens, ids, names, row + 2, helper_col)
+    print_setup(ws, title=SCENARIO_SHEET)
     ws.print_area(0, 0, row, 12)
-    ws.fit_to_pages(1, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 
@@ -332,10 +333,10 @@ def _tornado_chart(wb, ws, rid: str, name: str, first: int, n: int, anchor: int)
                        "border": {"none": True}, "gap": 40, "overlap": 100})
     ch.set_title({"name": f"{name}: NPV sensitivity", "name_font": {"size": 10, "bold": True}})
     ch.set_x_axis({"name": "Change in NPV from the case in force (USD)", "num_format": "$#,##0;($#,##0)",
-                   "num_font": {"size": 8}, "name_font": {"size": 8},
+                   "num_font": {"size": 8, "rotation": 0}, "name_font": {"size": 8},
                    "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
     ch.set_y_axis({"reverse": True, "num_font": {"size": 8}, "label_position": "low"})
     ch.set_legend({"position": "bottom", "font": {"size": 8}})
-    ch.set_size({"width": 460, "height": 300})
+    ch.set_size({"width": 520, "height": 300})
     ch.set_chartarea({"border": {"none": True}})
     ws.insert_chart(anchor, 8, ch, {"object_position": 1})

@@ -16,6 +16,7 @@ import numpy as np
 from etl_desk.core.business_case.model import BusinessCase, Result
 from etl_desk.core.business_case.schedule import SCHEDULE_MONTHS, growth_factors
 from etl_desk.core.business_case.cashflows import fiscal_year, month_ends
+from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.data.xlsx_sheet import excel_serial
 from etl_desk.core.workbook.formats import Styles
 from etl_desk.core.workbook.names import SCHEDULE_SHEET, a1, bc, define, sch
@@ -73,8 +74,12 @@ class Layout:
         return a1(FIRST + m, self.c(key, rid))
 
 
-def write_schedule_sheet(wb, st: Styles, case: BusinessCase, scen_cum: dict[str, np.ndarray]) -> Layout:
-    """Write the monthly schedule of *case*; *scen_cum*: the portfolio's cumulative net per scenario (121 values)."""
+def write_schedule_sheet(wb, st: Styles, case: BusinessCase, scen_cum: dict[str, np.ndarray], *,
+                         printable: bool = True) -> Layout:
+    """Write the monthly schedule of *case*; *scen_cum*: the portfolio's cumulative net per scenario (121 values).
+
+    Not *printable*: hidden, with no print area (LibreOffice prints a hidden sheet that has one).
+    """
     ws = wb.add_worksheet(SCHEDULE_SHEET)
     sols = case.solutions
     lay = Layout([r.id for r in sols])
@@ -91,11 +96,12 @@ def write_schedule_sheet(wb, st: Styles, case: BusinessCase, scen_cum: dict[str,
     dn = case.annual["total_cost"] / 12 * growth * inh
 
     ws.write_string(0, 0, "Monthly schedule: the cash flows behind every NPV, payback and chart", st.title)
-    ws.write_string(1, 0, f"Month m covers months m-1 to m from the project start; month-end dates and fiscal years "
+    ws.merge_range(1, 0, 1, lay.print_last, f"Month m covers months m-1 to m from the project start; month-end dates and fiscal years "
                           f"follow the start date and fiscal-year inputs. All 120 months are computed so a payback "
                           f"after the horizon is found; horizon figures count months with 'In horizon' = 1. The "
                           f"printed part is the timeline and the portfolio; one block per solution follows.",
                    st.subtitle)
+    ws.set_row(1, 45)
     for key, label in TIMELINE:
         ws.write_string(HEADER_ROW, lay.c(key), label, st.header)
     for key, label in PORT_COLS:
@@ -157,8 +163,12 @@ def write_schedule_sheet(wb, st: Styles, case: BusinessCase, scen_cum: dict[str,
     ws.set_column(0, 0, 7)
     ws.set_column(1, 1, 11)
     ws.set_column(2, lay.ncols, 13)
-    ws.print_area(0, 0, FIRST + N, lay.print_last)
-    ws.repeat_rows(HEADER_ROW)
+    if printable:
+        print_setup(ws, title=SCHEDULE_SHEET)
+        ws.print_area(0, 0, FIRST + N, lay.print_last)
+        ws.repeat_rows(HEADER_ROW)
+    else:
+        ws.hide()
     ws.protect("", {"format_columns": True, "format_rows": True})
     return lay
 
