@@ -132,7 +132,7 @@ def _risks(case: BusinessCase, sens: list[SensitivityRow], warnings: dict[str, s
     top = tornado(sens, focus.id)
     if top and top[0].swing > 0:
         t = top[0]
-        out.append(f"{'The portfolio' if focus.id == 'portfolio' else focus.name}'s NPV moves from "
+        out.append(f"The NPV of {'the portfolio' if focus.id == 'portfolio' else focus.name} moves from "
                    f"{fmt.usd(t.npv_low, 0)} to {fmt.usd(t.npv_high, 0)} with the {t.label.lower()} "
                    f"({t.low_value:g} to {t.high_value:g}): the largest swing of the sensitivity table.")
     if warnings:
