@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core.data.schema import has_values
-from etl_desk.core.data.tables import csv_safe
+from etl_desk.core.data.tables import write_csv
 from etl_desk.core.errors import DataError
 from etl_desk.core.files import atomic_write
 
@@ -154,8 +154,7 @@ def write_focus(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> list[str
         text = frame.copy()
         for c in ("BillingPeriodEnd", "BillingPeriodStart", "ChargePeriodEnd", "ChargePeriodStart"):
             text[c] = pd.to_datetime(text[c], utc=True).dt.strftime(_ISO)
-        text = csv_safe(text)
-        atomic_write(p, lambda tmp: text.to_csv(tmp, index=False))
+        write_csv(text, p)
     else:
         atomic_write(p, lambda tmp: frame.to_parquet(tmp, index=False))
     return notes

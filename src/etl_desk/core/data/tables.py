@@ -7,6 +7,7 @@ writes exactly its eight published columns.
 """
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -102,6 +103,28 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _has_cr(frame: pd.DataFrame) -> bool:
+    for c in frame.columns:
+        s = frame[c]
+        if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+                or pd.api.types.is_datetime64_any_dtype(s.dtype)):
+            if s.astype("string").str.contains("\r", regex=False, na=False).any():
+                return True
+    return False
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv) -> None:
+    """*frame* as CSV, atomically, safe to open in a spreadsheet (:func:`csv_safe`).
+
+    A bare carriage return inside a field is a row break to spreadsheets and pandas quotes
+    fields with a line feed but not with a carriage return: when a text field has one,
+    every text field is quoted.
+    """
+    out = csv_safe(frame)
+    quoting = csv.QUOTE_NONNUMERIC if _has_cr(out) else csv.QUOTE_MINIMAL
+    atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, quoting=quoting, **to_csv))
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write the canonical table to *path*; the extension picks CSV, XLSX or Parquet. Atomic.
 
@@ -111,8 +134,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     fmt = file_format(path)
     out = _labelled(df)
     if fmt == "csv":
-        out = csv_safe(out)
-        atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S"))
+        write_csv(out, path, date_format="%Y-%m-%d %H:%M:%S")
     elif fmt == "parquet":
         atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
     else:
