@@ -3,7 +3,8 @@
 Discovers ``benchmarks/bench_*.py``; a name selects files (``generate`` or
 ``bench_generate``). Prints one table of rows (see :func:`benchmarks._util.row`);
 exits 1 when any row misses its goal or a bench fails, 2 on an unknown name.
-``--json FILE`` also writes the rows as JSON.
+``--json FILE`` also writes the rows as JSON; ``--quick`` runs every bench at a small
+size, once (the suite's smoke test: figures are printed, goals are not judged).
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(discover())})")
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    p.add_argument("--quick", action="store_true",
+                   help="every bench at a small size, once: checks that the benches run, not the goals")
     args = p.parse_args(argv)
     available = discover()
     names = [n.removeprefix("bench_").removesuffix(".py") for n in args.names] or available
@@ -68,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr)
         return 2
+    from benchmarks import _util
+
+    _util.QUICK = args.quick
     rows: list[dict] = []
     failed = False
     for name in names:
@@ -75,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running bench_{name} ...", file=sys.stderr, flush=True)
         try:
             mod = importlib.import_module(f"benchmarks.bench_{name}")
-            rows.extend(mod.run())
+            rows.extend({**r, "bench": name} for r in mod.run())
         except Exception:  # a broken bench is reported, the others still run
             traceback.print_exc()
-            rows.append({"benchmark": name, "measure": "(crashed)", "ok": False})
+            rows.append({"benchmark": name, "bench": name, "measure": "(crashed)", "ok": False})
             failed = True
         print(f"  done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     sys.stderr.flush()

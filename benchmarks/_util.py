@@ -12,6 +12,20 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: ``python -m benchmarks --quick``: every bench runs at a small size, once, so the suite cannot rot
+#: (tests/test_benchmarks.py runs it). Quick figures say nothing about the goals, so no row passes or fails.
+QUICK = False
+
+
+def size(full: int, quick: int) -> int:
+    """A bench's problem size: *full* normally, *quick* under ``--quick``."""
+    return quick if QUICK else full
+
+
+def reps(n: int) -> int:
+    """Repetitions of a timing: *n* normally, 1 under ``--quick``."""
+    return 1 if QUICK else n
+
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> float:
     """Fastest of *repeat* calls of *fn*, in seconds (after *warmup* untimed calls).
@@ -19,6 +33,7 @@ def best_of(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> float:
     The minimum is the least noisy estimate of what the code costs on this
     machine: anything slower was disturbed by something else.
     """
+    repeat, warmup = reps(repeat), (0 if QUICK else warmup)
     for _ in range(warmup):
         fn()
     best = float("inf")
@@ -37,6 +52,7 @@ def best_of_each(fns: dict[str, Callable[[], Any]], repeat: int = 5, warmup: int
     (page cache, other load, clock), where timing all of one and then all of the other
     lets a change in that state land on one side only.
     """
+    repeat, warmup = reps(repeat), (0 if QUICK else warmup)
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -106,5 +122,7 @@ def row(benchmark: str, measure: str, value: float, unit: str = "", *, baseline:
     """One result row. ``ratio`` defaults to baseline / value when both are given."""
     if ratio is None and baseline is not None and value:
         ratio = baseline / value
+    if QUICK:
+        ok, note = None, ("quick size; " + note) if note else "quick size"
     return {"benchmark": benchmark, "measure": measure, "value": value, "unit": unit, "baseline": baseline,
             "ratio": ratio, "goal": goal, "ok": ok, "note": note}

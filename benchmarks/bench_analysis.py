@@ -26,7 +26,8 @@ if __name__ == "__main__":  # standalone: make `benchmarks` and `etl_desk` impor
         if p not in sys.path:
             sys.path.insert(0, p)
 
-from benchmarks._util import best_of, row  # noqa: E402
+from benchmarks import _util  # noqa: E402
+from benchmarks._util import best_of, row, size  # noqa: E402
 
 from etl_desk.core.insights.analysis import analyze
 from etl_desk.core.insights.anomalies import detect_anomalies, score_detection
@@ -74,7 +75,7 @@ def scoring_rows(seeds=SEEDS, runs: int = SCORE_RUNS) -> list[dict]:
         note = f"TP {sc['true_positives']:,}, FP {sc['false_positives']:,}, FN {sc['false_negatives']:,}"
         out.append(row(NAME, f"seed {s}: recall", sc["recall"], "", goal=">= 0.95", ok=ok, note=note))
         out.append(row(NAME, f"seed {s}: precision", sc["precision"], "", goal=">= 0.90", ok=ok))
-    rec, prec = tp / (tp + fn), tp / (tp + fp)
+    rec, prec = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
     out.append(row(NAME, f"seeds {seeds[0]}-{seeds[-1]} pooled: recall", rec, "", goal=">= 0.95", ok=rec >= 0.95,
                    note=f"{runs:,} runs per seed, anomaly rate {ANOMALY_RATE:g}; run-level rules only"))
     out.append(row(NAME, f"seeds {seeds[0]}-{seeds[-1]} pooled: precision", prec, "", goal=">= 0.90",
@@ -83,7 +84,8 @@ def scoring_rows(seeds=SEEDS, runs: int = SCORE_RUNS) -> list[dict]:
 
 
 def run() -> list[dict]:
-    return timing_rows() + scoring_rows()
+    seeds = SEEDS[:1] if _util.QUICK else SEEDS
+    return timing_rows(size(N, 20_000)) + scoring_rows(seeds, runs=size(SCORE_RUNS, 20_000))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._util import best_of, best_of_each
+from benchmarks._util import best_of, best_of_each, row, size
 
 N = 1_000_000
 NAME = "import csv"
@@ -28,8 +28,7 @@ def _best(fn, repeat: int = 3) -> float:
 
 
 def _row(measure, value, baseline=None, ratio=None, goal="", ok=None, unit="s", note=""):
-    return {"benchmark": NAME, "measure": measure, "value": value, "unit": unit, "baseline": baseline,
-            "ratio": ratio, "goal": goal, "ok": ok, "note": note}
+    return row(NAME, measure, value, unit, baseline=baseline, ratio=ratio, goal=goal, ok=ok, note=note)
 
 
 def make_csv(folder: Path, n: int = N) -> Path:
@@ -46,7 +45,7 @@ def run() -> list[dict]:
     from etl_desk.core.data.schema import to_canonical
 
     with tempfile.TemporaryDirectory(prefix="etl-desk-bench-") as tmp:
-        path = make_csv(Path(tmp))
+        path = make_csv(Path(tmp), size(N, 20_000))
         raw = pd.read_csv(path)
         rows = len(raw)
         best = best_of_each({"read": lambda: pd.read_csv(path), "load": lambda: load_path(path)}, repeat=5)

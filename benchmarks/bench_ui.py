@@ -21,7 +21,7 @@ os.environ.setdefault("ETL_DESK_NO_DIALOGS", "1")
 
 import numpy as np  # noqa: E402
 
-from benchmarks._util import best_of, peak_memory, row  # noqa: E402
+from benchmarks._util import best_of, peak_memory, row, size  # noqa: E402
 
 N = 1_000_000
 NAME = "dashboard"
@@ -133,10 +133,11 @@ def run() -> list[dict]:
     from etl_desk.core.data.generate import generate
     from etl_desk.core.dashboard.view import METRICS
 
+    n, n_small = size(N, 20_000), size(100_000, 5_000)
     rows = []
     tmp = tempfile.mkdtemp()
     app, win = _window(os.path.join(tmp, "s.ini"))
-    df = generate("realistic", runs=N, seed=5)
+    df = generate("realistic", runs=n, seed=5)
     win.set_data(df, "bench")
     charts = [win.charts[m] for m in METRICS]
     width, height = charts[0].width(), charts[0].height()
@@ -144,7 +145,7 @@ def run() -> list[dict]:
     plots, items = _raw_plots(views, width, height)
     app.processEvents()
 
-    for label, y0, y1 in (("zoomed out (all 1M runs in view)", 0, N), ("zoomed in (44 runs)", 5000, 5044)):
+    for label, y0, y1 in ((f"zoomed out (all {n:,} runs in view)", 0, n), ("zoomed in (44 runs)", 5000, 5044)):
         charts[0].vb.setYRange(y0, y1, padding=0)
         for p in plots:
             p.getViewBox().setYRange(y0, y1, padding=0)
@@ -156,9 +157,9 @@ def run() -> list[dict]:
                         note="ratio = ours / raw single-brush BarGraphItems of the same bars"))
 
     # highlight a selection of 10 % of the runs: state + redraw + repaint
-    charts[0].vb.setYRange(0, N, padding=0)
+    charts[0].vb.setYRange(0, n, padding=0)
     app.processEvents()
-    sel_bars = np.arange(0, N, 10)
+    sel_bars = np.arange(0, n, 10)
 
     def ours_highlight():
         win.state.select_bars(sel_bars)
@@ -189,7 +190,7 @@ def run() -> list[dict]:
         p.close()
 
     # first draw at 100k
-    df100 = generate("realistic", runs=100_000, seed=6)
+    df100 = generate("realistic", runs=n_small, seed=6)
 
     def first_draw():
         win.set_data(df100, "100k")
@@ -206,7 +207,7 @@ def run() -> list[dict]:
     for _ in range(50):
         app.processEvents()
         time.sleep(0.01)
-    during, install = _gaps_while(app, win, lambda: win.generate("realistic", RealisticSettings(runs=N, seed=9)))
+    during, install = _gaps_while(app, win, lambda: win.generate("realistic", RealisticSettings(runs=n, seed=9)))
     rows.append(row(NAME, "longest event-loop gap while generating 1M runs", during / 1000, "s",
                     goal="<= 0.100 s", ok=during <= 100, note="generation runs on a worker thread"))
     rows.append(row(NAME, "event-loop gap installing 1M new runs (set_data + first paint)", install / 1000, "s",
@@ -218,7 +219,7 @@ def run() -> list[dict]:
 
     with tempfile.TemporaryDirectory(prefix="etl-desk-bench-") as tmp:
         csv = os.path.join(tmp, "runs.csv")
-        write_table(gen("realistic", runs=N, seed=11), csv)
+        write_table(gen("realistic", runs=n, seed=11), csv)
         win.set_data(df100, "100k")  # other columns than the file: the table re-fits its columns too
         t0 = time.perf_counter()  # let the analysis of these runs land first: measure the opening alone
         while (win.analysis_job.busy or time.perf_counter() - t0 < 0.5) and time.perf_counter() - t0 < 60:
@@ -231,7 +232,7 @@ def run() -> list[dict]:
                     goal="(printed)", note="includes fitting the table's columns to the new ones"))
     win.close()
 
-    mem = peak_memory("benchmarks.bench_ui:_loaded_window_memory", N)
+    mem = peak_memory("benchmarks.bench_ui:_loaded_window_memory", n)
     rows.append(row(NAME, "peak memory, 1M runs loaded and drawn", mem["peak"], "MB", goal="<= 600 MB",
                     ok=mem["peak"] <= 600))
     return rows

@@ -2,7 +2,7 @@
 
     .venv/bin/python packaging/make_icons.py
 
-Reads ``src/etl_desk/resources/icons/etl-desk.svg`` and writes, beside it:
+Reads ``resources/icons/etl-desk.svg`` and writes, beside it:
 
 * ``etl-desk-<N>.png`` for N in 16, 24, 32, 48, 64, 128, 256, 512 (sizes up to 24 px drop the
   coin, group ``id="detail"``, which turns to mush that small);
@@ -21,7 +21,7 @@ import struct
 import sys
 from pathlib import Path
 
-ICON_DIR = Path(__file__).resolve().parents[1] / "src" / "etl_desk" / "resources" / "icons"
+ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
 SVG = ICON_DIR / "etl-desk.svg"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)

@@ -85,3 +85,66 @@ def test_window_start_up_imports_pandas_before_pyside(tmp_path):
     first = {name: order.index(name) for name in ("pandas", "etl_desk.core.dashboard.view", "PySide6")}
     assert first["pandas"] < first["PySide6"], "pandas is imported after PySide6"
     assert first["etl_desk.core.dashboard.view"] < first["PySide6"], "the core is imported after PySide6"
+
+
+def test_import_contracts_hold():
+    """The import-linter contracts in pyproject.toml: core never imports the window or Qt; layers point down."""
+    out = subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--config",
+                          str(SRC.parents[1] / "pyproject.toml")], capture_output=True, text=True, timeout=300,
+                         cwd=SRC.parents[1])
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
+
+
+def _cycles(graph) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in graph.modules:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for m in sorted(graph.modules):
+        if m not in index:
+            visit(m)
+    return found
+
+
+def test_no_import_cycles_in_src():
+    """No module imports itself back through others -- counting imports inside functions too."""
+    import grimp
+
+    graph = grimp.build_graph("etl_desk", exclude_type_checking_imports=True)
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    import grimp
+
+    graph = grimp.ImportGraph()
+    for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")):
+        graph.add_import(importer=a, imported=b)
+    assert _cycles(graph) == [["p.a", "p.b", "p.c"]]

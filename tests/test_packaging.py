@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
-ICONS = ROOT / "src" / "etl_desk" / "resources" / "icons"
+ICONS = ROOT / "resources" / "icons"
 
 
 def test_icon_set_is_complete_and_well_formed():
@@ -112,7 +112,8 @@ def test_wheel_in_fresh_venv_passes_self_test(tmp_path):
 
     names = zipfile.ZipFile(wheel).namelist()
     for must in ("etl_desk/resources/icons/etl-desk-256.png", "etl_desk/resources/icons/etl-desk.ico",
-                 "etl_desk/resources/solutions.toml", "etl_desk/selftest.py"):
+                 "etl_desk/resources/solutions.toml", "etl_desk/resources/pipelines.toml",
+                 "etl_desk/resources/diagrams/solution-1.svg", "etl_desk/selftest.py"):
         assert must in names, f"{must} is not in {wheel.name}"
 
     venv = tmp_path / "venv"
@@ -130,7 +131,7 @@ def test_wheel_in_fresh_venv_passes_self_test(tmp_path):
     where = subprocess.run(
         [str(py), "-I", "-c",
          "import etl_desk, importlib.resources as r; print(etl_desk.__file__); "
-         "print(r.files('etl_desk') / 'resources' / 'icons' / 'etl-desk-256.png'); print(etl_desk.__version__)"],
+         "print(r.files('etl_desk.resources') / 'icons' / 'etl-desk-256.png'); print(etl_desk.__version__)"],
         capture_output=True, text=True, env=env, cwd=work, timeout=120)
     assert where.returncode == 0, where.stderr
     module_file, icon_file, version = where.stdout.split()
@@ -144,3 +145,12 @@ def test_wheel_in_fresh_venv_passes_self_test(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "package resources: " in out.stdout and site in out.stdout  # resources came from the venv
     assert "self-test: 7/7 steps ok" in out.stdout or "all passed" in out.stdout
+
+
+def test_every_package_is_listed_in_pyproject():
+    """pyproject.toml lists packages by hand (resources/ maps to etl_desk.resources): a new folder must be added."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src").rglob("__init__.py")}
+    assert listed == on_disk | {"etl_desk.resources"}

@@ -62,7 +62,7 @@ def test_malformed_catalogue_is_rejected():
     import tomllib
     from importlib import resources
 
-    data = tomllib.loads(resources.files("etl_desk").joinpath("resources/solutions.toml").read_text())
+    data = tomllib.loads(resources.files("etl_desk.resources").joinpath("solutions.toml").read_text())
     S.parse_catalogue(copy.deepcopy(data))
     bad = copy.deepcopy(data)
     bad["solution"][0]["assumptions"]["effect"]["value"] = 2.0

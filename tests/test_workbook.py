@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from etl_desk.core.data import tables, xlsx_sheet
+from etl_desk.core.data.schema import labelled_frame
 from etl_desk.core.tasks import Cancelled
 from etl_desk.core.data.generate import generate
 from etl_desk.core.insights.kpis import compute_kpis
@@ -81,7 +82,7 @@ def test_data_sheet_table_formats(case_book, case_study):
     assert ws.tables["Runs"].autoFilter.ref == ref
     assert ws.freeze_panes == "A2"
     headers = [c.value for c in ws[1]]
-    assert headers == list(tables.labelled_frame(case_study).columns)
+    assert headers == list(labelled_frame(case_study).columns)
     fmt = {h: ws.cell(2, j + 1).number_format for j, h in enumerate(headers)}
     assert fmt["Cost (USD)"] == "$#,##0.00"
     assert fmt["Data Processed (GB)"] == "#,##0.00"
@@ -270,7 +271,7 @@ def test_missing_folder_message(tmp_path, case_study):
 
 @pytest.fixture
 def small_excel(monkeypatch):
-    monkeypatch.setattr(tables, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
+    monkeypatch.setattr(xlsx_sheet, "EXCEL_MAX_ROWS", 401)  # 400 runs + header per sheet
 
 
 def test_too_many_rows_refused(tmp_path, case_study, small_excel):

@@ -56,7 +56,7 @@ def usd(x: float) -> str:
 def step_resources(ctx: Context) -> str:
     from importlib import resources
 
-    root = resources.files("etl_desk") / "resources"
+    root = resources.files("etl_desk.resources")
     icons = root / "icons"
     missing = [n for n in ("etl-desk.svg", "etl-desk-16.png", "etl-desk-256.png", "etl-desk.ico", "etl-desk.icns")
                if not (icons / n).is_file()]

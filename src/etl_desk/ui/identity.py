@@ -11,14 +11,14 @@ from importlib import resources
 
 from etl_desk import APP_NAME, __version__
 
-#: PNG sizes shipped in ``etl_desk/resources/icons`` (see packaging/make_icons.py).
+#: PNG sizes shipped in ``resources/icons`` (see packaging/make_icons.py).
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 LICENCE = "Proprietary. © ETL Desk team. All analysis runs offline; no data leaves this computer."
 
 
 def icons_dir():
     """The packaged icon folder as an ``importlib.resources`` Traversable."""
-    return resources.files("etl_desk") / "resources" / "icons"
+    return resources.files("etl_desk.resources") / "icons"
 
 
 def icon_file(size: int = 256):

@@ -629,7 +629,7 @@ class MainWindow(QMainWindow):
             path += ".xlsx"
         self.settings.setValue("lastExportDir", str(Path(path).parent))
         policy = "refuse"
-        from etl_desk.core.data.tables import EXCEL_MAX_ROWS
+        from etl_desk.core.data.xlsx_sheet import EXCEL_MAX_ROWS
 
         n = int(self.state.view.row_mask.sum())
         if n + 1 > EXCEL_MAX_ROWS:

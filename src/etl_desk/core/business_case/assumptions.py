@@ -9,6 +9,8 @@ import pathlib
 import tomllib
 from typing import Any, Mapping
 
+import tomli_w
+
 from etl_desk.core.business_case.catalogue import (
     GLOBAL_KEYS,
     SCENARIO_DRIVERS,
@@ -19,6 +21,7 @@ from etl_desk.core.business_case.catalogue import (
     global_assumptions,
 )
 from etl_desk.core.errors import DataError
+from etl_desk.core.files import atomic_write
 
 #: ``{"global": {...}, "solutions": {id: {...}}, "scenarios": {"low"|"high": {driver: multiplier}},
 #: "sensitivity": {input: {"low": v, "high": v}}}`` -- plain, JSON/TOML-serialisable.
@@ -202,28 +205,9 @@ def load_assumptions(path: str | os.PathLike) -> Assumptions:
     return validate_assumptions(data, file=str(p))
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        r = repr(v)
-        return r if any(c in r for c in ".en") else r + ".0"
-    return json.dumps(str(v), ensure_ascii=False)
-
-
 def assumptions_to_toml(a: Assumptions) -> str:
-    lines = ["# ETL Desk business-case assumptions", "", "[global]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in a["global"].items()]
-    for sid, vals in a["solutions"].items():
-        lines += ["", f"[solutions.{sid}]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in vals.items()]
-    for section in ("scenarios", "sensitivity"):
-        for name, vals in a.get(section, {}).items():
-            lines += ["", f"[{section}.{name}]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in vals.items()]
-    return "\n".join(lines) + "\n"
+    """*a* as TOML text (``[global]``, ``[solutions.<id>]``, ``[scenarios.<name>]``, ``[sensitivity.<input>]``), by tomli-w."""
+    return "# ETL Desk business-case assumptions\n\n" + tomli_w.dumps(a)
 
 
 def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
@@ -231,7 +215,6 @@ def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
     p = pathlib.Path(path)
     full = validate_assumptions(a)
     text = assumptions_to_toml(full) if p.suffix.lower() == ".toml" else json.dumps(full, indent=2) + "\n"
-    from etl_desk.core.files import atomic_write
 
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:

@@ -1,6 +1,6 @@
 """The solutions catalogue: five remedies of the case study as data.
 
-The catalogue lives in ``etl_desk/resources/solutions.toml`` (shipped with the
+The catalogue lives in ``resources/solutions.toml`` (shipped as ``etl_desk.resources`` with the
 package) and is read with :mod:`tomllib` through :mod:`importlib.resources`, so it
 works from a wheel or a frozen bundle. :func:`load_catalogue` validates it and
 returns :class:`Solution` objects; :func:`global_assumptions` and
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-RESOURCE_PACKAGE = "etl_desk"
-CATALOGUE_FILE = "resources/solutions.toml"
-DIAGRAM_DIR = "resources/diagrams"
+RESOURCE_PACKAGE = "etl_desk.resources"
+CATALOGUE_FILE = "solutions.toml"
+DIAGRAM_DIR = "diagrams"
 
 #: The assumption keys every solution has, in display order.
 SOLUTION_KEYS = ("enabled", "target", "people", "weeks", "weekly_rate_usd", "tooling_usd",

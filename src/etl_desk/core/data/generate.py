@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from etl_desk.core.data.case_study import RUNS, SEED, generate_case_study
+from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
 from etl_desk.core.tasks import CancelFn, ProgressFn
 
 PRESETS = ("case-study", "realistic")
@@ -18,7 +20,6 @@ def generate(preset: str = "case-study", *, runs: int | None = None, seed: int |
     runs / seed / anomaly rate the keyword arguments override.
     """
     if preset == "case-study":
-        from etl_desk.core.data.case_study import RUNS, SEED, generate_case_study
 
         df = generate_case_study(runs=runs or RUNS, seed=SEED if seed is None else seed)
         if progress:
@@ -27,7 +28,6 @@ def generate(preset: str = "case-study", *, runs: int | None = None, seed: int |
     if preset == "realistic":
         from dataclasses import replace
 
-        from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
 
         s = settings or RealisticSettings()
         over = {k: v for k, v in (("runs", runs), ("seed", seed), ("anomaly_rate", anomaly_rate))

@@ -39,6 +39,7 @@ from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, wh
 from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.schema import to_canonical
+from etl_desk.core.data.xlsx_read import read_workbook
 from etl_desk.core.errors import DataError, LoadReport
 
 __all__ = ["ImportOptions", "Mapping", "load_path", "load_paths", "detect", "expand_paths",
@@ -149,8 +150,6 @@ def _is_etl_desk_workbook(path) -> bool:
 
 
 def _read_etl_desk_workbook(path: str, report: LoadReport) -> pd.DataFrame:
-    from etl_desk.core.data.xlsx_read import read_workbook  # openpyxl (~0.1 s): only when a workbook is opened
-
     try:
         df, _ = read_workbook(path)
     except DataError as exc:

@@ -4,14 +4,19 @@ Each :class:`Pipeline` describes one Databricks job of a utility company: when i
 is scheduled, how much data it reads (log-normal, with SAP month-end peaks), the
 cluster it runs on (nodes, DBU rate, relative instance price), how fast that
 cluster processes data, and how it tends to fail. The realistic generator
-(:mod:`etl_desk.core.realistic`) turns these numbers into runs; nothing here is
-random.
+(:mod:`etl_desk.core.data.realistic`) turns these numbers into runs; nothing here is
+random. The numbers live in ``resources/pipelines.toml``, where each field is explained.
 
 Units: GB, minutes, nodes, DBU per node-hour. Start hours are UTC.
 """
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
+
+#: The catalogue's data file in the ``etl_desk.resources`` package.
+CATALOGUE_FILE = "pipelines.toml"
 
 
 @dataclass(frozen=True)
@@ -57,49 +62,14 @@ class Pipeline:
         return self.startup_min + self.median_gb / (self.gb_per_min_per_node * self.nodes)
 
 
-def _p(name, source, description, runs_per_day, hours, minute, median_gb, sigma, nodes, dbu, inst,
-       tput, startup, spot, peak, timeout, fail) -> Pipeline:
-    return Pipeline(name, source, description, runs_per_day, tuple(hours), minute, median_gb, sigma, nodes,
-                    dbu, inst, tput, startup, spot, peak, timeout, fail)
+def _load() -> tuple[Pipeline, ...]:
+    """The catalogue from ``resources/pipelines.toml`` (packaged as ``etl_desk.resources``)."""
+    data = tomllib.loads(resources.files("etl_desk.resources").joinpath(CATALOGUE_FILE).read_text("utf-8"))
+    return tuple(Pipeline(**{**row, "hours": tuple(row["hours"])}) for row in data["pipelines"])
 
 
 #: The pipelines, SAP first. Month-end peaks apply to SAP only.
-PIPELINES: tuple[Pipeline, ...] = (
-    # --- SAP (ERP extracts into the lakehouse) -------------------------------------------------------
-    _p("sap-fi-gl-extract", "SAP", "Finance: general-ledger journal entries (FI/GL)",
-       2, (1, 13), 5, 120.0, 0.35, 8, 2.0, 1.0, 0.60, 6.0, False, 3.0, 240, 0.020),
-    _p("sap-co-cost-allocation", "SAP", "Controlling: cost-centre allocations and settlements (CO)",
-       1, (2,), 30, 40.0, 0.30, 8, 2.0, 1.0, 0.50, 6.0, False, 3.5, 180, 0.015),
-    _p("sap-mm-material-master", "SAP", "Materials: material master and plant stock (MM)",
-       1, (4,), 0, 35.0, 0.25, 4, 1.5, 0.75, 0.80, 5.0, True, 1.0, 120, 0.010),
-    _p("sap-mm-purchase-orders", "SAP", "Procurement: purchase orders and goods receipts (MM)",
-       4, (0, 6, 12, 18), 15, 12.0, 0.45, 4, 2.0, 1.0, 0.70, 5.0, True, 1.5, 90, 0.015),
-    _p("sap-sd-sales-orders", "SAP", "Sales: orders and deliveries (SD)",
-       12, range(0, 24, 2), 10, 18.0, 0.50, 4, 2.0, 1.0, 0.70, 5.0, True, 1.6, 90, 0.015),
-    _p("sap-sd-billing-docs", "SAP", "Billing documents and invoices (SD/FI-CA)",
-       6, range(0, 24, 4), 40, 25.0, 0.50, 6, 2.0, 1.0, 0.65, 5.0, True, 2.2, 120, 0.020),
-    _p("sap-hr-payroll", "SAP", "HR: payroll results and time data (HCM)",
-       1, (22,), 0, 8.0, 0.30, 4, 2.0, 1.0, 0.50, 5.0, False, 6.0, 120, 0.010),
-    _p("sap-pm-maintenance-orders", "SAP", "Plant maintenance: work orders and notifications (PM)",
-       4, (3, 9, 15, 21), 20, 6.0, 0.60, 2, 1.5, 0.75, 0.80, 4.0, True, 1.2, 60, 0.015),
-    _p("sap-isu-meter-reads", "SAP", "Utilities: meter readings for billing (IS-U)",
-       24, range(24), 25, 15.0, 0.40, 6, 2.0, 1.0, 0.90, 5.0, True, 1.4, 60, 0.020),
-    # --- GIS (network and asset geodata) ---------------------------------------------------------------
-    _p("gis-parcel-sync", "GIS", "Land parcels and easements from the cadastre",
-       4, (1, 7, 13, 19), 0, 20.0, 0.50, 4, 2.0, 1.0, 0.50, 5.0, True, 1.0, 90, 0.020),
-    _p("gis-network-topology", "GIS", "Electric network topology rebuild (connectivity graph)",
-       1, (3,), 0, 220.0, 0.30, 12, 3.0, 1.5, 0.40, 8.0, True, 1.0, 240, 0.030),
-    _p("gis-imagery-tiles", "GIS", "Aerial and satellite imagery tiling",
-       1, (0,), 30, 900.0, 0.60, 16, 2.0, 1.0, 1.20, 10.0, True, 1.0, 300, 0.020),
-    _p("gis-asset-inventory", "GIS", "Poles, transformers, lines: asset register sync",
-       2, (5, 17), 0, 45.0, 0.35, 4, 2.0, 1.0, 0.60, 5.0, True, 1.0, 120, 0.015),
-    _p("gis-vegetation-risk", "GIS", "LiDAR vegetation encroachment scoring along lines",
-       1, (23,), 0, 350.0, 0.45, 10, 3.0, 1.5, 0.50, 8.0, True, 1.0, 300, 0.030),
-    _p("gis-outage-map", "GIS", "Outage map refresh from SCADA and customer calls",
-       96, range(24), 0, 1.5, 0.70, 2, 1.0, 0.5, 1.00, 3.0, True, 1.0, 30, 0.010),
-    _p("gis-work-order-geocode", "GIS", "Geocoding of field work orders",
-       12, range(0, 24, 2), 45, 3.0, 0.50, 2, 1.0, 0.5, 0.80, 3.0, True, 1.0, 30, 0.010),
-)
+PIPELINES: tuple[Pipeline, ...] = _load()
 
 SOURCES = ("SAP", "GIS")
 BY_NAME: dict[str, Pipeline] = {p.name: p for p in PIPELINES}

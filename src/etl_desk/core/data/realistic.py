@@ -287,9 +287,17 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
                        cancel: CancelFn | None = None) -> pd.DataFrame:
     """Generate the canonical job-run table for *settings* (see the module docstring).
 
-    ``progress(fraction)`` is called a few times from 0 to 1; ``cancel()`` is
-    polled between stages and, when it returns True, :class:`Cancelled` is raised.
-    Raises :class:`SettingsError` (a ValueError) listing every problem when the settings are out of range.
+    Returns exactly ``settings.runs`` rows in the canonical columns (times UTC, durations in
+    minutes, volumes in GB, costs in USD), in pipeline order. Five stages, in this order (the
+    random draws happen in this order too, which keeps a seed's data the same):
+    :func:`_schedule` (scheduled runs and volumes), :func:`_attempts` (durations, failures,
+    retries), :func:`_trim` (exactly ``runs`` rows), :func:`_costs` (compute hours, cost,
+    injected anomalies) and :func:`_frame`.
+
+    ``progress(fraction)`` is called a few times from 0 to 1; ``cancel()`` is polled between
+    stages and, when it returns True, :class:`~etl_desk.core.tasks.Cancelled` is raised.
+    Raises :class:`SettingsError` (a ValueError) listing every problem when the settings are
+    out of range.
     """
     s = settings if settings is not None else RealisticSettings()
     problems = s.validate()
@@ -298,18 +306,52 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     report = progress or (lambda _f: None)
     report(0.0)
     _check(cancel)
-
-    cat = _CAT
-    n_pipes = len(cat.names)
     rng = np.random.Generator(np.random.PCG64(s.seed))
-    # One scheduled run yields at least one row, so drawing `runs` scheduled runs always gives enough
-    # rows; the surplus (retries) is trimmed below by dropping whole scheduled runs at random.
-    n = int(s.runs)
-    days = int(s.days)
-    start_day = np.datetime64(pd.Timestamp(s.start).date(), "D")
-    scale = s.failure_rate_scale
+    sch = _schedule(s, rng)
+    report(0.2)
+    _check(cancel)
+    attempts, n_rows = _attempts(s, rng, sch, report, cancel)
+    report(0.5)
+    _check(cancel)
+    rows = _trim(s, rng, sch, attempts, n_rows)
+    cost = _costs(s, rng, rows)
+    report(0.75)
+    _check(cancel)
+    df = _frame(s, sch, rows, cost)
+    report(1.0)
+    return df
 
-    # --- schedule and volumes, pipeline by pipeline (each a contiguous block of scheduled runs) ----------
+
+@dataclass
+class _Schedule:
+    """Scheduled runs (one per first attempt), pipeline by pipeline in contiguous blocks."""
+
+    counts: np.ndarray      # scheduled runs per pipeline
+    bounds: np.ndarray      # block boundaries (len = pipelines + 1)
+    sched: np.ndarray       # start, seconds after the start day (int64)
+    gb: np.ndarray          # data volume (GB)
+    spot: np.ndarray        # runs on spot (bool)
+    pipe_of: np.ndarray     # pipeline index of each scheduled run
+    p_driver: np.ndarray    # probability of a driver (code) failure, volume-driven
+    p_storage: np.ndarray   # probability of a storage-access failure, volume-driven
+    q_volume: np.ndarray    # probability of neither
+    work_nominal: np.ndarray  # planned working minutes at the cluster's throughput
+    start_day: np.datetime64
+
+    def per_run(self, values: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        """A per-pipeline array spread to every scheduled run (``idx`` None) or to the runs ``idx``."""
+        return np.repeat(values, self.counts) if idx is None else values[self.pipe_of[idx]]
+
+
+def _schedule(s: RealisticSettings, rng: np.random.Generator) -> _Schedule:
+    """Schedule and volumes, pipeline by pipeline (each a contiguous block of scheduled runs).
+
+    One scheduled run yields at least one row, so drawing ``runs`` scheduled runs always gives
+    enough rows; the surplus (retries) is trimmed by :func:`_trim`.
+    """
+    cat = _CAT
+    n, days = int(s.runs), int(s.days)
+    start_day = np.datetime64(pd.Timestamp(s.start).date(), "D")
     share = np.where(cat.source_code == 0, s.sap_share, 1.0 - s.sap_share)
     src_total = np.array([cat.runs_per_day[cat.source_code == c].sum() for c in cat.source_code])
     counts = _allocate(n, cat.runs_per_day / src_total * share)
@@ -317,7 +359,7 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     month_end = _month_end_days(start_day, days)
     gb = rng.standard_normal(n)  # becomes the volume, in place
     sched = rng.exponential(_SCHEDULER_DELAY_MIN * 60.0, n)  # scheduler delay (s); becomes the start
-    for p in range(n_pipes):
+    for p in range(len(cat.names)):
         lo, hi = int(bounds[p]), int(bounds[p + 1])
         k = hi - lo
         if not k:
@@ -348,30 +390,38 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     np.maximum(gb, 0.01, out=gb)
     spot = rng.random(n) < s.spot_share
     spot &= np.repeat(cat.spot_eligible, counts)
-    pipe_of = np.repeat(np.arange(n_pipes, dtype=np.intp), counts)
-
-    def per_run(values: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
-        return np.repeat(values, counts) if idx is None else values[pipe_of[idx]]
-
+    pipe_of = np.repeat(np.arange(len(cat.names), dtype=np.intp), counts)
+    sch = _Schedule(counts=counts, bounds=bounds, sched=sched, gb=gb, spot=spot, pipe_of=pipe_of,
+                    p_driver=gb, p_storage=gb, q_volume=gb, work_nominal=gb, start_day=start_day)
     # volume-driven hazards: driver errors relative to the pipeline's median, storage errors absolute
-    p_driver = gb / per_run(cat.median_gb, None)
+    scale = s.failure_rate_scale
+    p_driver = gb / sch.per_run(cat.median_gb, None)
     p_driver *= np.sqrt(p_driver)
-    p_driver *= per_run(cat.base_failure * scale, None)
+    p_driver *= sch.per_run(cat.base_failure * scale, None)
     np.minimum(p_driver, 0.5, out=p_driver)
     p_storage = np.sqrt(gb * 0.1)
     p_storage *= _P_STORAGE_10GB * scale
     np.minimum(p_storage, 0.5, out=p_storage)
     q_volume = 1.0 - p_driver
     q_volume *= 1.0 - p_storage
-    work_nominal = gb / per_run(cat.tput, None)
-    report(0.2)
-    _check(cancel)
+    sch.p_driver, sch.p_storage, sch.q_volume = p_driver, p_storage, q_volume
+    sch.work_nominal = gb / sch.per_run(cat.tput, None)
+    return sch
 
-    # --- attempts: duration, failure mode, retries ------------------------------------------------------
+
+def _attempts(s: RealisticSettings, rng: np.random.Generator, sch: _Schedule, report, cancel
+              ) -> tuple[list[tuple], np.ndarray]:
+    """Attempts: duration, failure mode and retries of every scheduled run.
+
+    Returns ``(attempts, n_rows)``: one ``(runs, start_s, duration_min, mode, spot)`` per attempt
+    number (``runs`` None for the first: every scheduled run), and the rows each scheduled run made.
+    """
+    cat, n, scale = _CAT, len(sch.sched), s.failure_rate_scale
+    per_run = sch.per_run
     attempts: list[tuple] = []
     active: np.ndarray | None = None  # None = every scheduled run (first attempt)
-    start_s = sched
-    spot_a = spot
+    start_s = sch.sched
+    spot_a = sch.spot
     n_rows = np.ones(n, dtype=np.int64)
     for a in range(1, s.max_retries + 2):
         m = n if active is None else len(active)
@@ -380,7 +430,7 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
         work = rng.standard_normal(m)
         work *= DURATION_NOISE_SIGMA
         np.exp(work, out=work)
-        work *= work_nominal if active is None else work_nominal[active]
+        work *= sch.work_nominal if active is None else sch.work_nominal[active]
         dur = startup + work  # planned duration
         # spot: reclaim hazard per node-hour of the planned run; launch failures more likely
         p_spot = dur * per_run(cat.nodes, active)
@@ -391,13 +441,14 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
         p_cluster = np.where(spot_a, _SPOT_LAUNCH_FACTOR * _P_CLUSTER * scale, _P_CLUSTER * scale)
         p_fail = 1.0 - p_spot
         p_fail *= 1.0 - p_cluster
-        p_fail *= q_volume if active is None else q_volume[active]
+        p_fail *= sch.q_volume if active is None else sch.q_volume[active]
         np.subtract(1.0, p_fail, out=p_fail)
         failed = np.flatnonzero(rng.random(m) < np.minimum(p_fail, _P_MAX, out=p_fail))
         mode = np.zeros(m, dtype=np.int8)
         if len(failed):
             g = failed if active is None else active[failed]
-            hz = np.cumsum(np.stack([p_cluster[failed], p_driver[g], p_storage[g], p_spot[failed]]), axis=0)
+            hz = np.cumsum(np.stack([p_cluster[failed], sch.p_driver[g], sch.p_storage[g], p_spot[failed]]),
+                           axis=0)
             x = rng.random(len(failed)) * hz[-1]
             fm = 1 + (x >= hz[:-1]).sum(axis=0)
             u = rng.random(len(failed))
@@ -421,10 +472,29 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
         spot_a = spot_a[retry] & (mode[retry] != _SPOT)  # after a spot loss, fall back to on-demand
         report(0.2 + 0.3 * a / (s.max_retries + 1))
         _check(cancel)
-    report(0.5)
-    _check(cancel)
+    return attempts, n_rows
 
-    # --- exactly `runs` rows: drop whole scheduled runs at random, evenly over the period ---------------
+
+@dataclass
+class _Rows:
+    """One row per kept attempt, in pipeline order."""
+
+    start: np.ndarray       # seconds after the start day
+    dur: np.ndarray         # minutes
+    mode: np.ndarray        # failure mode (0 = OK)
+    spot: np.ndarray
+    attempt: np.ndarray     # 1, 2, ... within a scheduled run
+    has_next: np.ndarray    # a retry follows this row
+    sched_no: np.ndarray    # scheduled-run number within its pipeline (1..)
+    gb: np.ndarray
+    pipe: np.ndarray        # pipeline index
+    rows_per_pipe: np.ndarray
+
+
+def _trim(s: RealisticSettings, rng: np.random.Generator, sch: _Schedule, attempts: list[tuple],
+          n_rows: np.ndarray) -> _Rows:
+    """Exactly ``runs`` rows: drop whole scheduled runs at random, evenly over the period."""
+    n = len(sch.sched)
     keep = n_rows
     excess = int(n_rows.sum()) - n
     if excess > 0:
@@ -437,7 +507,7 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     offset = np.cumsum(keep)
     cum_keep = np.concatenate(([0], offset))
     offset -= keep
-    rows_per_pipe = cum_keep[bounds[1:]] - cum_keep[bounds[:-1]]
+    rows_per_pipe = cum_keep[sch.bounds[1:]] - cum_keep[sch.bounds[:-1]]
     row_start = np.empty(n, dtype=np.int64)
     row_dur = np.empty(n, dtype=np.float64)
     row_mode = np.empty(n, dtype=np.int8)
@@ -458,70 +528,87 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     attempt -= np.repeat(offset, chain_rows)
     has_next = attempt < np.repeat(chain_rows, chain_rows)
     kept = np.cumsum(keep > 0)
-    before = np.concatenate(([0], kept))[bounds[:-1]]
-    sched_no = np.repeat(kept - np.repeat(before, counts), chain_rows)  # 1.. within each pipeline
-    row_gb = np.repeat(gb, chain_rows)
-    row_pipe = np.repeat(np.arange(n_pipes, dtype=np.int8), rows_per_pipe)
+    before = np.concatenate(([0], kept))[sch.bounds[:-1]]
+    sched_no = np.repeat(kept - np.repeat(before, sch.counts), chain_rows)  # 1.. within each pipeline
+    return _Rows(start=row_start, dur=row_dur, mode=row_mode, spot=row_spot, attempt=attempt, has_next=has_next,
+                 sched_no=sched_no, gb=np.repeat(sch.gb, chain_rows),
+                 pipe=np.repeat(np.arange(len(_CAT.names), dtype=np.int8), rows_per_pipe),
+                 rows_per_pipe=rows_per_pipe)
 
-    # --- compute hours and cost; injected anomalies -----------------------------------------------------
+
+@dataclass
+class _Cost:
+    hours: np.ndarray       # compute hours (node-hours)
+    cost: np.ndarray        # USD
+    anomaly: np.ndarray     # injected anomaly (ground truth)
+
+
+def _costs(s: RealisticSettings, rng: np.random.Generator, rows: _Rows) -> _Cost:
+    """Compute hours and cost of every row; injected anomalies (duration or cost spikes) when asked.
+
+    Cost = node-hours x (DBU per node-hour x $/DBU + instance $/hour x the pipeline's instance
+    factor, less the spot discount on spot rows). A spike stretches the run (a stuck stage) unless
+    a retry follows it or the stretch would pass the job's timeout; then it is a runaway autoscaler
+    (more node-hours, the same wall-clock time). ``rows.dur`` is updated in place.
+    """
+    cat, n = _CAT, len(rows.dur)
     rate_on = cat.dbu * s.usd_per_dbu + s.instance_usd_per_hour * cat.instance_factor
     rate_spot = cat.dbu * s.usd_per_dbu + s.instance_usd_per_hour * cat.instance_factor * (1.0 - s.spot_discount)
-    rate = np.where(row_spot, np.repeat(rate_spot, rows_per_pipe), np.repeat(rate_on, rows_per_pipe))
+    rate = np.where(rows.spot, np.repeat(rate_spot, rows.rows_per_pipe), np.repeat(rate_on, rows.rows_per_pipe))
     anomaly = np.zeros(n, dtype=bool)
     hours_factor = None
     if s.anomaly_rate > 0:
         idx = np.flatnonzero(rng.random(n) < s.anomaly_rate)
         factor = rng.uniform(*ANOMALY_FACTOR_RANGE, len(idx))
         want_duration = rng.random(len(idx)) < 0.5
-        # a stuck stage stretches the run - unless a retry follows it or the stretch would pass the
-        # job's timeout; then the spike is a runaway autoscaler (more node-hours, same wall-clock time)
-        stretched = np.round(row_dur[idx] * factor, 2)
-        as_duration = want_duration & ~has_next[idx] & (stretched <= cat.timeout[row_pipe[idx]])
-        row_dur[idx[as_duration]] = stretched[as_duration]
+        stretched = np.round(rows.dur[idx] * factor, 2)
+        as_duration = want_duration & ~rows.has_next[idx] & (stretched <= cat.timeout[rows.pipe[idx]])
+        rows.dur[idx[as_duration]] = stretched[as_duration]
         hours_factor = factor[~as_duration], idx[~as_duration]
         anomaly[idx] = True
-    hours = row_dur * np.repeat(cat.nodes / 60.0, rows_per_pipe)
+    hours = rows.dur * np.repeat(cat.nodes / 60.0, rows.rows_per_pipe)
     if hours_factor is not None:
         hours[hours_factor[1]] *= hours_factor[0]
     np.round(hours, 4, out=hours)
     cost = hours * rate
     np.round(cost, 4, out=cost)
-    start_ns = row_start
-    start_ns *= 1_000_000_000
-    start_ns += start_day.astype("datetime64[ns]").astype(np.int64)
-    end_ns = np.rint(row_dur * 60e9).astype(np.int64)
-    end_ns += start_ns
-    report(0.75)
-    _check(cancel)
+    return _Cost(hours=hours, cost=cost, anomaly=anomaly)
 
-    # --- strings and the canonical frame ----------------------------------------------------------------
-    run_id = _run_ids(cat.names, rows_per_pipe, sched_no, attempt)
-    job = pa.array(cat.names, type=pa.large_string()).take(pa.array(row_pipe))
-    codes = pa.array(TERMINATION_CODES, type=pa.large_string()).take(pa.array(row_mode))
-    states = pa.array(_RESULT_STATES, type=pa.large_string()).take(pa.array(row_mode))
-    status = pd.Categorical.from_codes((row_mode != _OK).view(np.int8), dtype=_STATUS_DTYPE)
-    source = pd.Categorical.from_codes(cat.source_code[row_pipe], dtype=_SOURCE_DTYPE)
+
+def _frame(s: RealisticSettings, sch: _Schedule, rows: _Rows, cost: _Cost) -> pd.DataFrame:
+    """Strings and the canonical frame (Arrow-backed text, categorical status and source)."""
+    cat = _CAT
+    start_ns = rows.start  # in place: the seconds are not needed again
+    start_ns *= 1_000_000_000
+    start_ns += sch.start_day.astype("datetime64[ns]").astype(np.int64)
+    end_ns = np.rint(rows.dur * 60e9).astype(np.int64)
+    end_ns += start_ns
+    run_id = _run_ids(cat.names, rows.rows_per_pipe, rows.sched_no, rows.attempt)
+    job = pa.array(cat.names, type=pa.large_string()).take(pa.array(rows.pipe))
+    codes = pa.array(TERMINATION_CODES, type=pa.large_string()).take(pa.array(rows.mode))
+    states = pa.array(_RESULT_STATES, type=pa.large_string()).take(pa.array(rows.mode))
+    status = pd.Categorical.from_codes((rows.mode != _OK).view(np.int8), dtype=_STATUS_DTYPE)
+    source = pd.Categorical.from_codes(cat.source_code[rows.pipe], dtype=_SOURCE_DTYPE)
     df = pd.DataFrame({
         "run_id": _strings(run_id),
         "job_name": _strings(job),
         "source_system": source,
         "start_time": start_ns.view("datetime64[ns]"),
         "end_time": end_ns.view("datetime64[ns]"),
-        "duration_min": row_dur,
-        "data_processed_gb": row_gb,
+        "duration_min": rows.dur,
+        "data_processed_gb": rows.gb,
         "status": status,
         "result_state": _strings(states),
         "termination_code": _strings(codes),
-        "compute_hours": hours,
-        "cost_usd": cost,
-        "attempt": attempt,
-        "spot": _bools(row_spot),
-        "injected_anomaly": _bools(anomaly),
+        "compute_hours": cost.hours,
+        "cost_usd": cost.cost,
+        "attempt": rows.attempt,
+        "spot": _bools(rows.spot),
+        "injected_anomaly": _bools(cost.anomaly),
     }, copy=False)
     if tuple(df.columns) != COLUMN_NAMES:  # pragma: no cover - guards edits of the schema
         raise AssertionError("realistic generator out of step with schema.COLUMNS")
     df.attrs["source"] = f"Realistic SAP/GIS (seed {s.seed})"
-    report(1.0)
     return df
 
 

@@ -608,3 +608,33 @@ def assert_canonical(df: pd.DataFrame) -> None:
     assert isinstance(df["status"].dtype, pd.CategoricalDtype)
     assert list(df["status"].cat.categories) == list(STATUSES)
     assert df["run_id"].is_unique
+
+
+def informative_columns(df: pd.DataFrame) -> list[str]:
+    """Canonical columns worth writing: required ones plus optional ones with information."""
+    cols = []
+    for name in COLUMN_NAMES:
+        if name not in df.columns:
+            continue
+        col = BY_NAME[name]
+        if not col.required:
+            s = df[name]
+            if not s.notna().any():
+                continue
+            if name == "attempt" and bool((s == 1).all()):
+                continue
+        cols.append(name)
+    return cols
+
+
+def labelled_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """*df* with display labels as headers, limited to *columns* (default: the informative ones)."""
+    cols = informative_columns(df) if columns is None else list(columns)
+    out = df[cols].copy()
+    # whole numbers are written as integers (27, not 27.0), as the published CSV does
+    for name in ("duration_min",):
+        if name in out.columns:
+            v = out[name].to_numpy()
+            if np.isfinite(v).all() and np.all(v == np.round(v)):
+                out[name] = v.astype(np.int64)
+    return out.rename(columns=LABELS)

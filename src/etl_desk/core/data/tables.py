@@ -11,16 +11,16 @@ import csv
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, LABELS, to_canonical
+from etl_desk.core.data.schema import labelled_frame, to_canonical
+from etl_desk.core.data.xlsx_book import export_data_workbook
+from etl_desk.core.data.xlsx_read import is_etl_desk_workbook, read_workbook
+from etl_desk.core.data.xlsx_sheet import EXCEL_MAX_ROWS
 from etl_desk.core.errors import DataError, LoadReport
 from etl_desk.core.files import atomic_write
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
-#: Excel's row limit, header included.
-EXCEL_MAX_ROWS = 1_048_576
 
 
 def file_format(path: str | os.PathLike) -> str:
@@ -32,38 +32,10 @@ def file_format(path: str | os.PathLike) -> str:
                         file=str(path)) from None
 
 
-def informative_columns(df: pd.DataFrame) -> list[str]:
-    """Canonical columns worth writing: required ones plus optional ones with information."""
-    cols = []
-    for name in COLUMN_NAMES:
-        if name not in df.columns:
-            continue
-        col = BY_NAME[name]
-        if not col.required:
-            s = df[name]
-            if not s.notna().any():
-                continue
-            if name == "attempt" and bool((s == 1).all()):
-                continue
-        cols.append(name)
-    return cols
 
 
-def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    return labelled_frame(df)
 
 
-def labelled_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    """*df* with display labels as headers, limited to *columns* (default: the informative ones)."""
-    cols = informative_columns(df) if columns is None else list(columns)
-    out = df[cols].copy()
-    # whole numbers are written as integers (27, not 27.0), as the published CSV does
-    for name in ("duration_min",):
-        if name in out.columns:
-            v = out[name].to_numpy()
-            if np.isfinite(v).all() and np.all(v == np.round(v)):
-                out[name] = v.astype(np.int64)
-    return out.rename(columns=LABELS)
 
 
 #: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection";
@@ -132,7 +104,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     (:func:`neutralise_csv_text`); XLSX writes all text as text cells; Parquet is typed.
     """
     fmt = file_format(path)
-    out = _labelled(df)
+    out = labelled_frame(df)
     if fmt == "csv":
         write_csv(out, path, date_format="%Y-%m-%d %H:%M:%S")
     elif fmt == "parquet":
@@ -143,7 +115,6 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
                             f"{EXCEL_MAX_ROWS - 1:,}); filter the data or write CSV or Parquet",
                             file=str(path))
         # the Data sheet plus ETL Desk's hidden metadata sheet, so the file reopens exactly
-        from etl_desk.core.data.xlsx_book import export_data_workbook
 
         export_data_workbook(path, df)
 
@@ -163,7 +134,6 @@ def read_table(path: str | os.PathLike, *, strict: bool = True, report: LoadRepo
         elif fmt == "parquet":
             raw = pd.read_parquet(path)
         else:
-            from etl_desk.core.data.xlsx_read import is_etl_desk_workbook, read_workbook
 
             if is_etl_desk_workbook(path):
                 return read_workbook(path)[0]

@@ -20,7 +20,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.data import tables, xlsx_sheet
+from etl_desk._version import __version__
+from etl_desk.core.data import schema, xlsx_sheet
 from etl_desk.core.data.schema import LABELS
 from etl_desk.core.errors import DataError
 from etl_desk.core.files import atomic_write
@@ -56,7 +57,7 @@ def row_plan(n: int, policy: str, path: str) -> tuple[list[tuple[int, int]], boo
     """Split the rows over data sheets: list of (start, stop), truncated?, notes."""
     if policy not in ROW_POLICIES:
         raise ValueError(f"max_rows_policy must be one of {ROW_POLICIES}, not {policy!r}")
-    cap = tables.EXCEL_MAX_ROWS - 1
+    cap = xlsx_sheet.EXCEL_MAX_ROWS - 1
     if n <= cap:
         return [(0, n)], False, []
     if policy == "refuse":
@@ -85,7 +86,7 @@ def export_data_workbook(path: str | os.PathLike, df: pd.DataFrame, *, progress:
     """
     path = Path(path)
     parts, _, _ = row_plan(len(df), "refuse", str(path))
-    cols = tables.informative_columns(df)
+    cols = schema.informative_columns(df)
 
     def write(tmp: str) -> None:
         with open_book(tmp, title="ETL Desk data") as wb:
@@ -138,7 +139,7 @@ def write_data_sheets(wb, sheets: list, df: pd.DataFrame, parts: list[tuple[int,
     total = max(1, sum(b - a for a, b in parts))
     done = 0
     for k, ((a, b), ws) in enumerate(zip(parts, sheets)):
-        labelled = tables.labelled_frame(df.iloc[a:b], cols)
+        labelled = schema.labelled_frame(df.iloc[a:b], cols)
         offset, size = done, b - a
 
         def prog(f, offset=offset, size=size):
@@ -189,8 +190,6 @@ class _Sink:
 
 def app_version() -> str:
     """ETL Desk's version (read here, not at import, to keep start-up free of it)."""
-    from etl_desk import __version__  # the package root imports nothing heavy, but core modules do not import it
-
     return __version__
 
 

@@ -6,6 +6,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.tasks import Cancelled
+
 
 def write_data_xlsx(labelled: pd.DataFrame, path: str, sheet: str = "Data") -> None:
     """A plain workbook with one sheet holding *labelled* as an Excel table."""
@@ -242,8 +244,6 @@ def _install_stream(wb, ws, first_row, first_col, n, columns, progress, cancel) 
 
 
 def _stream_rows(fh, row0: int, n: int, columns, progress, cancel) -> None:
-    from etl_desk.core.tasks import Cancelled
-
     for c0 in range(0, n, _CHUNK_ROWS):
         if cancel is not None and cancel():
             raise Cancelled("export cancelled")
@@ -276,8 +276,6 @@ _INF = (float("inf"), float("-inf"))
 
 def _write_cells_slowly(ws, first_row, first_col, columns, progress, cancel) -> None:
     """Cell-by-cell fallback (an XlsxWriter without the private hooks used above)."""
-    from etl_desk.core.tasks import Cancelled
-
     for j, (kind, payload, col, fmt) in enumerate(columns):
         col += first_col
         if cancel is not None and cancel():
@@ -296,3 +294,7 @@ def _write_cells_slowly(ws, first_row, first_col, columns, progress, cancel) -> 
                         ws.write_number(first_row + 1 + i, col, v, fmt)
         if progress is not None:
             progress((j + 1) / len(columns))
+
+
+#: Excel's row limit, header included.
+EXCEL_MAX_ROWS = 1_048_576

@@ -44,8 +44,7 @@ import pandas as pd
 from etl_desk.core.business_case.catalogue import SCENARIOS
 from etl_desk.core.business_case.model import evaluate
 from etl_desk.core.business_case.results import Results
-from etl_desk.core.data import tables
-from etl_desk.core.data.schema import LABELS
+from etl_desk.core.data.schema import LABELS, informative_columns
 from etl_desk.core.data.xlsx_book import (
     META_SHEET,
     TABLE_NAME,
@@ -152,7 +151,7 @@ def scenario_cumulative(results: Results) -> dict[str, np.ndarray]:
 
 def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, filters_text, notes, progress,
                 cancel, title, truncated, realisation, report_only=False) -> list[str]:
-    cols = tables.informative_columns(df)
+    cols = informative_columns(df)
     analysis, case, appraisal = results.analysis, results.case, results.appraisal
     runs = runs_table(getattr(analysis, "anomalies", None), getattr(results.baseline, "anomaly_runs", None))
     data = DataRefs(table=TABLE_NAME, labels=frozenset(LABELS[c] for c in cols),

@@ -5,8 +5,10 @@ this package holds the pieces (and :func:`preview` for the window's mapping step
 """
 from __future__ import annotations
 
+from etl_desk.core.data.importers.files import read_raw, what_is
 from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping, header_key, load_mapping_file
 from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.errors import DataError
 
 __all__ = ["ImportOptions", "Mapping", "apply_mapping", "guess_mapping", "header_key",
            "load_mapping_file", "preview"]
@@ -14,9 +16,6 @@ __all__ = ["ImportOptions", "Mapping", "apply_mapping", "guess_mapping", "header
 
 def preview(path, n: int = 20):
     """``(headers, rows, guessed Mapping)`` for the mapping step: the first *n* rows as text."""
-    from etl_desk.core.data.importers.files import read_raw, what_is
-    from etl_desk.core.errors import DataError
-
     kind = what_is(path)
     if kind not in ("csv", "xlsx", "parquet"):
         raise DataError(f"a {kind} needs no column mapping", file=str(path))
