@@ -129,6 +129,7 @@ def realisation_for(df: pd.DataFrame, results: Results, args):
     before_path, go_live = getattr(args, "before", None), getattr(args, "go_live", None)
     if not before_path and not go_live:
         return None
+    # imported here, not at start-up: only --before / --go-live need them (keeps `etl-desk --help` quick)
     from etl_desk.core.business_case.baseline import compute_baseline
     from etl_desk.core.business_case.model import evaluate
     from etl_desk.core.business_case.realisation import realised_vs_projected, split_at
@@ -157,12 +158,12 @@ def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realis
     for out in getattr(args, "output", None) or []:
         low = str(out).lower()
         if low.endswith(".pdf"):
-            from etl_desk.core.workbook.pdf import export_report_pdf
+            from etl_desk.core.workbook.pdf import export_report_pdf  # start-up: only -o *.pdf needs it
 
             export_report_pdf(out, df, results, source=_source(df, args), realisation=realisation)
             print(f"wrote {out}: the report pages", file=sys.stderr)
         elif low.endswith(".xlsx"):
-            from etl_desk.core.workbook.export import export_workbook
+            from etl_desk.core.workbook.export import export_workbook  # start-up: only -o *.xlsx needs it
 
             res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
                                   max_rows_policy=getattr(args, "rows", "refuse"), realisation=realisation)
@@ -171,7 +172,7 @@ def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realis
             raise DataError("the report must be an .xlsx workbook or a .pdf of its report pages", file=str(out))
     focus = getattr(args, "focus", None)
     if focus:
-        from etl_desk.core.data.focus import write_focus
+        from etl_desk.core.data.focus import write_focus  # start-up: only --focus needs it
 
         notes = write_focus(df, focus)
         for n in notes:
@@ -265,7 +266,7 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
 
 def format_realisation(real) -> list[str]:
     """Realised against projected savings as terminal lines."""
-    from etl_desk.core import fmt
+    from etl_desk.core import fmt  # start-up: only with a realisation
 
     lines = [f"REALISED AGAINST PROJECTED ({'go-live ' + real.go_live if real.go_live else 'two histories'})",
              "  " + real.method]
@@ -286,9 +287,9 @@ def run(args) -> int:
     report = build_report(df, args, results)
     realisation = realisation_for(df, results, args)
     if realisation is not None:
-        from etl_desk.core.business_case.report import _plain
+        from etl_desk.core.business_case.report import plain_json  # start-up: only with a realisation
 
-        report["realisation"] = _plain(realisation)
+        report["realisation"] = plain_json(realisation)
     write_outputs(df, results, report, args, realisation)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)

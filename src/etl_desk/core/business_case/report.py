@@ -51,17 +51,17 @@ def _num(v) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _plain(obj):
+def plain_json(obj):
     """Dataclasses, dates and floats as JSON-safe values (NaN/inf -> null)."""
     if dataclasses.is_dataclass(obj):
-        out = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        out = {f.name: plain_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
         if hasattr(obj, "swing"):
             out["swing"] = _num(obj.swing)
         return out
     if isinstance(obj, (list, tuple)):
-        return [_plain(x) for x in obj]
+        return [plain_json(x) for x in obj]
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain_json(v) for k, v in obj.items()}
     if isinstance(obj, (_dt.date, _dt.datetime)):
         return obj.isoformat()
     if isinstance(obj, (bool, np.bool_)):
@@ -152,11 +152,11 @@ def business_case_json(case: BusinessCase | None, appraisal=None, *, unavailable
         },
     }
     if appraisal is not None:
-        out["scenarios"] = _plain(appraisal.scenarios)
-        out["sensitivity"] = _plain(appraisal.sensitivity)
-        out["switching_values"] = _plain(appraisal.switching)
-        out["annual"] = _plain(appraisal.annual)
-        out["decision"] = _plain(appraisal.decision)
+        out["scenarios"] = plain_json(appraisal.scenarios)
+        out["sensitivity"] = plain_json(appraisal.sensitivity)
+        out["switching_values"] = plain_json(appraisal.switching)
+        out["annual"] = plain_json(appraisal.annual)
+        out["decision"] = plain_json(appraisal.decision)
     return out
 
 

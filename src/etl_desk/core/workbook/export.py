@@ -67,6 +67,7 @@ from etl_desk.core.workbook.case_sheet import write_business_case_sheet
 from etl_desk.core.workbook.charts import write_charts
 from etl_desk.core.workbook.decision_sheet import write_checks_sheet, write_decision_sheet
 from etl_desk.core.workbook.formats import Styles
+from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet
 from etl_desk.core.workbook.scenario_sheet import write_scenario_sheet
 from etl_desk.core.workbook.schedule_sheet import write_schedule_sheet
 from etl_desk.core.workbook.sheets import write_cover, write_insights, write_kpis
@@ -186,8 +187,6 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
         charts_ws = wb.add_worksheet("Charts")
         names.append("Charts")
         if realisation is not None:
-            from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet  # noqa: PLC0415 - optional sheet
-
             write_realisation_sheet(wb, st, realisation)
             names.append("Benefits realisation")
         if decision_ws is not None:
