@@ -23,7 +23,8 @@ def write_annual_sheet(wb, st: Styles, case: BusinessCase, annual: dict[str, lis
     ws = wb.add_worksheet(ANNUAL_SHEET)
     ws.set_column(0, 0, 8)
     ws.set_column(1, 2, 11)
-    ws.set_column(3, 9, 15)
+    ws.set_column(3, 8, 15)
+    ws.set_column(9, 9, 21)
     ws.write_string(0, 0, "Annual cash flows: the fiscal-year roll-up behind every NPV (USD)", st.title)
     ws.merge_range(1, 0, 1, 9, "Year 0 is the fiscal year of the project start (a part year unless the start is the "
                                "first month of a fiscal year); fiscal years are named by the calendar year they end "
@@ -43,21 +44,21 @@ def write_annual_sheet(wb, st: Styles, case: BusinessCase, annual: dict[str, lis
         for k in range(MAX_YEARS):
             x = rows.get(k)
             R = row + 1
-            months_f = f"=COUNTIFS(sch_yidx,{k},sch_inh,1)"
-            ws.write_number(row, 0, k, st.num["count"])
-            ws.write_formula(row, 2, months_f, st.num["count"], x.months if x else 0)
-            ws.write_formula(row, 1, f'=IF(C{R}=0,"","FY"&(INDEX(sch_fy,1)+A{R}))', st.text,
+            count = f"COUNTIFS(sch_yidx,{k},sch_inh,1)"
+            ws.write_formula(row, 0, f'=IF({count}=0,"",{k})', st.num["count"], k if x else "")
+            ws.write_formula(row, 2, f'=IF({count}=0,"",{count})', st.num["count"], x.months if x else "")
+            ws.write_formula(row, 1, f'=IF(N(C{R})=0,"","FY"&(INDEX(sch_fy,1)+{k}))', st.text,
                              x.fiscal_year if x else "")
             for j, (key, attr) in enumerate((("inv", "investment"), ("mnt", "maintenance"), ("sav", "savings"),
                                              ("neth", "net"))):
-                f = f'=IF(C{R}=0,"",SUMIFS({sch(key, r.id)},sch_yidx,{k},sch_inh,1))'
+                f = f'=IF(N(C{R})=0,"",SUMIFS({sch(key, r.id)},sch_yidx,{k},sch_inh,1))'
                 ws.write_formula(row, 3 + j, f, st.num["usd0"], getattr(x, attr) if x else "")
             cprev = f"N(H{R - 1})+" if k else ""
-            ws.write_formula(row, 7, f'=IF(C{R}=0,"",{cprev}G{R})', st.num["usd0"], x.cumulative if x else "")
-            ws.write_formula(row, 8, f'=IF(C{R}=0,"",SUMIFS({sch("dnet", r.id)},sch_yidx,{k}))', st.num["usd0"],
+            ws.write_formula(row, 7, f'=IF(N(C{R})=0,"",{cprev}G{R})', st.num["usd0"], x.cumulative if x else "")
+            ws.write_formula(row, 8, f'=IF(N(C{R})=0,"",SUMIFS({sch("dnet", r.id)},sch_yidx,{k}))', st.num["usd0"],
                              x.discounted if x else "")
             dprev = f"N(J{R - 1})+" if k else ""
-            ws.write_formula(row, 9, f'=IF(C{R}=0,"",{dprev}I{R})', st.num["usd0"], x.discounted_cumulative if x else "")
+            ws.write_formula(row, 9, f'=IF(N(C{R})=0,"",{dprev}I{R})', st.num["usd0"], x.discounted_cumulative if x else "")
             row += 1
         last = row - 1
         ws.write_string(row, 0, "Total", st.label)

@@ -132,7 +132,7 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
     """Fill the Decision worksheet *ws* (added first, written last: it reads every other sheet)."""
     sols = case.solutions
     ws.hide_gridlines(2)
-    widths = (6, 40, 13, 8, 13, 18, 13, 9, 17, 15, 12)
+    widths = (6, 40, 13, 8, 12, 17, 17, 9, 17, 14, 11)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     last_col = len(widths) - 1
@@ -198,19 +198,23 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
     def choose(k: int, what: str) -> str:
         return f"CHOOSE(MATCH({k},{rank_rng},0)," + ",".join(bc(r.id, what) for r in sols) + ")"
 
+    months_wrap = wb.add_format({"num_format": '0.0" mo"', "text_wrap": True, "valign": "top", "border": 1,
+                                 "border_color": "#D9D9D9"})
+    rank_fmt = wb.add_format({"num_format": '"#"0', "align": "center", "valign": "top", "border": 1,
+                              "border_color": "#D9D9D9"})
     for k, r in enumerate(order, start=1):
         o = opts[r.id]
         R = row + 1
-        ws.write_number(row, 0, k, st.num["count"])
+        ws.write_number(row, 0, k, rank_fmt)
         names = ",".join('"' + f"{x.number}. {x.name}".replace('"', "'") + '"' for x in sols)
         ws.write_formula(row, 1, f"=CHOOSE(MATCH({k},{rank_rng},0),{names})", st.wrap, f"{r.number}. {r.name}")
         ws.write_formula(row, 2, "=" + choose(k, "npv"), st.bold["usd0"], r.npv_usd)
         ws.write_formula(row, 3, "=" + choose(k, "pi"), st.num["ratio"], NA if o.profitability_index is None
                          else o.profitability_index)
-        ws.write_formula(row, 4, "=" + choose(k, "pb"), st.num["months"],
+        ws.write_formula(row, 4, "=" + choose(k, "pb"), months_wrap,
                          o.payback_months if o.payback_months is not None else o.payback_status)
         ws.write_formula(row, 5, "=" + choose(k, "pb_status"), st.wrap, o.payback_status)
-        ws.write_formula(row, 6, "=" + choose(k, "dpb"), st.num["months"],
+        ws.write_formula(row, 6, "=" + choose(k, "dpb"), months_wrap,
                          o.discounted_payback_months if o.discounted_payback_months is not None
                          else o.discounted_payback_status)
         ws.write_formula(row, 7, "=" + choose(k, "irr"), st.num["fraction"], NA if o.irr_annual is None
@@ -228,10 +232,10 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
     for c, what, v, fmt in ((2, "npv", p.npv_usd, st.bold["usd0"]),
                             (3, "pi", NA if p.profitability_index is None else p.profitability_index, st.num["ratio"]),
                             (4, "pb", p.payback_months if p.payback_months is not None else p.payback_status,
-                             st.num["months"]),
+                             months_wrap),
                             (5, "pb_status", p.payback_status, st.wrap),
                             (6, "dpb", p.discounted_payback_months if p.discounted_payback_months is not None
-                             else p.discounted_payback_status, st.num["months"]),
+                             else p.discounted_payback_status, months_wrap),
                             (7, "irr", NA if p.irr_annual is None else p.irr_annual, st.num["fraction"])):
         ws.write_formula(row, c, f"={bc('portfolio', what)}", fmt, v)
     for c in (8, 9, 10):
