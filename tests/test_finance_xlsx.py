@@ -32,7 +32,7 @@ def test_inputs_are_named_labelled_and_read_back(book):
     rows = {r[5].value: r for r in ws.iter_rows(min_row=5) if r[5].value and "." in str(r[5].value)}
     r = rows["solutions.error-monitoring.effect"]
     # label first, then value, unit, rationale, defined name, key (D28)
-    assert r[0].value == "Effect on target" and r[1].value == 0.4 and r[2].value == "fraction of target"
+    assert r[0].value == "Effect on target" and r[1].value == 0.4 and r[2].value == "% of target"
     assert r[3].value and r[4].value == "error_monitoring_effect"
     assert r[1].protection.locked is False and ws.protection.sheet  # inputs unlocked, the rest locked (D29)
     assert r[1].number_format == "0.0%"

@@ -127,7 +127,8 @@ def _input(w: _Writer, key: str, name: str, spec, value) -> None:
     else:
         unit = _unit_key(spec.unit, value)
         fmt = st.input_int if unit == "count" else st.input[unit if unit != "usd" else "usd"]
-        w.line(spec.label, value, spec.unit, spec.rationale, name, key, fmt=fmt, validation={
+        shown = spec.unit.replace("fraction", "%") if unit == "fraction" else spec.unit  # the cell shows a percentage
+        w.line(spec.label, value, shown, spec.rationale, name, key, fmt=fmt, validation={
             "validate": "integer" if isinstance(value, int) and not isinstance(value, bool) else "decimal",
             "criteria": "between", "minimum": spec.min, "maximum": spec.max,
             "error_message": f"{spec.label}: between {spec.min:g} and {spec.max:g} {spec.unit}"})
