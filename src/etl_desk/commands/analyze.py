@@ -18,11 +18,12 @@ from dataclasses import fields
 import pandas as pd
 
 from etl_desk.core.business_case.results import Results, compute_results
-from etl_desk.core.insights.analysis import Analysis, to_json_dict
+from etl_desk.core.insights.analysis import Analysis, json_safe, to_json_dict
 from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
 from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
 from etl_desk.commands._input import load_input as _load_input
+from etl_desk.core.data.provenance import text_lines as provenance_lines
 from etl_desk.core.errors import DataError
 
 AREA_ORDER = ("cost", "data volume", "duration")
@@ -60,17 +61,21 @@ def add_parser(sub) -> None:
     p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="anomalies listed in the report (default 15; --json lists all)")
+    from etl_desk.commands._engine import add_engine_options
+
+    add_engine_options(p)
     g = p.add_argument_group("anomaly thresholds")
     for f in fields(AnomalyThresholds):
         md = f.metadata
         if f.type in ("bool", bool):
             g.add_argument(_threshold_option(f).replace("--use-", "--no-"), dest=f.name, action="store_false",
-                           default=None, help=f"do not {md['label'].lower()}")
+                           default=None, help=f"do not {md['label'].lower()}".replace("%", "%%"))
             continue
         conv = int if f.type in ("int", int) else float
         unit = f" ({md['unit']})" if md.get("unit") else ""
+        text = f"{md['label']}{unit}, default {f.default}: {md['help']}"
         g.add_argument(_threshold_option(f), dest=f.name, type=conv, default=None, metavar="X",
-                       help=f"{md['label']}{unit}, default {f.default}: {md['help']}")
+                       help=text.replace("%", "%%"))  # argparse formats help with %: a literal % is %%
     p.set_defaults(run=run)
 
 
@@ -112,8 +117,11 @@ def build_report(df: pd.DataFrame, args, results: Results) -> dict:
 
     report = to_json_dict(results.analysis, evidence=getattr(args, "evidence", False))
     report["source"] = _source(df, args)
-    report["business_case"] = business_case_json(results.case, results.appraisal,
-                                                 unavailable=str(results.baseline_error or ""))
+    # where every figure came from (etl_desk.core.data.provenance documents the schema)
+    report["provenance"] = json_safe(df.attrs.get("provenance"))
+    # NaN becomes null: unknown is never a number in JSON
+    report["business_case"] = json_safe(business_case_json(results.case, results.appraisal,
+                                                           unavailable=str(results.baseline_error or "")))
     return report
 
 
@@ -281,6 +289,10 @@ def format_realisation(real) -> list[str]:
 
 
 def run(args) -> int:
+    from etl_desk.commands._engine import run_engine, wants_engine
+
+    if wants_engine(args):
+        return run_engine(args, thresholds_from_args(args))
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     results = results_for(df, args)
@@ -298,6 +310,8 @@ def run(args) -> int:
         from etl_desk.core.business_case.report import format_business_case
 
         text = render_text(results.analysis, source=_source(df, args), top=max(args.top, 0))
+        if report.get("provenance"):
+            text += "\n" + "\n".join(provenance_lines(report["provenance"])) + "\n"
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
         if realisation is not None:
             text += "\n" + "\n".join(format_realisation(realisation)) + "\n"

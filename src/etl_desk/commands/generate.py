@@ -48,15 +48,32 @@ def add_parser(sub) -> None:
     p.add_argument("--runs", type=_positive_int, help="number of runs (default: 1,000 / 10,000)")
     p.add_argument("--seed", type=_seed, help="random seed (default: 42 / 7)")
     p.add_argument("--anomaly-rate", type=_rate, help="share of runs with an injected anomaly (realistic)")
-    p.add_argument("-o", "--output", required=True, help="output file (.csv, .xlsx, .parquet)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.csv, .xlsx, .parquet), or a folder (ending in / or existing) for a "
+                        "hive-partitioned Parquet dataset of any size, written in chunks (realistic preset)")
+    from etl_desk.commands._dataset import add_dataset_options
+
+    add_dataset_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from etl_desk.commands._dataset import run_dataset, wants_dataset
+
+    if wants_dataset(args):
+        return run_dataset(args)
     file_format(args.output)  # refuse an unknown extension before doing any work
     if args.preset == "case-study" and args.anomaly_rate is not None:
         raise DataError("--anomaly-rate applies to the realistic preset only")
-    df = generate(args.preset, runs=args.runs, seed=args.seed, anomaly_rate=args.anomaly_rate)
+    settings = None
+    if args.preset == "realistic" and (args.days is not None or args.start is not None):
+        from dataclasses import replace
+
+        from etl_desk.core.data.realistic import RealisticSettings
+
+        settings = replace(RealisticSettings(), **{k: v for k, v in (("days", args.days), ("start", args.start))
+                                                    if v is not None})
+    df = generate(args.preset, runs=args.runs, seed=args.seed, anomaly_rate=args.anomaly_rate, settings=settings)
     write_table(df, args.output)
     print(f"wrote {len(df):,} runs to {args.output}", file=sys.stderr)
     return 0

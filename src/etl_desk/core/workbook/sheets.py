@@ -180,7 +180,7 @@ def write_kpis(ws, st: Styles, kpis: dict, data: DataRefs) -> None:
         ws.write_string(r, 0, kpi_label(key), st.text)
         fmt = st.big[unit] if unit in st.big else st.text
         note = explain.get(key, "")
-        if key in formulas:
+        if key in formulas and v is not None:  # the app's "n/a" (e.g. a cost unknown) stays "n/a"
             cached = v
             if unit == "datetime" and v is not None:
                 cached = float(xlsx_sheet.excel_serial([pd.Timestamp(v).to_datetime64()])[0])
