@@ -21,7 +21,8 @@ Tables (CSV or Parquet, one or more files each, chosen together or as a folder):
   (``usage_quantity * pricing.default`` summed per ``job_run_id``).
 
 A $/DBU the user enters replaces list prices; a contract discount is taken off
-either. Data volume is not in these tables: ``data_processed_gb`` stays empty.
+either. Workspace, SKU and tags (``custom_tags`` of usage over the job's ``tags``) fill
+the attribution columns (:mod:`.databricks_attribution`). Data volume is not in these tables: ``data_processed_gb`` stays empty.
 """
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ import json
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.data.importers.databricks_attribution import merge_tag_texts, usage_attribution
 from etl_desk.core.data.importers.files import RawTable
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.schema import to_canonical
+from etl_desk.core.data.tags import normalize_tags
 from etl_desk.core.errors import DataError, LoadReport
 
 TABLES = ("job_run_timeline", "jobs", "usage", "list_prices")
@@ -244,14 +247,16 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     dur = runs["run_seconds"] / 60.0
     dur = dur.where(dur.notna() & (dur >= 0), (runs["end"] - runs["start"]).dt.total_seconds() / 60.0)
 
-    # --- names from system.lakeflow.jobs -------------------------------------------
+    # --- names (and job tags) from system.lakeflow.jobs ------------------------------
+    job_tags = pd.Series(pd.NA, index=runs.index, dtype="object")
     names = runs["run_name"].astype("string").str.strip().replace("", pd.NA)
     if "jobs" in tables:
         jobs, jfidx, jrows = _concat(tables["jobs"])
         _require(jobs, ("job_id", "name"), "jobs", tables["jobs"])
         jws = _ids(jobs["workspace_id"]).fillna("") if "workspace_id" in jobs.columns else pd.Series("", index=jobs.index, dtype="string")
         jd = pd.DataFrame({"ws": jws, "job_id": _ids(jobs["job_id"]),
-                           "name": jobs["name"].astype("string").str.strip().replace("", pd.NA)})
+                           "name": jobs["name"].astype("string").str.strip().replace("", pd.NA),
+                           "tags": normalize_tags(jobs["tags"])[0] if "tags" in jobs.columns else pd.NA})
         if "change_time" in jobs.columns:
             jd["t"] = _times_located(jobs["change_time"], "change_time", tables["jobs"], jfidx, jrows)
             jd = jd.sort_values("t", kind="stable")
@@ -260,9 +265,12 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
             latest = latest.drop_duplicates(["job_id"], keep="last")
             look = dict(zip(latest["job_id"], latest["name"]))
             jn = runs["job_id"].map(look)
+            job_tags = runs["job_id"].map(dict(zip(latest["job_id"], latest["tags"])))
         else:
             look = dict(zip(zip(latest["ws"], latest["job_id"]), latest["name"]))
             jn = pd.Series([look.get((w, j)) for w, j in zip(runs["ws"], runs["job_id"])], index=runs.index)
+            tag_of = dict(zip(zip(latest["ws"], latest["job_id"]), latest["tags"]))
+            job_tags = pd.Series([tag_of.get((w, j)) for w, j in zip(runs["ws"], runs["job_id"])], index=runs.index)
         jn = jn.astype("string")
         nohit = jn.isna() & runs["job_id"].notna()
         if nohit.any():
@@ -275,14 +283,20 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     cost = pd.Series(np.nan, index=runs.index, dtype="float64")
     basis = "none"
     no_usage: set = set()
+    usage_sku = usage_tags = pd.Series(pd.NA, index=runs.index, dtype="object")
     if "usage" in tables:
-        per_run, basis = _usage_cost(tables, options, report)
+        per_run, basis, attribution = _usage_cost(tables, options, report)
         if "ws" in per_run.columns and (runs["ws"] != "").any() and (per_run["ws"] != "").any():
             key_runs = list(zip(runs["ws"], runs["run"]))
             look = dict(zip(zip(per_run["ws"], per_run["run"]), per_run["cost"]))
+            akey = list(zip(attribution["ws"], attribution["run"]))
         else:
             key_runs = list(runs["run"])
             look = per_run.groupby("run")["cost"].sum().to_dict()
+            akey = list(attribution["run"])
+        sku_of, tags_of = dict(zip(akey, attribution["sku_name"])), dict(zip(akey, attribution["tags"]))
+        usage_sku = pd.Series([sku_of.get(k) for k in key_runs], index=runs.index, dtype="object")
+        usage_tags = pd.Series([tags_of.get(k) for k in key_runs], index=runs.index, dtype="object")
         cost = pd.Series([look.get(k, np.nan) for k in key_runs], index=runs.index, dtype="float64")
         orphans = set(look) - set(key_runs)
         if orphans:
@@ -316,6 +330,9 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
         "run_id": run_key, "job_name": names, "start_time": runs["start"], "end_time": runs["end"],
         "duration_min": dur, "result_state": runs["result_state"],
         "termination_code": runs["termination_code"], "cost_usd": cost,
+        # who pays: workspace, SKU, tags (usage custom_tags over the job's tags)
+        "workspace_id": runs["ws"].replace("", pd.NA), "sku_name": usage_sku,
+        "tags": [merge_tag_texts([j, u]) for j, u in zip(job_tags, usage_tags)],
     })
     canon = to_canonical(out, file=file0, report=report, **options.canonical_kwargs())
     report.rows_in = n_runs
@@ -338,8 +355,9 @@ def _times_located(s, column, tables, fidx, rows):
 
 
 def _usage_cost(tables: dict[str, list[RawTable]], options: ImportOptions,
-                report: LoadReport) -> tuple[pd.DataFrame, str]:
-    """Per (workspace, job_run_id): summed priced usage. Returns (frame[ws, run, dbus, cost], basis)."""
+                report: LoadReport) -> tuple[pd.DataFrame, str, pd.DataFrame]:
+    """Per (workspace, job_run_id): summed priced usage. Returns (frame[ws, run, dbus, cost], basis,
+    frame[ws, run, sku_name, tags]: see :mod:`.databricks_attribution`)."""
     ut = tables["usage"]
     u, ufidx, urows = _concat(ut)
     _require(u, ("usage_quantity", "sku_name"), "usage", ut)
@@ -399,12 +417,13 @@ def _usage_cost(tables: dict[str, list[RawTable]], options: ImportOptions,
                    "Every run's cost is set to $0 — add system.billing.list_prices or give --usd-per-dbu.")
         price[:] = 0.0
     df = pd.DataFrame({"ws": ws, "run": run, "dbus": qty, "cost": qty * price})
+    attribution = usage_attribution(u, ws, run, qty)
     df = df.dropna(subset=["run"])
     per = df.groupby(["ws", "run"], sort=False)[["dbus", "cost"]].sum().reset_index()
     retractions = int((qty < 0).sum())
     if retractions:
         report.add(f"{retractions:,} negative (retraction) billing usage row(s) netted into their runs")
-    return per, basis
+    return per, basis, attribution
 
 
 def _list_price(u: pd.DataFrame, lt: list[RawTable], ut, ufidx, urows) -> pd.Series:
