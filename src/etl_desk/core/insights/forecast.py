@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from statsmodels.tsa.ar_model import AutoReg
 
 from etl_desk.core.data.schema import has_values
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
@@ -87,9 +86,23 @@ class Forecast:
     log_errors: dict = field(default_factory=dict, repr=False)   # horizon -> out-of-sample log errors
     sum_errors: dict = field(default_factory=dict, repr=False)   # k days -> log errors of k-day sums
 
+    def period_total(self, days: int) -> dict:
+        """Forecast cost of the next *days* days together: ``mean`` and the 80/95 % band of the sum (USD).
+
+        The band comes from the out-of-sample errors of sums over as many days (days that err
+        together are not treated as independent), not from adding up the daily bands.
+        """
+        k = min(int(days), len(self.frame))
+        mean = float(self.frame["mean"].head(k).sum())
+        out = {"days": k, "mean": mean}
+        for name, q in _Q.items():
+            out[name] = mean * math.exp(error_quantile(self.sum_errors, k, q)) if k else 0.0
+        return out
+
     def to_dict(self, days: int | None = None) -> dict:
         f = self.frame if days is None else self.frame.head(days)
         return {"scope": self.scope, "method": self.method, "backtest": asdict(self.backtest),
+                "totals": [self.period_total(d) for d in (30, 60, 90) if d <= len(self.frame)],
                 "forecast": [{"day": str(d.date()), **{c: float(getattr(r, c)) for c in FORECAST_COLUMNS[1:]}}
                              for d, r in zip(f["day"], f.itertuples(index=False))],
                 "notes": list(self.notes)}
@@ -142,6 +155,9 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
 
 def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> np.ndarray:
     """Point forecast (log scale) of the next *h* days after ``ly`` (one per day in *days* + h)."""
+    # statsmodels takes ~0.5 s to import: only when a forecast is asked for, not at the window's start-up
+    from statsmodels.tsa.ar_model import AutoReg
+
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
