@@ -128,7 +128,7 @@ def _forecast(wb, ws, fm: Formats, t: Trends) -> None:
             write_value(ws, r, j, float(getattr(row_, c)), fm.num["usd"])
     ch = wb.add_chart({"type": "line"})
     series = (("Actual", 1, "#404040", 1.5), ("Forecast", 2, "#F28E2B", 2.0), ("80 % low", 3, "#9DC3E6", 1.0),
-              ("80 % high", 4, "#9DC3E6", 1.0), ("95 % low", 5, "#DEEBF7", 1.0), ("95 % high", 6, "#DEEBF7", 1.0))
+              ("80 % high", 4, "#9DC3E6", 1.0), ("95 % low", 5, "#BDD7EE", 1.0), ("95 % high", 6, "#BDD7EE", 1.0))
     for name, col, color, width in series:
         ch.add_series({"name": name, "categories": ["Forecast", top + 1, 0, r, 0],
                        "values": ["Forecast", top + 1, col, r, col],
