@@ -87,3 +87,32 @@ def test_unknown_cost_is_skipped_by_cost_rules_but_slow_runs_still_found():
     assert list(spikes.loc[spikes["rule"] == "cost_spike", "run_id"]) == ["P-0061"]
     sp = spikes[spikes["rule"] == "cost_spike"].iloc[0]
     assert sp["baseline"] == pytest.approx(1.0, rel=0.05)  # the known runs' mean, not dragged down by $0s
+
+
+def test_a_slow_drift_does_not_flag_every_later_run():
+    df = runs(n=4 * 140)  # 20 weeks, four runs a day: flat for 12, then +6 % a week
+    weeks = np.maximum(np.arange(len(df)) / (4 * 7) - 12, 0)
+    df[["duration_min", "cost_usd"]] = df[["duration_min", "cost_usd"]].mul(1.06 ** weeks, axis=0)
+    c = to_canonical(df)
+    assert len(detect_anomalies(c, AnomalyThresholds(weekly_level=False))) > 40  # the later runs
+    assert len(detect_anomalies(c)) == 0  # the drift test's job, not dozens of run alerts
+
+
+def test_month_end_failure_peaks_are_seasonal_a_wave_is_not():
+    rng = np.random.default_rng(5)
+    df = runs(n=6 * 182, freq="4h")  # 26 weeks, six runs a day
+    t = df["start_time"]
+    close = month_end_close(t.to_numpy()) & ((t.dt.day >= 29) | (t.dt.day <= 1))
+    p = np.where(close, 0.45, 0.03)
+    wave = (t >= "2024-04-15") & (t < "2024-04-22")  # a bad deployment, mid-month
+    p = np.where(wave, 0.5, p)
+    df["status"] = np.where(rng.random(len(df)) < p, "Failed", "Success")
+    c = to_canonical(df)
+    plain = detect_anomalies(c, AnomalyThresholds(seasonal=False))
+    jumps = plain[plain["rule"] == "failure_rate_jump"]
+    assert len(jumps) >= 4  # month-end weeks jump against the week before
+    got = detect_anomalies(c)
+    weeks = set(got.loc[got["rule"] == "failure_rate_jump", "start_time"].dt.strftime("%Y-%m-%d"))
+    assert weeks == {"2024-04-15"}
+    r = got[got["rule"] == "failure_rate_jump"].iloc[0]
+    assert "expected from the week before" in r["reason"] and r["excess_usd"] > 0

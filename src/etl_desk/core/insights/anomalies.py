@@ -44,12 +44,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from etl_desk.core.data.schema import has_values
 from etl_desk.core.insights.anomaly_rules import (GROUP_RULES, RULE_LABELS, RUN_RULES, AnomalyThresholds,
                                                   describe_rules)
 from etl_desk.core.insights.kpis import failed_mask
-from etl_desk.core.insights.seasonal import CLASS_LABELS, N_CLASSES, season_adjustment, season_class
+from etl_desk.core.insights.seasonal import CLASS_LABELS, N_CLASSES, season_adjustment, season_class, week_index
 
 __all__ = ["ANOMALY_COLUMNS", "RUN_RULES", "GROUP_RULES", "RULE_LABELS", "AnomalyThresholds", "describe_rules",
            "detect_anomalies", "empty_anomalies", "robust_z", "fit_startup_throughput", "baseline_sample",
@@ -299,16 +300,23 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
                      + (" …" if small.size > 5 else "") + ".")
     scored = valid & scored_group[codes]
     season = season_class(start) if th.seasonal else None
+    week, n_weeks = week_index(start) if th.weekly_level else (None, 0)
     parts: list[pd.DataFrame] = []
 
     def seasonal_z(resid, gcodes, gk, base):
-        """Robust z of *resid* after the pipeline's weekday / month-end pattern; (z, med, adj per row)."""
-        if season is None:
+        """Robust z of *resid* after the pipeline's weekday / month-end pattern and weekly level;
+        (z, med, adj per row)."""
+        adj = np.zeros(n)
+        if season is None and week is None:
             z, med, _, _ = robust_z(resid, gcodes, gk, base, th.min_spread)
-            return z, med, np.zeros(n)
+            return z, med, adj
         _, pmed, pspread, _ = robust_z(resid, gcodes, gk, base, th.min_spread)
-        adj_cell = season_adjustment(resid, gcodes, gk, season, base, np.nan_to_num(pmed), np.nan_to_num(pspread))
-        adj = adj_cell[gcodes * N_CLASSES + season]
+        pmed, pspread = np.nan_to_num(pmed), np.nan_to_num(pspread)
+        if season is not None:
+            adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[gcodes * N_CLASSES + season]
+        if week is not None:  # the level of the pipeline that week (after its seasons), shrunk by its noise
+            adj = adj + season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
+                                          n_classes=n_weeks)[gcodes * n_weeks + week]
         z, med, _, _ = robust_z(resid - adj, gcodes, gk, base, th.min_spread)
         return z, med, adj
 
@@ -399,7 +407,7 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     parts.append(_cost_spikes(th, codes, names, start, cost, e, run_ids, use_vol, gb, season, adj_c))
 
     # --- failure-rate jump week over week -------------------------------------------------------------------
-    parts.append(_failure_jumps(th, codes, names, start, failed, run_ids, cost))
+    parts.append(_failure_jumps(th, codes, names, start, failed, run_ids, cost, season))
 
     parts = [p for p in parts if p is not None and len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else empty_anomalies()
@@ -481,7 +489,11 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
                   names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason)
 
 
-def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, cost) -> pd.DataFrame | None:
+def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, cost, season=None
+                   ) -> pd.DataFrame | None:
+    """Failure-rate jumps week over week; with *season*, the week before is raised by the rise its
+    pipeline usually shows between such weeks (its failure rate per season class over the whole
+    history, averaged over each week's runs), so a month-end week that always fails more is not flagged."""
     k = len(names)
     ns = start.astype(np.int64)
     week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
@@ -497,10 +509,41 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, 
         rate = np.where(runs > 0, fails / np.maximum(runs, 1), np.nan)
     prev_rate = np.full_like(rate, np.nan)
     prev_rate[:, 1:] = rate[:, :-1]
+    seasonal_rise = np.zeros_like(rate)
+    if season is not None:
+        # the pipeline's failure rate per season class from the *other* weeks (a week's own failures must
+        # not explain themselves away); a class with fewer than 10 such runs uses the pipeline's rate
+        sc = codes * N_CLASSES + season
+        all_runs = np.bincount(sc, minlength=k * N_CLASSES).astype(float)
+        all_fails = np.bincount(sc, weights=failed, minlength=k * N_CLASSES)
+        wc = cell * N_CLASSES + season
+        wk_runs = np.bincount(wc, minlength=k * nw * N_CLASSES).astype(float)
+        wk_fails = np.bincount(wc, weights=failed, minlength=k * nw * N_CLASSES)
+        other_runs = all_runs.reshape(k, 1, N_CLASSES) - wk_runs.reshape(k, nw, N_CLASSES)
+        other_fails = all_fails.reshape(k, 1, N_CLASSES) - wk_fails.reshape(k, nw, N_CLASSES)
+        p_runs = other_runs.sum(axis=2, keepdims=True)
+        p_rate = other_fails.sum(axis=2, keepdims=True) / np.maximum(p_runs, 1)
+        p_cls = np.where(other_runs >= 10, other_fails / np.maximum(other_runs, 1), p_rate)
+        expected = (p_cls * wk_runs.reshape(k, nw, N_CLASSES)).sum(axis=2) / np.maximum(runs, 1)
+        base_rate = p_rate[:, :, 0]
+        # the rise a week of this make-up usually shows over one like the week before
+        rise = (expected - base_rate)[:, 1:] - (expected - base_rate)[:, :-1]
+        seasonal_rise[:, 1:] = np.round(np.nan_to_num(rise), 12)  # no float dust on an even week
+        prev_rate = prev_rate + seasonal_rise
     prev_runs = np.zeros_like(runs)
     prev_runs[:, 1:] = runs[:, :-1]
     jump = (rate - prev_rate) * 100
     hit = (runs >= th.failure_min_runs) & (prev_runs >= th.failure_min_runs) & (jump >= th.failure_jump_pp)
+    if th.failure_p_value < 1.0 and hit.any():
+        # one-sided two-proportion z-test with the pooled rate (Fleiss, Levin & Paik, Statistical Methods for
+        # Rates and Proportions, 3rd ed., 2003, section 2.2)
+        prev_fails = np.zeros_like(fails)
+        prev_fails[:, 1:] = fails[:, :-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pooled = (fails + prev_fails) / np.maximum(runs + prev_runs, 1)
+            se = np.sqrt(pooled * (1 - pooled) * (1 / np.maximum(runs, 1) + 1 / np.maximum(prev_runs, 1)))
+            z = np.where(se > 0, (rate - prev_rate) / se, np.inf)
+        hit &= ndtr(-z) < th.failure_p_value
     gi, wi = np.nonzero(hit)
     if not gi.size:
         return None
@@ -525,8 +568,8 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, 
         "threshold": th.failure_jump_pp / 100.0, "score": jump[gi, wi],
         "pipeline": names[gi].astype(str),
         "detail": [f"week of {ws}: {int(fails[g, w])} of {int(runs[g, w])} runs failed "
-                   f"({rate[g, w] * 100:.1f} %) against {prev_rate[g, w] * 100:.1f} % the week before "
-                   f"(+{jump[g, w]:.1f} points)"
+                   f"({rate[g, w] * 100:.1f} %) against {prev_rate[g, w] * 100:.1f} % expected from the week "
+                   f"before (+{jump[g, w]:.1f} points)"
                    for g, w, ws in zip(gi, wi, week_start)],
         "run_ids": [list(ids[s:e]) for s, e in zip(bounds, ends)],
         "start_time": week_start.astype("datetime64[ns]"),
@@ -535,7 +578,9 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, 
         "excess_usd": excess,
         "excess_pct": (rate[gi, wi] / np.where(prev_rate[gi, wi] > 0, prev_rate[gi, wi], np.nan) - 1.0) * 100.0,
         "reason": [f"In the week of {ws}, {int(fails[g, w])} of {int(runs[g, w])} runs failed "
-                   f"({rate[g, w] * 100:.1f} %), against {prev_rate[g, w] * 100:.1f} % the week before: about "
+                   f"({rate[g, w] * 100:.1f} %), against {prev_rate[g, w] * 100:.1f} % expected from the week before"
+                   + (f" (its usual {seasonal_rise[g, w] * 100:+.1f} points for such a week allowed for)"
+                      if abs(seasonal_rise[g, w]) >= 0.005 else "") + ": about "
                    f"{(rate[g, w] - prev_rate[g, w]) * runs[g, w]:.0f} more failed runs"
                    + (f", {_money(x)} of wasted compute." if np.isfinite(x) else ".")
                    for g, w, ws, x in zip(gi, wi, week_start, excess)],

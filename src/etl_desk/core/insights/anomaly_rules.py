@@ -57,6 +57,9 @@ class AnomalyThresholds:
                                 "above the week before")
     failure_min_runs: int = _t(10, "Minimum runs per week", "runs", 1, 100_000, 1,
                                "Compare failure rates only for weeks with at least this many runs each")
+    failure_p_value: float = _t(0.01, "Failure-jump significance", "p", 0.0001, 1.0, 0.005,
+                                "Flag a failure-rate jump only when chance alone would give one this large less "
+                                "often than this (one-sided two-proportion z-test; 1 = no test)")
     # --- rules users can trust: direction, floors, seasonality ------------------------------------------
     rises: bool = _t(True, "Flag rises", "", None, None, None,
                      "Flag runs that took longer or cost more than usual (the waste)")
@@ -70,6 +73,9 @@ class AnomalyThresholds:
     seasonal: bool = _t(True, "Allow for weekday and month-end", "", None, None, None,
                         "Each pipeline's baseline allows for its usual day-of-week and month-end pattern, "
                         "so a month-end close peak seen every month is not flagged")
+    weekly_level: bool = _t(True, "Follow the weekly level", "", None, None, None,
+                            "Compare each run with its pipeline's level in the same calendar week, so a slow "
+                            "drift (which the drift test reports) does not flag every later run")
 
     def validate(self) -> list[str]:
         """Human messages for out-of-range fields (empty when usable)."""
@@ -103,6 +109,7 @@ def describe_rules(th: AnomalyThresholds) -> dict[str, str]:
     """Each rule in one sentence with its settings (rule id -> text), as shown beside the findings."""
     way = {"rises": "above", "falls": "below", "both": "above or below"}[th.direction]
     season = (" and its usual weekday and month-end pattern" if th.seasonal else "")
+    season += " at that week's level" if th.weekly_level else ""
     vol = " for its data volume" if th.use_volume else ""
     floors = (f"; only when the run is at least {th.min_excess_pct:g} % and ${th.min_excess_usd:,.2f} "
               f"off what was expected")
@@ -117,5 +124,7 @@ def describe_rules(th: AnomalyThresholds) -> dict[str, str]:
                       f"{', scaled to its volume' if th.use_volume else ''}"
                       f"{', weekday and month-end' if th.seasonal else ''}{floors}.",
         "failure_rate_jump": f"Failure rate up at least {th.failure_jump_pp:g} percentage points on the week "
-                             f"before (Monday to Sunday, both weeks with at least {th.failure_min_runs} runs).",
+                             f"before{' (its usual month-end rise allowed for)' if th.seasonal else ''} "
+                             f"(Monday to Sunday, both weeks with at least {th.failure_min_runs} runs), "
+                             f"more than chance (one-sided two-proportion z-test, p < {th.failure_p_value:g}).",
     }

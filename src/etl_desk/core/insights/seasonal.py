@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["N_CLASSES", "CLASS_LABELS", "season_class", "month_end_close", "season_adjustment"]
+__all__ = ["N_CLASSES", "CLASS_LABELS", "season_class", "month_end_close", "season_adjustment", "week_index"]
 
 N_CLASSES = 15
 CLASS_LABELS = (("a Monday", "a Tuesday", "a Wednesday", "a Thursday", "a Friday", "a Saturday", "a Sunday")
@@ -60,13 +60,15 @@ def month_end_close(start: np.ndarray) -> np.ndarray:
 
 
 def season_adjustment(resid: np.ndarray, codes: np.ndarray, k: int, season: np.ndarray, base: np.ndarray,
-                      pipe_median: np.ndarray, pipe_spread: np.ndarray) -> np.ndarray:
-    """Per (pipeline, class) adjustment of a log residual: ``k x N_CLASSES`` array (see the module docstring).
+                      pipe_median: np.ndarray, pipe_spread: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
+    """Per (pipeline, class) adjustment of a log residual: ``k x n_classes`` array (see the module docstring).
 
-    *resid* is per run, *codes* the pipeline code (0..k-1), *season* the class, *base*
-    the rows the baseline uses, *pipe_median* and *pipe_spread* the pipeline's median
-    residual and robust spread (1.4826 x MAD) over them.
+    *resid* is per run, *codes* the pipeline code (0..k-1), *season* the class (0..n_classes-1:
+    the season classes, or any other cells such as calendar weeks), *base* the rows the
+    baseline uses, *pipe_median* and *pipe_spread* the pipeline's median residual and robust
+    spread (1.4826 x MAD) over them.
     """
+    N_CLASSES = n_classes  # noqa: N806 - the cell count of this call
     cell = codes[base] * N_CLASSES + season[base]
     if not cell.size:
         return np.zeros(k * N_CLASSES)
@@ -82,3 +84,11 @@ def season_adjustment(resid: np.ndarray, codes: np.ndarray, k: int, season: np.n
         weight = np.where(shift * shift + se2 > 0, shift * shift / (shift * shift + se2), 0.0)
     out[idx] = np.where(n >= MIN_CLASS_RUNS, shift * weight, 0.0)
     return np.nan_to_num(out)
+
+
+def week_index(start: np.ndarray) -> tuple[np.ndarray, int]:
+    """Calendar week (Monday to Sunday) of each start time, numbered from 0; and the number of weeks."""
+    ns = start.astype("datetime64[ns]").astype(np.int64)
+    week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
+    w0 = int(week.min()) if len(week) else 0
+    return (week - w0).astype(np.int64), (int(week.max()) - w0 + 1) if len(week) else 0
