@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running bench_{name} ...", file=sys.stderr, flush=True)
         try:
             mod = importlib.import_module(f"benchmarks.bench_{name}")
-            rows.extend(mod.run())
+            rows.extend({**r, "bench": name} for r in mod.run())
         except Exception:  # a broken bench is reported, the others still run
             traceback.print_exc()
-            rows.append({"benchmark": name, "measure": "(crashed)", "ok": False})
+            rows.append({"benchmark": name, "bench": name, "measure": "(crashed)", "ok": False})
             failed = True
         print(f"  done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     sys.stderr.flush()
