@@ -42,6 +42,8 @@ Python loop runs per row. 1,000,000 runs take about 0.3 s.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
@@ -200,38 +202,52 @@ def _frame(idx: np.ndarray, rule: str, metric: str, observed, baseline, threshol
 
 
 def _money(x: float) -> str:
-    if not np.isfinite(x):
+    if not math.isfinite(x):
         return "an unknown amount (no cost for this run)"
     return f"${abs(x):,.2f}"
 
 
+def _num(values, decimals: int) -> np.ndarray:
+    """Numbers as text with thousands separators, formatted in C (the few >= 1,000 in Python)."""
+    v = np.asarray(values, dtype=float)
+    out = np.char.mod(f"%.{decimals}f", v).astype(object)
+    big = np.flatnonzero(~(np.abs(v) < 1000))
+    for i in big.tolist():
+        out[i] = f"{v[i]:,.{decimals}f}" if math.isfinite(v[i]) else "unknown"
+    return out.astype(str)
+
+
 def _reasons(kind: str, idx: np.ndarray, observed, baseline, excess_usd, gb, use_vol: bool, season_txt) -> list[str]:
-    """One plain-language sentence per finding (a few thousand at most: a comprehension is fine)."""
-    out = []
-    for i, o, b, e, s in zip(idx, observed, baseline, excess_usd, season_txt):
-        more = "more" if o >= b else "less"
-        vol = f" for {gb[i]:,.1f} GB" if use_vol else ""
-        r = o / b if b > 0 else float("inf")
-        if kind == "duration_z":
-            out.append(f"Ran {o:,.1f} min, {r:.1f}x the {b:,.1f} min its pipeline usually needs{vol}{s}: "
-                       f"{_money(e)} {more} than usual.")
-        elif kind == "cost_rate_z":
-            out.append(f"Cost ${o:,.4f} a minute, {r:.1f}x its pipeline's usual ${b:,.4f}{s} (more nodes or "
-                       f"pricier instances for the same time): {_money(e)} {more} than usual.")
-        elif kind == "cost_z":
-            out.append(f"Cost ${o:,.2f}, {r:.1f}x the ${b:,.2f} its pipeline usually spends{vol}{s}: "
-                       f"{_money(e)} {more} than usual.")
-        else:
-            out.append(f"Cost ${o:,.2f}, {r:.1f}x the ${b:,.2f} its previous runs averaged{vol}{s}: "
-                       f"{_money(e)} {more} than usual.")
-    return out
+    """One plain-language sentence per finding, assembled column-wise (thousands of findings at 1M runs)."""
+    o, b, e = (np.asarray(x, dtype=float) for x in (observed, baseline, excess_usd))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = _num(np.where(b > 0, o / b, np.inf), 1)
+    more = np.where(o >= b, " more than usual.", " less than usual.")
+    money = np.where(np.isfinite(e), np.char.add("$", _num(np.abs(e), 2)), "an unknown amount (no cost for this run)")
+    vol = np.char.add(np.char.add(" for ", _num(gb[idx], 1)), " GB") if use_vol else np.full(len(o), "")
+    s = np.asarray(season_txt, dtype=str) if len(season_txt) else np.full(len(o), "")
+    tail = np.char.add(np.char.add(": ", money), more)
+    cat = np.char.add
+    if kind == "duration_z":
+        parts = ["Ran ", _num(o, 1), " min, ", r, "x the ", _num(b, 1), " min its pipeline usually needs", vol, s]
+    elif kind == "cost_rate_z":
+        parts = ["Cost $", _num(o, 4), " a minute, ", r, "x its pipeline's usual $", _num(b, 4), s,
+                 " (more nodes or pricier instances for the same time)"]
+    elif kind == "cost_z":
+        parts = ["Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its pipeline usually spends", vol, s]
+    else:
+        parts = ["Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its previous runs averaged", vol, s]
+    text = np.full(len(o), "")
+    for p in parts + [tail]:
+        text = cat(text, p)
+    return text.tolist()
 
 
 def _season_text(seasonal: bool, cls: np.ndarray, idx: np.ndarray, adj: np.ndarray) -> list[str]:
     if not seasonal:
         return [""] * len(idx)
     return [f" on {CLASS_LABELS[c]}" + (" (its usual level for that day allowed for)" if abs(a) > 0.05 else "")
-            for c, a in zip(cls[idx], adj)]
+            for c, a in zip(cls[idx].tolist(), np.asarray(adj, float).tolist())]
 
 
 def _direction(th: AnomalyThresholds, z: np.ndarray, limit: float) -> np.ndarray:
@@ -303,6 +319,8 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     week, n_weeks = week_index(start) if th.weekly_level else (None, 0)
     parts: list[pd.DataFrame] = []
 
+    cells: dict = {}  # (group codes id, kind) -> cell index per run, shared by the rules
+
     def seasonal_z(resid, gcodes, gk, base):
         """Robust z of *resid* after the pipeline's weekday / month-end pattern and weekly level;
         (z, med, adj per row)."""
@@ -310,13 +328,20 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         if season is None and week is None:
             z, med, _, _ = robust_z(resid, gcodes, gk, base, th.min_spread)
             return z, med, adj
-        _, pmed, pspread, _ = robust_z(resid, gcodes, gk, base, th.min_spread)
-        pmed, pspread = np.nan_to_num(pmed), np.nan_to_num(pspread)
+        vb, cb = resid[base], gcodes[base]  # the pipeline's median and spread, on the baseline rows only
+        pmed = np.nan_to_num(group_median(vb, cb, gk))
+        pspread = np.nan_to_num(np.maximum(_MAD_TO_SD * group_median(np.abs(vb - pmed[cb]), cb, gk), th.min_spread))
         if season is not None:
-            adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[gcodes * N_CLASSES + season]
+            key = (id(gcodes), "season")
+            if key not in cells:
+                cells[key] = gcodes * N_CLASSES + season
+            adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[cells[key]]
         if week is not None:  # the level of the pipeline that week (after its seasons), shrunk by its noise
-            adj = adj + season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
-                                          n_classes=n_weeks)[gcodes * n_weeks + week]
+            key = (id(gcodes), "week")
+            if key not in cells:
+                cells[key] = gcodes * n_weeks + week
+            adj += season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
+                                     n_classes=n_weeks)[cells[key]]
         z, med, _, _ = robust_z(resid - adj, gcodes, gk, base, th.min_spread)
         return z, med, adj
 
