@@ -128,6 +128,9 @@ def budget_status(df: pd.DataFrame, budget: Budget, forecast: Forecast | None = 
     cum = burn + np.cumsum(mean)
     q = {name: np.array([np.exp(error_quantile(f.sum_errors, j, p)) for j in range(1, k + 1)])
          for name, p in (("lo80", 0.10), ("hi80", 0.90), ("lo95", 0.025), ("hi95", 0.975))}
+    # a band always holds its point (no float dust outside it)
+    q["lo80"], q["lo95"] = np.minimum(q["lo80"], 1.0), np.minimum(q["lo95"], 1.0)
+    q["hi80"], q["hi95"] = np.maximum(q["hi80"], 1.0), np.maximum(q["hi95"], 1.0)
     band = {name: burn + np.cumsum(mean) * v for name, v in q.items()}
     total = float(cum[-1]) if k else burn
     ends = {name: float(b[-1]) if k else burn for name, b in band.items()}

@@ -3,8 +3,9 @@
 Model (per series: all runs, and each pipeline)
     ``log(cost of the day + c)`` (c = 1 % of the mean day, so a day without runs is
     defined) as an autoregression with exogenous regressors, fitted by statsmodels'
-    :class:`statsmodels.tsa.ar_model.AutoReg` (OLS): one lag (yesterday's level, so a
-    level that moves is followed), a constant, day-of-week dummies (weekly seasonality)
+    :class:`statsmodels.tsa.ar_model.AutoReg` (OLS) on the last ``FIT_WINDOW_DAYS`` (120)
+    days: one lag (yesterday's level, so a level that moves is followed), a constant and
+    a linear trend (a drifting bill goes on drifting), day-of-week dummies (weekly seasonality)
     and dummies for the last three and first two calendar days of the month (monthly
     seasonality: the month-end close). Hyndman & Athanasopoulos, *Forecasting: Principles
     and Practice* (3rd ed.), ch. 7 (regressors, dummies) and 9 (autoregression).
@@ -46,8 +47,13 @@ __all__ = ["ForecastSettings", "Backtest", "Forecast", "ForecastResult", "foreca
            "daily_costs", "error_quantile", "FORECAST_COLUMNS"]
 
 FORECAST_COLUMNS = ("day", "mean", "lo80", "hi80", "lo95", "hi95")
-METHOD = ("AutoReg(1) on log daily cost with day-of-week and month-end dummies (statsmodels); "
+METHOD = ("AutoReg(1) with trend on the last 120 days of log daily cost, day-of-week and month-end dummies "
+          "(statsmodels); "
           "intervals from the model's out-of-sample errors at rolling origins (split conformal)")
+#: The model sees the last this many days (older days describe a workload that has since changed) ...
+FIT_WINDOW_DAYS = 120
+#: ... with a constant and a linear trend in log cost (a drifting bill keeps drifting).
+_TREND = "ct"
 _Q = {"lo80": 0.10, "hi80": 0.90, "lo95": 0.025, "hi95": 0.975}
 
 
@@ -96,7 +102,8 @@ class Forecast:
         mean = float(self.frame["mean"].head(k).sum())
         out = {"days": k, "mean": mean}
         for name, q in _Q.items():
-            out[name] = mean * math.exp(error_quantile(self.sum_errors, k, q)) if k else 0.0
+            f = math.exp(error_quantile(self.sum_errors, k, q)) if k else 1.0
+            out[name] = mean * (min(f, 1.0) if name.startswith("lo") else max(f, 1.0))
         return out
 
     def to_dict(self, days: int | None = None) -> dict:
@@ -154,14 +161,16 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
 
 
 def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> np.ndarray:
-    """Point forecast (log scale) of the next *h* days after ``ly`` (one per day in *days* + h)."""
+    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days)."""
     # statsmodels takes ~0.5 s to import: only when a forecast is asked for, not at the window's start-up
     from statsmodels.tsa.ar_model import AutoReg
 
+    if len(ly) > FIT_WINDOW_DAYS:
+        ly, days = ly[-FIT_WINDOW_DAYS:], days[-FIT_WINDOW_DAYS:]
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = AutoReg(ly, lags=1, trend="c", exog=_exog(days)).fit()
+        res = AutoReg(ly, lags=1, trend=_TREND, exog=_exog(days)).fit()
         return np.asarray(res.predict(start=len(ly), end=len(ly) + h - 1, exog_oos=_exog(future)))
 
 
@@ -255,6 +264,11 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     frame = pd.DataFrame({"day": future, "mean": np.maximum(np.exp(pred) - c, 0.0)})
     for col, q in _Q.items():
         frame[col] = np.maximum(np.exp(pred + np.array([error_quantile(all_h, j, q) for j in range(1, h + 1)])) - c, 0.0)
+    # a band always holds its point and the 95 % band the 80 % one
+    frame["lo80"] = np.minimum(frame["lo80"], frame["mean"])
+    frame["hi80"] = np.maximum(frame["hi80"], frame["mean"])
+    frame["lo95"] = np.minimum(frame["lo95"], frame["lo80"])
+    frame["hi95"] = np.maximum(frame["hi95"], frame["hi80"])
     return Forecast(scope=scope, history=pd.DataFrame({"day": days, "cost_usd": yv}), frame=frame, backtest=bt,
                     notes=notes, log_errors=all_h, sum_errors=all_k)
 
