@@ -110,3 +110,31 @@ def test_generator_team_tags_leave_every_other_column_alone():
     dims = [b for b, _ in dimensions(tagged)]
     assert {"tag:team", "tag:cost_center", "workspace", "sku", "compute"} <= set(dims)
     assert {r.key for r in attribute(tagged, "compute").rows} == {"serverless", "classic", NOT_RECORDED}
+
+
+REAL = Path(__file__).parent / "fixtures" / "real_exports"
+
+
+@pytest.mark.parametrize("case, args, team, cost", [
+    ("timeline-repaired-twice", ["job_run_timeline.csv", "jobs.csv", "usage.csv", "--usd-per-dbu", "0.25"],
+     "data-eng", 2.55),  # every usage row tagged team=data-eng: all of it
+    ("timeline-repair-with-hourly-slices", ["job_run_timeline.csv", "jobs.csv", "usage.csv", "--usd-per-dbu", "0.40"],
+     "data-eng", 3.00),
+    # custom_tags flattened into a custom_tags_team column
+    ("system-tables-flattened-usage", ["underscore", "--usd-per-dbu", "0.50"], "data-eng", 3.00),
+    ("system-tables-flattened-usage", ["dotted", "--usd-per-dbu", "0.50"], "data-eng", 3.00),
+])
+def test_real_export_shapes_attribute_by_team_by_hand(case, args, team, cost):
+    from tests.conftest import run_cli
+
+    folder = REAL / case
+    if not folder.exists():
+        pytest.skip("real-export fixtures not in this checkout")
+    out = run_cli("analyze", *[str(folder / a) if (folder / a).exists() else a for a in args], "--by", "team",
+                  "--json", "--no-drift", "--forecast-days", "0")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    rows = {r["key"]: r for r in d["attribution"][0]["rows"]}
+    assert rows[team]["cost_usd"] == pytest.approx(cost, abs=0.005)
+    assert UNTAGGED in rows  # shown even at $0
+    assert sum(r["cost_usd"] or 0 for r in rows.values()) == pytest.approx(d["kpis"]["total_cost_usd"], abs=1e-9)

@@ -1,6 +1,7 @@
 """Who pays, from Databricks system tables: workspace, SKU and tags of each job run.
 
-* ``tags``: the run's ``custom_tags`` in ``system.billing.usage`` (Databricks copies a
+* ``tags``: the run's ``custom_tags`` in ``system.billing.usage`` (a MAP: a dict from
+  Parquet, JSON text from CSV, or flattened ``custom_tags_<key>`` columns; Databricks copies a
   job's tags and its cluster's custom tags there), merged over the tags of the job's
   latest row in ``system.lakeflow.jobs``; when the usage rows of one run disagree, the
   row with the larger usage wins per key. A run with neither has no tags (untagged).
@@ -28,8 +29,7 @@ def usage_attribution(u: pd.DataFrame, ws: pd.Series, run: pd.Series, qty: pd.Se
     *u* is the flattened usage table (rows already filtered), *ws*, *run*, *qty* its
     workspace, job_run_id and usage_quantity, row-aligned with *u*.
     """
-    tags = normalize_tags(u["custom_tags"])[0] if "custom_tags" in u.columns else \
-        pd.Series(pd.NA, index=u.index, dtype="string")
+    tags = normalize_tags(_custom_tags(u))[0]
     sku = u["sku_name"].astype("string").str.strip() if "sku_name" in u.columns else \
         pd.Series(pd.NA, index=u.index, dtype="string")
     d = pd.DataFrame({"ws": ws.to_numpy(), "run": run.to_numpy(), "sku": sku.to_numpy(), "tags": tags.to_numpy(),
@@ -47,6 +47,20 @@ def usage_attribution(u: pd.DataFrame, ws: pd.Series, run: pd.Series, qty: pd.Se
     out = out.merge(top[["ws", "run", "sku_name"]], on=["ws", "run"], how="left")
     out = out.merge(merged.rename("tags").reset_index(), on=["ws", "run"], how="left")
     return out
+
+
+def _custom_tags(u: pd.DataFrame) -> pd.Series:
+    """The ``custom_tags`` column, or one built from flattened ``custom_tags_<key>`` / ``custom_tags.<key>``
+    columns (how a flattening export writes a MAP), or all missing."""
+    if "custom_tags" in u.columns:
+        return u["custom_tags"]
+    flat = [c for c in u.columns if str(c).startswith(("custom_tags_", "custom_tags."))]
+    if not flat:
+        return pd.Series(pd.NA, index=u.index, dtype="object")
+    keys = [str(c)[len("custom_tags_"):] for c in flat]
+    vals = [u[c].astype("string").str.strip().replace("", pd.NA) for c in flat]
+    rows = [{k: v for k, v in zip(keys, r) if isinstance(v, str)} for r in zip(*vals)]
+    return pd.Series([tags_text(r) for r in rows], index=u.index, dtype="object")
 
 
 def merge_tag_texts(texts: list) -> str | None:
