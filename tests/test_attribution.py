@@ -138,3 +138,13 @@ def test_real_export_shapes_attribute_by_team_by_hand(case, args, team, cost):
     assert rows[team]["cost_usd"] == pytest.approx(cost, abs=0.005)
     assert UNTAGGED in rows  # shown even at $0
     assert sum(r["cost_usd"] or 0 for r in rows.values()) == pytest.approx(d["kpis"]["total_cost_usd"], abs=1e-9)
+
+
+def test_a_clicked_bar_selects_its_runs():
+    from etl_desk.core.insights.attribution import attribution_mask
+
+    df = load_path(FIX)
+    fin = attribution_mask(df, "team", "finance")
+    assert df.loc[fin, "run_id"].tolist() == ["701", "705"]
+    assert df.loc[attribution_mask(df, "tag:team", UNTAGGED), "run_id"].tolist() == ["703"]
+    assert attribution_mask(df, "compute", "serverless").sum() == 2

@@ -57,7 +57,7 @@ class AnomalyThresholds:
                                 "above the week before")
     failure_min_runs: int = _t(10, "Minimum runs per week", "runs", 1, 100_000, 1,
                                "Compare failure rates only for weeks with at least this many runs each")
-    failure_p_value: float = _t(0.01, "Failure-jump significance", "p", 0.0001, 1.0, 0.005,
+    failure_p_value: float = _t(0.01, "Failure-jump significance", "p", 0.001, 1.0, 0.001,
                                 "Flag a failure-rate jump only when chance alone would give one this large less "
                                 "often than this (one-sided two-proportion z-test; 1 = no test)")
     # --- rules users can trust: direction, floors, seasonality ------------------------------------------

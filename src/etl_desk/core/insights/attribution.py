@@ -35,7 +35,7 @@ from etl_desk.core.data.tags import tag_keys, tag_values
 from etl_desk.core.insights.kpis import failed_mask
 
 __all__ = ["UNTAGGED", "NOT_RECORDED", "BUILTIN_DIMENSIONS", "AttributionRow", "Attribution", "attribute", "dimensions",
-           "resolve_dimension"]
+           "resolve_dimension", "attribution_mask"]
 
 #: The row of runs without a value for a tag dimension ...
 UNTAGGED = "(untagged)"
@@ -135,6 +135,18 @@ def _keys(df: pd.DataFrame, by: str) -> pd.Series:
     if col not in df.columns:
         return pd.Series(pd.NA, index=df.index, dtype="string")
     return df[col].astype("string")
+
+
+def attribution_mask(df: pd.DataFrame, by: str, key: str) -> np.ndarray:
+    """Runs of *df* in the group *key* of dimension *by* (bool array): a clicked bar as a selection rule.
+
+    The untagged / not-recorded row selects the runs without a value.
+    """
+    by, _ = resolve_dimension(by)
+    keys = _keys(df, by)
+    if key in (UNTAGGED, NOT_RECORDED):
+        return keys.isna().to_numpy()
+    return (keys == key).fillna(False).to_numpy(dtype=bool)
 
 
 def attribute(df: pd.DataFrame, by: str) -> Attribution:
