@@ -207,40 +207,38 @@ def _money(x: float) -> str:
     return f"${abs(x):,.2f}"
 
 
-def _num(values, decimals: int) -> np.ndarray:
+def _num(values, decimals: int) -> list[str]:
     """Numbers as text with thousands separators, formatted in C (the few >= 1,000 in Python)."""
     v = np.asarray(values, dtype=float)
-    out = np.char.mod(f"%.{decimals}f", v).astype(object)
-    big = np.flatnonzero(~(np.abs(v) < 1000))
-    for i in big.tolist():
+    out = np.char.mod(f"%.{decimals}f", v).tolist()
+    for i in np.flatnonzero(~(np.abs(v) < 1000)).tolist():
         out[i] = f"{v[i]:,.{decimals}f}" if math.isfinite(v[i]) else "unknown"
-    return out.astype(str)
+    return out
 
 
 def _reasons(kind: str, idx: np.ndarray, observed, baseline, excess_usd, gb, use_vol: bool, season_txt) -> list[str]:
-    """One plain-language sentence per finding, assembled column-wise (thousands of findings at 1M runs)."""
+    """One plain-language sentence per finding: numbers formatted column-wise in C, joined per row."""
     o, b, e = (np.asarray(x, dtype=float) for x in (observed, baseline, excess_usd))
+    n = len(o)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = _num(np.where(b > 0, o / b, np.inf), 1)
-    more = np.where(o >= b, " more than usual.", " less than usual.")
-    money = np.where(np.isfinite(e), np.char.add("$", _num(np.abs(e), 2)), "an unknown amount (no cost for this run)")
-    vol = np.char.add(np.char.add(" for ", _num(gb[idx], 1)), " GB") if use_vol else np.full(len(o), "")
-    s = np.asarray(season_txt, dtype=str) if len(season_txt) else np.full(len(o), "")
-    tail = np.char.add(np.char.add(": ", money), more)
-    cat = np.char.add
+    more = np.where(o >= b, " more than usual.", " less than usual.").tolist()
+    known = np.isfinite(e)
+    money = ["$" + m if k else "an unknown amount (no cost for this run)"
+             for m, k in zip(_num(np.abs(np.where(known, e, 0.0)), 2), known.tolist())]
+    vol = [f" for {g} GB" for g in _num(gb[idx], 1)] if use_vol else [""] * n
+    s = list(season_txt) if len(season_txt) else [""] * n
     if kind == "duration_z":
-        parts = ["Ran ", _num(o, 1), " min, ", r, "x the ", _num(b, 1), " min its pipeline usually needs", vol, s]
+        cols = ("Ran ", _num(o, 1), " min, ", r, "x the ", _num(b, 1), " min its pipeline usually needs", vol, s)
     elif kind == "cost_rate_z":
-        parts = ["Cost $", _num(o, 4), " a minute, ", r, "x its pipeline's usual $", _num(b, 4), s,
-                 " (more nodes or pricier instances for the same time)"]
+        cols = ("Cost $", _num(o, 4), " a minute, ", r, "x its pipeline's usual $", _num(b, 4), s,
+                " (more nodes or pricier instances for the same time)")
     elif kind == "cost_z":
-        parts = ["Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its pipeline usually spends", vol, s]
+        cols = ("Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its pipeline usually spends", vol, s)
     else:
-        parts = ["Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its previous runs averaged", vol, s]
-    text = np.full(len(o), "")
-    for p in parts + [tail]:
-        text = cat(text, p)
-    return text.tolist()
+        cols = ("Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its previous runs averaged", vol, s)
+    cols = [c if isinstance(c, list) else [c] * n for c in cols] + [[": "] * n, money, more]
+    return ["".join(t) for t in zip(*cols)]
 
 
 def _season_text(seasonal: bool, cls: np.ndarray, idx: np.ndarray, adj: np.ndarray) -> list[str]:
