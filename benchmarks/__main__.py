@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     p.add_argument("--quick", action="store_true",
                    help="every bench at a small size, once: checks that the benches run, not the goals")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="size of the big data set, for benches that have one (engine: 20M by default)")
     args = p.parse_args(argv)
     available = discover()
     names = [n.removeprefix("bench_").removesuffix(".py") for n in args.names] or available
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import _util
 
     _util.QUICK = args.quick
+    _util.RUNS = args.runs
     rows: list[dict] = []
     failed = False
     for name in names:

@@ -126,8 +126,10 @@ def test_discount_applies_to_list_prices():
 def test_timeline_alone_has_no_cost_loudly():
     rep = LoadReport()
     df = load_path(FIXTURES / "databricks_csv" / "job_run_timeline.csv", report=rep)
-    assert len(df) == 5 and (df["cost_usd"] == 0).all() and df.attrs["cost_basis"] == "none"
-    assert any(w.startswith("NO COST DATA") for w in rep.warnings)
+    # unknown is not zero: no usage -> cost NaN, and the frame says why
+    assert len(df) == 5 and df["cost_usd"].isna().all() and df.attrs["cost_basis"] == "none"
+    assert "billing.usage" in df.attrs["cost_unknown_why"]
+    assert any(w.startswith("COST UNKNOWN") for w in rep.warnings)
     # no jobs table: names come from run_name
     assert df.set_index("run_id").loc["506", "job_name"] == "finance_close"
     est = load_path(FIXTURES / "databricks_csv" / "job_run_timeline.csv", usd_per_hour=6.0)
@@ -140,8 +142,8 @@ def test_usage_without_prices_is_loud():
     rep = LoadReport()
     d = FIXTURES / "databricks_csv"
     df = load_paths([d / "job_run_timeline.csv", d / "usage.csv"], report=rep)
-    assert (df["cost_usd"] == 0).all()
-    assert any("NO COST DATA" in w and "list_prices" in w for w in rep.warnings)
+    assert df["cost_usd"].isna().all()          # DBUs known, dollars not: unknown, not $0
+    assert any("COST UNKNOWN" in w and "list_prices" in w for w in rep.warnings)
 
 
 def test_unpriced_usage_is_reported(tmp_path):
@@ -152,7 +154,9 @@ def test_unpriced_usage_is_reported(tmp_path):
     lp[~lp["sku_name"].str.contains("SERVERLESS")].to_csv(tmp_path / "list_prices.csv", index=False)
     rep = LoadReport()
     df = load_path(tmp_path, report=rep)
-    assert df.set_index("run_id").loc["502", "cost_usd"] == pytest.approx(0.75)
+    # 502's serverless hour has no price: its cost is unknown (not the $0.75 of its priced hour)
+    by = df.set_index("run_id")["cost_usd"]
+    assert np.isnan(by["502"]) and by["501"] == pytest.approx(0.975)
     assert any("no list price" in w and "SERVERLESS" in w for w in rep.warnings)
 
 

@@ -31,7 +31,8 @@ def test_two_pages_hand_computed():
     assert df["duration_min"].tolist() == [59.0, 30.0, 22.0, 5.0]
     assert df["attempt"].tolist() == [1, 2, 1, 1]
     assert df["status"].tolist() == ["Success", "Failed", "Failed", "Failed"]
-    assert df["result_state"].tolist() == ["SUCCESS", "FAILED", "TIMEDOUT", "CANCELED"]
+    # 9004 is an API 2.2 object (status only): its raw termination code is kept as its state
+    assert df["result_state"].tolist() == ["SUCCESS", "FAILED", "TIMEDOUT", "USER_CANCELED"]
     assert df["termination_code"].tolist() == ["SUCCESS", "DRIVER_ERROR", "TIMEOUT", "USER_CANCELED"]
     assert df["job_name"].tolist() == ["sap_ingest", "sap_ingest", "gis_sync", "gis_sync"]
     assert str(df["start_time"].iloc[0]) == "2024-05-01 08:00:00"
@@ -47,11 +48,13 @@ def test_folder_of_pages_equals_the_pages():
     assert load_path(FIXTURES / "jobs_api")["run_id"].tolist() == ["9001", "9002", "9003", "9004"]
 
 
-def test_no_cost_is_zero_with_a_loud_warning_or_refused_when_strict():
+def test_no_cost_is_unknown_with_a_loud_warning_or_refused_when_strict():
     rep = LoadReport()
     df = load_paths(PAGES, report=rep)
-    assert (df["cost_usd"] == 0).all() and df.attrs["cost_basis"] == "none"
-    assert any(w.startswith("NO COST DATA") and "--usd-per-hour" in w for w in rep.warnings)
+    # unknown is not zero: NaN cost, and the frame says why
+    assert df["cost_usd"].isna().all() and df.attrs["cost_basis"] == "none"
+    assert "--usd-per-hour" in df.attrs["cost_unknown_why"]
+    assert any(w.startswith("COST UNKNOWN") and "--usd-per-hour" in w for w in rep.warnings)
     with pytest.raises(DataError, match="usd-per-hour"):
         load_paths(PAGES, strict=True)
 

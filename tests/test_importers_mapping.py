@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from etl_desk.core.data.importers import (ImportOptions, Mapping, guess_mapping, header_key, load_mapping_file, preview)
-from etl_desk.core.data.importers.mapping import apply_mapping, split_unit
+from etl_desk.core.data.importers.apply import apply_mapping
+from etl_desk.core.data.importers.mapping import split_unit
 from etl_desk.core.data.importers.sniff import detect_dialect, detect_encoding
 from etl_desk.core.data.loaders import load_path, load_paths
 from etl_desk.core.errors import DataError, LoadReport
@@ -155,21 +156,30 @@ def test_semicolon_decimal_comma_units_and_dbus():
 def test_dbus_without_price_load_with_loud_warning_or_refuse_when_strict():
     rep = LoadReport()
     df = load_path(FOREIGN / "semicolon_decimal_comma.csv", report=rep)
-    assert (df["cost_usd"] == 0).all() and df.attrs["cost_basis"] == "none"
-    assert any(w.startswith("NO COST DATA") and "--usd-per-dbu" in w for w in rep.warnings)
+    # DBUs without a price: the cost is unknown (NaN), never $0, and the frame says why
+    assert df["cost_usd"].isna().all() and df.attrs["cost_basis"] == "none"
+    assert "no price per DBU" in df.attrs["cost_unknown_why"]
+    assert any(w.startswith("COST UNKNOWN") and "--usd-per-dbu" in w for w in rep.warnings)
     with pytest.raises(DataError, match="usd-per-dbu"):
         load_path(FOREIGN / "semicolon_decimal_comma.csv", strict=True)
 
 
 @pytest.mark.parametrize("name", ["utf16le_bom_tab.csv", "utf16be_bom_tab.csv"])
 def test_utf16_tab_ms(name):
-    # duration_ms 90000 / 600000 / 3600000 -> 1.5 / 10 / 60 min; cost 1.25 + 2.50 + 0.25 = 4.00
-    df = load_path(FOREIGN / name)
-    assert df["job_name"].tolist() == ["Umsatz Übertrag", "Umsatz Übertrag", "Geo Straße"]
-    assert df["duration_min"].tolist() == [1.5, 10.0, 60.0]
-    assert df["cost_usd"].sum() == pytest.approx(4.0)
-    assert df["status"].tolist() == ["Success", "Failed", "Failed"]  # ERROR, UPSTREAM_FAILED
-    assert str(df["end_time"].iloc[2]) == "2024-05-01 11:00:00"
+    # duration_ms 90000 / 600000 -> 1.5 / 10 min; cost 1.25 + 2.50 = 3.75. u3 UPSTREAM_FAILED never
+    # ran ("skipped because of an upstream failure", Databricks RunResultState): left out by the skipped policy
+    rep = LoadReport()
+    df = load_path(FOREIGN / name, report=rep)
+    assert df["job_name"].tolist() == ["Umsatz Übertrag", "Umsatz Übertrag"]
+    assert df["duration_min"].tolist() == [1.5, 10.0]
+    assert df["cost_usd"].sum() == pytest.approx(3.75)
+    assert df["status"].tolist() == ["Success", "Failed"]  # SUCCEEDED, ERROR
+    assert str(df["end_time"].iloc[1]) == "2024-05-01 09:10:00"
+    assert [(e["reason"].split(" (")[0], e["count"], e["examples"]) for e in rep.left_out] == \
+        [("never ran", 1, [3])]
+    # with the skipped policy "failed" it counts: 60 min, $0.25
+    df = load_path(FOREIGN / name, skipped="failed")
+    assert df["cost_usd"].sum() == pytest.approx(4.0) and str(df["end_time"].iloc[2]) == "2024-05-01 11:00:00"
 
 
 @pytest.mark.parametrize("name", ["latin1_labels.csv", "utf8_bom_labels.csv"])
@@ -210,7 +220,8 @@ def test_mapping_naming_absent_column_is_refused():
 def test_preview_returns_headers_rows_and_guess():
     headers, rows, m = preview(FOREIGN / "semicolon_decimal_comma.csv", n=2)
     assert headers == ["RunID", "Pipeline", "Started", "Ended", "run_duration_seconds", "State", "data_mb", "DBUs"]
-    assert len(rows) == 2 and rows[0][0] == "r1" and rows[0][6] == "1536.5"
+    # the preview shows the file's own text; the locale stage reads 1536,5 as 1536.5 on load
+    assert len(rows) == 2 and rows[0][0] == "r1" and rows[0][6] == "1536,5"
     assert m.columns["run_id"] == "RunID" and m.unit("duration_min") == "s" and m.unit("data_processed_gb") == "MB"
     assert m.columns["dbus"] == "DBUs" and m.missing() == []
 

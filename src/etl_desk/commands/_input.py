@@ -76,6 +76,18 @@ def add_input_options(parser: argparse.ArgumentParser, *, nargs: str = "+") -> N
                         f"(default: {DEFAULT_CANCELLED_POLICY}: they consumed compute and produced nothing)")
     g.add_argument("--skipped", choices=CANCELLED_POLICIES, default=DEFAULT_SKIPPED_POLICY,
                    help=f"the same for skipped runs (default: {DEFAULT_SKIPPED_POLICY}: they never ran)")
+    loc = g.add_mutually_exclusive_group()
+    loc.add_argument("--decimal-comma", dest="decimal", action="store_const", const=",",
+                     help="numbers whose own values do not settle it (1,250) use ',' as the decimal mark "
+                          "(1,250 = 1.25); a column's own evidence and the --map file's \"decimal\" still win")
+    loc.add_argument("--decimal-point", dest="decimal", action="store_const", const=".",
+                     help="numbers whose own values do not settle it use '.' as the decimal mark "
+                          "(1,250 = one thousand two hundred fifty)")
+    day = g.add_mutually_exclusive_group()
+    day.add_argument("--day-first", dest="dayfirst", action="store_const", const=True,
+                     help="dates whose own values do not settle it (03/04/2024) are day-first (3 April)")
+    day.add_argument("--month-first", dest="dayfirst", action="store_const", const=False,
+                     help="dates whose own values do not settle it are month-first (4 March)")
     g.add_argument("--strict", action="store_true",
                    help="refuse the input at the first bad value instead of dropping/renaming/clipping "
                         "with warnings")
@@ -92,6 +104,8 @@ def import_options(args) -> ImportOptions:
         cancelled=getattr(args, "cancelled", DEFAULT_CANCELLED_POLICY),
         skipped=getattr(args, "skipped", DEFAULT_SKIPPED_POLICY),
         strict=bool(getattr(args, "strict", False)),
+        decimal=getattr(args, "decimal", None),
+        dayfirst=getattr(args, "dayfirst", None),
     ).validate()
 
 

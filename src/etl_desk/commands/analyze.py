@@ -27,6 +27,7 @@ from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds, des
 from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
 from etl_desk.commands._input import load_input as _load_input
+from etl_desk.core.data.provenance import text_lines as provenance_lines
 from etl_desk.core.errors import DataError
 
 AREA_ORDER = ("cost", "data volume", "duration")
@@ -69,21 +70,25 @@ def add_parser(sub) -> None:
                    help="also forecast each pipeline (slower: seconds at 1M runs)")
     t.add_argument("--no-drift", dest="drift", action="store_false",
                    help="skip the drift test (cost per TB and duration per GB creeping up week after week)")
+    from etl_desk.commands._engine import add_engine_options
+
+    add_engine_options(p)
     g = p.add_argument_group("anomaly thresholds")
     for f in fields(AnomalyThresholds):
         md = f.metadata
         if f.type in ("bool", bool):
             if f.default:  # on by default: --no-X switches it off
                 g.add_argument("--no-" + f.name.removeprefix("use_").replace("_", "-"), dest=f.name,
-                               action="store_false", default=None, help=f"off: {md['label'].lower()} ({md['help']})")
+                               action="store_false", default=None, help=f"off: {md['label'].lower()} ({md['help']})".replace("%", "%%"))
             else:
                 g.add_argument(_threshold_option(f), dest=f.name, action="store_true", default=None,
-                               help=f"{md['label'].lower()} ({md['help']})")
+                               help=f"{md['label'].lower()} ({md['help']})".replace("%", "%%"))
             continue
         conv = int if f.type in ("int", int) else float
         unit = f" ({md['unit']})" if md.get("unit") else ""
+        text = f"{md['label']}{unit}, default {f.default}: {md['help']}"
         g.add_argument(_threshold_option(f), dest=f.name, type=conv, default=None, metavar="X",
-                       help=f"{md['label']}{unit}, default {f.default}: {md['help']}")
+                       help=text.replace("%", "%%"))  # argparse formats help with %: a literal % is %%
     p.set_defaults(run=run)
 
 
@@ -143,7 +148,10 @@ def build_report(df: pd.DataFrame, args, results: Results, trends: Trends | None
 
     report = to_json_dict(results.analysis, evidence=getattr(args, "evidence", False))
     report["source"] = _source(df, args)
-    report["business_case"] = business_case_json(results.case)
+    # where every figure came from (etl_desk.core.data.provenance documents the schema)
+    report["provenance"] = json_safe(df.attrs.get("provenance"))
+    # NaN (e.g. savings when cost is unknown) becomes null: unknown is never a number in JSON
+    report["business_case"] = json_safe(business_case_json(results.case))
     if trends is not None:
         report.update(json_safe(trends.to_dict(forecast_days=getattr(args, "forecast_days", 90) or 0)))
     return report
@@ -257,6 +265,10 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
 
 
 def run(args) -> int:
+    from etl_desk.commands._engine import run_engine, wants_engine
+
+    if wants_engine(args):
+        return run_engine(args, thresholds_from_args(args))
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     results = results_for(df, args)
@@ -271,6 +283,8 @@ def run(args) -> int:
 
         text = render_text(results.analysis, source=_source(df, args), top=max(args.top, 0))
         text += "\n" + "\n".join(format_trends(trends)) + "\n"
+        if report.get("provenance"):
+            text += "\n" + "\n".join(provenance_lines(report["provenance"])) + "\n"
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
         sys.stdout.write(text)
     return 0

@@ -16,7 +16,7 @@ _BASIS = {
     "list_prices": "billing usage x system.billing.list_prices",
     "usd_per_dbu": "DBUs x the $/DBU given",
     "usd_per_hour": "ESTIMATED: run time x the $/hour given",
-    "none": "NONE: no cost data, every cost is $0",
+    "none": "UNKNOWN: no cost data (cost is unknown, not $0)",
     "mixed": "several sources",
 }
 
@@ -37,7 +37,9 @@ def run(args) -> int:
     print(f"loaded {len(df):,} runs" + (f" ({report.rows_in:,} rows read, {dropped:,} not loaded)"
                                         if report.rows_in and report.rows_in != len(df) else ""), file=out)
     basis = df.attrs.get("cost_basis", "file")
-    print(f"cost: {_BASIS.get(basis, basis)}", file=out)
+    prov = df.attrs.get("provenance") or {}
+    sentence = (prov.get("cost_basis") or {}).get("sentence")
+    print(f"cost: {_BASIS.get(basis, basis)}" + (f" ({sentence})" if sentence else ""), file=out)
     failed = int((df["status"] == "Failed").sum())
     print(f"status: {len(df) - failed:,} success, {failed:,} failed", file=out)
     print(f"warnings: {len(report.warnings)}", file=out)

@@ -51,7 +51,6 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=_seed, help="random seed (default: 42 / 7)")
     p.add_argument("--anomaly-rate", type=_rate, help="share of runs with an injected anomaly (realistic)")
     r = p.add_argument_group("realistic preset: tags and injected ground truth (off by default)")
-    r.add_argument("--days", type=_positive_int, help="length of the history in days (default 90)")
     r.add_argument("--team-tags", action="store_true",
                    help="tag runs with team and cost centre, workspace and SKU (some spend left untagged)")
     r.add_argument("--drift-pipelines", type=int, metavar="N",
@@ -59,14 +58,24 @@ def add_parser(sub) -> None:
     r.add_argument("--drift-pct-per-week", type=float, metavar="PCT", help="weekly drift, percent (default 5)")
     r.add_argument("--failure-waves", type=int, metavar="N", help="pipeline-weeks with a failure-rate jump")
     r.add_argument("--month-end-peak-scale", type=float, metavar="X", help="scales SAP month-end peaks (default 1)")
-    p.add_argument("-o", "--output", required=True, help="output file (.csv, .xlsx, .parquet)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.csv, .xlsx, .parquet), or a folder (ending in / or existing) for a "
+                        "hive-partitioned Parquet dataset of any size, written in chunks (realistic preset)")
+    from etl_desk.commands._dataset import add_dataset_options
+
+    add_dataset_options(p)
     p.set_defaults(run=run)
 
 
-_EXTRAS = ("days", "team_tags", "drift_pipelines", "drift_pct_per_week", "failure_waves", "month_end_peak_scale")
+_EXTRAS = ("days", "start", "team_tags", "drift_pipelines", "drift_pct_per_week", "failure_waves",
+           "month_end_peak_scale")
 
 
 def run(args) -> int:
+    from etl_desk.commands._dataset import run_dataset, wants_dataset
+
+    if wants_dataset(args):
+        return run_dataset(args)
     file_format(args.output)  # refuse an unknown extension before doing any work
     if args.preset == "case-study" and args.anomaly_rate is not None:
         raise DataError("--anomaly-rate applies to the realistic preset only")

@@ -32,13 +32,44 @@ class DataError(ValueError):
         return DataError(self.problem, file=file, row=self.row, column=self.column)
 
 
+#: Example rows kept per reason a row was left out (provenance shows them).
+MAX_EXAMPLES = 5
+
+
 @dataclass
 class LoadReport:
-    """What the validator changed or dropped while loading (shown as warnings)."""
+    """What the validator changed or dropped while loading (shown as warnings).
+
+    ``left_out``: one dict per reason rows were left out, ``{"file": str | None,
+    "reason": str, "count": int, "examples": [row, ...] (at most MAX_EXAMPLES data-row
+    numbers, 1 = the first row under the header; for JSON the run's position in the
+    file)}``. ``notes``: facts that are not problems (how a column was read, ...).
+    """
 
     warnings: list[str] = field(default_factory=list)
     rows_in: int = 0
     rows_out: int = 0
+    left_out: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: source column -> how its numbers or dates were read (locale decisions)
+    read_as: dict = field(default_factory=dict)
 
     def add(self, msg: str) -> None:
         self.warnings.append(msg)
+
+    def leave_out(self, reason: str, count: int, examples=(), *, file: str | None = None) -> None:
+        """Record *count* rows left out for *reason* (merged with an earlier entry of the same
+        file and reason)."""
+        if count <= 0:
+            return
+        ex = [int(x) for x in list(examples)[:MAX_EXAMPLES]]
+        for e in self.left_out:
+            if e["reason"] == reason and e["file"] == file:
+                e["count"] += int(count)
+                e["examples"] = (e["examples"] + ex)[:MAX_EXAMPLES]
+                return
+        self.left_out.append({"file": file, "reason": reason, "count": int(count), "examples": ex})
+
+    def note(self, msg: str) -> None:
+        if msg not in self.notes:
+            self.notes.append(msg)

@@ -14,7 +14,7 @@ dispatch:
   :mod:`.importers.jobs_api`;
 * any other CSV / XLSX / Parquet -> a column mapping (``options.mapping`` or one
   guessed from the headers; canonical labels map to themselves) ->
-  :func:`.importers.mapping.apply_mapping`.
+  :func:`.importers.apply.apply_mapping`.
 
 Bad input raises :class:`DataError` only, naming the file, and the row and column
 where there is one; no other exception type escapes (parser errors, decoding
@@ -23,7 +23,10 @@ errors, damaged archives, memory exhaustion are all translated). Hostile files
 
 By default (``strict=False``) fixable problems are fixed and reported in *report*
 (and in ``df.attrs["load_warnings"]``): bad rows dropped, duplicate IDs renamed,
-negative net costs clipped. ``df.attrs["cost_basis"]`` says where costs came from.
+negative net costs clipped; every row left out is listed by reason in
+``report.left_out``. ``df.attrs["cost_basis"]`` says where costs came from (NaN cost
+= unknown, with ``df.attrs["cost_unknown_why"]``), and ``df.attrs["provenance"]``
+(:mod:`etl_desk.core.data.provenance`) where every figure came from.
 """
 from __future__ import annotations
 
@@ -34,10 +37,13 @@ from typing import Iterable
 
 import pandas as pd
 
+from etl_desk.core.data import provenance
 from etl_desk.core.data.importers import databricks, jobs_api
 from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, what_is, workbook_info
-from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping
+from etl_desk.core.data.importers.apply import apply_mapping
+from etl_desk.core.data.importers.mapping import Mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
+from etl_desk.core.data.locale_numbers import column_evidence, maybe_thousands
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.data.xlsx_read import read_workbook
 from etl_desk.core.errors import DataError, LoadReport
@@ -170,10 +176,43 @@ def _from_generic(raw: RawTable, opts: ImportOptions, report: LoadReport) -> pd.
     if frame.empty:
         raise DataError("every data row is blank", file=raw.file)
     mapping = opts.mapping or guess_mapping(frame.columns)
+    if raw.kind == "csv":
+        frame = _text_of_thousands_lookalikes(raw, frame, mapping)
     rows = None
     if raw.kind in ("csv", "xlsx"):  # a RangeIndex stays lazy: row numbers are only needed for messages
         rows = frame.index + 1 if isinstance(frame.index, pd.RangeIndex) else frame.index.to_numpy() + 1
     return apply_mapping(frame, mapping, file=raw.file, options=opts, report=report, row_numbers=rows)
+
+
+#: mapped fields whose numbers may be written with thousands separators
+_NUMBER_FIELDS = ("duration_min", "data_processed_gb", "compute_hours", "cost_usd", "dbus")
+
+
+def _text_of_thousands_lookalikes(raw: RawTable, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """The CSV reader turned ``1.250`` into 1.25: for a number column whose every value could be
+    such text, read the column again as text so the locale stage sees what the file says."""
+    redo = [h for f, h in mapping.columns.items() if f in _NUMBER_FIELDS and h in frame.columns
+            and pd.api.types.is_float_dtype(frame[h].dtype) and maybe_thousands(frame[h])]
+    if not redo:
+        return frame
+    # a sample of the text settles most columns ('12.50', '3.5' prove '.' decimals) without a full re-read
+    head = pd.read_csv(raw.file, usecols=redo, dtype=str, nrows=2000, **raw.read_kwargs)
+    redo = [h for h in redo if column_evidence_or_none(head[h]) == "ambiguous"]
+    if not redo:
+        return frame
+    text = pd.read_csv(raw.file, usecols=redo, dtype=str, **raw.read_kwargs)
+    frame = frame.copy()
+    for h in redo:
+        frame[h] = text[h].reindex(frame.index)
+    return frame
+
+
+def column_evidence_or_none(s: pd.Series) -> str | None:
+    """:func:`locale_numbers.column_evidence`, with contradictions left for the full read to report."""
+    try:
+        return column_evidence(s)
+    except ValueError:
+        return "ambiguous"
 
 
 def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
@@ -181,6 +220,7 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
     system: dict[str, list[RawTable]] = {}
     pages: list[tuple[object, str]] = []
     parts: list[tuple[str, pd.DataFrame, LoadReport]] = []
+    info: list[dict] = []  # provenance: one entry per file
     for f in files:
         kind = what_is(f)
         if kind == "json":
@@ -190,18 +230,25 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
                 raise DataError(f"this JSON is not a Databricks Jobs API runs/list response (no 'runs' "
                                 f"array; found {keys or 'an empty object'})", file=f)
             pages.append((data, f))
+            info.append({"file": f, "kind": "jobs api json", "rows_read": len(jobs_api.runs_of(data, f)),
+                         "header_row": None})
             continue
         if kind == "xlsx" and _is_etl_desk_workbook(f):
             rep = LoadReport()
             parts.append((f, _read_etl_desk_workbook(f, rep), rep))
+            info.append({"file": f, "kind": "etl desk workbook", "rows_read": rep.rows_in, "header_row": 1})
             continue
         raw = read_raw(f, kind)
         table = databricks.classify(raw.frame.columns) if opts.mapping is None else None
         if table:
             system.setdefault(table, []).append(raw)
+            info.append({"file": f, "kind": f"system_table:{table}", "rows_read": len(raw.frame),
+                         "header_row": raw.header_row + 1})
             continue
         rep = LoadReport()
         parts.append((f, _from_generic(raw, opts, rep), rep))
+        info.append({"file": f, "kind": f"{kind} table", "rows_read": rep.rows_in, "header_row": raw.header_row + 1,
+                     "read_as": dict(rep.read_as)})
     kinds = [k for k, present in (("Databricks system tables", system), ("Jobs API JSON", pages),
                                   ("run tables", parts)) if present]
     if len(kinds) > 1:
@@ -217,10 +264,38 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
     if df.empty:
         detail = f" ({report.warnings[0]})" if report.warnings else ""
         raise DataError(f"no usable runs{detail}", file=files[0] if len(files) == 1 else f"{len(files)} files")
+    if system:
+        _system_rows_kept(info, df, report)
+    df.attrs["provenance"] = provenance.build(df, info, report, opts)
     return df
 
 
+def _system_rows_kept(info: list[dict], df: pd.DataFrame, report: LoadReport) -> None:
+    """Rows kept per system-table file: usage rows attributed to runs (the rest left out by the
+    reconciliation's reasons); reference tables (jobs, list prices) are read in full."""
+    attributed = df.attrs.get("usage_rows_attributed_by_file", {})
+    rec = df.attrs.get("reconciliation") or {}
+    reasons = list(rec.get("unattributed_job_spend", {}).get("reasons", []))
+    if rec.get("other_products", {}).get("rows"):
+        reasons.append({"reason": "usage of other products (not job spend)", **rec["other_products"]})
+    for f in info:
+        if f["kind"] == "system_table:usage":
+            f["rows_kept"] = int(attributed.get(f["file"], 0))
+            for r in reasons:
+                n = r.get("rows_by_file", {}).get(f["file"], 0)
+                ex = [e["row"] for e in r.get("examples", []) if e["file"] == f["file"]]
+                report.leave_out(f"billing usage: {r['reason']}", n, ex, file=f["file"])
+        elif f["kind"] in ("system_table:jobs", "system_table:list_prices"):
+            f["rows_kept"] = f["rows_read"]
+
+
 def _combine(parts, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
+    for f, _, rep in parts:
+        for e in rep.left_out:
+            report.leave_out(e["reason"], e["count"], e["examples"], file=e["file"] or f)
+        for n in rep.notes:
+            report.note(n)
+        report.read_as.update({f"{f}: {k}": v for k, v in rep.read_as.items()} if len(parts) > 1 else rep.read_as)
     if len(parts) == 1:
         f, df, rep = parts[0]
         report.warnings.extend(rep.warnings)
@@ -240,7 +315,11 @@ def _combine(parts, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
         df["run_id"] = df["run_id"].where(~dup, df["run_id"] + "#" + counter.astype("string"))
         report.add(f"{int(dup.sum()):,} run ID(s) repeated across files renamed with a '#n' suffix "
                    f"(first: {first!r})")
-    df = to_canonical(df, report=LoadReport(), cancelled=opts.cancelled, skipped=opts.skipped, strict=True)
+    whys = [d.attrs["cost_unknown_why"] for _, d, _ in parts if d.attrs.get("cost_unknown_why")]
+    df = to_canonical(df, report=LoadReport(), cancelled=opts.cancelled, skipped=opts.skipped, strict=True,
+                      unknown_cost=bool(df["cost_usd"].isna().any()))
+    if whys:
+        df.attrs["cost_unknown_why"] = "; ".join(dict.fromkeys(whys))
     df.attrs["cost_basis"] = bases.pop() if len(bases) == 1 else "mixed"
     df.attrs["source"] = ", ".join(f for f, _, _ in parts)
     return df

@@ -18,7 +18,28 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.data.arrow_text import TextFacts, arrow_chunks, factorize_text, max_bytes, strings_unique, text_facts
+from etl_desk.core.data import outcomes
+from etl_desk.core.data.locale_numbers import parse_numbers
+from etl_desk.core.data.times import _to_datetime
+from etl_desk.core.data.status_codes import (  # noqa: F401 - status_codes/status_from_state re-exported
+    _OUTCOME_INDEX,
+    CODE_EMPTY,
+    CODE_EXCLUDED,
+    CODE_RUNNING,
+    CODE_UNKNOWN,
+    _outcome_job,
+    _policy_table,
+    _unknown_states,
+    outcome_codes,
+    status_codes,
+    status_from_state,
+)
+from etl_desk.core.data.status_codes import (  # noqa: F401 - re-exported
+    CANCELLED_POLICIES,
+    DEFAULT_CANCELLED_POLICY,
+    DEFAULT_SKIPPED_POLICY,
+)
+from etl_desk.core.data.arrow_text import TextFacts, factorize_text, max_bytes, strings_unique, text_facts
 from etl_desk.core.data.tags import normalize_tags
 from etl_desk.core.errors import DataError, LoadReport
 
@@ -85,27 +106,8 @@ CASE_STUDY_LABELS = (
     "Job Status", "Compute Hours Used", "Cost (USD)",
 )
 
-#: Raw result states (both Databricks spellings and common synonyms) -> status.
-#: ``None`` means "follows the cancelled/skipped policy".
-RESULT_STATE_STATUS: dict[str, str | None] = {
-    "SUCCESS": SUCCESS, "SUCCEEDED": SUCCESS, "SUCCESSFUL": SUCCESS, "SUCCEEDED_WITH_FAILURES": SUCCESS,
-    "OK": SUCCESS, "COMPLETED": SUCCESS, "COMPLETE": SUCCESS, "PASSED": SUCCESS, "DONE": SUCCESS,
-    "FAILED": FAILED, "FAILURE": FAILED, "FAIL": FAILED, "ERROR": FAILED, "ERRORED": FAILED,
-    "TIMED_OUT": FAILED, "TIMEDOUT": FAILED, "TIMEOUT": FAILED, "UPSTREAM_FAILED": FAILED,
-    "INTERNAL_ERROR": FAILED, "DRIVER_ERROR": FAILED, "MAXIMUM_CONCURRENT_RUNS_REACHED": FAILED,
-    "CANCELED": None, "CANCELLED": None, "UPSTREAM_CANCELED": None, "UPSTREAM_CANCELLED": None,
-    "SKIPPED": None, "EXCLUDED": None, "DISABLED": None,
-}
-CANCELLED_STATES = frozenset({"CANCELED", "CANCELLED", "UPSTREAM_CANCELED", "UPSTREAM_CANCELLED"})
-SKIPPED_STATES = frozenset({"SKIPPED", "EXCLUDED", "DISABLED"})
-
-#: What to do with cancelled and skipped runs: count them as failed, as
-#: successful, or leave them out. The default follows FinOps practice: a
-#: cancelled run consumed compute and produced nothing, so it counts as failed
-#: spend; a skipped run never started and costs nothing, so it is left out.
-CANCELLED_POLICIES = ("failed", "success", "exclude")
-DEFAULT_CANCELLED_POLICY = "failed"
-DEFAULT_SKIPPED_POLICY = "exclude"
+#: Which raw states are cancelled / never ran is the data table of
+#: :mod:`etl_desk.core.data.outcomes`; the policies are in :mod:`.status_codes`.
 
 
 def empty_frame() -> pd.DataFrame:
@@ -128,58 +130,6 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
     return codes, list(uniques)
 
 
-#: Codes of :func:`status_codes`: the index into STATUSES, or one of these.
-CODE_EMPTY, CODE_EXCLUDED, CODE_UNKNOWN = -1, -2, -3
-
-
-def _policy_mapping(cancelled: str, skipped: str) -> dict[str, str | None]:
-    for policy in (cancelled, skipped):
-        if policy not in CANCELLED_POLICIES:
-            raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(CANCELLED_POLICIES)}")
-    policy_status = {"failed": FAILED, "success": SUCCESS, "exclude": None}
-    mapping: dict[str, str | None] = {}
-    for raw, st in RESULT_STATE_STATUS.items():
-        if st is None:
-            st = policy_status[cancelled if raw in CANCELLED_STATES else skipped]
-        mapping[raw] = st
-    return mapping
-
-
-def status_codes(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
-                 skipped: str = DEFAULT_SKIPPED_POLICY) -> np.ndarray:
-    """Raw result states (any spelling, any padding) as int8 codes into :data:`STATUSES`.
-
-    ``CODE_EMPTY`` for missing or blank values, ``CODE_EXCLUDED`` for states the
-    cancelled/skipped policy leaves out, ``CODE_UNKNOWN`` for anything unrecognised.
-    Works on the distinct values only (a handful) and broadcasts by code: O(n) in C.
-    """
-    mapping = _policy_mapping(cancelled, skipped)
-    codes, uniques = _factorize(states)
-    key = pd.Series(uniques, dtype="object").astype("string").str.strip().str.upper()
-    key = key.str.replace(r"[\s\-]+", "_", regex=True)
-    code_of = {SUCCESS: 0, FAILED: 1, None: CODE_EXCLUDED}
-    table = np.array([code_of[mapping[k]] if k in mapping else CODE_UNKNOWN if k else CODE_EMPTY
-                      for k in key.fillna("").tolist()] + [CODE_EMPTY], dtype=np.int8)
-    return table[codes]  # code -1 (missing) takes the table's last entry
-
-
-def status_from_state(states: pd.Series, *, cancelled: str = DEFAULT_CANCELLED_POLICY,
-                      skipped: str = DEFAULT_SKIPPED_POLICY) -> pd.Series:
-    """Map raw result states (any spelling) to Success / Failed / NA (= exclude).
-
-    Unknown non-empty states return the sentinel ``"?"`` so the caller can name the row.
-    """
-    codes = status_codes(states, cancelled=cancelled, skipped=skipped)
-    labels = np.array([SUCCESS, FAILED, "?", pd.NA, pd.NA], dtype=object)
-    # code -> label: 0, 1 -> status; CODE_UNKNOWN (-3) -> "?"; CODE_EXCLUDED / CODE_EMPTY -> NA
-    return pd.Series(labels[np.select([codes >= 0, codes == CODE_UNKNOWN], [codes, 2], 3)],
-                     index=states.index, dtype="object")
-
-
-def _status_job(states: pd.Series, cancelled: str, skipped: str) -> np.ndarray:
-    return status_codes(states, cancelled=cancelled, skipped=skipped)
-
-
 def _source_codes(s: pd.Series) -> np.ndarray:
     """Source systems as int8 codes into :data:`SOURCE_SYSTEMS` (-1 when blank): SAP and GIS
     in any case, anything else non-blank is Other."""
@@ -195,96 +145,9 @@ def _locate(mask: np.ndarray, row_numbers: np.ndarray) -> int:
 
 
 def _to_float(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        raise DataError("expected a number, found true/false", file=file, row=int(rows[0]), column=label)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
-    txt = s.astype("string").str.strip()
-    num = pd.to_numeric(txt.str.replace(",", "", regex=False), errors="coerce")
-    bad = num.isna() & txt.notna() & (txt != "")
-    if bad.any():
-        i = np.flatnonzero(bad.to_numpy())[0]
-        raise DataError(f"expected a number, found {str(txt.iloc[i])[:40]!r}", file=file,
-                        row=int(rows[i]), column=label)
-    return num.astype("float64")
-
-
-def _arrow_datetimes(txt: pd.Series, *, blanks: bool = True) -> pd.Series | None:
-    """ISO 8601 text parsed by Arrow's C++ cast (~15x faster than pandas), or None.
-
-    All values naive -> naive; all values with an offset (any offsets) -> converted to
-    UTC and made naive. Anything else (mixed, other formats, bad values, out of range)
-    returns None and the general path decides, with its row-numbered errors.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(txt.array)
-        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-            return None
-        if blanks:
-            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    except Exception:  # noqa: BLE001 - any trouble: use the general path
-        return None
-    for typ in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
-        try:
-            out = pc.cast(arr, typ)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            continue
-        if typ.tz is not None:
-            out = out.cast(pa.timestamp("ns"))  # Arrow keeps UTC instants; drop the zone
-        values = out.to_numpy(zero_copy_only=False)  # a fresh array: no need for pandas to copy it
-        return pd.Series(values, index=txt.index, copy=False).astype("datetime64[ns]")
-    return None
-
-
-def _to_datetime(s: pd.Series, label: str, file: str | None, rows) -> tuple[pd.Series, str | None]:
-    """Naive UTC datetimes from *s*, and a warning when times with and without a UTC offset
-    are mixed (those without are read as UTC). Raises DataError naming the first bad value."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        return out.astype("datetime64[ns]"), None
-    # Arrow's ISO cast is strict (one format, all naive or all with an offset): when it
-    # succeeds there is nothing to strip and nothing mixed
-    if arrow_chunks(s) is not None:
-        fast = _arrow_datetimes(s, blanks=False)
-        if fast is not None:
-            return fast, None
-    txt = s.astype("string").str.strip()
-    fast = _arrow_datetimes(txt)
-    if fast is not None:
-        return fast, None
-    # fast path: ISO 8601 throughout (what exports and ETL Desk write) parses in C; mixed
-    # offsets, other formats and bad values fall through to the general path below
-    try:
-        fast = pd.to_datetime(txt, format="ISO8601")
-    except (ValueError, TypeError, OverflowError):
-        fast = None
-    if fast is not None:
-        if getattr(fast.dt, "tz", None) is not None:
-            fast = fast.dt.tz_convert("UTC").dt.tz_localize(None)
-        return fast.astype("datetime64[ns]"), None
-    has_tz = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    n_tz, n_all = int(has_tz.sum()), int((txt.notna() & (txt != "")).sum())
-    mixed = (f"column '{label}' mixes times with a UTC offset ({n_tz:,}) and without ({n_all - n_tz:,}); "
-             "those without were read as UTC") if 0 < n_tz < n_all else None
-    try:
-        if has_tz.any():
-            out = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            out = pd.to_datetime(txt, errors="coerce", format="mixed")
-    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - pandas edge cases
-        raise DataError(f"dates cannot be read ({exc})", file=file, column=label) from None
-    bad = out.isna() & txt.notna() & (txt != "")
-    if bad.any():
-        i = np.flatnonzero(bad.to_numpy())[0]
-        raise DataError(f"cannot read {str(txt.iloc[i])[:40]!r} as a date and time", file=file,
-                        row=int(rows[i]), column=label)
-    return out.astype("datetime64[ns]"), mixed
+    """Floats of a column; text is read by its own locale evidence (never by stripping
+    separators blindly) and an ambiguous column (``1,250``) is refused."""
+    return parse_numbers(s, decimal=None, label=label, file=file, rows=rows)
 
 
 def _to_bool(s: pd.Series, label: str, file: str | None, rows: np.ndarray) -> pd.Series:
@@ -375,14 +238,24 @@ def _later(parallel: bool, fn, *args) -> _Job:
 def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour: float | None = None,
                  cancelled: str = DEFAULT_CANCELLED_POLICY, skipped: str = DEFAULT_SKIPPED_POLICY,
                  strict: bool = True, report: LoadReport | None = None,
-                 row_numbers: Iterable[int] | None = None) -> pd.DataFrame:
+                 row_numbers: Iterable[int] | None = None, unknown_cost: bool = False,
+                 row_files: np.ndarray | None = None) -> pd.DataFrame:
     """Turn *df* (columns named by canonical name or display label) into the canonical table.
 
     Derives end time from start + duration and start from end - duration,
     duration from start/end, cost from compute hours x *rate_usd_per_hour*, and
-    status from the raw result state. With ``strict=True`` the first bad value
-    raises :class:`DataError`; with ``strict=False`` bad rows are dropped,
-    duplicate IDs renamed, and each fix is listed in *report*.
+    status from the run's outcome: an ``outcome`` column (values of
+    ``outcomes.OUTCOMES``, set by importers that read several state fields) or else
+    the raw ``status`` / ``result_state`` looked up in the outcome table
+    (:mod:`etl_desk.core.data.outcomes`). Cancelled and never-ran runs follow the
+    policies; still-running runs and unknown states are left out (each listed in
+    ``report.left_out`` with example rows); ``strict=True`` refuses an unknown state.
+
+    *row_files*: the file each row came from (several files in one call), so rows left
+    out are listed per file. *unknown_cost*: the source has no cost; ``cost_usd`` stays NaN (unknown, not 0).
+    With ``strict=True`` the first bad value raises :class:`DataError`; with
+    ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
+    listed in *report*.
     """
     report = report if report is not None else LoadReport()
     src = df.rename(columns={k: v for k, v in NAMES_BY_LABEL.items() if k in df.columns})
@@ -415,6 +288,17 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
             raise DataError(msg, file=file, row=_locate(mask, rows), column=column)
         first = _locate(mask, rows)
         report.add(f"{int(mask.sum()):,} row(s) dropped: {msg} (column '{column}', first at row {first})")
+        leave_out(mask, msg)
+
+    def leave_out(mask: np.ndarray, reason: str) -> None:
+        nonlocal drop
+        idx = np.flatnonzero(mask)
+        if row_files is None:
+            report.leave_out(reason, len(idx), [int(rows[i]) for i in idx[:5]], file=file)
+        else:
+            for f in dict.fromkeys(row_files[idx]):
+                sub = idx[row_files[idx] == f]
+                report.leave_out(reason, len(sub), [int(rows[i]) for i in sub[:5]], file=str(f))
         drop |= mask
 
     # --- identifiers -------------------------------------------------------------
@@ -426,8 +310,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
                  if "start_time" in src.columns else None)
     end_job = (_later(parallel, _to_datetime, src["end_time"], "End Time", file, rows)
                if "end_time" in src.columns else None)
-    state_col = "status" if "status" in src.columns else "result_state" if "result_state" in src.columns else None
-    status_job = (_later(parallel, _status_job, src[state_col], cancelled, skipped)
+    state_col = next((c for c in ("outcome", "status", "result_state") if c in src.columns), None)
+    status_job = (_later(parallel, _outcome_job, src[state_col], state_col == "outcome")
                   if state_col is not None else None)
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
     text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
@@ -459,9 +343,12 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
 
     # --- times --------------------------------------------------------------------
     start = end = None
+    end_missing = None
     for job, name in ((start_job, "start"), (end_job, "end")):
         if job is not None:
             times, mixed = job.result()
+            if name == "end" and times.hasnans:
+                end_missing = times.isna().to_numpy()
             if mixed:
                 report.add(mixed)
             start, end = (times, end) if name == "start" else (start, times)
@@ -502,27 +389,41 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     if status_job is None:
         raise DataError("required column 'Job Status' is missing", file=file, column="Job Status")
     state_source = src[state_col]
-    status = status_job.result()
-    unknown = status == CODE_UNKNOWN
-    if (unknown & ~drop).any():
-        i = np.flatnonzero(unknown & ~drop)[0]
-        problem(unknown, f"unknown job status {str(state_source.iloc[i]).strip()[:40]!r}", "Job Status")
-    excluded = (status == CODE_EXCLUDED) & ~drop
-    if excluded.any():
-        report.add(f"{int(excluded.sum()):,} cancelled or skipped run(s) left out by the current policy")
-        drop |= excluded
+    label = "Job Status" if state_col != "result_state" else "Result State"
+    oc = status_job.result()
+    unknown = (oc == CODE_UNKNOWN) & ~drop
+    if unknown.any():
+        _unknown_states(unknown, state_source, rows, file, label, strict, report, leave_out)
+    running = (oc == _OUTCOME_INDEX[outcomes.STILL_RUNNING]) & ~drop
+    if end_missing is not None:  # no state and no end time: the run has not ended yet
+        running |= (oc == CODE_EMPTY) & end_missing & ~drop
+    if running.any():
+        report.add(f"{int(running.sum()):,} run(s) still running (no end or no result yet) left out")
+        leave_out(running, "still running (no result yet)")
+    pol = _policy_table(cancelled, skipped)
+    status = np.where(oc >= 0, pol[np.clip(oc, 0, None)], oc).astype(np.int8)
+    for o, policy, what in ((outcomes.CANCELLED, cancelled, "cancelled"),
+                            (outcomes.NEVER_RAN, skipped, "never ran (skipped, excluded, disabled or over a "
+                                                          "concurrency/queue limit)")):
+        ex = (oc == _OUTCOME_INDEX[o]) & ~drop
+        if policy == "exclude" and ex.any():
+            report.add(f"{int(ex.sum()):,} run(s) that {'were ' if o == outcomes.CANCELLED else ''}{what} "
+                       f"left out (--{'cancelled' if o == outcomes.CANCELLED else 'skipped'} exclude)")
+            leave_out(ex, f"{what}: left out by the {'cancelled' if o == outcomes.CANCELLED else 'skipped'} policy")
     problem(status == CODE_EMPTY, "empty job status", "Job Status")
 
     # --- cost ---------------------------------------------------------------------
     cost = floats["cost_usd"]
     hours = floats["compute_hours"]
-    if cost.isna().any():
+    if unknown_cost:
+        pass  # the source has no cost: NaN means unknown, never 0
+    elif cost.isna().any():
         if rate_usd_per_hour is not None:
             cost = cost.where(cost.notna(), hours * float(rate_usd_per_hour))
         if "cost_usd" not in src.columns and rate_usd_per_hour is None:
             raise DataError("required column 'Cost (USD)' is missing (or give compute hours and a $/hour rate)",
                             file=file, column="Cost (USD)")
-    if cost.hasnans:
+    if cost.hasnans and not unknown_cost:
         problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
 
     # --- optional -----------------------------------------------------------------

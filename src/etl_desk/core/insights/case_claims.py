@@ -27,21 +27,30 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
     k, out = ctx.kpis, []
     # 1. Failed jobs add to cost
     nf, fc = k["failed_runs"], k["failed_cost_usd"]
-    verdict = "confirmed" if nf and fc > 0 else "refuted"
-    if verdict == "confirmed":
+    if fc is None:  # unknown is not zero: the claim cannot be checked (wording: the insights owner's)
+        out.append(Insight("case.failed_cost", "case study", "info", "Case study insight 1: failed jobs add to cost",
+                           f"Cannot be checked: the cost of the runs is unknown ({nf:,} of {k['runs']:,} runs "
+                           f"failed).", missing="cost is unknown for this source", run_ids=_ids(ctx, ctx.failed)))
+        verdict = None
+    else:
+        verdict = "confirmed" if nf and fc > 0 else "refuted"
+    if verdict is None:
+        pass
+    elif verdict == "confirmed":
         head = (f"Confirmed: {nf:,} of {k['runs']:,} runs failed and cost {usd(fc)}, {pct(k['failed_cost_share'])} "
                 f"of the {usd(k['total_cost_usd'])} total — money spent for no output. A failed run cost "
                 f"{usd(k['avg_cost_failed_usd'])} on average against {usd(k['avg_cost_success_usd'])} for a "
                 f"successful one.")
     else:
         head = (f"Refuted: no failed run cost anything in this data ({nf:,} failed runs, failed cost {usd(fc)}).")
-    out.append(Insight("case.failed_cost", "case study", _share_severity(k["failed_cost_share"]) if nf else "info",
-                       "Case study insight 1: failed jobs add to cost", head,
-                       evidence=pd.DataFrame({"Measure": ["Runs", "Failed runs", "Total cost (USD)",
-                                                          "Failed cost (USD)", "Failed share of cost (%)"],
-                                              "Value": [k["runs"], nf, cents(k["total_cost_usd"]), cents(fc),
-                                                        _r((k["failed_cost_share"] or 0) * 100)]}),
-                       run_ids=_ids(ctx, ctx.failed), verdict=verdict))
+    if verdict is not None:
+        out.append(Insight("case.failed_cost", "case study", _share_severity(k["failed_cost_share"]) if nf else "info",
+                           "Case study insight 1: failed jobs add to cost", head,
+                           evidence=pd.DataFrame({"Measure": ["Runs", "Failed runs", "Total cost (USD)",
+                                                              "Failed cost (USD)", "Failed share of cost (%)"],
+                                                  "Value": [k["runs"], nf, cents(k["total_cost_usd"]), cents(fc),
+                                                            _r((k["failed_cost_share"] or 0) * 100)]}),
+                           run_ids=_ids(ctx, ctx.failed), verdict=verdict))
 
     # 2. Failures occur at both small and large volumes
     title2 = "Case study insight 2: failures occur at small and large data volumes"

@@ -90,7 +90,12 @@ def compute_insights(df: pd.DataFrame, anomalies: pd.DataFrame | None = None, *,
         return [Insight("cost.failed_share", "cost", "info", "No runs", "There are no runs to analyse.",
                         missing="the table is empty")]
     ctx = _ctx(df, kpis)
-    cost = _cost_insights(ctx)
+    if ctx.kpis.get("total_cost_usd") is None:  # unknown is not zero: no cost insight can be computed
+        why = df.attrs.get("cost_unknown_why") or "the source has no cost"
+        cost = [Insight("cost.unknown", "cost", "info", "Cost is unknown",
+                        f"Cost cannot be checked: {why}.", missing="cost is unknown for this source")]
+    else:
+        cost = _cost_insights(ctx)
     vol, vol_res = _volume_insights(ctx)
     dur, dur_res = _duration_insights(ctx)
     case = _case_study(ctx, vol_res, dur_res)

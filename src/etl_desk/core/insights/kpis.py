@@ -8,7 +8,11 @@ Conventions (shared by insights and the JSON report):
 * shares and rates are fractions (``0.0476``), not percentages;
 * money is US dollars, volume in GB, 1 TB = 1,000 GB (decimal, as cloud bills use);
 * a value that cannot be computed is ``None`` (never NaN), e.g. cost per TB when
-  the source has no data-volume column.
+  the source has no data-volume column;
+* unknown is not zero: when any run's ``cost_usd`` is NaN (the source has no cost,
+  see ``df.attrs["cost_unknown_why"]``) every money KPI is ``None`` and
+  ``cost_unknown_runs`` counts those runs; ``total_tb`` is ``None`` when no run has
+  a data volume.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ KPI_KEYS = (
     "runs", "failed_runs", "success_rate", "total_cost_usd", "failed_cost_usd", "failed_cost_share",
     "cost_per_tb_usd", "duration_p50_min", "duration_p95_min",
     "duration_p90_min", "failure_rate", "avg_cost_success_usd", "avg_cost_failed_usd",
-    "retry_runs", "retry_cost_usd", "total_tb", "first_start", "last_end", "span_days",
+    "retry_runs", "retry_cost_usd", "total_tb", "first_start", "last_end", "span_days", "cost_unknown_runs",
 )
 
 #: Display metadata for the KPI strip and the report: key -> (label, format).
@@ -53,6 +57,7 @@ KPI_DISPLAY = {
     "first_start": ("First run", "text"),
     "last_end": ("Last run ended", "text"),
     "span_days": ("Period", "days"),
+    "cost_unknown_runs": ("Runs with unknown cost", "int"),
 }
 
 
@@ -103,17 +108,18 @@ def compute_kpis(df: pd.DataFrame) -> dict:
     n = int(len(df))
     failed = failed_mask(df) if n else np.zeros(0, dtype=bool)
     cost = df["cost_usd"].to_numpy(dtype=float, na_value=np.nan) if n else np.zeros(0)
-    cost = np.nan_to_num(cost, nan=0.0)
+    n_unknown = int(np.isnan(cost).sum())
+    known = n_unknown == 0  # money is summed only when every run's cost is known
     n_failed = int(failed.sum())
-    total = float(cost.sum())
-    failed_cost = float(cost[failed].sum())
+    total = float(cost.sum()) if known else None
+    failed_cost = float(cost[failed].sum()) if known else None
     out: dict = {
         "runs": n,
         "failed_runs": n_failed,
         "success_rate": _ratio(n - n_failed, n),
         "total_cost_usd": total,
         "failed_cost_usd": failed_cost,
-        "failed_cost_share": _ratio(failed_cost, total),
+        "failed_cost_share": _ratio(failed_cost, total) if known else None,
         "cost_per_tb_usd": None,
     }
     dur = df["duration_min"].to_numpy(dtype=float, na_value=np.nan) if n else np.zeros(0)
@@ -124,22 +130,22 @@ def compute_kpis(df: pd.DataFrame) -> dict:
     else:
         out.update(duration_p50_min=None, duration_p95_min=None, duration_p90_min=None)
     out["failure_rate"] = _ratio(n_failed, n)
-    out["avg_cost_success_usd"] = _ratio(total - failed_cost, n - n_failed)
-    out["avg_cost_failed_usd"] = _ratio(failed_cost, n_failed)
+    out["avg_cost_success_usd"] = _ratio(total - failed_cost, n - n_failed) if known else None
+    out["avg_cost_failed_usd"] = _ratio(failed_cost, n_failed) if known else None
     if n and "attempt" in df.columns:
         retry = df["attempt"].to_numpy(dtype=float, na_value=1.0) > 1
         out["retry_runs"] = int(retry.sum())
-        out["retry_cost_usd"] = float(cost[retry].sum())
+        out["retry_cost_usd"] = float(cost[retry].sum()) if known else None
     else:
-        out["retry_runs"], out["retry_cost_usd"] = 0, 0.0
+        out["retry_runs"], out["retry_cost_usd"] = 0, (0.0 if known else None)
     out["total_tb"] = None
     if n and has_values(df, "data_processed_gb"):
         gb = df["data_processed_gb"].to_numpy(dtype=float, na_value=np.nan)
-        known = ~np.isnan(gb)
-        tb = float(gb[known].sum()) / GB_PER_TB
+        vol_known = ~np.isnan(gb)
+        tb = float(gb[vol_known].sum()) / GB_PER_TB
         out["total_tb"] = tb
         # cost of the runs whose volume is known, over their volume
-        out["cost_per_tb_usd"] = _ratio(float(cost[known].sum()), tb)
+        out["cost_per_tb_usd"] = _ratio(float(cost[vol_known].sum()), tb) if total is not None else None
     out["first_start"] = out["last_end"] = out["span_days"] = None
     if n:
         start = df["start_time"]
@@ -149,6 +155,7 @@ def compute_kpis(df: pd.DataFrame) -> dict:
             out["first_start"] = t0.isoformat(sep=" ")
             out["last_end"] = t1.isoformat(sep=" ")
             out["span_days"] = _f((t1 - t0) / pd.Timedelta(days=1))
+    out["cost_unknown_runs"] = n_unknown
     return out
 
 

@@ -5,8 +5,9 @@ this package holds the pieces (and :func:`preview` for the window's mapping step
 """
 from __future__ import annotations
 
+from etl_desk.core.data.importers.apply import apply_mapping
 from etl_desk.core.data.importers.files import read_raw, what_is
-from etl_desk.core.data.importers.mapping import Mapping, apply_mapping, guess_mapping, header_key, load_mapping_file
+from etl_desk.core.data.importers.mapping import Mapping, guess_mapping, header_key, load_mapping_file
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.errors import DataError
 

@@ -9,6 +9,9 @@
   a run that used classic and serverless compute is attributed to the larger one.
 * ``workspace_id``: from the run timeline.
 
+Attribution follows the billing join (:func:`.system_billing.attribute`): each usage row
+goes to the attempt (a run or one of its repairs) its cost went to.
+
 See :mod:`etl_desk.core.data.tags` for the canonical tag text.
 """
 from __future__ import annotations
@@ -20,33 +23,42 @@ import pandas as pd
 
 from etl_desk.core.data.tags import normalize_tags, tags_text
 
-__all__ = ["usage_attribution", "merge_tag_texts"]
+__all__ = ["usage_tags", "attempt_attribution", "job_tags", "merge_tag_texts"]
 
 
-def usage_attribution(u: pd.DataFrame, ws: pd.Series, run: pd.Series, qty: pd.Series) -> pd.DataFrame:
-    """Per (ws, run) of the usage rows: ``sku_name`` and ``tags`` (canonical text or NA).
+def usage_tags(u: pd.DataFrame) -> pd.Series:
+    """Each usage row's ``custom_tags`` as canonical tag text (NA without tags); *u* is the flattened table."""
+    return normalize_tags(_custom_tags(u))[0].to_numpy()
 
-    *u* is the flattened usage table (rows already filtered), *ws*, *run*, *qty* its
-    workspace, job_run_id and usage_quantity, row-aligned with *u*.
-    """
-    tags = normalize_tags(_custom_tags(u))[0]
-    sku = u["sku_name"].astype("string").str.strip() if "sku_name" in u.columns else \
-        pd.Series(pd.NA, index=u.index, dtype="string")
-    d = pd.DataFrame({"ws": ws.to_numpy(), "run": run.to_numpy(), "sku": sku.to_numpy(), "tags": tags.to_numpy(),
-                      "w": np.abs(qty.to_numpy(dtype=float))}).dropna(subset=["run"])
+
+def attempt_attribution(usage: pd.DataFrame, n_attempts: int) -> tuple[pd.Series, pd.Series]:
+    """Per attempt 0..n-1 (``usage["attempt_idx"]``, set by system_billing.attribute): the SKU with the
+    largest usage (|DBUs|) and the usage tags merged (the larger usage last, so it wins per key)."""
+    sku = pd.Series(pd.NA, index=range(n_attempts), dtype="object")
+    tags = pd.Series(pd.NA, index=range(n_attempts), dtype="object")
+    if usage is None or "attempt_idx" not in usage.columns:
+        return sku, tags
+    d = pd.DataFrame({"a": usage["attempt_idx"].to_numpy(), "sku": usage["sku"].to_numpy(),
+                      "tags": usage["tags"].to_numpy() if "tags" in usage.columns else pd.NA,
+                      "w": np.abs(usage["dbus"].to_numpy(dtype=float))})
+    d = d[d["a"] >= 0]
     if d.empty:
-        return pd.DataFrame({"ws": [], "run": [], "sku_name": [], "tags": []})
-    by_sku = d.dropna(subset=["sku"]).groupby(["ws", "run", "sku"], sort=False)["w"].sum().reset_index()
-    by_sku = by_sku.sort_values(["ws", "run", "w"], ascending=[True, True, False], kind="stable")
-    top = by_sku.drop_duplicates(["ws", "run"], keep="first").rename(columns={"sku": "sku_name"})
-    # tags: the usage-weighted order of each run's distinct tag sets, merged (the largest last, so it wins)
-    t = d.dropna(subset=["tags"]).groupby(["ws", "run", "tags"], sort=False)["w"].sum().reset_index()
-    t = t.sort_values(["ws", "run", "w"], kind="stable")
-    merged = t.groupby(["ws", "run"], sort=False)["tags"].agg(lambda s: merge_tag_texts(list(s)))
-    out = d[["ws", "run"]].drop_duplicates()
-    out = out.merge(top[["ws", "run", "sku_name"]], on=["ws", "run"], how="left")
-    out = out.merge(merged.rename("tags").reset_index(), on=["ws", "run"], how="left")
-    return out
+        return sku, tags
+    by_sku = d.dropna(subset=["sku"]).groupby(["a", "sku"], sort=False)["w"].sum().reset_index()
+    top = by_sku.sort_values(["a", "w"], ascending=[True, False], kind="stable").drop_duplicates("a")
+    sku.iloc[top["a"].to_numpy(dtype=int)] = top["sku"].to_numpy()
+    t = d.dropna(subset=["tags"]).groupby(["a", "tags"], sort=False)["w"].sum().reset_index()
+    t = t.sort_values(["a", "w"], kind="stable")
+    merged = t.groupby("a", sort=False)["tags"].agg(lambda s: merge_tag_texts(list(s)))
+    tags.iloc[merged.index.to_numpy(dtype=int)] = merged.to_numpy()
+    return sku, tags
+
+
+def job_tags(jobs: pd.DataFrame) -> pd.Series:
+    """The ``tags`` of system.lakeflow.jobs rows as canonical tag text (NA without)."""
+    if "tags" not in jobs.columns:
+        return pd.Series(pd.NA, index=jobs.index, dtype="object")
+    return normalize_tags(jobs["tags"])[0].astype("object")
 
 
 def _custom_tags(u: pd.DataFrame) -> pd.Series:

@@ -23,8 +23,10 @@ from etl_desk.core.data.importers.sniff import (
     detect_dialect,
     detect_encoding,
     file_kind,
+    head_rows,
     read_head,
 )
+from etl_desk.core.data.importers.table_shape import find_header, frame_from_grid
 from etl_desk.core.errors import DataError
 
 #: Refuse zip archives whose members would inflate beyond these (bounded memory).
@@ -47,6 +49,10 @@ class RawTable:
     sheet: str | None = None
     dialect: TextDialect | None = None
     notes: list[str] = field(default_factory=list)
+    #: 0-based line (CSV) or sheet row (XLSX) of the header: data row r is line header_row + 1 + r
+    header_row: int = 0
+    #: pandas.read_csv arguments that read this table again (CSV only; to re-read a column as text)
+    read_kwargs: dict = field(default_factory=dict)
 
 
 def _name(path) -> str:
@@ -179,8 +185,10 @@ def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTab
         dialect = detect_dialect(head)
     except DataError as exc:
         raise exc.with_file(_name(path)) from None
+    header = find_header(head_rows(head, dialect))
+    kwargs = {**dialect.read_csv_kwargs(), "skiprows": header} if header else dialect.read_csv_kwargs()
     try:
-        frame = pd.read_csv(path, nrows=nrows, skipinitialspace=False, **dialect.read_csv_kwargs())
+        frame = pd.read_csv(path, nrows=nrows, skipinitialspace=False, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError("the file holds no table (no header row)", file=_name(path)) from None
     except pd.errors.ParserError as exc:
@@ -195,7 +203,9 @@ def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTab
         raise DataError(f"the text is not valid {dialect.encoding} ({_short(exc)})", file=_name(path)) from None
     except (ValueError, OSError) as exc:
         raise DataError(f"cannot read this CSV file ({_short(exc)})", file=_name(path)) from None
-    return RawTable(frame, _name(path), "csv", dialect=dialect)
+    if header:
+        frame = frame.dropna(how="all")  # blank (all-delimiter) lines under the title block and the data
+    return RawTable(frame, _name(path), "csv", dialect=dialect, header_row=header, read_kwargs=kwargs)
 
 
 def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: int | None = None,
@@ -207,27 +217,18 @@ def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: i
         visible = [s for s in info["sheets"] if s not in info["hidden"]] or info["sheets"]
         sheet = next((s for s in visible if s.strip().lower() in ("data", "runs", "job runs")), visible[0])
     try:
-        frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", nrows=nrows)
+        grid = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", header=None,
+                             nrows=None if nrows is None else nrows + 60)
     except Exception as exc:  # noqa: BLE001 - openpyxl/pandas raise many types on bad input
         raise DataError(f"cannot read sheet {sheet!r} ({type(exc).__name__}: {_short(exc)})",
                         file=_name(path)) from None
-    frame = _find_header_row(frame)
-    return RawTable(frame, _name(path), "xlsx", sheet=sheet)
-
-
-def _find_header_row(frame: pd.DataFrame) -> pd.DataFrame:
-    """A sheet with a title above its table: use the first row that holds 'Job ID' as the header."""
-    if any(str(c).strip() == "Job ID" for c in frame.columns) or frame.empty:
-        return frame
-    probe = frame.head(20)
-    for i in range(len(probe)):
-        vals = [str(v).strip() for v in probe.iloc[i].tolist()]
-        if "Job ID" in vals:
-            body = frame.iloc[i + 1:].reset_index(drop=True)
-            body.columns = [v if v not in ("nan", "") else f"Unnamed: {j}" for j, v in enumerate(vals)]
-            body = body.loc[:, [not c.startswith("Unnamed: ") for c in body.columns]]
-            return body.infer_objects()
-    return frame
+    if grid.empty:
+        return RawTable(pd.DataFrame(), _name(path), "xlsx", sheet=sheet)
+    # the header row is found by its shape (a title block above it, the table maybe in column B)
+    frame, header = frame_from_grid(grid)
+    if nrows is not None:
+        frame = frame.head(nrows)
+    return RawTable(frame, _name(path), "xlsx", sheet=sheet, header_row=header)
 
 
 def check_parquet(path: str | os.PathLike):
@@ -272,6 +273,14 @@ def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> Ra
 
 
 def read_json(path: str | os.PathLike):
+    """The JSON in *path*: one document as parsed, or several as a list.
+
+    Accepts what people save: one document (object or array), JSON Lines (one object per
+    line, CRLF, blank lines), and documents back to back with no separator (``curl >>``
+    paging loops, ``}{``). UTF-8 with or without BOM and UTF-16 (PowerShell) are read.
+    Several documents come back as one list: arrays are spliced in, objects appended.
+    Raises DataError naming the file (and the line and column of a syntax error).
+    """
     size = Path(path).stat().st_size
     if size > MAX_JSON_BYTES:
         raise DataError(f"the JSON file is {size / 1024 ** 2:,.0f} MB; the limit is "
@@ -282,14 +291,42 @@ def read_json(path: str | os.PathLike):
         raise exc.with_file(_name(path)) from None
     try:
         with open(path, encoding=enc) as fh:
-            return json.load(fh)
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the JSON text is not valid {enc} ({_short(exc)})", file=_name(path)) from None
+    try:
+        docs = _json_documents(text.lstrip("\ufeff"))
     except RecursionError:
         raise DataError("the JSON is nested too deeply to be a Jobs API response", file=_name(path)) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                         file=_name(path), row=None) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"the JSON text is not valid {enc} ({_short(exc)})", file=_name(path)) from None
+    if len(docs) == 1:
+        return docs[0]
+    out: list = []
+    for d in docs:
+        if isinstance(d, list):
+            out.extend(d)
+        else:
+            out.append(d)
+    return out
+
+
+_WS = re.compile(r"[\s\ufeff]*")
+
+
+def _json_documents(text: str) -> list:
+    """Every JSON document in *text*, in order (JSON Lines and concatenated documents)."""
+    dec = json.JSONDecoder()
+    docs = []
+    pos = _WS.match(text, 0).end()
+    while pos < len(text):
+        doc, end = dec.raw_decode(text, pos)
+        docs.append(doc)
+        pos = _WS.match(text, end).end()
+    if not docs:
+        raise json.JSONDecodeError("Expecting value", text, 0)
+    return docs
 
 
 def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None) -> RawTable:

@@ -2,8 +2,9 @@
 
 ``guess_mapping(headers)`` guesses from header synonyms and the units written in
 header names (``run_duration_seconds``, ``duration_ms``, ``bytes_processed``,
-``data_mb``, ``Duration (min)``). ``apply_mapping(raw, mapping)`` renames,
-converts units, prices DBUs and ends in :func:`etl_desk.core.schema.to_canonical`.
+``data_mb``, ``Duration (min)``). :func:`etl_desk.core.data.importers.apply.apply_mapping`
+renames, reads locale numbers and dates, converts units, prices DBUs and ends in
+:func:`etl_desk.core.data.schema.to_canonical`.
 
 A :class:`Mapping` is plain data (``to_dict``/``from_dict``) so the window can
 remember one per header set (:func:`header_key`) and the command line can read
@@ -12,10 +13,14 @@ one from a JSON file (:func:`load_mapping_file`)::
     {"version": 1,
      "columns": {"run_id": "RunIdentifier", "start_time": "Began", "duration_min": "Secs",
                  "status": "Outcome", "dbus": "DBU"},
-     "units": {"duration_min": "s"}}
+     "units": {"duration_min": "s"},
+     "decimal": {"cost_usd": ","},          # ',' or '.': the decimal mark of that column
+     "dayfirst": {"start_time": true}}      # true: day-first dates, false: month-first
 
-The flat form ``{"run_id": "RunIdentifier", "duration_min": {"column": "Secs", "unit": "s"}}``
-is accepted too.
+``decimal`` / ``dayfirst`` settle a column whose values read two ways (``1,250``,
+``03/04/2024``); ``"*"`` as the field applies to every number / date column. The flat
+form ``{"run_id": "RunIdentifier", "duration_min": {"column": "Secs", "unit": "s",
+"decimal": ","}}`` is accepted too.
 """
 from __future__ import annotations
 
@@ -144,9 +149,19 @@ class Mapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    #: field (or "*") -> "," or ".": the decimal mark of a number column that reads two ways
+    decimal: dict[str, str] = field(default_factory=dict)
+    #: field (or "*") -> True (day-first) / False (month-first) for a date column that reads two ways
+    dayfirst: dict[str, bool] = field(default_factory=dict)
 
     def unit(self, name: str) -> str:
         return self.units.get(name, DEFAULT_UNITS.get(name, ""))
+
+    def decimal_of(self, name: str) -> str | None:
+        return self.decimal.get(name, self.decimal.get("*"))
+
+    def dayfirst_of(self, name: str) -> bool | None:
+        return self.dayfirst.get(name, self.dayfirst.get("*"))
 
     def missing(self) -> list[str]:
         """Required fields this mapping does not cover (empty list: usable)."""
@@ -164,7 +179,12 @@ class Mapping:
         return "; ".join(REQUIRED_HELP[m] for m in self.missing())
 
     def to_dict(self) -> dict:
-        return {"version": 1, "columns": dict(self.columns), "units": dict(self.units)}
+        d = {"version": 1, "columns": dict(self.columns), "units": dict(self.units)}
+        if self.decimal:
+            d["decimal"] = dict(self.decimal)
+        if self.dayfirst:
+            d["dayfirst"] = dict(self.dayfirst)
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -181,10 +201,14 @@ class Mapping:
         version = data.pop("version", 1)
         if version != 1:
             raise bad(f"key 'version': unsupported mapping version {version!r} (expected 1)")
+        dec_in, day_in = data.pop("decimal", {}), data.pop("dayfirst", {})
+        if not isinstance(dec_in, dict) or not isinstance(day_in, dict):
+            raise bad("keys 'decimal' / 'dayfirst': expected an object of field -> setting")
         if "columns" in data:
             cols_in, units_in = data.pop("columns"), data.pop("units", {})
             if data:
-                raise bad(f"key {sorted(data)[0]!r}: unknown key (expected 'columns', 'units', 'version')")
+                raise bad(f"key {sorted(data)[0]!r}: unknown key (expected 'columns', 'units', 'decimal', "
+                          f"'dayfirst', 'version')")
         else:
             cols_in, units_in = {}, {}
             for k, v in data.items():
@@ -194,6 +218,10 @@ class Mapping:
                     cols_in[k] = v["column"]
                     if "unit" in v:
                         units_in[k] = v["unit"]
+                    if "decimal" in v:
+                        dec_in[k] = v["decimal"]
+                    if "dayfirst" in v:
+                        day_in[k] = v["dayfirst"]
                 else:
                     cols_in[k] = v
         if not isinstance(cols_in, dict):
@@ -220,7 +248,20 @@ class Mapping:
             if u is None:
                 raise bad(f"key 'units.{k}': unknown unit {v!r} (use one of {', '.join(UNITS[name])})")
             units[name] = u
-        return cls(columns, units)
+        decimal: dict[str, str] = {}
+        for k, v in dec_in.items():
+            name = "*" if k == "*" else _field_name(k)
+            if name is None or v not in (",", "."):
+                raise bad(f"key 'decimal.{k}': expected a field and ',' or '.', got {v!r}")
+            decimal[name] = v
+        dayfirst: dict[str, bool] = {}
+        for k, v in day_in.items():
+            name = "*" if k == "*" else _field_name(k)
+            if name is None or not isinstance(v, bool):
+                raise bad(f"key 'dayfirst.{k}': expected a field and true (day-first) or false (month-first), "
+                          f"got {v!r}")
+            dayfirst[name] = v
+        return cls(columns, units, decimal, dayfirst)
 
     @classmethod
     def from_json(cls, text: str, *, source: str | None = None) -> "Mapping":
@@ -345,164 +386,3 @@ def guess_mapping(headers) -> Mapping:
 
 def key_of(f: str, full: str) -> str:
     return full if (f, full) in _SYN_RANK else ""
-
-
-# --------------------------------------------------------------------------------------
-# applying a mapping
-
-
-def _epoch_to_datetime(s: pd.Series, unit: str) -> pd.Series:
-    v = pd.to_numeric(s, errors="coerce")
-    if unit == "auto":
-        mx = float(np.nanmax(np.abs(v.to_numpy(dtype=float)))) if v.notna().any() else 0.0
-        unit = "epoch_us" if mx > 1e14 else "epoch_ms" if mx > 1e11 else "epoch_s"
-    pd_unit = {"epoch_ms": "ms", "epoch_s": "s", "epoch_us": "us"}[unit]
-    out = pd.to_datetime(v.where(v > 0), unit=pd_unit, errors="coerce")
-    return out
-
-
-def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = None,
-                  options: ImportOptions | None = None, report: LoadReport | None = None,
-                  row_numbers=None) -> pd.DataFrame:
-    """Rename, convert units, price DBUs and validate *raw* into the canonical table.
-
-    Raises DataError naming the file, and the row and column where there is one.
-    ``df.attrs["cost_basis"]`` says where the cost came from (see ``COST_BASES``).
-    """
-    options = (options or ImportOptions()).validate()
-    report = report if report is not None else LoadReport()
-    headers = [str(c) for c in raw.columns]
-    raw = raw.set_axis(headers, axis=1)
-    for f, h in mapping.columns.items():
-        if h not in raw.columns:
-            shown = ", ".join(repr(x) for x in headers[:12]) + (" ..." if len(headers) > 12 else "")
-            raise DataError(f"the mapping reads column {h!r} for {f}, but the file has no such column "
-                            f"(columns: {shown})", file=file, column=h)
-    missing = mapping.missing()
-    if missing:
-        shown = ", ".join(repr(x) for x in headers[:12]) + (" ..." if len(headers) > 12 else "")
-        first = missing[0]
-        raise DataError(f"required column {LABELS.get(first, first)!r} is missing: need "
-                        f"{mapping.describe_missing()} (columns found: {shown}); "
-                        f"map them in the import dialog or with --map FILE",
-                        file=file, column=LABELS.get(first, first))
-    cols = mapping.columns
-    out: dict[str, pd.Series] = {}
-    for f, h in cols.items():
-        if f in COLUMN_NAMES or f in EXTRA_FIELDS:
-            out[f] = raw[h]
-    df = pd.DataFrame(out, index=raw.index, copy=False)  # copy-on-write keeps raw apart
-
-    # --- units -------------------------------------------------------------------
-    for f in ("duration_min", "compute_hours", "data_processed_gb"):
-        if f in df.columns:
-            factor = UNITS[f][mapping.unit(f)]
-            if factor != 1.0:
-                num = _numeric(df[f], LABELS[f], file, row_numbers)
-                df[f] = num * factor
-    for f in ("start_time", "end_time"):
-        if f in df.columns:
-            s = df[f]
-            unit = mapping.unit(f)
-            if unit != "auto" or (pd.api.types.is_numeric_dtype(s.dtype)
-                                  and not pd.api.types.is_bool_dtype(s.dtype)):
-                df[f] = _epoch_to_datetime(s, unit)
-    # times mixing UTC offsets and bare times are reported by to_canonical (read as UTC)
-    if "attempt" in df.columns:
-        unit = mapping.unit("attempt")
-        a = df["attempt"]
-        if not (pd.api.types.is_integer_dtype(a.dtype) and not pd.api.types.is_bool_dtype(a.dtype)):
-            a = _numeric(a, "Attempt", file, row_numbers)
-        if unit == "from0" or (unit == "auto" and a.notna().any() and a.min() == 0):
-            df["attempt"] = a + 1
-            report.add(f"attempt numbers in column {cols['attempt']!r} count from 0; 1 was added")
-    # text longer than schema.TEXT_LIMIT is clipped (with a warning) by to_canonical
-    # --- status: keep the raw state -----------------------------------------------
-    if "status" in df.columns and "result_state" not in df.columns:
-        st = df["status"]
-        if _is_text(st):
-            u = pd.Series(pd.unique(st), dtype="object").dropna().astype(str).str.strip().str.lower()
-            if not u.isin(["success", "failed"]).all():
-                df["result_state"] = st
-    # --- job name from job id -------------------------------------------------------
-    if "job_id" in df.columns:
-        jid = df.pop("job_id")
-        if "job_name" not in df.columns:
-            jid = jid.astype("string").str.strip()
-            df["job_name"] = ("job " + jid).where(jid.notna() & (jid != ""), pd.NA)
-    # --- cost --------------------------------------------------------------------
-    basis = "file"
-    dbus = df.pop("dbus") if "dbus" in df.columns else None
-    kwargs = options.canonical_kwargs()
-    if "cost_usd" not in df.columns:
-        if dbus is not None and options.dbu_price is not None:
-            d = _numeric(dbus, cols["dbus"], file, row_numbers)
-            df["cost_usd"] = d * options.dbu_price
-            basis = "usd_per_dbu"
-            report.add(f"cost = DBUs (column {cols['dbus']!r}) x ${options.usd_per_dbu:g}/DBU"
-                       + (f" less {options.contract_discount:.0%} discount" if options.contract_discount else ""))
-        elif "compute_hours" in df.columns and options.usd_per_hour is not None:
-            kwargs["rate_usd_per_hour"] = options.usd_per_hour
-            basis = "usd_per_hour"
-            report.add(f"cost = compute hours x ${options.usd_per_hour:g}/hour (no cost column)")
-        else:
-            why = (f"column {cols['dbus']!r} holds DBUs but no price per DBU was given"
-                   if dbus is not None else "the file has no cost column")
-            basis = _no_cost(df, why, file=file, options=options, report=report,
-                             dbu_hint=dbus is not None)
-    canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
-    canon.attrs["cost_basis"] = basis
-    return canon
-
-
-def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
-             dbu_hint: bool = False) -> str:
-    """Fill df['cost_usd'] when the source has no cost: $/hour x run time, or 0 with a loud warning."""
-    hint = "give a price per DBU (--usd-per-dbu)" if dbu_hint else \
-        "give a $/hour of run time (--usd-per-hour) to estimate it"
-    if options.usd_per_hour is not None:
-        dur = _duration_minutes(df)
-        df["cost_usd"] = dur / 60.0 * float(options.usd_per_hour)
-        report.add(f"COST ESTIMATED: {why}; cost = run time x ${options.usd_per_hour:g}/hour")
-        return "usd_per_hour"
-    if options.strict:
-        raise DataError(f"no cost: {why}; {hint}", file=file, column="Cost (USD)")
-    df["cost_usd"] = 0.0
-    report.add(f"NO COST DATA: {why}. Every run's cost is set to $0 — cost figures are "
-               f"meaningless until you {hint}.")
-    return "none"
-
-
-def _duration_minutes(df: pd.DataFrame) -> pd.Series:
-    if "duration_min" in df.columns:
-        d = pd.to_numeric(df["duration_min"], errors="coerce")
-        if d.notna().all():
-            return d
-    else:
-        d = pd.Series(np.nan, index=df.index)
-    if "start_time" in df.columns and "end_time" in df.columns:
-        try:
-            s = pd.to_datetime(df["start_time"], errors="coerce", format="mixed", utc=True)
-            e = pd.to_datetime(df["end_time"], errors="coerce", format="mixed", utc=True)
-            d = d.where(d.notna(), (e - s).dt.total_seconds() / 60.0)
-        except (ValueError, TypeError):
-            pass
-    return d.clip(lower=0).fillna(0.0)
-
-
-def _is_text(s: pd.Series) -> bool:
-    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
-
-
-def _numeric(s: pd.Series, label: str, file, row_numbers) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("float64")
-    txt = s.astype("string").str.strip()
-    num = pd.to_numeric(txt.str.replace(",", "", regex=False), errors="coerce")
-    bad = num.isna() & txt.notna() & (txt != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        rows = list(row_numbers) if row_numbers is not None else None
-        raise DataError(f"expected a number, found {str(txt.iloc[i])[:40]!r}", file=file,
-                        row=int(rows[i]) if rows else i + 1, column=label)
-    return num.astype("float64")

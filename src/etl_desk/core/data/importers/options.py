@@ -32,6 +32,12 @@ class ImportOptions:
       nothing); skipped runs are left out (they never ran).
     * ``strict`` — True: the first bad value refuses the file. False (default):
       bad rows are dropped, duplicates renamed, values clipped, each listed as a warning.
+    * ``decimal`` — ``","`` or ``"."``: the decimal mark of number columns whose own
+      values do not settle it (``1,250``); None: refuse such a column (CLI
+      ``--decimal-comma`` / ``--decimal-point``). A mapping's per-column setting wins.
+    * ``dayfirst`` — True / False: day-first or month-first for date columns whose
+      values do not settle it (``03/04/2024``); None: refuse such a column (CLI
+      ``--day-first`` / ``--month-first``). A mapping's per-column setting wins.
     """
 
     mapping: "Mapping | None" = None
@@ -41,6 +47,8 @@ class ImportOptions:
     cancelled: str = DEFAULT_CANCELLED_POLICY
     skipped: str = DEFAULT_SKIPPED_POLICY
     strict: bool = False
+    decimal: str | None = None
+    dayfirst: bool | None = None
 
     def validate(self) -> "ImportOptions":
         for name in ("usd_per_dbu", "usd_per_hour"):
@@ -50,6 +58,8 @@ class ImportOptions:
         d = self.contract_discount
         if not isinstance(d, (int, float)) or not math.isfinite(d) or not 0 <= d < 1:
             raise DataError(f"contract discount must be between 0 and 1 (e.g. 0.2 for 20%), got {d!r}")
+        if self.decimal not in (None, ",", "."):
+            raise DataError(f"decimal mark must be ',' or '.', got {self.decimal!r}")
         for name in ("cancelled", "skipped"):
             if getattr(self, name) not in CANCELLED_POLICIES:
                 raise DataError(f"{name} policy must be one of {', '.join(CANCELLED_POLICIES)}, "

@@ -32,10 +32,10 @@ class TextDialect:
     decimal: str = "."
 
     def read_csv_kwargs(self) -> dict:
-        kw = {"sep": self.delimiter, "encoding": self.encoding}
-        if self.decimal != ".":
-            kw["decimal"] = self.decimal
-        return kw
+        """Arguments for pandas.read_csv. The decimal mark is *not* passed: numbers that are
+        not plain stay text and :mod:`etl_desk.core.data.locale_numbers` reads each column
+        from its own evidence (``decimal`` is the sniffer's guess, kept for callers)."""
+        return {"sep": self.delimiter, "encoding": self.encoding}
 
 
 def read_head(path: str | os.PathLike, n: int = SNIFF_BYTES) -> bytes:
@@ -136,12 +136,16 @@ def detect_dialect(head: bytes, *, encoding: str | None = None) -> TextDialect:
     if not lines:
         raise DataError("the file holds no table")
     best, best_score = ",", -1.0
+    # a first line with no delimiter at all is a title above the table: judge by the lines below
+    titled = not any(_count_outside_quotes(lines[0], d) for d in DELIMITERS)
     for d in DELIMITERS:
         counts = [_count_outside_quotes(ln, d) for ln in lines[:30]]
-        if counts[0] == 0:
+        nonzero = [c for c in counts if c]
+        if not nonzero or (counts[0] == 0 and not titled):
             continue
-        same = sum(1 for c in counts if c == counts[0])
-        score = same / len(counts) * 1000 + counts[0]
+        mode = counts[0] if counts[0] else max(set(nonzero), key=lambda c: (nonzero.count(c), c))
+        same = sum(1 for c in counts if c == mode)
+        score = same / len(counts) * 1000 + mode
         if score > best_score:
             best, best_score = d, score
     decimal = "."
@@ -169,6 +173,12 @@ def _count_outside_quotes(line: str, d: str) -> int:
         elif ch == d and not quoted:
             n += 1
     return n
+
+
+def head_rows(head: bytes, dialect: TextDialect, n: int = 60) -> list[list[str]]:
+    """The first *n* physical lines of a text head split into cells (blank lines as [])."""
+    text = _decode_head(head, dialect.encoding).lstrip("\ufeff")
+    return [(_split(ln, dialect.delimiter) if ln.strip() else []) for ln in text.splitlines()[:n]]
 
 
 def _split(line: str, d: str) -> list[str]:

@@ -1,0 +1,477 @@
+"""The index built once when a big history is opened, and reused until its files change.
+
+Contents (one folder per data source and fingerprint):
+
+``cube.parquet``
+    The rollup cube: day x pipeline x source x status x spot with additive sums
+    (:func:`.queries.cube`). KPIs, per day/week/month/pipeline/status/source
+    totals and every filter on those dimensions are answered from it in
+    milliseconds; its sums are exact (money as DECIMAL).
+``hist.parquet``
+    A duration histogram per cube cell (log buckets, :mod:`.sketch`): p50/p90/p95
+    of any cube-answerable selection, within 0.5 % of the order statistic.
+``runs.parquet``
+    Every run in run_id order (one file, row groups of :data:`ROW_GROUP` runs):
+    a table page at any position is one row-group read.
+``pyramid/NN.npy``
+    The level-of-detail pyramid over run order: level L holds, for each block
+    of ``PYRAMID_BASE * 2**L`` consecutive runs, the run and failed counts and,
+    per metric, max / min / sum / largest failed value. A chart's envelope at
+    any zoom is a slice of one level (memory-mapped).
+``meta.json``
+    Version, the source's fingerprint (file paths, sizes, mtimes), counts.
+
+Where: ``<cache>/etl-desk/index/<hash of the source's location>/<hash of its
+fingerprint>/`` in the user cache folder (``ETL_DESK_INDEX_DIR`` or the
+``base`` argument overrides it). A changed, added or removed file changes the
+fingerprint, so the old index is no longer found (and is deleted when the new
+one is built). The index is built in ``<key>.partial-<pid>`` and renamed into
+place when complete: a build that is killed or cancelled leaves no index that
+could be mistaken for a complete one (stale partial folders are removed by the
+next build). DuckDB runs the build within ``memory_limit``, spilling to the
+partial folder.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import queries as Q
+from ._project import FAILED, Cancelled
+from .backends import Source, canonical, connect_duckdb, open_source, register
+from .engine import Envelope, run_watched
+
+INDEX_VERSION = 1
+#: Runs per block of the pyramid's finest level.
+PYRAMID_BASE = 256
+#: Rows per row group of runs.parquet (a page read decodes one group).
+ROW_GROUP = 32_768
+#: Decoded row groups kept in memory (about 4 MB each for the chart columns).
+CACHED_GROUPS = 16
+#: Envelopes of at most this many bars are computed from the runs themselves (exact).
+EXACT_ENVELOPE_BARS = 65_536
+STAGES = ("rollups", "runs", "pyramid")
+
+
+def default_base() -> Path:
+    """The folder indexes live under: ``ETL_DESK_INDEX_DIR``, else the user cache folder + etl-desk/index."""
+    env = os.environ.get("ETL_DESK_INDEX_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        root = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        root = Path.home() / "Library" / "Caches"
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return root / "etl-desk" / "index"
+
+
+def index_dir(source: Source, base: str | os.PathLike | None = None) -> Path:
+    """Where the index of *source* in its current state lives (it may not exist yet)."""
+    return Path(base or default_base()) / source.root_key() / source.key()
+
+
+def _pyramid_dtype():
+    fields_ = [("runs", "<i8"), ("failed", "<i8")]
+    for m in Q.METRICS:
+        fields_ += [(f"{m}_max", "<f8"), (f"{m}_min", "<f8"), (f"{m}_sum", "<f8"), (f"{m}_fmax", "<f8")]
+    return np.dtype(fields_)
+
+
+PYRAMID_DTYPE = _pyramid_dtype()
+
+
+@dataclass
+class RunIndex:
+    """A built (or partly built) index: see the module docstring. Load with :func:`find_index`."""
+
+    path: Path
+    meta: dict
+    cube: object = None  # pyarrow.Table
+    hist: object = None  # pyarrow.Table
+    levels: list = field(default_factory=list)  # np.memmap per pyramid level
+    _pf: object = None
+    _rg_start: np.ndarray | None = None
+    _rg_max: list | None = None
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def runs(self) -> int:
+        return int(self.meta.get("runs", 0))
+
+    @property
+    def has_runs(self) -> bool:
+        return "runs" in self.meta.get("stages", []) and (self.path / "runs.parquet").exists()
+
+    @property
+    def has_pyramid(self) -> bool:
+        return bool(self.levels)
+
+    @classmethod
+    def load(cls, path: Path) -> "RunIndex":
+        """Open the index in *path* (its meta.json must exist). Raises OSError/ValueError when unreadable."""
+        import pyarrow.parquet as pq
+
+        meta = json.loads((path / "meta.json").read_text())
+        if meta.get("version") != INDEX_VERSION:
+            raise ValueError(f"index version {meta.get('version')} (this program reads {INDEX_VERSION})")
+        idx = cls(path, meta)
+        if (path / "cube.parquet").exists():
+            idx.cube = pq.read_table(path / "cube.parquet")
+        if (path / "hist.parquet").exists():
+            idx.hist = pq.read_table(path / "hist.parquet")
+        n_levels = int(meta.get("pyramid_levels", 0))
+        idx.levels = [np.load(path / "pyramid" / f"{L:02d}.npy", mmap_mode="r") for L in range(n_levels)]
+        return idx
+
+    # ------------------------------------------------------------------ run order
+    def _file(self):
+        if self._pf is None:
+            import pyarrow.parquet as pq
+
+            self._pf = pq.ParquetFile(self.path / "runs.parquet")
+            md = self._pf.metadata
+            self._rg_start = np.concatenate(([0], np.cumsum([md.row_group(i).num_rows
+                                                             for i in range(md.num_row_groups)])))
+        return self._pf
+
+    def _group(self, g: int, columns: tuple[str, ...] | None):
+        """Row group *g* of runs.parquet (these columns), decoded once and kept in a small LRU cache:
+        the three charts and the next zoom step read the same groups."""
+        key = (g, columns)
+        hit = self._cache.pop(key, None)
+        if hit is None:
+            hit = self._file().read_row_group(g, columns=list(columns) if columns else None)
+        self._cache[key] = hit
+        while len(self._cache) > CACHED_GROUPS:
+            self._cache.pop(next(iter(self._cache)))
+        return hit
+
+    def rows(self, lo: int, hi: int, columns: list[str] | None = None) -> pd.DataFrame:
+        """Runs at positions *lo*..*hi*-1 of the run_id order (canonical columns), read by row group."""
+        import pyarrow as pa
+
+        pf = self._file()
+        lo, hi = max(0, lo), min(hi, self.runs)
+        cols = tuple(columns) if columns else None
+        if hi <= lo:
+            empty = pf.schema_arrow.empty_table()
+            return (empty if cols is None else empty.select(list(cols))).to_pandas()
+        g0 = int(np.searchsorted(self._rg_start, lo, side="right") - 1)
+        g1 = int(np.searchsorted(self._rg_start, hi - 1, side="right") - 1)
+        tbl = pa.concat_tables([self._group(g, cols) for g in range(g0, g1 + 1)])
+        off = lo - int(self._rg_start[g0])
+        return tbl.slice(off, hi - lo).to_pandas()
+
+    def position_after(self, run_id: str) -> int:
+        """Position of the first run whose run_id sorts after *run_id* (binary search: row-group statistics,
+        then one group's run_id column)."""
+        pf = self._file()
+        if self._rg_max is None:
+            j = pf.schema_arrow.get_field_index("run_id")
+            md = pf.metadata
+            self._rg_max = [md.row_group(i).column(j).statistics.max for i in range(md.num_row_groups)]
+        import bisect
+
+        g = bisect.bisect_right(self._rg_max, run_id)  # first group whose largest ID is after run_id
+        if g >= len(self._rg_max):
+            return self.runs
+        ids = self._group(g, ("run_id",)).column("run_id").to_pylist()
+        return int(self._rg_start[g]) + bisect.bisect_right(ids, run_id)
+
+    def envelope(self, lo: int, hi: int, buckets: int, metric: str, descending: bool = False):
+        """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in at most *buckets* buckets.
+
+        Exact from the runs when the range has at most :data:`EXACT_ENVELOPE_BARS` runs
+        (or fewer than PYRAMID_BASE runs a bucket); otherwise from the pyramid level whose
+        block is the largest not wider than a bucket, bucket edges rounded to that block.
+        """
+        n = self.runs
+        lo, hi = max(0, lo), min(hi, n)
+        buckets = max(1, min(buckets, hi - lo))
+        a_lo, a_hi = (n - hi, n - lo) if descending else (lo, hi)
+        width = (hi - lo) / buckets
+        if hi - lo <= EXACT_ENVELOPE_BARS or width < PYRAMID_BASE or not self.levels:
+            df = self.rows(a_lo, a_hi, columns=["status", *Q.METRICS])  # one cached read serves the 3 charts
+            v = df[metric].to_numpy(dtype=float, na_value=np.nan)
+            f = (df["status"] == FAILED).to_numpy(dtype=bool)
+            if descending:
+                v, f = v[::-1], f[::-1]
+            b = np.minimum((np.arange(len(v)) / width).astype(np.int64), buckets - 1)
+            starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+            runs = np.diff(np.r_[starts, len(v)])
+            fv = np.where(f, v, np.nan)
+            return Envelope(lo + starts, runs, np.add.reduceat(f.astype(np.int64), starts),
+                            np.fmax.reduceat(v, starts), np.fmin.reduceat(v, starts),
+                            np.add.reduceat(np.nan_to_num(v), starts), np.fmax.reduceat(fv, starts))
+        L = min(int(math.floor(math.log2(width / PYRAMID_BASE))), len(self.levels) - 1)
+        size = PYRAMID_BASE << L
+        lev = self.levels[L]
+        j0, j1 = a_lo // size, min(-(-a_hi // size), len(lev))
+        blk = np.asarray(lev[j0:j1])
+        pos = np.arange(j0, j1, dtype=np.int64) * size  # ascending start of each block
+        if descending:
+            blk = blk[::-1]
+            pos = n - np.minimum(pos + size, n)  # descending position of each block's first bar
+        rel = np.clip(np.maximum(pos, lo) - lo, 0, None)
+        b = np.minimum((rel / width).astype(np.int64), buckets - 1)
+        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+        return Envelope(lo + (b[starts] * width).astype(np.int64), np.add.reduceat(blk["runs"], starts),
+                        np.add.reduceat(blk["failed"], starts), np.fmax.reduceat(blk[f"{metric}_max"], starts),
+                        np.fmin.reduceat(blk[f"{metric}_min"], starts), np.add.reduceat(blk[f"{metric}_sum"], starts),
+                        np.fmax.reduceat(blk[f"{metric}_fmax"], starts), exact=False, grain=size)
+
+
+def find_index(source: Source, base=None) -> RunIndex | None:
+    """The complete index of *source* as it is now, or None (never built, or a file changed since)."""
+    if source.kind == "dataframe":
+        return None
+    try:
+        path = index_dir(source, base)
+    except OSError:
+        return None
+    if not (path / "meta.json").exists():
+        return None
+    try:
+        idx = RunIndex.load(path)
+    except (OSError, ValueError):
+        return None
+    return idx if idx.meta.get("complete") and idx.meta.get("key") == source.key() else None
+
+
+# --------------------------------------------------------------------------- building
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _clean_stale(folder: Path, keep: str) -> None:
+    """Remove other fingerprints' indexes and partial folders whose builder is gone."""
+    if not folder.exists():
+        return
+    for p in folder.iterdir():
+        if p.name == keep:
+            continue
+        if ".partial-" in p.name:
+            try:
+                pid = int(p.name.split(".partial-")[1].split("-")[0])
+            except ValueError:
+                pid = -1
+            if pid != os.getpid() and _pid_alive(pid):
+                continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _pyramid(runs_file: Path, out: Path, cancel=None, progress=None) -> int:
+    """Write the pyramid levels of *runs_file* (run order) to *out*/NN.npy; return the number of levels."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(runs_file)
+    n = pf.metadata.num_rows
+    base = np.zeros(-(-n // PYRAMID_BASE), dtype=PYRAMID_DTYPE)
+    cols = ["status", *Q.METRICS]
+    carry: dict | None = None
+    k = 0  # blocks written
+    done = 0
+    for batch in pf.iter_batches(batch_size=16 * PYRAMID_BASE * 256, columns=cols):
+        if cancel is not None and cancel():
+            raise Cancelled("index build cancelled")
+        f = (batch.column("status").to_numpy(zero_copy_only=False) == FAILED)
+        vals = {m: batch.column(m).to_numpy(zero_copy_only=False).astype(np.float64) for m in Q.METRICS}
+        if carry is not None:
+            f = np.r_[carry["f"], f]
+            vals = {m: np.r_[carry[m], vals[m]] for m in Q.METRICS}
+        done += batch.num_rows
+        last = done >= n
+        full = len(f) // PYRAMID_BASE * PYRAMID_BASE
+        if last and full < len(f):  # pad the final partial block
+            pad = full + PYRAMID_BASE - len(f)
+            f = np.r_[f, np.zeros(pad, bool)]
+            vals = {m: np.r_[v, np.full(pad, np.nan)] for m, v in vals.items()}
+            real = len(f) - pad
+            full = len(f)
+        else:
+            real = full
+        carry = {"f": f[full:], **{m: v[full:] for m, v in vals.items()}}
+        nb = full // PYRAMID_BASE
+        if nb:
+            ff = f[:full].reshape(nb, PYRAMID_BASE)
+            blk = base[k:k + nb]
+            blk["runs"] = PYRAMID_BASE
+            if real < full:
+                blk["runs"][-1] = PYRAMID_BASE - (full - real)
+            blk["failed"] = ff.sum(axis=1)
+            for m, v in vals.items():
+                vv = v[:full].reshape(nb, PYRAMID_BASE)
+                blk[f"{m}_max"] = np.fmax.reduce(vv, axis=1)
+                blk[f"{m}_min"] = np.fmin.reduce(vv, axis=1)
+                blk[f"{m}_sum"] = np.nansum(vv, axis=1)
+                blk[f"{m}_fmax"] = np.fmax.reduce(np.where(ff, vv, np.nan), axis=1)
+            k += nb
+        if progress is not None:
+            progress(done / max(n, 1), "level-of-detail pyramid")
+    out.mkdir(parents=True, exist_ok=True)
+    level, L = base, 0
+    while True:
+        np.save(out / f"{L:02d}.npy", level)
+        if len(level) <= 1:
+            break
+        if len(level) % 2:
+            pad = np.zeros(1, dtype=PYRAMID_DTYPE)
+            for m in Q.METRICS:
+                for s in ("max", "min", "fmax"):
+                    pad[f"{m}_{s}"] = np.nan
+            level = np.r_[level, pad]
+        a, b = level[0::2], level[1::2]
+        up = np.zeros(len(a), dtype=PYRAMID_DTYPE)
+        up["runs"] = a["runs"] + b["runs"]
+        up["failed"] = a["failed"] + b["failed"]
+        for m in Q.METRICS:
+            up[f"{m}_max"] = np.fmax(a[f"{m}_max"], b[f"{m}_max"])
+            up[f"{m}_min"] = np.fmin(a[f"{m}_min"], b[f"{m}_min"])
+            up[f"{m}_sum"] = a[f"{m}_sum"] + b[f"{m}_sum"]
+            up[f"{m}_fmax"] = np.fmax(a[f"{m}_fmax"], b[f"{m}_fmax"])
+        level, L = up, L + 1
+    return L + 1
+
+
+def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str = "1.2GB", threads: int = 2,
+                stages=STAGES, progress=None, cancel=None, on_stage=None) -> RunIndex:
+    """Build (or reuse) the index of *source*; return it complete.
+
+    *stages*: which parts to build ("rollups" = cube + histograms, "runs" = run
+    order, "pyramid", which needs "runs"). ``progress(fraction, text)`` reports
+    the whole build (0..1); ``cancel()`` is polled about every 0.1 s and raises
+    ``Cancelled`` (nothing is left behind); ``on_stage(name, index)`` is called
+    when a stage is done with the partly built index: "day" (a coarse day x status
+    cube: the per-day views and unfiltered KPIs can be drawn), "cube" (the full
+    rollup cube: every grouping and cube filter), "rollups" (histograms too:
+    percentiles), "runs" (run order: pages by position).
+    Raises :class:`~etl_desk.core.errors.DataError` for a source it cannot read.
+    """
+    source = source if isinstance(source, Source) else open_source(source)
+    if source.kind == "dataframe":
+        raise ValueError("in-memory tables are not indexed (the pandas path serves them)")
+    stages = tuple(stages)
+    if "pyramid" in stages and "runs" not in stages:
+        raise ValueError("the pyramid stage needs the runs stage")
+    found = find_index(source, base)
+    if found is not None and set(stages) <= set(found.meta.get("stages", [])):
+        if progress:
+            progress(1.0, "index reused")
+        return found
+    final = index_dir(source, base)
+    key = source.key()
+    _clean_stale(final.parent, keep=final.name)
+    tmp = final.parent / f"{key}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    report = progress or (lambda f, s: None)
+    weights = {"rollups": 0.15, "runs": 0.7, "pyramid": 0.15}
+    total_w = sum(weights[s] for s in stages)
+    spans, acc = {}, 0.0
+    for s in STAGES:
+        if s in stages:
+            spans[s] = (acc / total_w, (acc + weights[s]) / total_w)
+            acc += weights[s]
+
+    def sub(stage):
+        a, b = spans[stage]
+        return lambda f, text: report(a + (b - a) * max(0.0, min(f, 1.0)), text)
+
+    meta = {"version": INDEX_VERSION, "key": key, "fingerprint": source.fingerprint(), "stages": [],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "complete": False, "timings_s": {}}
+    con = None
+    try:
+        con = connect_duckdb(memory_limit, threads, str(tmp / "spill"))
+        t = canonical(register(con, "duckdb", source))
+        duck = con.con
+        idx = RunIndex(tmp, meta)
+        if "rollups" in stages:
+            t0 = time.perf_counter()
+            p = sub("rollups")
+            p(0.0, "rollups: day x pipeline x source x status x spot")
+            import pyarrow.parquet as pq
+
+            day = run_watched(duck, lambda: Q.cube(t, Q.DAY_DIMS).to_pyarrow(),
+                              lambda f, s: p(0.2 * f, "per-day totals"), cancel, "per-day totals")
+            idx.cube = day
+            meta["timings_s"]["day"] = round(time.perf_counter() - t0, 2)
+            if on_stage:  # the per-day views and the unfiltered KPIs can be drawn now
+                on_stage("day", idx)
+            run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
+                        lambda f, s: p(0.2 + 0.4 * f, "rollups"), cancel, "rollups")
+            idx.cube = pq.read_table(tmp / "cube.parquet")
+            meta["runs"] = int(pd.Series(idx.cube.column("runs").to_numpy()).sum())
+            meta["cube_rows"] = idx.cube.num_rows
+            meta["timings_s"]["cube"] = round(time.perf_counter() - t0, 2)
+            if on_stage:  # the grouped views can be drawn now; percentiles follow with the histograms
+                on_stage("cube", idx)
+            run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
+                        lambda f, s: p(0.6 + 0.4 * f, "duration histograms"), cancel, "duration histograms")
+            idx.hist = pq.read_table(tmp / "hist.parquet")
+            meta["hist_rows"] = idx.hist.num_rows
+            meta["stages"].append("rollups")
+            meta["timings_s"]["rollups"] = round(time.perf_counter() - t0, 2)
+            if on_stage:
+                on_stage("rollups", idx)
+        if "runs" in stages:
+            t0 = time.perf_counter()
+            p = sub("runs")
+            p(0.0, "run order (sorting by run ID)")
+            sql = con.compile(t.order_by(t.run_id))
+            duck.execute("SET preserve_insertion_order = true")
+            target = str(tmp / "runs.parquet").replace("'", "''")
+            run_watched(duck, lambda: duck.execute(
+                f"COPY ({sql}) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION snappy)"),
+                lambda f, s: p(f, "run order (sorting by run ID)"), cancel, "run order")
+            duck.execute("SET preserve_insertion_order = false")
+            import pyarrow.parquet as pq
+
+            meta["runs"] = pq.ParquetFile(tmp / "runs.parquet").metadata.num_rows
+            meta["stages"].append("runs")
+            meta["timings_s"]["runs"] = round(time.perf_counter() - t0, 2)
+            if on_stage:
+                on_stage("runs", idx)
+        con.disconnect()
+        con = None
+        shutil.rmtree(tmp / "spill", ignore_errors=True)
+        if "pyramid" in stages:
+            t0 = time.perf_counter()
+            meta["pyramid_levels"] = _pyramid(tmp / "runs.parquet", tmp / "pyramid", cancel, sub("pyramid"))
+            meta["pyramid_base"] = PYRAMID_BASE
+            meta["stages"].append("pyramid")
+            meta["timings_s"]["pyramid"] = round(time.perf_counter() - t0, 2)
+        if source.key() != key:  # a file changed while we read it: this index would be wrong
+            raise OSError(f"{source.label}: the data changed while the index was built; open it again")
+        meta["complete"] = True
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    except BaseException:
+        if con is not None:
+            try:
+                con.disconnect()
+            except Exception:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report(1.0, "index complete")
+    return RunIndex.load(final)
