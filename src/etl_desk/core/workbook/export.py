@@ -15,6 +15,9 @@ Anomalies           rule, metric, observed, baseline, threshold, score per flagg
 Charts              native Excel charts: cost, data processed and duration per run by
                     status, cost per day/week/month by status, cumulative cost of doing
                     nothing against the portfolio
+Chargeback,         when trends are given (trends_sheets): cost by tag/workspace/SKU with
+Forecast, Drift     untagged spend; daily forecast with bands, backtest and budget chart;
+                    drifting pipelines
 Data                every run as an Excel table (``Data (2)``, ... when split)
 _etl_desk           hidden: format version, canonical column names, assumptions as JSON,
                     exact sub-millisecond times -- what :mod:`etl_desk.core.data.xlsx_read` needs to
@@ -49,11 +52,13 @@ from etl_desk.core.data.xlsx_book import (
 )
 from etl_desk.core.errors import DataError
 from etl_desk.core.insights.kpis import compute_kpis
+from etl_desk.core.insights.trends import Trends
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
 from etl_desk.core.workbook.assumptions_sheet import write_assumptions_sheet
 from etl_desk.core.workbook.case_sheet import write_business_case_sheet
 from etl_desk.core.workbook.charts import write_charts
 from etl_desk.core.workbook.sheets import Formats, write_anomalies, write_cover, write_insights, write_kpis
+from etl_desk.core.workbook.trends_sheets import write_trend_sheets
 
 
 @dataclass
@@ -73,7 +78,8 @@ class ExportResult:
 def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results, *,
                     source: str = "", filters_text: str = "", progress: ProgressFn | None = None,
                     cancel: CancelFn | None = None, max_rows_policy: str = "refuse",
-                    title: str = "ETL job runs: cost, failures and the business case") -> ExportResult:
+                    title: str = "ETL job runs: cost, failures and the business case",
+                    trends: Trends | None = None) -> ExportResult:
     """Write the workbook for finance to *path* (atomically) and return what was written.
 
     *df* is the canonical table of the runs; *results* their analysis and business case
@@ -83,7 +89,9 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
     :class:`etl_desk.core.tasks.Cancelled`. More runs than an Excel sheet holds raise
     :class:`~etl_desk.core.data.xlsx_book.TooManyRowsError` (a DataError) unless
     *max_rows_policy* is ``"truncate"`` or ``"split"``; a path without ``.xlsx`` or a
-    folder that cannot be written raises :class:`DataError`.
+    folder that cannot be written raises :class:`DataError`. *trends*
+    (:func:`etl_desk.core.insights.trends.compute_trends` of the same runs) adds the
+    Chargeback, Forecast and Drift sheets (:mod:`etl_desk.core.workbook.trends_sheets`).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -100,7 +108,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
 
     def write(tmp: str) -> None:
         sheets[:] = _write_book(tmp, df, parts, results, source=source, filters_text=filters_text, notes=notes,
-                                progress=progress, cancel=cancel, title=title, truncated=truncated)
+                                progress=progress, cancel=cancel, title=title, truncated=truncated, trends=trends)
 
     write_atomically(path, write)
     if progress is not None:
@@ -112,7 +120,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
 
 
 def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, filters_text, notes, progress,
-                cancel, title, truncated) -> list[str]:
+                cancel, title, truncated, trends=None) -> list[str]:
     cols = informative_columns(df)
     analysis, case = results.analysis, results.case
     with open_book(tmp, title=title or "ETL Desk") as wb:
@@ -134,6 +142,7 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
         write_anomalies(wb.add_worksheet("Anomalies"), fm, analysis)
         charts_ws = wb.add_worksheet("Charts")
         names += ["KPIs", "Insights", "Anomalies", "Charts"]
+        names += write_trend_sheets(wb, fm, trends)  # Chargeback, Forecast, Drift (when computed)
         data_names = data_sheet_names(len(parts))
         data_ws = [wb.add_worksheet(s) for s in data_names]
         names += data_names
