@@ -149,12 +149,15 @@ def test_kpis_by_hand_and_unknown_cost_is_not_zero():
     e = Engine.open(df, settings=EngineSettings(**SMALL))
     k = e.kpis()
     assert (k["runs"], k["failed_runs"], k["retry_runs"]) == (4, 2, 1)
-    assert k["total_cost_usd"] == pytest.approx(7.305)  # 1.10 + 2.205 + 4.0; run c's cost is unknown
-    assert k["failed_cost_usd"] == pytest.approx(6.205)
-    assert k["retry_cost_usd"] == pytest.approx(2.205)
+    # run c's cost is unknown: a total over the other three is not the total, so money is unknown
+    assert k["total_cost_usd"] is None and k["failed_cost_usd"] is None and k["retry_cost_usd"] is None
     assert k["cost_unknown_runs"] == 1 and "1 of 4 runs have no cost" in " ".join(k["notes"])
-    assert k["total_tb"] == pytest.approx(1.0)
-    assert k["cost_per_tb_usd"] == pytest.approx(5.10 / 1.0)  # runs a and d: their cost over their volume
+    assert k["total_tb"] == pytest.approx(1.0) and k["cost_per_tb_usd"] is None
+    known = e.kpis(Rule(run_ids={"a", "b", "d"}))
+    assert known["total_cost_usd"] == pytest.approx(7.305)  # 1.10 + 2.205 + 4.0
+    assert known["failed_cost_usd"] == pytest.approx(6.205)
+    assert known["retry_cost_usd"] == pytest.approx(2.205)
+    assert known["cost_per_tb_usd"] == pytest.approx(5.10 / 0.7)  # runs a and d: their cost over their 0.7 TB
     assert k["duration_p50_min"] == pytest.approx(25.0)
     assert k["first_start"] == "2025-03-01 10:00:00" and k["last_end"] == "2025-03-03 10:40:00"
     nocost = e.kpis(Rule(run_ids={"c"}))

@@ -19,7 +19,11 @@ import pandas as pd
 
 from etl_desk.core.business_case.results import Results, compute_results
 from etl_desk.core.insights.analysis import Analysis, json_safe, to_json_dict
-from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
+from etl_desk.core.insights.budget import parse_budget
+from etl_desk.core.insights.forecast import ForecastSettings
+from etl_desk.core.insights.trends import Trends, compute_trends
+from etl_desk.core.insights.trends_report import format_trends
+from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds, describe_rules
 from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
 from etl_desk.commands._input import load_input as _load_input
@@ -61,6 +65,20 @@ def add_parser(sub) -> None:
     p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="anomalies listed in the report (default 15; --json lists all)")
+    t = p.add_argument_group("who pays, drift, forecast and budget")
+    t.add_argument("--by", action="append", metavar="DIM", default=None,
+                   help="attribute cost, failed cost and runs by DIM: a tag key (team, cost_center, ...), "
+                        "pipeline, source_system, workspace, sku or compute (serverless vs classic); repeatable "
+                        "(default: pipeline); untagged spend is always shown")
+    t.add_argument("--budget", action="append", metavar="AMOUNT/month[:KEY=VALUE]", default=None,
+                   help="a monthly budget, e.g. 25000/month or 5000/month:team=finance: burn to date, forecast "
+                        "month-end with its band, the day it is expected to be crossed; repeatable")
+    t.add_argument("--forecast-days", type=int, default=90, metavar="N",
+                   help="days of daily cost forecast with 80 %% and 95 %% intervals (default 90; 0 = none)")
+    t.add_argument("--forecast-pipelines", action="store_true",
+                   help="also forecast each pipeline (slower: seconds at 1M runs)")
+    t.add_argument("--no-drift", dest="drift", action="store_false",
+                   help="skip the drift test (cost per TB and duration per GB creeping up week after week)")
     from etl_desk.commands._engine import add_engine_options
 
     add_engine_options(p)
@@ -68,8 +86,12 @@ def add_parser(sub) -> None:
     for f in fields(AnomalyThresholds):
         md = f.metadata
         if f.type in ("bool", bool):
-            g.add_argument(_threshold_option(f).replace("--use-", "--no-"), dest=f.name, action="store_false",
-                           default=None, help=f"do not {md['label'].lower()}".replace("%", "%%"))
+            if f.default:  # on by default: --no-X switches it off
+                g.add_argument("--no-" + f.name.removeprefix("use_").replace("_", "-"), dest=f.name,
+                               action="store_false", default=None, help=f"off: {md['label'].lower()} ({md['help']})".replace("%", "%%"))
+            else:
+                g.add_argument(_threshold_option(f), dest=f.name, action="store_true", default=None,
+                               help=f"{md['label'].lower()} ({md['help']})".replace("%", "%%"))
             continue
         conv = int if f.type in ("int", int) else float
         unit = f" ({md['unit']})" if md.get("unit") else ""
@@ -111,7 +133,25 @@ def results_for(df: pd.DataFrame, args) -> Results:
     return compute_results(df, thresholds=thresholds_from_args(args), assumptions=assumptions_for(args))
 
 
-def build_report(df: pd.DataFrame, args, results: Results) -> dict:
+def trends_for(df: pd.DataFrame, args) -> Trends:
+    """Attribution, drift, forecast and budgets under the options in *args* (bad values: DataError)."""
+    try:
+        budgets = [parse_budget(b) for b in (getattr(args, "budget", None) or [])]
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    days = getattr(args, "forecast_days", 90)
+    if days < 0 or days > 366:
+        raise DataError(f"--forecast-days: {days} is outside 0–366")
+    try:
+        return compute_trends(df, by=getattr(args, "by", None) or ["pipeline"], budgets=budgets,
+                              drift=getattr(args, "drift", True),
+                              forecast=ForecastSettings(horizon_days=max(days, 31)) if days or budgets else False,
+                              forecast_pipelines=getattr(args, "forecast_pipelines", False))
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+
+
+def build_report(df: pd.DataFrame, args, results: Results, trends: Trends | None = None) -> dict:
     """The JSON report of *df* under the options in *args* (the one place that shapes it)."""
     from etl_desk.core.business_case.report import business_case_json
 
@@ -122,6 +162,8 @@ def build_report(df: pd.DataFrame, args, results: Results) -> dict:
     # NaN becomes null: unknown is never a number in JSON
     report["business_case"] = json_safe(business_case_json(results.case, results.appraisal,
                                                            unavailable=str(results.baseline_error or "")))
+    if trends is not None:
+        report.update(json_safe(trends.to_dict(forecast_days=getattr(args, "forecast_days", 90) or 0)))
     return report
 
 
@@ -161,7 +203,8 @@ def realisation_for(df: pd.DataFrame, results: Results, args):
                                  data_coverage=results.assumptions["global"]["data_coverage"], go_live=go_live)
 
 
-def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realisation=None) -> None:
+def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realisation=None,
+                  trends: Trends | None = None) -> None:
     """Further outputs: the workbook for finance or its report pages (-o), a FOCUS dataset (--focus)."""
     for out in getattr(args, "output", None) or []:
         low = str(out).lower()
@@ -174,7 +217,8 @@ def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realis
             from etl_desk.core.workbook.export import export_workbook  # start-up: only -o *.xlsx needs it
 
             res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
-                                  max_rows_policy=getattr(args, "rows", "refuse"), realisation=realisation)
+                                  max_rows_policy=getattr(args, "rows", "refuse"), realisation=realisation,
+                                  trends=trends)
             print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
         else:
             raise DataError("the report must be an .xlsx workbook or a .pdf of its report pages", file=str(out))
@@ -249,10 +293,8 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
     an = analysis.anomalies
     lines += ["", "ANOMALIES"]
     th = analysis.thresholds
-    lines.append(_wrap(f"Rules: robust z > {th.z_threshold:g} against the pipeline's own runs after allowing for "
-                       f"data volume (at least {th.min_baseline_runs} successful runs); cost ≥ {th.spike_factor:g}× "
-                       f"the trailing mean of the last {th.spike_window} runs; failure rate up ≥ "
-                       f"{th.failure_jump_pp:g} points week over week (≥ {th.failure_min_runs} runs a week).", "  "))
+    for rule, text in describe_rules(th).items():
+        lines.append(_wrap(f"{RULE_LABELS.get(rule, rule)}: {text}", "  - ", hang="    "))
     if an is None or an.empty:
         lines.append("  No anomalies found.")
     else:
@@ -261,11 +303,15 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
         lines.append("  " + "; ".join(f"{RULE_LABELS.get(r, r)}: {c:,}" for r, c in counts.items()))
         runs = an.loc[an["rule"] != "failure_rate_jump", "run_id"].nunique()
         lines.append(f"  {runs:,} runs flagged. Top {min(top, len(an))} by score:")
-        lines.append(f"  {'Job ID':<32} {'Pipeline':<26} {'Rule':<18} {'Observed':>14} {'Expected':>14} {'Score':>7}")
+        lines.append(f"  {'Job ID':<32} {'Pipeline':<26} {'Rule':<18} {'Observed':>14} {'Expected':>14} "
+                     f"{'Excess':>10} {'Score':>7}")
         for r in an.head(top).itertuples(index=False):
+            excess = getattr(r, "excess_usd", float("nan"))
             lines.append(f"  {str(r.run_id)[:32]:<32} {str(r.pipeline)[:26]:<26} {r.rule:<18} "
                          f"{_fmt_metric(r.metric, r.observed):>14} {_fmt_metric(r.metric, r.baseline):>14} "
-                         f"{r.score:>7.1f}")
+                         f"{_fmt_metric('cost_usd', excess):>10} {r.score:>7.1f}")
+            if isinstance(getattr(r, "reason", None), str):
+                lines.append(_wrap(r.reason, "      "))
     if analysis.notes:
         lines += ["", "NOTES"]
         lines += [_wrap(n, "  - ", hang="    ") for n in analysis.notes]
@@ -296,13 +342,14 @@ def run(args) -> int:
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     results = results_for(df, args)
-    report = build_report(df, args, results)
+    trends = trends_for(df, args)
+    report = build_report(df, args, results, trends)
     realisation = realisation_for(df, results, args)
     if realisation is not None:
         from etl_desk.core.business_case.report import plain_json  # start-up: only with a realisation
 
         report["realisation"] = plain_json(realisation)
-    write_outputs(df, results, report, args, realisation)
+    write_outputs(df, results, report, args, realisation, trends)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -310,6 +357,7 @@ def run(args) -> int:
         from etl_desk.core.business_case.report import format_business_case
 
         text = render_text(results.analysis, source=_source(df, args), top=max(args.top, 0))
+        text += "\n" + "\n".join(format_trends(trends)) + "\n"
         if report.get("provenance"):
             text += "\n" + "\n".join(provenance_lines(report["provenance"])) + "\n"
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields, replace
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from etl_desk.core.data.realistic import REALISTIC_SCENARIOS, RealisticSettings
@@ -105,6 +105,10 @@ class GeneratorPanel(QWidget):
             ed.setDisplayFormat("yyyy-MM-dd")
             ed.dateChanged.connect(self._validate)
             return ed
+        if f.type in ("bool", bool):  # an on/off stage of the generator (team tags)
+            ed = QCheckBox()
+            ed.toggled.connect(self._validate)
+            return ed
         is_int = f.type in ("int", int)
         if is_int:
             ed = QSpinBox()
@@ -131,6 +135,8 @@ class GeneratorPanel(QWidget):
             ed = self.editors[f.name]
             if f.name == "start":
                 vals[f.name] = ed.date().toString("yyyy-MM-dd")
+            elif isinstance(ed, QCheckBox):
+                vals[f.name] = ed.isChecked()
             else:
                 vals[f.name] = ed.value()
         return RealisticSettings(**vals)
@@ -142,6 +148,8 @@ class GeneratorPanel(QWidget):
             ed.blockSignals(True)
             if f.name == "start":
                 ed.setDate(QDate.fromString(str(v)[:10], "yyyy-MM-dd"))
+            elif isinstance(ed, QCheckBox):
+                ed.setChecked(bool(v))
             else:
                 ed.setValue(v)
             ed.blockSignals(False)

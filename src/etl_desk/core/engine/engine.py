@@ -556,14 +556,17 @@ def _ratio(a, b) -> float | None:
 def kpis_from_sums(sums, quantiles: dict, quantile_note: str) -> dict:
     """The KPI dict (:data:`~etl_desk.core.insights.kpis.KPI_KEYS`, same definitions) from one :func:`.queries.kpi_sums` row.
 
-    Money: exact decimal sums as float dollars; None when no run has a known cost.
-    Adds ``notes`` (list of str) and ``cost_unknown_runs``.
+    Money: exact decimal sums as float dollars; ``None`` when any run's cost is unknown (as
+    :func:`~etl_desk.core.insights.kpis.compute_kpis`: a total over some runs is not the total).
+    Adds ``notes`` (list of str); ``cost_unknown_runs`` counts the runs without cost.
     """
     n = int(sums["runs"] or 0)
     nf = int(sums["failed_runs"] or 0)
     known = int(sums["cost_known"] or 0)
-    total = _num(sums["cost"]) if known else None
-    fcost = (_num(sums["failed_cost"]) or 0.0) if known else None
+    all_known = known == n
+    total = _num(sums["cost"]) if all_known and n else (0.0 if not n else None)
+    fcost = (_num(sums["failed_cost"]) or 0.0) if all_known else None
+    known = n if all_known else 0
     out = {"runs": n, "failed_runs": nf, "success_rate": _ratio(n - nf, n), "total_cost_usd": total,
            "failed_cost_usd": fcost, "failed_cost_share": _ratio(fcost, total), "cost_per_tb_usd": None}
     out["duration_p50_min"] = _num(quantiles.get(0.5))
@@ -586,11 +589,10 @@ def kpis_from_sums(sums, quantiles: dict, quantile_note: str) -> dict:
         out["first_start"] = t0.isoformat(sep=" ")
         out["last_end"] = t1.isoformat(sep=" ")
         out["span_days"] = _num((t1 - t0) / pd.Timedelta(days=1))
+    out["cost_unknown_runs"] = n - int(sums["cost_known"] or 0)
     out = {k: out[k] for k in KPI_KEYS}
-    out["cost_unknown_runs"] = n - known
     notes = [f"duration percentiles: {quantile_note}"]
-    if known < n:
-        notes.append(f"{n - known:,} of {n:,} runs have no cost: money figures cover the others"
-                     if known else "no run has a cost: money figures are unknown, not zero")
+    if out["cost_unknown_runs"]:
+        notes.append(f"{out['cost_unknown_runs']:,} of {n:,} runs have no cost: money figures are unknown, not zero")
     out["notes"] = notes
     return out

@@ -18,6 +18,9 @@ KPIs                 headline numbers, as formulas over the Data table
 Insights             findings and evidence, number formats from core's units
 Anomalies            one row per flagged run, thresholds in the observed unit, excess dollars
 Charts               runs by status, cost over time, cumulative cost, J-curves
+Chargeback,          when trends are given (trends_sheets): cost by tag/workspace/SKU with
+Forecast, Drift      untagged spend; daily forecast with bands, backtest and budget chart;
+                     drifting pipelines
 Benefits realisation measured change after go-live beside the projection (when given)
 Monthly schedule     the 120 dated months behind every figure (schedule_sheet)
 Data                 every run as an Excel table (``Data (2)``, ... when split); not printed
@@ -58,6 +61,7 @@ from etl_desk.core.data.xlsx_book import (
 from etl_desk.core.errors import DataError
 from etl_desk.core.insights.anomaly_table import runs_table
 from etl_desk.core.insights.kpis import compute_kpis
+from etl_desk.core.insights.trends import Trends
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
 from etl_desk.core.workbook.annual_sheet import write_annual_sheet
 from etl_desk.core.workbook.anomalies_sheet import TABLE as ANOMALY_TABLE
@@ -71,6 +75,7 @@ from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet
 from etl_desk.core.workbook.scenario_sheet import write_scenario_sheet
 from etl_desk.core.workbook.schedule_sheet import write_schedule_sheet
 from etl_desk.core.workbook.sheets import write_cover, write_insights, write_kpis
+from etl_desk.core.workbook.trends_sheets import write_trend_sheets
 
 #: Rows of a Data sheet in its print area (the full table stays in the workbook).
 DATA_PRINT_ROWS = 40
@@ -94,7 +99,7 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
                     source: str = "", filters_text: str = "", progress: ProgressFn | None = None,
                     cancel: CancelFn | None = None, max_rows_policy: str = "refuse",
                     title: str = "ETL job runs: cost, failures and the business case",
-                    realisation=None, report_only: bool = False) -> ExportResult:
+                    realisation=None, report_only: bool = False, trends: Trends | None = None) -> ExportResult:
     """Write the workbook for finance to *path* (atomically) and return what was written.
 
     *df* is the canonical table of the runs; *results* their analysis and business case
@@ -109,7 +114,9 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
 
     *report_only* writes the report pages alone (no Data, KPIs, Insights or Anomalies
     sheets; the measured baseline as values; the Monthly schedule hidden): the workbook
-    :func:`etl_desk.core.workbook.pdf.export_report_pdf` prints. It cannot be reopened as data.
+    :func:`etl_desk.core.workbook.pdf.export_report_pdf` prints. It cannot be reopened as data. *trends*
+    (:func:`etl_desk.core.insights.trends.compute_trends` of the same runs) adds the
+    Chargeback, Forecast and Drift sheets (:mod:`etl_desk.core.workbook.trends_sheets`).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -127,7 +134,8 @@ def export_workbook(path: str | os.PathLike, df: pd.DataFrame, results: Results,
     def write(tmp: str) -> None:
         sheets[:] = _write_book(tmp, df, parts, results, source=source, filters_text=filters_text, notes=notes,
                                 progress=progress, cancel=cancel, title=title, truncated=truncated,
-                                realisation=realisation, report_only=report_only)
+                                realisation=realisation, report_only=report_only,
+                                trends=trends)
 
     write_atomically(path, write)
     if progress is not None:
@@ -151,7 +159,7 @@ def scenario_cumulative(results: Results) -> dict[str, np.ndarray]:
 
 
 def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, filters_text, notes, progress,
-                cancel, title, truncated, realisation, report_only=False) -> list[str]:
+                cancel, title, truncated, realisation, report_only=False, trends=None) -> list[str]:
     cols = informative_columns(df)
     analysis, case, appraisal = results.analysis, results.case, results.appraisal
     runs = runs_table(getattr(analysis, "anomalies", None), getattr(results.baseline, "anomaly_runs", None))
@@ -186,6 +194,8 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
             names += ["KPIs", "Insights", "Anomalies"]
         charts_ws = wb.add_worksheet("Charts")
         names.append("Charts")
+        if not report_only:
+            names += write_trend_sheets(wb, st, trends)  # Chargeback, Forecast, Drift (when computed)
         if realisation is not None:
             write_realisation_sheet(wb, st, realisation)
             names.append("Benefits realisation")

@@ -91,6 +91,14 @@ class Styles:
             "notice": add({"bg_color": "#FFE699", "border": 1, "align": "center", "valign": "top"}),
             "info": add({"bg_color": "#DDEBF7", "border": 1, "align": "center", "valign": "top"}),
         }
+        # the older sheet writers' names (trends_sheets): bordered cells and num/big keys by kind
+        self.cell, self.cell_wrap = self.text, self.wrap
+        for old, unit in (("int", "count"), ("num", "number"), ("pct", None)):
+            if unit is None:
+                self.num[old] = add({**border, "num_format": "0.00%"})
+                self.big[old] = add({"num_format": "0.00%", "font_size": 12, "bold": True, **border})
+            else:
+                self.num[old], self.big[old] = self.num[unit], self.big[unit]
         self.wb = wb
 
     def unit(self, unit: str | None, bold: bool = False):

@@ -15,6 +15,9 @@ from etl_desk.core.workbook.assumptions_sheet import DataRefs
 from etl_desk.core.workbook.decision_sheet import flag_cell
 from etl_desk.core.workbook.formats import Styles, wrapped_height
 
+#: The shared cell formats under their older name (the trend sheets use it).
+Formats = Styles
+
 SHEET_TITLES = {
     "Decision": "The decision: options ranked, what would have to be true, risks, provenance, checks",
     "Cover": "Data source, filters, contents and how to read the workbook",

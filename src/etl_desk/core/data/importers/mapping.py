@@ -103,6 +103,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "attempt": ("attempt", "attempt_number", "try_number", "try", "retry_number", "attempt_no"),
     "spot": ("spot", "is_spot", "spot_instance", "preemptible", "uses_spot", "spot_instances"),
     "injected_anomaly": ("injected_anomaly", "anomaly"),
+    "workspace_id": ("workspace_id", "workspace", "workspace_name"),
+    "sku_name": ("sku_name", "sku", "billing_sku"),
+    "tags": ("tags", "custom_tags", "job_tags", "resource_tags", "labels"),
     "job_id": ("job_id", "pipeline_id", "workflow_id", "jobid"),
 }
 _SYN_RANK = {(f, s): i for f, syns in SYNONYMS.items() for i, s in enumerate(syns)}
