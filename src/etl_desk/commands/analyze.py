@@ -45,9 +45,18 @@ def add_parser(sub) -> None:
                                    "study's three insights confirmed or refuted, and anomalies.")
     add_input_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
-    p.add_argument("-o", "--output", metavar="REPORT.xlsx",
-                   help="also write the workbook for finance (cover, assumptions, KPIs, insights, anomalies, "
-                        "data, business case with live formulas, charts)")
+    p.add_argument("-o", "--output", metavar="REPORT", action="append",
+                   help="also write REPORT.xlsx, the workbook for finance (decision page, assumptions, business "
+                        "case with live formulas, annual cash flows, scenarios, checks, KPIs, insights, anomalies, "
+                        "charts, data), or REPORT.pdf, its report pages (needs LibreOffice); may be repeated")
+    p.add_argument("--focus", metavar="FILE",
+                   help="also write the runs' costs as a FOCUS 1.2 dataset (.csv or .parquet)")
+    p.add_argument("--before", metavar="FILE",
+                   help="a run history from before a remedy went live: the report measures each target's change "
+                        "(realised against projected savings)")
+    p.add_argument("--go-live", metavar="DATE",
+                   help="the date a remedy went live in INPUT (YYYY-MM-DD): runs before it are the 'before' "
+                        "history, runs from it the 'after' one")
     p.add_argument("--assumptions", metavar="FILE",
                    help="business-case assumptions (.json or .toml) overriding the defaults")
     p.add_argument("--rows", choices=("refuse", "split", "truncate"), default="refuse",
@@ -150,8 +159,9 @@ def build_report(df: pd.DataFrame, args, results: Results, trends: Trends | None
     report["source"] = _source(df, args)
     # where every figure came from (etl_desk.core.data.provenance documents the schema)
     report["provenance"] = json_safe(df.attrs.get("provenance"))
-    # NaN (e.g. savings when cost is unknown) becomes null: unknown is never a number in JSON
-    report["business_case"] = json_safe(business_case_json(results.case))
+    # NaN becomes null: unknown is never a number in JSON
+    report["business_case"] = json_safe(business_case_json(results.case, results.appraisal,
+                                                           unavailable=str(results.baseline_error or "")))
     if trends is not None:
         report.update(json_safe(trends.to_dict(forecast_days=getattr(args, "forecast_days", 90) or 0)))
     return report
@@ -164,18 +174,62 @@ def _source(df: pd.DataFrame, args) -> str:
     return str(inp or df.attrs.get("source", ""))
 
 
-def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, trends: Trends | None = None) -> None:
-    """Further outputs: the workbook for finance (-o)."""
-    out = getattr(args, "output", None)
-    if not out:
-        return
-    if not str(out).lower().endswith(".xlsx"):
-        raise DataError("the report must be an .xlsx file", file=str(out))
-    from etl_desk.core.workbook.export import export_workbook
+def realisation_for(df: pd.DataFrame, results: Results, args):
+    """Realised against projected savings (``--before`` or ``--go-live``), or None when neither is given."""
+    before_path, go_live = getattr(args, "before", None), getattr(args, "go_live", None)
+    if not before_path and not go_live:
+        return None
+    # imported here, not at start-up: only --before / --go-live need them (keeps `etl-desk --help` quick)
+    from etl_desk.core.business_case.baseline import compute_baseline
+    from etl_desk.core.business_case.model import evaluate
+    from etl_desk.core.business_case.realisation import realised_vs_projected, split_at
+    from etl_desk.core.data.loaders import load_path
 
-    res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
-                          max_rows_policy=getattr(args, "rows", "refuse"), trends=trends)
-    print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
+    th = results.thresholds
+    if before_path:
+        before, after = load_path(before_path), df
+        if go_live:
+            after = after[after["start_time"] >= pd.Timestamp(go_live)]
+    else:
+        try:
+            pd.Timestamp(go_live)
+        except (TypeError, ValueError):
+            raise DataError(f"--go-live: {go_live!r} is not a date like 2024-04-01") from None
+        before, after = split_at(df, go_live)
+    b_base, a_base = compute_baseline(before, thresholds=th), compute_baseline(after, thresholds=th)
+    case = evaluate(b_base, results.assumptions) if b_base.cost_known else None
+    return realised_vs_projected(before, after, case, before_anomaly_runs=b_base.anomaly_runs,
+                                 after_anomaly_runs=a_base.anomaly_runs,
+                                 data_coverage=results.assumptions["global"]["data_coverage"], go_live=go_live)
+
+
+def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realisation=None,
+                  trends: Trends | None = None) -> None:
+    """Further outputs: the workbook for finance or its report pages (-o), a FOCUS dataset (--focus)."""
+    for out in getattr(args, "output", None) or []:
+        low = str(out).lower()
+        if low.endswith(".pdf"):
+            from etl_desk.core.workbook.pdf import export_report_pdf  # start-up: only -o *.pdf needs it
+
+            export_report_pdf(out, df, results, source=_source(df, args), realisation=realisation)
+            print(f"wrote {out}: the report pages", file=sys.stderr)
+        elif low.endswith(".xlsx"):
+            from etl_desk.core.workbook.export import export_workbook  # start-up: only -o *.xlsx needs it
+
+            res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
+                                  max_rows_policy=getattr(args, "rows", "refuse"), realisation=realisation,
+                                  trends=trends)
+            print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
+        else:
+            raise DataError("the report must be an .xlsx workbook or a .pdf of its report pages", file=str(out))
+    focus = getattr(args, "focus", None)
+    if focus:
+        from etl_desk.core.data.focus import write_focus  # start-up: only --focus needs it
+
+        notes = write_focus(df, focus)
+        for n in notes:
+            print(f"etl-desk: warning: {n}", file=sys.stderr)
+        print(f"wrote {focus}: FOCUS 1.2 cost and usage", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- plain-text report
@@ -264,6 +318,22 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_realisation(real) -> list[str]:
+    """Realised against projected savings as terminal lines."""
+    from etl_desk.core import fmt  # start-up: only with a realisation
+
+    lines = [f"REALISED AGAINST PROJECTED ({'go-live ' + real.go_live if real.go_live else 'two histories'})",
+             "  " + real.method]
+    for c in real.changes:
+        eff = "n/a" if c.measured_effect is None else (f"{c.measured_effect:.0%} (95 % CI {c.measured_effect_ci[0]:.0%}"
+                                                       f" to {c.measured_effect_ci[1]:.0%})")
+        proj = "" if c.projected_effect is None else f"; projected {c.projected_effect:.0%}"
+        lines.append(f"  {c.label:<34} {c.before_rate:,.3f} -> {c.after_rate:,.3f} {c.unit}; measured effect {eff}; "
+                     f"saving {fmt.usd(c.saving_usd_per_year, 0)} a year ({fmt.usd(c.saving_ci[0], 0)} to "
+                     f"{fmt.usd(c.saving_ci[1], 0)}){proj}")
+    return lines
+
+
 def run(args) -> int:
     from etl_desk.commands._engine import run_engine, wants_engine
 
@@ -274,7 +344,12 @@ def run(args) -> int:
     results = results_for(df, args)
     trends = trends_for(df, args)
     report = build_report(df, args, results, trends)
-    write_outputs(df, results, report, args, trends)
+    realisation = realisation_for(df, results, args)
+    if realisation is not None:
+        from etl_desk.core.business_case.report import plain_json  # start-up: only with a realisation
+
+        report["realisation"] = plain_json(realisation)
+    write_outputs(df, results, report, args, realisation, trends)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -286,5 +361,7 @@ def run(args) -> int:
         if report.get("provenance"):
             text += "\n" + "\n".join(provenance_lines(report["provenance"])) + "\n"
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
+        if realisation is not None:
+            text += "\n" + "\n".join(format_realisation(realisation)) + "\n"
         sys.stdout.write(text)
     return 0

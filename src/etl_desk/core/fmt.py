@@ -1,10 +1,15 @@
 """Number formatting shared by the window, the command line and reports.
 
-Money is rounded the way a spreadsheet displays it: the value to 15 significant
-digits, then half-up to the cent. The case study's costs sum to 1315.095 exactly,
-which binary floating point holds as 1315.0949999999998; Excel and LibreOffice
-show $1,315.10, and so does ETL Desk, so the app, the terminal report and the
-workbook never disagree by a cent.
+Every number is rounded the way a spreadsheet displays it: the value to 15
+significant digits, then half-up to the shown decimals. The case study's costs sum
+to 1315.095 exactly, which binary floating point holds as 1315.0949999999998; Excel
+and LibreOffice show $1,315.10, and so does ETL Desk; a p95 of 114.04999999999998
+minutes shows as 114.1 everywhere. So the app, the terminal report and the workbook
+never disagree in the last digit (one rounding, here).
+
+:data:`UNITS` is the unit vocabulary core attaches to figures and table columns
+(e.g. :attr:`etl_desk.core.insights.base.Insight.units`); the workbook and the window
+pick number formats from it, never from header words.
 """
 from __future__ import annotations
 
@@ -19,6 +24,36 @@ def _bad(x) -> bool:
 def money_round(x: float, decimals: int = 2) -> Decimal:
     """*x* to *decimals* places as a spreadsheet shows it (15 significant digits, then half-up)."""
     return Decimal(f"{float(x):.15g}").quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def half_up(x: float, decimals: int) -> float:
+    """*x* rounded as a spreadsheet shows it (15 significant digits, then half-up), as a float."""
+    return float(money_round(x, decimals))
+
+
+#: Units of figures and table columns: key -> what it means. Percent values are already
+#: multiplied by 100 (7.5 means 7.5 %); fractions are 0..1 (0.075 means 7.5 %).
+UNITS = {
+    "usd": "US dollars",
+    "usd_per_tb": "US dollars per TB (1 TB = 1,000 GB)",
+    "usd_per_min": "US dollars per minute of run time",
+    "count": "a whole number of runs, weeks or items",
+    "fraction": "a share between 0 and 1, shown as a percentage",
+    "percent": "a percentage already multiplied by 100",
+    "min": "minutes",
+    "gb": "gigabytes (1 GB = 10^9 bytes)",
+    "gb_per_min": "gigabytes per minute",
+    "tb": "terabytes (1 TB = 1,000 GB)",
+    "days": "days",
+    "months": "months",
+    "date": "a calendar date",
+    "datetime": "a date and time (UTC)",
+    "ratio": "a multiple (x times)",
+    "z": "a robust z-score (robust standard deviations)",
+    "number": "a plain number",
+    "text": "text",
+    "bool": "yes or no",
+}
 
 
 def usd(x, decimals: int = 2, missing: str = "—") -> str:
@@ -48,16 +83,21 @@ def usd_short(x) -> str:
     return f"{sign}${a:,.2f}"
 
 
+def fixed(x, decimals: int) -> str:
+    """*x* with *decimals* places and thousands separators, rounded as a spreadsheet shows it."""
+    return f"{money_round(x, decimals):,.{decimals}f}"
+
+
 def gb(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f} GB"
+    return f"{fixed(x, decimals)} GB"
 
 
 def tb(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f} TB"
+    return f"{fixed(x, decimals)} TB"
 
 
 def minutes(x, decimals: int = 1) -> str:
@@ -65,15 +105,15 @@ def minutes(x, decimals: int = 1) -> str:
         return "—"
     x = float(x)
     if decimals == 0 or x == int(x):
-        return f"{x:,.0f} min"
-    return f"{x:,.{decimals}f} min"
+        return f"{fixed(x, 0)} min"
+    return f"{fixed(x, decimals)} min"
 
 
 def pct(x, decimals: int = 2) -> str:
     """A fraction as a percentage: 0.0476 -> '4.76 %'."""
     if _bad(x):
         return "—"
-    return f"{float(x) * 100:,.{decimals}f} %"
+    return f"{fixed(float(x) * 100, decimals)} %"
 
 
 def count(n) -> str:
@@ -85,4 +125,30 @@ def count(n) -> str:
 def number(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f}"
+    return fixed(x, decimals)
+
+
+def by_unit(x, unit: str, missing: str = "—") -> str:
+    """*x* formatted for its :data:`UNITS` key (text and dates as given; unknown units as numbers)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return missing
+    if unit in ("text", "date", "datetime", "bool") or isinstance(x, str):
+        return str(x)
+    if unit == "usd":
+        return usd(x, missing=missing)
+    if unit in ("usd_per_tb", "usd_per_min"):
+        return usd(x, 4 if unit == "usd_per_min" else 2, missing=missing) + (" per TB" if unit == "usd_per_tb"
+                                                                            else " per min")
+    if unit == "count":
+        return count(x)
+    if unit == "fraction":
+        return pct(x)
+    if unit == "percent":
+        return f"{fixed(x, 2)} %"
+    if unit == "min":
+        return minutes(x)
+    if unit in ("gb", "tb"):
+        return gb(x) if unit == "gb" else tb(x)
+    if unit == "ratio":
+        return f"{fixed(x, 2)}x"
+    return number(x)

@@ -209,7 +209,9 @@ class SolutionsTab(QWidget):
 
         self.editors: dict[tuple, QWidget] = {}
         self.editor_box = QToolBox()
-        self.editor_box.addItem(self._form([("global", k) for k in self.global_specs], self.global_specs),
+        # date inputs (project start) have no editor here yet: the Business case page is being rebuilt
+        editable = [("global", k) for k, spec in self.global_specs.items() if spec.kind != "date"]
+        self.editor_box.addItem(self._form(editable, self.global_specs),
                                 "General: horizon, discount rate, growth, storage")
         for s in self.solutions:
             specs = {k: a for k, a in s.assumptions.items() if k != "enabled"}

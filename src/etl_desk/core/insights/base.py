@@ -27,6 +27,17 @@ TOP_N = 10
 
 @dataclass
 class Insight:
+    """One finding: a headline with numbers, its evidence table and the runs it concerns.
+
+    ``units`` maps each numeric evidence column to its unit (a key of
+    :data:`etl_desk.core.fmt.UNITS`: ``"usd"``, ``"count"``, ``"percent"`` for values
+    already multiplied by 100, ``"fraction"`` for 0..1 shares, ``"min"``, ``"gb"`` ...).
+    In a two-column ``Measure`` / ``Value`` table the unit of each Value cell is
+    ``units[<that row's Measure>]``. The workbook and the window take number formats
+    from here, never from header words; a column without a unit is shown as a plain
+    number.
+    """
+
     id: str
     area: str  # 'cost' | 'data volume' | 'duration' | 'case study'
     severity: str  # 'info' | 'notice' | 'warning' | 'critical'
@@ -36,6 +47,13 @@ class Insight:
     run_ids: list[str] = field(default_factory=list)
     verdict: str | None = None  # 'confirmed' | 'refuted' | None
     missing: str | None = None
+    units: dict[str, str] = field(default_factory=dict)
+
+    def unit_of(self, column: str, row_label: str | None = None) -> str | None:
+        """The unit of *column* (for a Measure/Value table, of the Value in the row *row_label*)."""
+        if column == "Value" and row_label is not None and row_label in self.units:
+            return self.units[row_label]
+        return self.units.get(column)
 
 
 def usd(x: float | None) -> str:
@@ -54,11 +72,11 @@ def cents(x):
 
 
 def pct(x: float | None, digits: int = 2) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x * 100:.{digits}f} %"
+    return "n/a" if x is None or not math.isfinite(x) else _fmt.pct(x, digits)
 
 
 def num(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+    return "n/a" if x is None or not math.isfinite(x) else _fmt.number(x, digits)
 
 
 @dataclass
