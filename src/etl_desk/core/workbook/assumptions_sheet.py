@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl_desk.core.business_case.assumptions import validate_assumptions
-from etl_desk.core.business_case.baseline import ASSUMED, MEASURED, TARGET_KEYS, Baseline
+from etl_desk.core.business_case.baseline import ASSUMED, MEASURED, TARGET_KEYS
 from etl_desk.core.business_case.catalogue import catalogue, targets
 from etl_desk.core.business_case.model import BusinessCase
 from etl_desk.core.data.xlsx_book import print_setup
@@ -137,7 +137,6 @@ def _input(w: _Writer, key: str, name: str, spec, value) -> None:
 def write_assumptions_sheet(wb, st: Styles, case: BusinessCase, data: DataRefs) -> None:
     """Write the Assumptions sheet of *case* (inputs, scenario and sensitivity ranges, baseline)."""
     a = validate_assumptions(case.assumptions)
-    b: Baseline = case.baseline
     cat = catalogue()
     ws = wb.add_worksheet(ASSUMPTIONS_SHEET)
     for j, wdt in enumerate(WIDTHS):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from etl_desk.core.business_case.catalogue import catalogue, targets
-from etl_desk.core.business_case.model import BusinessCase, Result
+from etl_desk.core.business_case.model import BusinessCase
 from etl_desk.core.business_case.periods import PERIODS, per_period
 from etl_desk.core.business_case.report import CONVENTIONS
 from etl_desk.core.business_case.scenarios import SwitchingValue
@@ -297,8 +297,7 @@ def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: lis
 
 
 def _horizon_rows(s: _Sheet, case: BusinessCase, sw: dict[str, SwitchingValue]) -> None:
-    st, ws, sols, port = s.st, s.ws, s.sols, case.portfolio
-    h = case.horizon_months
+    st, sols, port = s.st, s.sols, case.portfolio
     s.section("Finance over the horizon (monthly cash flows at month end; Monthly schedule and Annual cash flows)")
     all_r = sols + [port]
 

@@ -21,7 +21,7 @@ from etl_desk.core.workbook.names import BUSINESS_CASE_SHEET, bc, col, define, p
 
 def write_working(s, case: BusinessCase) -> None:
     """Working figures (outside the print area): unit PVs for the Scenarios sheet, the portfolio choice table."""
-    st, ws, sols = s.st, s.ws, s.sols
+    st, sols = s.st, s.sols
     s.row += 2
     s.section("Working figures for the Scenarios sheet (PV and totals of one unit of each driver, over the horizon)")
     h = case.horizon_months

@@ -146,7 +146,6 @@ def write_decision_sheet(ws, wb, st: Styles, case: BusinessCase, decision: Decis
     ws.merge_range(row, 0, row, last_col, decision.question, st.wrap_plain)
     row += 1
     h = "g_horizon_years*c_months_per_year"
-    npvs = ",".join(bc(r.id, "npv") for r in sols)
     cnt = "(" + "+".join(f"({bc(r.id, 'npv')}>0)" for r in sols) + ")"
     answer = (f'=IF({cnt}=0,"No option pays back within the "&{h}&"-month horizon at this scale: the NPV-maximising '
               f'choice is to do nothing.",{cnt}&" of {len(sols)} options pay back within the "&{h}&"-month horizon '

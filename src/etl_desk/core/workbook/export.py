@@ -14,6 +14,7 @@ Business Case        every figure of every option as live formulas (case_sheet)
 Annual cash flows    fiscal-year roll-up (Year 0..N) behind every NPV (annual_sheet)
 Scenarios            low / base / high; sensitivity tables and tornado charts (scenario_sheet)
 Checks               tie-outs with one master flag (decision_sheet)
+Sources              files read, rows left out and why, prices, the reconciliation with billing (sources_sheet)
 KPIs                 headline numbers, as formulas over the Data table
 Insights             findings and evidence, number formats from core's units
 Anomalies            one row per flagged run, thresholds in the observed unit, excess dollars
@@ -75,6 +76,8 @@ from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet
 from etl_desk.core.workbook.scenario_sheet import write_scenario_sheet
 from etl_desk.core.workbook.schedule_sheet import write_schedule_sheet
 from etl_desk.core.workbook.sheets import write_cover, write_insights, write_kpis
+from etl_desk.core.workbook.sources_sheet import SHEET as SOURCES_SHEET
+from etl_desk.core.workbook.sources_sheet import cost_basis_sentence, write_sources_sheet
 from etl_desk.core.workbook.trends_sheets import write_trend_sheets
 
 #: Rows of a Data sheet in its print area (the full table stays in the workbook).
@@ -186,6 +189,9 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
             write_scenario_sheet(wb, st, case, appraisal.scenarios, appraisal.sensitivity)
             checks_ok = write_checks_sheet(wb, st, case, data)
             names += ["Assumptions", "Business Case", "Annual cash flows", "Scenarios", "Checks"]
+        provenance = df.attrs.get("provenance")
+        write_sources_sheet(wb, st, provenance, source=source or str(df.attrs.get("source", "")))
+        names.append(SOURCES_SHEET)
         if not report_only:
             kpis = dict(analysis.kpis) if analysis is not None else compute_kpis(df)
             write_kpis(wb.add_worksheet("KPIs"), st, kpis, data)
@@ -216,7 +222,8 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
                              truncated=truncated, data_names=data_names)
         if cover is not None:
             write_cover(wb, cover, st, df, names, title=title, source=source, filters_text=filters_text,
-                        notes=list(notes), flag=("OK" if checks_ok else "CHECK") if decision_ws is not None else None)
+                        notes=list(notes), flag=("OK" if checks_ok else "CHECK") if decision_ws is not None else None,
+                        cost_basis=cost_basis_sentence(provenance, source or str(df.attrs.get("source", ""))))
         if decision_ws is not None:
             write_decision_sheet(decision_ws, wb, st, case, appraisal.decision, checks_ok, title)
             decision_ws.activate()

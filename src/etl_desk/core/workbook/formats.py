@@ -15,6 +15,7 @@ UNIT_FORMATS = {
     "usd0": "$#,##0;[Red]($#,##0);$0",
     "usd_per_tb": '$#,##0.00" /TB"',
     "usd_per_min": '$#,##0.0000" /min"',
+    "usd_per_dbu": '$#,##0.0000" /DBU"',
     "count": "#,##0",
     "fraction": "0.0%",
     "percent": '0.00" %"',

@@ -21,7 +21,7 @@ from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.business_case.scenarios import ScenarioResult, SensitivityRow, tornado
 from etl_desk.core.fmt import money_round
 from etl_desk.core.workbook.formats import Styles, wrapped_height
-from etl_desk.core.workbook.names import SCENARIO_SHEET, a1, bc, col, define, prefix, sch
+from etl_desk.core.workbook.names import SCENARIO_SHEET, a1, bc, define, prefix, sch
 
 NA = "n/a"
 SCALES_WITH_BASELINE = ("compute_cost", "failed_cost", "retry_cost", "on_demand_cost", "large_volume_cost",

@@ -96,10 +96,10 @@ def write_schedule_sheet(wb, st: Styles, case: BusinessCase, scen_cum: dict[str,
     dn = case.annual["total_cost"] / 12 * growth * inh
 
     ws.write_string(0, 0, "Monthly schedule: the cash flows behind every NPV, payback and chart", st.title)
-    ws.merge_range(1, 0, 1, lay.print_last, f"Month m covers months m-1 to m from the project start; month-end dates and fiscal years "
-                          f"follow the start date and fiscal-year inputs. All 120 months are computed so a payback "
-                          f"after the horizon is found; horizon figures count months with 'In horizon' = 1. The "
-                          f"printed part is the timeline and the portfolio; one block per solution follows.",
+    ws.merge_range(1, 0, 1, lay.print_last, "Month m covers months m-1 to m from the project start; month-end dates and fiscal years "
+                          "follow the start date and fiscal-year inputs. All 120 months are computed so a payback "
+                          "after the horizon is found; horizon figures count months with 'In horizon' = 1. The "
+                          "printed part is the timeline and the portfolio; one block per solution follows.",
                    st.subtitle)
     ws.set_row(1, 45)
     for key, label in TIMELINE:

@@ -26,6 +26,10 @@ SHEET_TITLES = {
     "Annual cash flows": "The fiscal-year roll-up (Year 0..N) behind every NPV",
     "Scenarios": "Low / base / high side by side; one-at-a-time sensitivity with tornado charts",
     "Checks": "Tie-outs the workbook proves about itself, with one master flag",
+    "Sources": "Files read, rows left out and why, prices used, the reconciliation with billing",
+    "Chargeback": "Cost, failed cost and runs by team, tag, workspace or SKU, untagged spend included",
+    "Forecast": "Daily cost forecast with 80 % and 95 % bands, its backtest, and the budget",
+    "Drift": "Pipelines whose cost per TB or duration per GB keeps rising, with the extra spend",
     "KPIs": "Headline numbers of the runs, as formulas over the Data table",
     "Insights": "Findings with their numbers and evidence",
     "Anomalies": "Runs flagged by the anomaly rules: one row per run, thresholds in the observed unit, excess dollars",
@@ -70,7 +74,8 @@ def sheet_ref(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, notes, flag: str | None) -> None:
+def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, notes, flag: str | None,
+                cost_basis: str = "") -> None:
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 3)
     ws.set_column(1, 1, 24)
@@ -87,7 +92,8 @@ def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, n
         t0, t1 = df["start_time"].min(), df["end_time"].max()
         if pd.notna(t0) and pd.notna(t1):
             span = f"{t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} (UTC)"
-    rows = [("Data source", source or df.attrs.get("source", "") or "(not saved to a file)"), ("Runs", f"{len(df):,}"),
+    rows = [("Data source", source or df.attrs.get("source", "") or "(not saved to a file)"),
+            ("Cost basis", cost_basis or "—"), ("Runs", f"{len(df):,}"),
             ("Period", span or "—"), ("Filters in force", filters_text or "None: all runs"), ("Made", made),
             ("Made by", f"ETL Desk {app_version()}")]
     r = 5

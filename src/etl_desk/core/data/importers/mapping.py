@@ -30,12 +30,9 @@ import os
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 
-from etl_desk.core.data.importers.options import ImportOptions
-from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, LABELS, NAMES_BY_LABEL, to_canonical
-from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, NAMES_BY_LABEL
+from etl_desk.core.errors import DataError
 
 #: Fields a mapping may target: the canonical columns plus two helpers.
 #: ``dbus`` (DBUs consumed; cost = DBUs x $/DBU when there is no cost column) and
