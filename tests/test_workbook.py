@@ -49,7 +49,7 @@ def test_sheets_names_and_cover(case_book):
     path, result = case_book
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Decision", "Cover", "Assumptions", "Business Case", "Annual cash flows", "Scenarios",
-                             "Checks", "KPIs", "Insights", "Anomalies", "Charts", "Monthly schedule", "Data",
+                             "Checks", "Sources", "KPIs", "Insights", "Anomalies", "Charts", "Monthly schedule", "Data",
                              "_etl_desk"]
     assert wb.active.title == "Decision"  # the decision page opens first
     assert wb["_etl_desk"].sheet_state == "hidden"
