@@ -24,7 +24,10 @@ import pandas as pd
 from benchmarks._util import best_of, peak_memory, row, size
 from etl_desk.core.data.pipelines import PIPELINES
 from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
-from etl_desk.core.data.schema import COLUMN_NAMES, to_canonical
+from etl_desk.core.data.schema import ATTRIBUTION_COLUMNS, COLUMN_NAMES, to_canonical
+
+#: The columns the loop draws (the attribution columns stay missing, as at default settings).
+LOOP_COLUMNS = tuple(c for c in COLUMN_NAMES if c not in ATTRIBUTION_COLUMNS)
 
 N = 1_000_000
 LOOP_N = 20_000
@@ -40,7 +43,7 @@ def loop_generate(settings: RealisticSettings) -> pd.DataFrame:
     gis_total = sum(p.runs_per_day for p in PIPELINES if p.source == "GIS")
     weights = [p.runs_per_day * (s.sap_share / sap_total if p.source == "SAP" else (1 - s.sap_share) / gis_total)
                for p in PIPELINES]
-    cols: dict[str, list] = {c: [] for c in COLUMN_NAMES}
+    cols: dict[str, list] = {c: [] for c in LOOP_COLUMNS}
     sched_no: dict[str, int] = {}
     scale = s.failure_rate_scale
     while len(cols["run_id"]) < s.runs:
@@ -93,7 +96,7 @@ def loop_generate(settings: RealisticSettings) -> pd.DataFrame:
             values = (f"{p.name}-{sched_no[p.name]:06d}-a{attempt}", p.name, p.source, t, end, dur, gb,
                       "Success" if code == "SUCCESS" else "Failed", state, code, hours, round(hours * price, 4),
                       attempt, spot, anomaly)
-            for c, v in zip(COLUMN_NAMES, values):
+            for c, v in zip(LOOP_COLUMNS, values):
                 cols[c].append(v)
             if code == "SUCCESS" or len(cols["run_id"]) >= s.runs:
                 break

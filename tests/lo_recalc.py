@@ -59,6 +59,11 @@ def recalc(path: str | Path, outdir: str | Path, *, timeout: float = 180) -> Pat
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def is_formula(value) -> bool:
+    """A formula cell as openpyxl reads it: text starting with '=' or an array formula."""
+    return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ == "ArrayFormula"
+
+
 def compare_cached(original: str | Path, recalculated: str | Path, sheets, *, tol: float = 0.01) -> list[str]:
     """Cells whose recalculated value differs from the cached value written in *original*.
 
@@ -75,7 +80,7 @@ def compare_cached(original: str | Path, recalculated: str | Path, sheets, *, to
         wa, wf, wb = a[name], f[name], b[name]
         for row in wf.iter_rows():
             for c in row:
-                if not (isinstance(c.value, str) and c.value.startswith("=")):
+                if not is_formula(c.value):
                     continue
                 va, vb = wa[c.coordinate].value, wb[c.coordinate].value
                 va = None if va == "" else va
@@ -87,5 +92,6 @@ def compare_cached(original: str | Path, recalculated: str | Path, sheets, *, to
                 else:
                     ok = va == vb
                 if not ok:
-                    bad.append(f"{name}!{c.coordinate}: cached {va!r}, recalculated {vb!r} ({c.value[:120]})")
+                    text = c.value if isinstance(c.value, str) else str(getattr(c.value, "text", c.value))
+                    bad.append(f"{name}!{c.coordinate}: cached {va!r}, recalculated {vb!r} ({text[:120]})")
     return bad

@@ -61,7 +61,10 @@ def test_bad_assumptions_file_is_a_clear_error(csv_path, tmp_path, text, key):
 def test_text_report_has_business_case_section(csv_path):
     out = run_cli("analyze", csv_path)
     assert out.returncode == 0, out.stderr
-    assert "Business case" in out.stdout and "Portfolio of selected solutions" in out.stdout
+    assert "Business case" in out.stdout and "Portfolio (npv_max)" in out.stdout
+    # the case study is too small for any remedy to pay back, and the report says so, then what it would take
+    assert "No option pays back within the 36-month horizon" in out.stdout
+    assert "Top risks:" in out.stdout and "Source:" in out.stdout
 
 
 def test_anomaly_excess_follows_the_threshold_options_and_detection_runs_once(csv_path, case_study, capsys,

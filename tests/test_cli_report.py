@@ -26,11 +26,12 @@ def test_analyze_writes_the_finance_workbook(tmp_path, case_study):
     assert json.loads(r2.stdout)["kpis"]["total_cost_usd"] == json.loads(r.stdout)["kpis"]["total_cost_usd"]
 
 
-def test_analyze_refuses_a_non_xlsx_report(tmp_path, case_study):
+def test_analyze_refuses_a_report_that_is_neither_xlsx_nor_pdf(tmp_path, case_study):
     src = tmp_path / "case.csv"
     write_table(case_study, src)
-    r = run_cli("analyze", src, "-o", tmp_path / "r.pdf")
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "xlsx" in r.stderr
+    r = run_cli("analyze", src, "-o", tmp_path / "r.txt")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert ".xlsx" in r.stderr and ".pdf" in r.stderr and not (tmp_path / "r.txt").exists()
 
 
 def test_analyze_with_a_mapping_file():

@@ -143,7 +143,9 @@ def test_evidence_formatting():
 
     ev = pd.DataFrame({"Status": ["Failed"], "Runs": [52], "Cost (USD)": [62.59], "Share of cost (%)": [4.76],
                        "Median (GB)": [242.02], "p50 (min)": [66.0]})
-    h = evidence_html(Insight("x", "cost", "info", "t", "h", evidence=ev))  # units declared by core
+    units = {"Runs": "count", "Cost (USD)": "usd", "Share of cost (%)": "percent", "Median (GB)": "gb",
+             "p50 (min)": "min"}  # as core declares them on its insights
+    h = evidence_html(Insight("x", "cost", "info", "t", "h", evidence=ev, units=units))
     for s in ("$62.59", "4.76 %", "242.02 GB", "66 min", ">52<"):
         assert s in h
     # the unit comes from the insight, not the label: an undeclared column is a plain number

@@ -48,8 +48,10 @@ def _frame_with(df, values, column="job_name"):
 def test_sheets_names_and_cover(case_book):
     path, result = case_book
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Cover", "Assumptions", "Business Case", "KPIs", "Insights", "Anomalies", "Charts",
-                             "Data", "_etl_desk"]
+    assert wb.sheetnames == ["Decision", "Cover", "Assumptions", "Business Case", "Annual cash flows", "Scenarios",
+                             "Checks", "Sources", "KPIs", "Insights", "Anomalies", "Charts", "Monthly schedule", "Data",
+                             "_etl_desk"]
+    assert wb.active.title == "Decision"  # the decision page opens first
     assert wb["_etl_desk"].sheet_state == "hidden"
     assert result.sheets == wb.sheetnames[:-1]
     cover = wb["Cover"]
@@ -57,7 +59,7 @@ def test_sheets_names_and_cover(case_book):
     assert "case study (seed 42)" in texts and "Status: all" in texts
     assert any(t.startswith("ETL Desk ") for t in texts)
     links = {c.hyperlink.location for row in cover.iter_rows() for c in row if c.hyperlink}
-    for sheet in wb.sheetnames[1:-1]:
+    for sheet in wb.sheetnames[2:-1]:
         assert f"'{sheet}'!A1" in links
     # defined names from the Assumptions sheet
     assert len(wb.defined_names) > 20
@@ -93,17 +95,22 @@ def test_data_sheet_table_formats(case_book, case_study):
 
 def test_kpis_and_charts(case_book, case_study):
     wb = openpyxl.load_workbook(case_book[0])
+    cached = openpyxl.load_workbook(case_book[0], data_only=True)["KPIs"]
     ws = wb["KPIs"]
     values = {r[0].value: r[1] for r in ws.iter_rows(min_row=2)}
-    assert values["Total cost"].value == pytest.approx(case_study["cost_usd"].sum())
-    assert values["Total cost"].number_format == "$#,##0.00"
-    assert values["Success rate"].number_format == "0.00%"
+    # a formula over the Data table, with the app's value cached
+    assert values["Total cost"].value == "=SUM(Runs[Cost (USD)])"
+    assert cached[values["Total cost"].coordinate].value == pytest.approx(case_study["cost_usd"].sum())
+    assert values["Total cost"].number_format == "$#,##0.00;[Red]($#,##0.00);$0.00"
+    assert values["Success rate"].number_format == "0.0%"
+    assert values["Runs"].number_format == "#,##0"
     with zipfile.ZipFile(case_book[0]) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         xml = "".join(z.read(n).decode() for n in charts)
-    assert len(charts) == 5  # cost, GB, duration per run; cost per day; cumulative
+    # per run: cost, GB, duration; cost per day; cumulative cost; a J-curve per option; a tornado per option
+    assert len(charts) == 3 + 1 + 1 + 6 + 6
     assert "F28E2B" in xml and "4E79A7" in xml
-    assert "bc_cum" in xml or "Business Case" in xml
+    assert "Months from the project start" in xml and "Change in NPV" in xml
 
 
 def test_kpi_table_text(case_study):
@@ -315,14 +322,16 @@ def test_results_at_the_users_thresholds_detect_once(tmp_path, case_study, monke
     export_workbook(path, case_study, compute_results(case_study, thresholds=th))
     assert calls == [th]
     expected = analysis_mod.analyze(case_study, th)
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, data_only=True)
     sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
 
     want = compute_baseline(case_study, expected.anomalies).observed["anomaly_excess_cost"]
     assert wb[sheet][coord].value == pytest.approx(want) and want > 0
     ws = wb["Anomalies"]
-    ids = {c.value for c in ws["A"] if c.value is not None}
-    assert set(expected.anomalies["run_id"].astype(str)) <= {str(x) for x in ids}
+    ids = [c.value for c in ws["A"] if c.value is not None]
+    run_level = set(expected.anomalies.loc[expected.anomalies["rule"] != "failure_rate_jump", "run_id"].astype(str))
+    assert run_level <= {str(x) for x in ids}
+    assert len([i for i in ids if str(i) in run_level]) == len(run_level)  # one row per run
     wb.close()
 
 
@@ -338,7 +347,7 @@ def test_export_renders_the_results_it_is_given_without_reading_the_runs_again(t
     monkeypatch.setattr("etl_desk.core.insights.analysis.detect_anomalies", fail)
     path = tmp_path / "b.xlsx"
     export_workbook(path, case_study, r)
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, data_only=True)
     sheet, coord = next(iter(wb.defined_names["bl_anomaly_excess_cost_observed"].destinations))
     assert wb[sheet][coord].value == pytest.approx(b.observed["anomaly_excess_cost"]) and b.counts["anomalous_runs"] > 0
     wb.close()

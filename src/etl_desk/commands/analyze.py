@@ -19,7 +19,11 @@ import pandas as pd
 
 from etl_desk.core.business_case.results import Results, compute_results
 from etl_desk.core.insights.analysis import Analysis, json_safe, to_json_dict
-from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds
+from etl_desk.core.insights.budget import parse_budget
+from etl_desk.core.insights.forecast import ForecastSettings
+from etl_desk.core.insights.trends import Trends, compute_trends
+from etl_desk.core.insights.trends_report import format_trends
+from etl_desk.core.insights.anomalies import RULE_LABELS, AnomalyThresholds, describe_rules
 from etl_desk.core.insights.kpis import KPI_DISPLAY, format_value
 from etl_desk.commands._input import add_input_options
 from etl_desk.commands._input import load_input as _load_input
@@ -41,9 +45,18 @@ def add_parser(sub) -> None:
                                    "study's three insights confirmed or refuted, and anomalies.")
     add_input_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
-    p.add_argument("-o", "--output", metavar="REPORT.xlsx",
-                   help="also write the workbook for finance (cover, assumptions, KPIs, insights, anomalies, "
-                        "data, business case with live formulas, charts)")
+    p.add_argument("-o", "--output", metavar="REPORT", action="append",
+                   help="also write REPORT.xlsx, the workbook for finance (decision page, assumptions, business "
+                        "case with live formulas, annual cash flows, scenarios, checks, KPIs, insights, anomalies, "
+                        "charts, data), or REPORT.pdf, its report pages (needs LibreOffice); may be repeated")
+    p.add_argument("--focus", metavar="FILE",
+                   help="also write the runs' costs as a FOCUS 1.2 dataset (.csv or .parquet)")
+    p.add_argument("--before", metavar="FILE",
+                   help="a run history from before a remedy went live: the report measures each target's change "
+                        "(realised against projected savings)")
+    p.add_argument("--go-live", metavar="DATE",
+                   help="the date a remedy went live in INPUT (YYYY-MM-DD): runs before it are the 'before' "
+                        "history, runs from it the 'after' one")
     p.add_argument("--assumptions", metavar="FILE",
                    help="business-case assumptions (.json or .toml) overriding the defaults")
     p.add_argument("--rows", choices=("refuse", "split", "truncate"), default="refuse",
@@ -52,6 +65,20 @@ def add_parser(sub) -> None:
     p.add_argument("--evidence", action="store_true", help="with --json: include each insight's evidence table")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="anomalies listed in the report (default 15; --json lists all)")
+    t = p.add_argument_group("who pays, drift, forecast and budget")
+    t.add_argument("--by", action="append", metavar="DIM", default=None,
+                   help="attribute cost, failed cost and runs by DIM: a tag key (team, cost_center, ...), "
+                        "pipeline, source_system, workspace, sku or compute (serverless vs classic); repeatable "
+                        "(default: pipeline); untagged spend is always shown")
+    t.add_argument("--budget", action="append", metavar="AMOUNT/month[:KEY=VALUE]", default=None,
+                   help="a monthly budget, e.g. 25000/month or 5000/month:team=finance: burn to date, forecast "
+                        "month-end with its band, the day it is expected to be crossed; repeatable")
+    t.add_argument("--forecast-days", type=int, default=90, metavar="N",
+                   help="days of daily cost forecast with 80 %% and 95 %% intervals (default 90; 0 = none)")
+    t.add_argument("--forecast-pipelines", action="store_true",
+                   help="also forecast each pipeline (slower: seconds at 1M runs)")
+    t.add_argument("--no-drift", dest="drift", action="store_false",
+                   help="skip the drift test (cost per TB and duration per GB creeping up week after week)")
     from etl_desk.commands._engine import add_engine_options
 
     add_engine_options(p)
@@ -59,8 +86,13 @@ def add_parser(sub) -> None:
     for f in fields(AnomalyThresholds):
         spec = f.metadata["spec"]
         if f.type in ("bool", bool):
-            g.add_argument(_threshold_option(f).replace("--use-", "--no-"), dest=f.name, action="store_false",
-                           default=None, help=f"do not {spec.label.lower()}".replace("%", "%%"))
+            if f.default:  # on by default: --no-X switches it off
+                g.add_argument("--no-" + f.name.removeprefix("use_").replace("_", "-"), dest=f.name,
+                               action="store_false", default=None,
+                               help=f"off: {spec.label.lower()} ({spec.help})".replace("%", "%%"))
+            else:
+                g.add_argument(_threshold_option(f), dest=f.name, action="store_true", default=None,
+                               help=f"{spec.label.lower()} ({spec.help})".replace("%", "%%"))
             continue
         conv = int if f.type in ("int", int) else float
         unit = f" ({spec.unit})" if spec.unit else ""
@@ -102,7 +134,25 @@ def results_for(df: pd.DataFrame, args) -> Results:
     return compute_results(df, thresholds=thresholds_from_args(args), assumptions=assumptions_for(args))
 
 
-def build_report(df: pd.DataFrame, args, results: Results) -> dict:
+def trends_for(df: pd.DataFrame, args) -> Trends:
+    """Attribution, drift, forecast and budgets under the options in *args* (bad values: DataError)."""
+    try:
+        budgets = [parse_budget(b) for b in (getattr(args, "budget", None) or [])]
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    days = getattr(args, "forecast_days", 90)
+    if days < 0 or days > 366:
+        raise DataError(f"--forecast-days: {days} is outside 0–366")
+    try:
+        return compute_trends(df, by=getattr(args, "by", None) or ["pipeline"], budgets=budgets,
+                              drift=getattr(args, "drift", True),
+                              forecast=ForecastSettings(horizon_days=max(days, 31)) if days or budgets else False,
+                              forecast_pipelines=getattr(args, "forecast_pipelines", False))
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+
+
+def build_report(df: pd.DataFrame, args, results: Results, trends: Trends | None = None) -> dict:
     """The JSON report of *df* under the options in *args* (the one place that shapes it)."""
     from etl_desk.core.business_case.report import business_case_json
 
@@ -110,8 +160,11 @@ def build_report(df: pd.DataFrame, args, results: Results) -> dict:
     report["source"] = _source(df, args)
     # where every figure came from (etl_desk.core.data.provenance documents the schema)
     report["provenance"] = json_safe(df.attrs.get("provenance"))
-    # NaN (e.g. savings when cost is unknown) becomes null: unknown is never a number in JSON
-    report["business_case"] = json_safe(business_case_json(results.case))
+    # NaN becomes null: unknown is never a number in JSON
+    report["business_case"] = json_safe(business_case_json(results.case, results.appraisal,
+                                                           unavailable=str(results.baseline_error or "")))
+    if trends is not None:
+        report.update(json_safe(trends.to_dict(forecast_days=getattr(args, "forecast_days", 90) or 0)))
     return report
 
 
@@ -122,18 +175,62 @@ def _source(df: pd.DataFrame, args) -> str:
     return str(inp or df.attrs.get("source", ""))
 
 
-def write_outputs(df: pd.DataFrame, results: Results, report: dict, args) -> None:
-    """Further outputs: the workbook for finance (-o)."""
-    out = getattr(args, "output", None)
-    if not out:
-        return
-    if not str(out).lower().endswith(".xlsx"):
-        raise DataError("the report must be an .xlsx file", file=str(out))
-    from etl_desk.core.workbook.export import export_workbook
+def realisation_for(df: pd.DataFrame, results: Results, args):
+    """Realised against projected savings (``--before`` or ``--go-live``), or None when neither is given."""
+    before_path, go_live = getattr(args, "before", None), getattr(args, "go_live", None)
+    if not before_path and not go_live:
+        return None
+    # imported here, not at start-up: only --before / --go-live need them (keeps `etl-desk --help` quick)
+    from etl_desk.core.business_case.baseline import compute_baseline
+    from etl_desk.core.business_case.model import evaluate
+    from etl_desk.core.business_case.realisation import realised_vs_projected, split_at
+    from etl_desk.core.data.loaders import load_path
 
-    res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
-                          max_rows_policy=getattr(args, "rows", "refuse"))
-    print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
+    th = results.thresholds
+    if before_path:
+        before, after = load_path(before_path), df
+        if go_live:
+            after = after[after["start_time"] >= pd.Timestamp(go_live)]
+    else:
+        try:
+            pd.Timestamp(go_live)
+        except (TypeError, ValueError):
+            raise DataError(f"--go-live: {go_live!r} is not a date like 2024-04-01") from None
+        before, after = split_at(df, go_live)
+    b_base, a_base = compute_baseline(before, thresholds=th), compute_baseline(after, thresholds=th)
+    case = evaluate(b_base, results.assumptions) if b_base.cost_known else None
+    return realised_vs_projected(before, after, case, before_anomaly_runs=b_base.anomaly_runs,
+                                 after_anomaly_runs=a_base.anomaly_runs,
+                                 data_coverage=results.assumptions["global"]["data_coverage"], go_live=go_live)
+
+
+def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realisation=None,
+                  trends: Trends | None = None) -> None:
+    """Further outputs: the workbook for finance or its report pages (-o), a FOCUS dataset (--focus)."""
+    for out in getattr(args, "output", None) or []:
+        low = str(out).lower()
+        if low.endswith(".pdf"):
+            from etl_desk.core.workbook.pdf import export_report_pdf  # start-up: only -o *.pdf needs it
+
+            export_report_pdf(out, df, results, source=_source(df, args), realisation=realisation)
+            print(f"wrote {out}: the report pages", file=sys.stderr)
+        elif low.endswith(".xlsx"):
+            from etl_desk.core.workbook.export import export_workbook  # start-up: only -o *.xlsx needs it
+
+            res = export_workbook(out, df, results, source=_source(df, args), filters_text="none (all runs)",
+                                  max_rows_policy=getattr(args, "rows", "refuse"), realisation=realisation,
+                                  trends=trends)
+            print(f"wrote {out}: {len(res.sheets)} sheets, {res.rows_written:,} runs", file=sys.stderr)
+        else:
+            raise DataError("the report must be an .xlsx workbook or a .pdf of its report pages", file=str(out))
+    focus = getattr(args, "focus", None)
+    if focus:
+        from etl_desk.core.data.focus import write_focus  # start-up: only --focus needs it
+
+        notes = write_focus(df, focus)
+        for n in notes:
+            print(f"etl-desk: warning: {n}", file=sys.stderr)
+        print(f"wrote {focus}: FOCUS 1.2 cost and usage", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- plain-text report
@@ -197,10 +294,8 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
     an = analysis.anomalies
     lines += ["", "ANOMALIES"]
     th = analysis.thresholds
-    lines.append(_wrap(f"Rules: robust z > {th.z_threshold:g} against the pipeline's own runs after allowing for "
-                       f"data volume (at least {th.min_baseline_runs} successful runs); cost ≥ {th.spike_factor:g}× "
-                       f"the trailing mean of the last {th.spike_window} runs; failure rate up ≥ "
-                       f"{th.failure_jump_pp:g} points week over week (≥ {th.failure_min_runs} runs a week).", "  "))
+    for rule, text in describe_rules(th).items():
+        lines.append(_wrap(f"{RULE_LABELS.get(rule, rule)}: {text}", "  - ", hang="    "))
     if an is None or an.empty:
         lines.append("  No anomalies found.")
     else:
@@ -209,15 +304,35 @@ def render_text(analysis: Analysis, source: str = "", top: int = 15) -> str:
         lines.append("  " + "; ".join(f"{RULE_LABELS.get(r, r)}: {c:,}" for r, c in counts.items()))
         runs = an.loc[an["rule"] != "failure_rate_jump", "run_id"].nunique()
         lines.append(f"  {runs:,} runs flagged. Top {min(top, len(an))} by score:")
-        lines.append(f"  {'Job ID':<32} {'Pipeline':<26} {'Rule':<18} {'Observed':>14} {'Expected':>14} {'Score':>7}")
+        lines.append(f"  {'Job ID':<32} {'Pipeline':<26} {'Rule':<18} {'Observed':>14} {'Expected':>14} "
+                     f"{'Excess':>10} {'Score':>7}")
         for r in an.head(top).itertuples(index=False):
+            excess = getattr(r, "excess_usd", float("nan"))
             lines.append(f"  {str(r.run_id)[:32]:<32} {str(r.pipeline)[:26]:<26} {r.rule:<18} "
                          f"{_fmt_metric(r.metric, r.observed):>14} {_fmt_metric(r.metric, r.baseline):>14} "
-                         f"{r.score:>7.1f}")
+                         f"{_fmt_metric('cost_usd', excess):>10} {r.score:>7.1f}")
+            if isinstance(getattr(r, "reason", None), str):
+                lines.append(_wrap(r.reason, "      "))
     if analysis.notes:
         lines += ["", "NOTES"]
         lines += [_wrap(n, "  - ", hang="    ") for n in analysis.notes]
     return "\n".join(lines) + "\n"
+
+
+def format_realisation(real) -> list[str]:
+    """Realised against projected savings as terminal lines."""
+    from etl_desk.core import fmt  # start-up: only with a realisation
+
+    lines = [f"REALISED AGAINST PROJECTED ({'go-live ' + real.go_live if real.go_live else 'two histories'})",
+             "  " + real.method]
+    for c in real.changes:
+        eff = "n/a" if c.measured_effect is None else (f"{c.measured_effect:.0%} (95 % CI {c.measured_effect_ci[0]:.0%}"
+                                                       f" to {c.measured_effect_ci[1]:.0%})")
+        proj = "" if c.projected_effect is None else f"; projected {c.projected_effect:.0%}"
+        lines.append(f"  {c.label:<34} {c.before_rate:,.3f} -> {c.after_rate:,.3f} {c.unit}; measured effect {eff}; "
+                     f"saving {fmt.usd(c.saving_usd_per_year, 0)} a year ({fmt.usd(c.saving_ci[0], 0)} to "
+                     f"{fmt.usd(c.saving_ci[1], 0)}){proj}")
+    return lines
 
 
 def run(args) -> int:
@@ -228,8 +343,14 @@ def run(args) -> int:
     df = load_input(args)
     assumptions_for(args)  # a bad assumptions file is refused before any long work
     results = results_for(df, args)
-    report = build_report(df, args, results)
-    write_outputs(df, results, report, args)
+    trends = trends_for(df, args)
+    report = build_report(df, args, results, trends)
+    realisation = realisation_for(df, results, args)
+    if realisation is not None:
+        from etl_desk.core.business_case.report import plain_json  # start-up: only with a realisation
+
+        report["realisation"] = plain_json(realisation)
+    write_outputs(df, results, report, args, realisation, trends)
     if args.json:
         json.dump(report, sys.stdout, allow_nan=False, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -237,8 +358,11 @@ def run(args) -> int:
         from etl_desk.core.business_case.report import format_business_case
 
         text = render_text(results.analysis, source=_source(df, args), top=max(args.top, 0))
+        text += "\n" + "\n".join(format_trends(trends)) + "\n"
         if report.get("provenance"):
             text += "\n" + "\n".join(provenance_lines(report["provenance"])) + "\n"
         text += "\n" + "\n".join(format_business_case(report["business_case"])) + "\n"
+        if realisation is not None:
+            text += "\n" + "\n".join(format_realisation(realisation)) + "\n"
         sys.stdout.write(text)
     return 0

@@ -1,20 +1,21 @@
 """Number formatting shared by the window, the command line and reports.
 
-Money is rounded the way a spreadsheet displays it: the value to 15 significant
-digits, then half-up to the cent. The case study's costs sum to 1315.095 exactly,
-which binary floating point holds as 1315.0949999999998; Excel and LibreOffice
-show $1,315.10, and so does ETL Desk, so the app, the terminal report and the
-workbook never disagree by a cent.
+Every number is rounded the way a spreadsheet displays it: the value to 15
+significant digits, then half-up to the shown decimals. The case study's costs sum
+to 1315.095 exactly, which binary floating point holds as 1315.0949999999998; Excel
+and LibreOffice show $1,315.10, and so does ETL Desk; a p95 of 114.04999999999998
+minutes shows as 114.1 everywhere. So the app, the terminal report and the workbook
+never disagree in the last digit (one rounding, here).
+
+:data:`UNITS` is the unit vocabulary core attaches to figures and table columns
+(e.g. :attr:`etl_desk.core.insights.base.Insight.units`); the workbook and the window
+pick number formats from it, never from header words.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
-
-import numpy as np
-import pandas as pd
 
 
 def _bad(x) -> bool:
@@ -24,6 +25,36 @@ def _bad(x) -> bool:
 def money_round(x: float, decimals: int = 2) -> Decimal:
     """*x* to *decimals* places as a spreadsheet shows it (15 significant digits, then half-up)."""
     return Decimal(f"{float(x):.15g}").quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def half_up(x: float, decimals: int) -> float:
+    """*x* rounded as a spreadsheet shows it (15 significant digits, then half-up), as a float."""
+    return float(money_round(x, decimals))
+
+
+#: Units of figures and table columns: key -> what it means. Percent values are already
+#: multiplied by 100 (7.5 means 7.5 %); fractions are 0..1 (0.075 means 7.5 %).
+UNITS = {
+    "usd": "US dollars",
+    "usd_per_tb": "US dollars per TB (1 TB = 1,000 GB)",
+    "usd_per_min": "US dollars per minute of run time",
+    "count": "a whole number of runs, weeks or items",
+    "fraction": "a share between 0 and 1, shown as a percentage",
+    "percent": "a percentage already multiplied by 100",
+    "min": "minutes",
+    "gb": "gigabytes (1 GB = 10^9 bytes)",
+    "gb_per_min": "gigabytes per minute",
+    "tb": "terabytes (1 TB = 1,000 GB)",
+    "days": "days",
+    "months": "months",
+    "date": "a calendar date",
+    "datetime": "a date and time (UTC)",
+    "ratio": "a multiple (x times)",
+    "z": "a robust z-score (robust standard deviations)",
+    "number": "a plain number",
+    "text": "text",
+    "bool": "yes or no",
+}
 
 
 def usd(x, decimals: int = 2, missing: str = "—") -> str:
@@ -53,16 +84,21 @@ def usd_short(x) -> str:
     return f"{sign}${a:,.2f}"
 
 
+def fixed(x, decimals: int) -> str:
+    """*x* with *decimals* places and thousands separators, rounded as a spreadsheet shows it."""
+    return f"{money_round(x, decimals):,.{decimals}f}"
+
+
 def gb(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f} GB"
+    return f"{fixed(x, decimals)} GB"
 
 
 def tb(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f} TB"
+    return f"{fixed(x, decimals)} TB"
 
 
 def minutes(x, decimals: int = 1) -> str:
@@ -70,15 +106,15 @@ def minutes(x, decimals: int = 1) -> str:
         return "—"
     x = float(x)
     if decimals == 0 or x == int(x):
-        return f"{x:,.0f} min"
-    return f"{x:,.{decimals}f} min"
+        return f"{fixed(x, 0)} min"
+    return f"{fixed(x, decimals)} min"
 
 
 def pct(x, decimals: int = 2) -> str:
     """A fraction as a percentage: 0.0476 -> '4.76 %'."""
     if _bad(x):
         return "—"
-    return f"{float(x) * 100:,.{decimals}f} %"
+    return f"{fixed(float(x) * 100, decimals)} %"
 
 
 def count(n) -> str:
@@ -90,69 +126,66 @@ def count(n) -> str:
 def number(x, decimals: int = 2) -> str:
     if _bad(x):
         return "—"
-    return f"{float(x):,.{decimals}f}"
+    return fixed(x, decimals)
 
 
-class Unit(StrEnum):
-    """What a number in a table is, so it can be shown without guessing from its label."""
-
-    USD = "usd"  # dollars: $1,315.10 (four decimals below a cent)
-    PCT = "pct"  # already a percentage: 4.76 -> '4.76 %'
-    FRACTION = "fraction"  # a share 0..1: 0.0476 -> '4.76 %'
-    GB = "gb"
-    TB = "tb"
-    MIN = "min"
-    DAYS = "days"
-    COUNT = "count"  # a whole number of things: 1,000
-    RATIO = "ratio"  # a dimensionless ratio: 2.35
-    GB_PER_MIN = "gb/min"
-    NUMBER = "number"
-    DATE = "date"
-    TEXT = "text"
+def _missing(x) -> bool:
+    """None, NaN, NaT or pandas' NA (without importing pandas)."""
+    if x is None:
+        return True
+    if isinstance(x, float):
+        return math.isnan(x)
+    return type(x).__name__ in ("NaTType", "NAType") or (hasattr(x, "dtype") and str(x) in ("nan", "NaT"))
 
 
-def value(v, unit: Unit | str | None = None, missing: str = "—") -> str:
-    """One table cell as text, by its *unit* (None: a plain number, or the value as text).
+def _when(x, with_time: bool) -> str:
+    """A date as '14 Apr 2024' (and ' 04:38' when it has a time of day and *with_time*)."""
+    if hasattr(x, "to_pydatetime"):
+        x = x.to_pydatetime()
+    elif type(x).__name__ == "datetime64":
+        x = _dt.datetime.fromisoformat(str(x.astype("datetime64[s]")))
+    if isinstance(x, _dt.datetime):
+        timed = with_time and (x.hour, x.minute, x.second) != (0, 0, 0)
+        return x.strftime("%d %b %Y %H:%M" if timed else "%d %b %Y")
+    if isinstance(x, _dt.date):
+        return x.strftime("%d %b %Y")
+    return str(x)
 
-    Missing values (None, NaN, NaT, pandas NA) are *missing*; booleans 'yes'/'no';
-    dates '14 Apr 2024' (with the time when it is not midnight).
+
+def by_unit(x, unit: str | None, missing: str = "—") -> str:
+    """*x* formatted for its :data:`UNITS` key; unknown or no unit: as a plain number (or as text).
+
+    Missing values (None, NaN, NaT, NA) are *missing*; dates '14 Apr 2024' (``datetime``: with
+    the time of day when it has one); booleans 'yes' / 'no'.
     """
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+    if _missing(x):
         return missing
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (_dt.date, np.datetime64)):
-        ts = pd.Timestamp(v)
-        if ts is pd.NaT:
-            return missing
-        return ts.strftime("%d %b %Y") if ts == ts.normalize() else ts.strftime("%d %b %Y %H:%M")
-    if isinstance(v, str):
-        return v
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if not math.isfinite(x):
-        return missing
-    u = Unit(unit) if unit else None
-    if u is Unit.USD:
-        return usd(x) if abs(x) >= 0.01 or x == 0 else f"${x:,.4f}"
-    if u is Unit.PCT:
-        return f"{x:,.2f} %"
-    if u is Unit.FRACTION:
+    if isinstance(x, bool) or type(x).__name__ in ("bool_", "bool") or unit == "bool":
+        return "yes" if bool(x) else "no"
+    if unit in ("date", "datetime") or isinstance(x, (_dt.date, _dt.datetime)) or type(x).__name__ in (
+            "Timestamp", "datetime64"):
+        return _when(x, unit != "date")
+    if unit == "text" or isinstance(x, str):
+        return str(x)
+    if unit == "usd":
+        return usd(x, missing=missing)
+    if unit in ("usd_per_tb", "usd_per_min"):
+        return usd(x, 4 if unit == "usd_per_min" else 2, missing=missing) + (" per TB" if unit == "usd_per_tb"
+                                                                            else " per min")
+    if unit == "count":
+        return count(x)
+    if unit == "fraction":
         return pct(x)
-    if u is Unit.GB:
-        return gb(x)
-    if u is Unit.TB:
-        return tb(x, 3)
-    if u is Unit.MIN:
+    if unit == "percent":
+        return f"{fixed(x, 2)} %"
+    if unit == "min":
         return minutes(x)
-    if u is Unit.DAYS:
-        return f"{x:,.1f} days" if x != int(x) else f"{x:,.0f} days"
-    if u is Unit.GB_PER_MIN:
-        return f"{x:,.3f} GB/min"
-    if u is Unit.COUNT or (u is None and x == int(x) and abs(x) >= 1):
-        return f"{x:,.0f}"
-    if u is Unit.TEXT:
-        return str(v)
-    return f"{x:,.2f}"
+    if unit in ("gb", "tb"):
+        return gb(x) if unit == "gb" else tb(x)
+    if unit == "gb_per_min":
+        return f"{fixed(x, 3)} GB/min"
+    if unit in ("days", "months"):
+        return f"{fixed(x, 0 if float(x) == int(x) else 1)} {unit}"
+    if unit == "ratio":
+        return f"{fixed(x, 2)}x"
+    return number(x)

@@ -1,6 +1,7 @@
 """Business-case assumptions: defaults from the catalogue, validation, TOML/JSON files, flat items."""
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import os
@@ -8,18 +9,49 @@ import pathlib
 import tomllib
 from typing import Any, Mapping
 
-from etl_desk.core.business_case.catalogue import GLOBAL_KEYS, SOLUTION_KEYS, Assumption, catalogue, global_assumptions
+import tomli_w
+
+from etl_desk.core.business_case.catalogue import (
+    GLOBAL_KEYS,
+    SCENARIO_DRIVERS,
+    SENSITIVITY_KEYS,
+    SOLUTION_KEYS,
+    Assumption,
+    catalogue,
+    global_assumptions,
+)
 from etl_desk.core.errors import DataError
 from etl_desk.core.files import atomic_write
 
-Assumptions = dict  # {"global": {...}, "solutions": {id: {...}}} -- plain, JSON/TOML-serialisable
+#: ``{"global": {...}, "solutions": {id: {...}}, "scenarios": {"low"|"high": {driver: multiplier}},
+#: "sensitivity": {input: {"low": v, "high": v}}}`` -- plain, JSON/TOML-serialisable.
+Assumptions = dict
+SECTIONS = ("global", "solutions", "scenarios", "sensitivity")
+#: Scenario multipliers must be positive (the workbook divides by the baseline multiplier).
+MULTIPLIER_RANGE = (0.01, 10.0)
 
 
 def default_assumptions() -> Assumptions:
     """The catalogue's defaults as a plain dict (a fresh copy)."""
     cat = catalogue()
     return {"global": {k: a.value for k, a in cat.globals.items()},
-            "solutions": {s.id: {k: a.value for k, a in s.assumptions.items()} for s in cat.solutions}}
+            "solutions": {s.id: {k: a.value for k, a in s.assumptions.items()} for s in cat.solutions},
+            "scenarios": {sc: {k: (d.low if sc == "low" else d.high) for k, d in cat.scenario_drivers.items()}
+                          for sc in ("low", "high")},
+            "sensitivity": {k: {"low": d.low, "high": d.high} for k, d in cat.sensitivity.items()}}
+
+
+def scenario_multipliers(a: Mapping, scenario: str | None = None) -> dict[str, float]:
+    """The driver multipliers of *scenario* (default: the one in force); base is 1 for every driver."""
+    sc = scenario or a["global"]["scenario"]
+    if sc == "base":
+        return {k: 1.0 for k in SCENARIO_DRIVERS}
+    return {k: float(a["scenarios"][sc][k]) for k in SCENARIO_DRIVERS}
+
+
+def start_date(value: str) -> _dt.date | None:
+    """The project start as a date (``None`` for ``"auto"``)."""
+    return None if value == "auto" else _dt.date.fromisoformat(value)
 
 
 def _check_value(path: str, spec: Assumption, value: Any, file: str | None) -> Any:
@@ -27,6 +59,20 @@ def _check_value(path: str, spec: Assumption, value: Any, file: str | None) -> A
         raise DataError(f"{path}: {msg}", file=file)
 
     kind = spec.kind
+    if kind == "date":
+        if isinstance(value, _dt.datetime):
+            value = value.date()
+        if isinstance(value, _dt.date):
+            value = value.isoformat()
+        if value == "auto":
+            return value
+        try:
+            d = _dt.date.fromisoformat(str(value))
+        except (TypeError, ValueError):
+            fail(f"must be 'auto' or a date like 2025-01-01, found {value!r}")
+        if d.day != 1:
+            fail(f"must be the first day of a month (cash flows are monthly), found {value!r}")
+        return d.isoformat()
     if kind == "bool":
         if not isinstance(value, bool):
             fail(f"must be true or false, found {value!r}")
@@ -59,8 +105,8 @@ def validate_assumptions(a: Mapping, *, file: str | os.PathLike | None = None) -
     if not isinstance(a, Mapping):
         raise DataError("assumptions must be a table with 'global' and 'solutions'", file=f)
     for k in a:
-        if k not in ("global", "solutions"):
-            raise DataError(f"{k}: unknown key (expected 'global' or 'solutions')", file=f)
+        if k not in SECTIONS:
+            raise DataError(f"{k}: unknown key (expected one of {', '.join(SECTIONS)})", file=f)
     out = default_assumptions()
     specs_g = global_assumptions()
     g = a.get("global", {})
@@ -85,7 +131,51 @@ def validate_assumptions(a: Mapping, *, file: str | os.PathLike | None = None) -
                 raise DataError(f"solutions.{sid}.{k}: unknown assumption (known: {', '.join(SOLUTION_KEYS)})",
                                 file=f)
             out["solutions"][sid][k] = _check_value(f"solutions.{sid}.{k}", specs[k], v, f)
+    _validate_ranges(a, out, specs_g, f)
     return out
+
+
+def _number(path: str, v: Any, lo: float, hi: float, file: str | None) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise DataError(f"{path}: must be a number, found {v!r}", file=file)
+    if not lo <= v <= hi:
+        raise DataError(f"{path}: must be between {lo:g} and {hi:g}, found {v:g}", file=file)
+    return float(v)
+
+
+def _validate_ranges(a: Mapping, out: dict, specs_g: dict, f: str | None) -> None:
+    """The ``scenarios`` and ``sensitivity`` sections of *a* into *out* (validated, defaults kept)."""
+    sc = a.get("scenarios", {})
+    if not isinstance(sc, Mapping):
+        raise DataError("scenarios: must be a table", file=f)
+    for name, vals in sc.items():
+        if name not in ("low", "high"):
+            raise DataError(f"scenarios.{name}: unknown scenario (known: low, high; base is the inputs as entered)",
+                            file=f)
+        if not isinstance(vals, Mapping):
+            raise DataError(f"scenarios.{name}: must be a table", file=f)
+        for k, v in vals.items():
+            if k not in SCENARIO_DRIVERS:
+                raise DataError(f"scenarios.{name}.{k}: unknown driver (known: {', '.join(SCENARIO_DRIVERS)})",
+                                file=f)
+            out["scenarios"][name][k] = _number(f"scenarios.{name}.{k}", v, *MULTIPLIER_RANGE, f)
+    sens = a.get("sensitivity", {})
+    if not isinstance(sens, Mapping):
+        raise DataError("sensitivity: must be a table", file=f)
+    drivers = catalogue().sensitivity
+    for k, vals in sens.items():
+        if k not in drivers:
+            raise DataError(f"sensitivity.{k}: unknown input (known: {', '.join(SENSITIVITY_KEYS)})", file=f)
+        if not isinstance(vals, Mapping):
+            raise DataError(f"sensitivity.{k}: must be a table with low and high", file=f)
+        for end, v in vals.items():
+            path = f"sensitivity.{k}.{end}"
+            if end not in ("low", "high"):
+                raise DataError(f"{path}: unknown key (expected low or high)", file=f)
+            if drivers[k].kind == "multiplier":
+                out["sensitivity"][k][end] = _number(path, v, 0.0, MULTIPLIER_RANGE[1], f)
+            else:
+                out["sensitivity"][k][end] = _check_value(path, specs_g[k], v, f)
 
 
 def load_assumptions(path: str | os.PathLike) -> Assumptions:
@@ -116,9 +206,7 @@ def load_assumptions(path: str | os.PathLike) -> Assumptions:
 
 
 def assumptions_to_toml(a: Assumptions) -> str:
-    """*a* as TOML text (``[global]`` and ``[solutions.<id>]`` tables), written by tomli-w."""
-    import tomli_w  # small, and only needed when assumptions are saved
-
+    """*a* as TOML text (``[global]``, ``[solutions.<id>]``, ``[scenarios.<name>]``, ``[sensitivity.<input>]``), by tomli-w."""
     return "# ETL Desk business-case assumptions\n\n" + tomli_w.dumps(a)
 
 
@@ -137,10 +225,12 @@ def save_assumptions(a: Mapping, path: str | os.PathLike) -> pathlib.Path:
 
 
 def assumption_items(a: Assumptions) -> list[tuple[str, Any]]:
-    """Flat (dotted key, value) pairs: ``global.discount_rate``, ``solutions.<id>.effect`` ..."""
+    """Flat (dotted key, value) pairs: ``global.discount_rate``, ``solutions.<id>.effect``,
+    ``scenarios.low.effect``, ``sensitivity.effect.low`` ..."""
     out = [(f"global.{k}", v) for k, v in a["global"].items()]
-    for sid, vals in a["solutions"].items():
-        out += [(f"solutions.{sid}.{k}", v) for k, v in vals.items()]
+    for section in ("solutions", "scenarios", "sensitivity"):
+        for name, vals in a.get(section, {}).items():
+            out += [(f"{section}.{name}.{k}", v) for k, v in vals.items()]
     return out
 
 
@@ -151,8 +241,8 @@ def assumptions_from_items(items) -> Assumptions:
         parts = str(key).split(".")
         if len(parts) == 2 and parts[0] == "global":
             a["global"][parts[1]] = value
-        elif len(parts) == 3 and parts[0] == "solutions":
-            a["solutions"].setdefault(parts[1], {})[parts[2]] = value
+        elif len(parts) == 3 and parts[0] in ("solutions", "scenarios", "sensitivity"):
+            a.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = value
         else:
             raise DataError(f"{key}: unknown assumption key")
     return validate_assumptions(a)

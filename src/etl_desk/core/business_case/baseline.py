@@ -1,38 +1,60 @@
-"""The measured baseline: what the runs cost before any remedy (the only business-case step that reads the runs)."""
+"""The baseline: what the runs cost before any remedy (the only business-case step that reads the runs).
+
+"Cost of doing nothing" is split in two:
+
+* **measured** -- sums over the runs: compute (all runs), failed runs, retries
+  (attempt > 1), on-demand runs of spot-eligible work, the top fifth of runs by volume,
+  and the anomaly excess (flagged runs' cost above their pipeline's median cost);
+* **assumed** -- lines the runs do not carry: the storage bill and engineer time spent
+  on failures (failed runs x hours per failure x hourly rate). They are shown, marked
+  as assumptions, and count in the cost of doing nothing (and in the savings of a
+  solution acting on them) only once the user confirms them
+  (``storage_confirmed``, ``incident_confirmed``).
+
+Runs without a price (``cost_usd`` NaN: the source had no price for them) are left
+out of every sum and counted in ``counts["unpriced_runs"]``; when no run has a price
+the measured baseline is unknown (``None``) and :func:`etl_desk.core.business_case.model.evaluate`
+refuses with :class:`BusinessCaseUnavailable` rather than showing $0.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.business_case.assumptions import default_assumptions
-from etl_desk.core.business_case.periods import DAYS_PER_YEAR, MONTHS_PER_YEAR
+from etl_desk.core.business_case.assumptions import default_assumptions, scenario_multipliers
+from etl_desk.core.conventions import DAYS_PER_YEAR, MONTHS_PER_YEAR
 from etl_desk.core.data.schema import FAILED, has_values
+from etl_desk.core.errors import DataError
 from etl_desk.core.insights.anomalies import GROUP_RULES, detect_anomalies
 
 #: Measured baseline components (sums over the data), in display order.
 MEASURED = ("compute_cost", "failed_cost", "retry_cost", "on_demand_cost", "large_volume_cost",
             "anomaly_excess_cost")
-
-
-#: Annual baseline components a solution can target (plus storage and total).
+#: Assumed baseline lines (not in the runs), counted only when confirmed.
+ASSUMED = ("storage_cost", "incident_cost")
+#: Annual baseline components a solution can target (plus the total).
 TARGET_KEYS = ("failed_cost", "retry_cost", "on_demand_cost", "large_volume_cost", "storage_cost",
-               "anomaly_excess_cost", "total_cost")
-
-
+               "anomaly_excess_cost", "incident_cost", "total_cost")
 LARGE_VOLUME_QUANTILE = 0.8
+
+
+class BusinessCaseUnavailable(DataError):
+    """The business case cannot be computed from these runs (e.g. no run has a price)."""
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """What the data says, before any assumption: sums over the observed span.
+    """What the data says, before any assumption: sums over the observed span (USD).
 
-    ``observed`` holds costs summed over the data (USD); ``None`` where the data
-    cannot give it (``large_volume_cost`` without a volume column). Annual
-    figures come from :meth:`annual`, which applies the annualisation method and
-    the data coverage (both assumptions).
+    ``observed`` holds measured costs summed over the priced runs; ``None`` where the
+    data cannot give it (``large_volume_cost`` without a volume column; everything when
+    no run has a price). ``anomaly_runs`` lists the flagged runs with their pipeline's
+    median cost and the excess (columns ``run_id, pipeline, cost_usd,
+    pipeline_median_usd, excess_usd``); its ``excess_usd`` sums to
+    ``observed["anomaly_excess_cost"]``. Annual figures come from :meth:`annual`.
     """
 
     runs: int
@@ -45,6 +67,13 @@ class Baseline:
     large_volume_threshold_gb: float | None
     anomaly_source: str
     notes: tuple[str, ...] = ()
+    anomaly_runs: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    cost_basis: str = ""
+
+    @property
+    def cost_known(self) -> bool:
+        """True when at least one run has a price."""
+        return self.observed.get("compute_cost") is not None
 
     def factor(self, method: str = "span") -> float:
         """Annualisation factor: 365 / span_days, or 365 / active days."""
@@ -63,17 +92,47 @@ class Baseline:
             base += f", divided by data coverage {coverage:g} (the data is that share of the estate)"
         return base
 
-    def annual(self, assumptions: Mapping | None = None) -> dict[str, float | None]:
-        """Annual baseline per component (USD per year); storage from the assumptions."""
+    def failed_runs_per_year(self, assumptions: Mapping | None = None, scenario: str | None = None) -> float:
+        """Failed runs a year at the baseline's rate (annualised, coverage and scenario applied)."""
+        a = assumptions or default_assumptions()
+        g = a["global"]
+        m = scenario_multipliers(a, scenario)["baseline"]
+        return (self.counts.get("failed_runs") or 0) * self.factor(g["annualisation"]) / g["data_coverage"] * m
+
+    def assumed(self, assumptions: Mapping | None = None, scenario: str | None = None) -> dict[str, float]:
+        """The assumed lines a year (USD), whether or not confirmed: storage and engineer time on failures."""
         g = (assumptions or default_assumptions())["global"]
+        return {"storage_cost": g["storage_usd_per_month"] * MONTHS_PER_YEAR,
+                "incident_cost": self.failed_runs_per_year(assumptions, scenario) * g["incident_hours_per_failure"]
+                * g["incident_usd_per_hour"]}
+
+    @staticmethod
+    def confirmed(assumptions: Mapping) -> dict[str, bool]:
+        g = assumptions["global"]
+        return {"storage_cost": bool(g["storage_confirmed"]), "incident_cost": bool(g["incident_confirmed"])}
+
+    def annual(self, assumptions: Mapping | None = None, scenario: str | None = None) -> dict[str, float | None]:
+        """Annual baseline per component (USD per year) as counted in the business case.
+
+        Measured components: observed x annualisation factor / data coverage x the scenario's
+        baseline multiplier. Assumed lines count only when confirmed (else 0).
+        ``total_cost`` = compute + the counted assumed lines.
+        """
+        a = assumptions or default_assumptions()
+        g = a["global"]
         f = self.factor(g["annualisation"])
         cov = g["data_coverage"]
+        m = scenario_multipliers(a, scenario)["baseline"]
         out: dict[str, float | None] = {}
         for k in MEASURED:
             v = self.observed[k]
-            out[k] = None if v is None else v * f / cov
-        out["storage_cost"] = g["storage_usd_per_month"] * MONTHS_PER_YEAR
-        out["total_cost"] = out["compute_cost"] + out["storage_cost"]
+            out[k] = None if v is None else v * f / cov * m
+        assumed = self.assumed(a, scenario)
+        ok = self.confirmed(a)
+        for k in ASSUMED:
+            out[k] = assumed[k] if ok[k] else 0.0
+        out["total_cost"] = (None if out["compute_cost"] is None else
+                             out["compute_cost"] + sum(out[k] for k in ASSUMED))
         return out
 
 
@@ -116,20 +175,24 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
     """Measure the baseline from canonical job runs (the only step that reads *df*).
 
     *anomalies*: optional table with a ``run_id`` column (one row per flagged run
-    and rule), as from ``etl_desk.core.anomalies.detect_anomalies`` -- pass the
-    ``anomalies`` of the :func:`etl_desk.core.analysis.analyze` result you already
-    have, so detection runs once and the anomaly excess cost counts the runs the
+    and rule), as from :func:`etl_desk.core.insights.anomalies.detect_anomalies` -- pass
+    the ``anomalies`` of the :func:`etl_desk.core.insights.analysis.analyze` result you
+    already have, so detection runs once and the anomaly excess counts the runs the
     analysis reports. Failure-rate jumps (pipeline-weeks, not runs) are left out.
-    When absent, :func:`~etl_desk.core.insights.anomalies.detect_anomalies` runs with
-    *thresholds* (:class:`~etl_desk.core.insights.anomalies.AnomalyThresholds`; its
-    defaults when ``None``).
+    When absent, detection runs with *thresholds* (defaults when ``None``).
 
-    *df* is a canonical table (costs in USD, times UTC). Returns a :class:`Baseline`
-    whose ``observed`` costs are USD sums over the data.
+    *df* is a canonical table (costs in USD, NaN = no price; times UTC). Returns a
+    :class:`Baseline` whose ``observed`` costs are USD sums over the priced runs.
     """
     notes: list[str] = []
     n = len(df)
-    cost = df["cost_usd"].to_numpy(dtype="float64") if n else np.zeros(0)
+    cost = df["cost_usd"].to_numpy(dtype="float64", na_value=np.nan) if n else np.zeros(0)
+    basis = str(df.attrs.get("cost_basis", "") or "")
+    if basis == "none":  # the source has no price: its zero costs are unknown, not free
+        cost = np.full(n, np.nan)
+    priced = ~np.isnan(cost)
+    n_priced = int(priced.sum())
+    cost0 = np.where(priced, cost, 0.0)
     if n:
         t0, t1 = df["start_time"].min(), df["end_time"].max()
         span = (t1 - t0) / pd.Timedelta(days=1) if pd.notna(t0) and pd.notna(t1) else 0.0
@@ -140,14 +203,23 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
     if span < 1:
         notes.append(f"observed span {span:.3g} days is under a day: annualised as 1 day")
     span_days = max(float(span), 1.0)
+    counts: dict[str, int | None] = {"runs": n, "priced_runs": n_priced, "unpriced_runs": n - n_priced}
+    if n and n_priced == 0:
+        notes.append("no run has a price (the source carries no cost): the measured baseline is unknown, "
+                     "not zero")
+    elif n_priced < n:
+        notes.append(f"{n - n_priced:,} of {n:,} runs have no price: the measured baseline sums the "
+                     f"{n_priced:,} priced runs only (a lower bound)")
 
-    observed: dict[str, float | None] = {"compute_cost": float(cost.sum())}
-    counts: dict[str, int | None] = {"runs": n}
+    def total(mask) -> float | None:
+        return float(cost0[mask].sum()) if n_priced or not n else None
+
+    observed: dict[str, float | None] = {"compute_cost": total(np.ones(n, bool))}
     failed = (df["status"] == FAILED).to_numpy(dtype=bool) if n else np.zeros(0, bool)
-    observed["failed_cost"] = float(cost[failed].sum())
+    observed["failed_cost"] = total(failed)
     counts["failed_runs"] = int(failed.sum())
     retry = (df["attempt"].to_numpy() > 1) if n and "attempt" in df.columns else np.zeros(n, bool)
-    observed["retry_cost"] = float(cost[retry].sum())
+    observed["retry_cost"] = total(retry)
     counts["retry_runs"] = int(retry.sum())
 
     if has_values(df, "spot"):
@@ -155,7 +227,7 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
     else:
         on_demand = np.ones(n, dtype=bool)
         notes.append("no spot column in this source: every run is taken as on-demand (spot-eligible)")
-    observed["on_demand_cost"] = float(cost[on_demand].sum())
+    observed["on_demand_cost"] = total(on_demand)
     counts["on_demand_runs"] = int(on_demand.sum())
 
     threshold = None
@@ -163,23 +235,32 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
         vol = df["data_processed_gb"].to_numpy(dtype="float64")
         threshold = float(np.nanquantile(vol, LARGE_VOLUME_QUANTILE))
         large = np.nan_to_num(vol, nan=-np.inf) >= threshold
-        observed["large_volume_cost"] = float(cost[large].sum())
+        observed["large_volume_cost"] = total(large)
         counts["large_volume_runs"] = int(large.sum())
     else:
         observed["large_volume_cost"] = None
         counts["large_volume_runs"] = None
         notes.append("no data-volume column in this source: large-volume run cost cannot be measured "
-                     "(taken as 0 for the business case)")
+                     "(a solution acting on it saves nothing)")
 
+    anomaly_runs = pd.DataFrame({"run_id": pd.Series(dtype=object), "pipeline": pd.Series(dtype=object),
+                                 "cost_usd": pd.Series(dtype=float), "pipeline_median_usd": pd.Series(dtype=float),
+                                 "excess_usd": pd.Series(dtype=float)})
     if n:
         if anomalies is None:
             anomalies = detect_anomalies(df, thresholds)
         ids, source = _anomaly_run_ids(anomalies)
         flagged = df["run_id"].astype(str).isin(set(map(str, ids))).to_numpy()
-        med = df.groupby(_pipeline_key(df), sort=False)["cost_usd"].transform("median").to_numpy()
-        excess = np.clip(cost - med, 0, None)
-        observed["anomaly_excess_cost"] = float(excess[flagged].sum())
+        key = _pipeline_key(df)
+        med = pd.Series(cost, index=df.index).groupby(key, sort=False).transform("median").to_numpy()
+        excess = np.nan_to_num(np.clip(cost - med, 0, None))
+        observed["anomaly_excess_cost"] = total(flagged) if n_priced == 0 else float(excess[flagged].sum())
         counts["anomalous_runs"] = int(flagged.sum())
+        idx = np.flatnonzero(flagged)
+        anomaly_runs = pd.DataFrame({"run_id": df["run_id"].iloc[idx].astype(str).to_numpy(dtype=object),
+                                     "pipeline": key.iloc[idx].astype(str).to_numpy(dtype=object),
+                                     "cost_usd": cost[idx], "pipeline_median_usd": med[idx],
+                                     "excess_usd": excess[idx]})
     else:
         source = "no runs"
         observed["anomaly_excess_cost"] = 0.0
@@ -190,4 +271,4 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
 
     return Baseline(runs=n, first_start=iso(t0), last_end=iso(t1), span_days=span_days, active_days=active,
                     observed=observed, counts=counts, large_volume_threshold_gb=threshold,
-                    anomaly_source=source, notes=tuple(notes))
+                    anomaly_source=source, notes=tuple(notes), anomaly_runs=anomaly_runs, cost_basis=basis)

@@ -5,7 +5,9 @@ package) and is read with :mod:`tomllib` through :mod:`importlib.resources`, so 
 works from a wheel or a frozen bundle. :func:`load_catalogue` validates it and
 returns :class:`Solution` objects; :func:`global_assumptions` and
 :func:`targets` return the rest of the file. The finance model
-(:mod:`etl_desk.core.finance`) takes its defaults from here.
+(:mod:`etl_desk.core.business_case.model`) takes its defaults from here, and so do
+the scenario drivers (``[scenario_drivers]``) and the sensitivity ranges
+(``[sensitivity]``).
 """
 from __future__ import annotations
 
@@ -26,8 +28,15 @@ DIAGRAM_DIR = "diagrams"
 SOLUTION_KEYS = ("enabled", "target", "people", "weeks", "weekly_rate_usd", "tooling_usd",
                  "maintenance_usd_per_year", "maintenance_fte", "effect", "start_week", "ramp_weeks")
 #: The global assumption keys, in display order.
-GLOBAL_KEYS = ("horizon_years", "discount_rate", "growth_rate", "storage_usd_per_month", "data_coverage",
-               "annualisation")
+GLOBAL_KEYS = ("horizon_years", "discount_rate", "growth_rate", "scenario", "portfolio", "start_date",
+               "fiscal_year_start_month", "storage_usd_per_month", "storage_confirmed", "incident_hours_per_failure",
+               "incident_usd_per_hour", "incident_confirmed", "data_coverage", "annualisation")
+#: Scenario drivers (multipliers; base = 1) and the scenarios that set them.
+SCENARIO_DRIVERS = ("effect", "investment", "maintenance", "baseline")
+SCENARIOS = ("low", "base", "high")
+#: Inputs of the one-at-a-time sensitivity, in display order.
+SENSITIVITY_KEYS = ("effect", "weekly_rate", "maintenance", "discount_rate", "growth_rate", "storage_usd_per_month",
+                    "data_coverage", "horizon_years")
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class Assumption:
     key: str
     value: Any
     spec: FieldSpec
+    #: ``"date"`` for a month (``"auto"`` or ``YYYY-MM-01``); None: the kind follows the value
+    declared_kind: str | None = None
 
     label = property(lambda self: self.spec.label)
     unit = property(lambda self: self.spec.unit)
@@ -53,8 +64,8 @@ class Assumption:
 
     @property
     def kind(self) -> str:
-        """``bool``, ``choice``, ``int`` or ``float``."""
-        return value_kind(self.value, self.spec)
+        """``bool``, ``choice``, ``date`` (``"auto"`` or ``YYYY-MM-01``), ``int`` or ``float``."""
+        return self.declared_kind or value_kind(self.value, self.spec)
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,29 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Driver:
+    """A scenario driver or a sensitivity input: its label, default low and high values and why.
+
+    ``kind``: ``"multiplier"`` (scales the input; scenario drivers always) or ``"absolute"``
+    (the input takes the value; its range is the global assumption's).
+    """
+
+    key: str
+    label: str
+    low: float
+    high: float
+    rationale: str
+    kind: str = "multiplier"
+    unit: str = "x"
+
+
+@dataclass(frozen=True)
 class Catalogue:
     solutions: tuple[Solution, ...]
     globals: dict[str, Assumption]
     targets: dict[str, Target] = field(default_factory=dict)
+    scenario_drivers: dict[str, Driver] = field(default_factory=dict)
+    sensitivity: dict[str, Driver] = field(default_factory=dict)
 
 
 class CatalogueError(ValueError):
@@ -98,7 +128,9 @@ def _assumption(key: str, raw: dict, where: str) -> Assumption:
     choices = tuple(raw.get("choices", ()))
     spec = FieldSpec(label=str(raw["label"]), unit=str(raw.get("unit", "")), min=raw.get("min"),
                      max=raw.get("max"), step=raw.get("step"), help=str(raw["rationale"]), choices=choices)
-    a = Assumption(key=key, value=value, spec=spec)
+    a = Assumption(key=key, value=value, spec=spec, declared_kind=raw.get("kind"))
+    if a.declared_kind not in (None, "date"):
+        raise CatalogueError(f"{where}.{key}: unknown kind {a.declared_kind!r}")
     if a.kind in ("int", "float"):
         if a.min is None or a.max is None or a.step is None:
             raise CatalogueError(f"{where}.{key}: numeric assumption needs min, max and step")
@@ -108,6 +140,8 @@ def _assumption(key: str, raw: dict, where: str) -> Assumption:
             raise CatalogueError(f"{where}.{key}: step must be positive")
     if a.kind == "choice" and value not in choices:
         raise CatalogueError(f"{where}.{key}: default {value!r} not among {choices}")
+    if a.kind == "date" and value != "auto":
+        raise CatalogueError(f"{where}.{key}: a date assumption defaults to 'auto'")
     if not a.rationale.strip():
         raise CatalogueError(f"{where}.{key}: empty rationale")
     return a
@@ -151,7 +185,28 @@ def parse_catalogue(data: dict) -> Catalogue:
                              number=int(raw.get("number", i))))
     if not sols:
         raise CatalogueError("no solutions")
-    return Catalogue(solutions=tuple(sols), globals=globals_, targets=targets)
+
+    def drivers(section: str, keys: tuple[str, ...]) -> dict[str, Driver]:
+        raw = data.get(section, {})
+        if tuple(raw) != keys:
+            raise CatalogueError(f"{section}: expected keys {keys}, found {tuple(raw)}")
+        out = {}
+        for k, v in raw.items():
+            for req in ("label", "low", "high", "rationale"):
+                if req not in v:
+                    raise CatalogueError(f"{section}.{k}: missing {req!r}")
+            kind = str(v.get("kind", "multiplier"))
+            if kind not in ("multiplier", "absolute"):
+                raise CatalogueError(f"{section}.{k}: kind must be multiplier or absolute")
+            if kind == "absolute" and k not in globals_:
+                raise CatalogueError(f"{section}.{k}: an absolute driver must name a global assumption")
+            out[k] = Driver(key=k, label=str(v["label"]), low=float(v["low"]), high=float(v["high"]),
+                            rationale=str(v["rationale"]), kind=kind, unit=str(v.get("unit", "x")))
+        return out
+
+    return Catalogue(solutions=tuple(sols), globals=globals_, targets=targets,
+                     scenario_drivers=drivers("scenario_drivers", SCENARIO_DRIVERS),
+                     sensitivity=drivers("sensitivity", SENSITIVITY_KEYS))
 
 
 @functools.lru_cache(maxsize=1)

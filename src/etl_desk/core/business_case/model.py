@@ -1,69 +1,79 @@
-"""The business-case model: baseline from the job runs, then pure arithmetic.
+"""The business-case model: a measured baseline, then pure arithmetic on at most 120 months.
 
-Two steps, so the window can recompute on every keystroke:
+:func:`evaluate` turns a :class:`~etl_desk.core.business_case.baseline.Baseline` and an
+assumptions dict into a :class:`BusinessCase` in a few milliseconds, so the window can
+recompute on every keystroke. The workbook (:mod:`etl_desk.core.workbook`) writes the
+same formulas, term for term, as live Excel formulas.
 
-1. :func:`compute_baseline` reads the DataFrame once (the only step that does).
-2. :func:`evaluate` turns a :class:`Baseline` and an assumptions dict into a
-   :class:`BusinessCase` with a few NumPy operations on at most 120 months.
+Conventions (:mod:`etl_desk.core.conventions`; the JSON report and the workbook state
+them the same way):
 
-:func:`business_case` does both; :func:`business_case_json` gives the
-JSON-safe dict used by ``etl-desk analyze --json``.
-
-Conventions (the Excel workbook uses exactly the same formulas, see
-:mod:`etl_desk.core.finance_xlsx`):
-
-* **Periods**: year = 365 days, quarter = year / 4, month = year / 12,
-  week = 7 days. Every per-period figure is derived from the yearly run-rate:
-  ``day = year / 365``, ``week = year / 365 * 7``, ``month = year / 12``,
-  ``quarter = year / 4``.
-* **Annualisation**: measured cost over the data's span is scaled by
-  ``365 / span_days`` (span = first start to last end, at least one day) or, with
-  ``annualisation = "active_days"``, by ``365 / days with at least one run``;
-  then divided by ``data_coverage`` (the share of the estate the data covers).
-* **Time line**: monthly. Month *m* = 1..12 x horizon covers ``(m-1, m]`` in months
-  from now; a week is ``7 * 12 / 365`` months. Investment is spread evenly over
-  the implementation (``start_week`` to ``start_week + weeks``); maintenance runs
-  from go-live; savings ramp linearly from 0 at go-live to the full effect after
-  ``ramp_weeks`` (each month gets the exact average of the ramp over it). Spend
-  of doing nothing, and with it every saving, grows by ``(1 + growth_rate) **
-  ((m - 1) / 12)`` in month *m*.
-* **NPV**: monthly cash flows at the end of each month, discounted monthly at
-  the monthly rate equivalent to the yearly discount rate:
-  ``NPV = sum_m (savings_m - investment_m - maintenance_m) * (1 + r) ** (-m / 12)``
-  (in Excel: ``SUMPRODUCT(net, discount_factor)``).
-* **Payback**: months until the cumulative net cash flow turns non-negative for
-  the last time within the horizon, interpolated linearly inside that month;
-  ``None`` ("never") when the cumulative net is negative at the horizon. This is
-  exactly where the cumulative cost "with the solution" crosses "doing nothing".
-  Break-even month = ``ceil(payback)``.
-* **ROI**: net benefit over the horizon / costs over the horizon (investment +
-  maintenance, undiscounted); ``None`` when there are no costs.
-* **Portfolio**: enabled solutions in catalogue order; a solution that shares
-  its target with earlier enabled ones acts on what they leave: its effect is
-  ``e_i * prod_{j<i} (1 - e_j)``, so the combined effect on a target is
-  ``1 - prod (1 - e_i)`` and never exceeds it.
+* **Periods**: year = 365 days, quarter = year / 4, month = year / 12, week = 7 days;
+  per-period figures are steady-state run-rates derived from the yearly figure.
+* **People**: investment = people x implementation weeks x loaded weekly rate + tooling;
+  maintenance = running cost + maintenance FTE x weekly rate x 50 working weeks.
+* **Scenario**: the scenario in force multiplies the effect (capped at 100 %), the
+  investment, the maintenance and the measured baseline
+  (:func:`~etl_desk.core.business_case.assumptions.scenario_multipliers`).
+* **Cash flows**: monthly, month-end (:mod:`etl_desk.core.business_case.schedule`).
+  Spend of doing nothing, and every saving, grows by ``(1 + growth) ** ((m - 1) / 12)``;
+  maintenance does not inflate; no terminal value (benefits after the horizon ignored).
+* **NPV** = ``sum_{m <= horizon} net_m * (1 + r) ** (-m / 12)`` (= Excel ``NPV`` at the
+  monthly rate ``(1 + r) ** (1 / 12) - 1``); **PI** = PV of savings / PV of costs;
+  **ROI** = net benefit / costs over the horizon, undiscounted; **IRR** annualised
+  ``(1 + monthly IRR) ** 12 - 1`` where the flows change sign once.
+* **Payback**: months until the cumulative net cash flow turns non-negative for good,
+  over the whole 120-month schedule, linear within the month, and flagged when it falls
+  after the horizon (``payback_status``); **discounted payback** the same on the
+  discounted flows.
+* **Portfolio**: with the rule ``npv_max`` (default), the combination of the solutions in
+  the portfolio (``enabled``) with the highest NPV -- none when nothing pays back; with
+  ``enabled``, all of them. Solutions that share a target act on what earlier ones leave:
+  effect ``e_i * prod_{j<i} (1 - e_j)``, combined ``1 - prod (1 - e_i)``. Personnel is the
+  peak FTE working at the same time, and the person-weeks of effort.
 """
 from __future__ import annotations
 
-import math
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.business_case.assumptions import Assumptions, default_assumptions, validate_assumptions
-from etl_desk.core.business_case.baseline import TARGET_KEYS, Baseline, compute_baseline
+from etl_desk.core.business_case.assumptions import (
+    Assumptions,
+    default_assumptions,
+    scenario_multipliers,
+    start_date,
+    validate_assumptions,
+)
+from etl_desk.core.business_case.baseline import (
+    TARGET_KEYS,
+    Baseline,
+    BusinessCaseUnavailable,
+    compute_baseline,
+)
 from etl_desk.core.business_case.catalogue import load_catalogue
-from etl_desk.core.business_case.periods import MONTHS_PER_YEAR, weeks_to_months
+from etl_desk.core.business_case.periods import MONTHS_PER_YEAR, WORKING_WEEKS_PER_YEAR
+from etl_desk.core.business_case.schedule import (
+    NOTHING,
+    SCHEDULE_MONTHS,
+    discount_factors,
+    growth_factors,
+    irr_annual,
+    months,
+    payback_months,
+    payback_status,
+    unit_series,
+)
+
+__all__ = ["Schedule", "Result", "BusinessCase", "evaluate", "business_case", "payback_months", "resolve_start"]
 
 
-# ---------------------------------------------------------------------------------------------
-# evaluation
-# ---------------------------------------------------------------------------------------------
 @dataclass
 class Schedule:
-    """Monthly cash flows (index 0 = month 1)."""
+    """Monthly cash flows in USD (index 0 = month 1)."""
 
     investment: np.ndarray
     maintenance: np.ndarray
@@ -77,10 +87,18 @@ class Schedule:
     def cumulative_net(self) -> np.ndarray:
         return np.cumsum(self.net)
 
+    def head(self, n: int) -> "Schedule":
+        return Schedule(self.investment[:n], self.maintenance[:n], self.savings[:n])
+
 
 @dataclass
 class Result:
-    """One solution, the portfolio or doing nothing."""
+    """One solution, the portfolio or doing nothing.
+
+    ``schedule`` covers the horizon; ``full`` the whole 120-month schedule (payback is read
+    off it). ``enabled``: the solution may be in the portfolio; ``member``: it is.
+    ``units`` (solutions only): the unit series ``spread``, ``mfrac``, ``rf`` over 120 months.
+    """
 
     id: str
     name: str
@@ -93,24 +111,42 @@ class Result:
     maintenance_year: float
     savings_year: float
     cost_year: float
-    schedule: Schedule
-    discount: np.ndarray
+    full: Schedule
+    discount_full: np.ndarray
+    horizon_months: int
     target: str | None = None
     target_usd_per_year: float | None = None
     effect: float | None = None
-    remaining_share: float | None = None  # share of the target left by earlier portfolio members
+    effect_input: float | None = None
+    remaining_share: float | None = None
     number: int = 0
     timeline: str = ""
-    payback_months: float | None = field(init=False)
-    npv_usd: float = field(init=False)
+    member: bool = False
+    person_weeks: float = 0.0
+    units: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
-        self.payback_months = None if self.id == "do-nothing" else payback_months(self.schedule.cumulative_net)
+        h = self.horizon_months
+        self.schedule = self.full.head(h)
+        self.discount = self.discount_full[:h]
+        flows = self.id != "do-nothing" and (self.full.investment.any() or self.full.maintenance.any()
+                                             or self.full.savings.any())
+        net = self.full.net
+        self.payback_months = payback_months(np.cumsum(net)) if flows else None
+        self.discounted_payback_months = payback_months(np.cumsum(net * self.discount_full)) if flows else None
+        self.payback_status = payback_status(self.payback_months, net, h, flows)
+        self.discounted_payback_status = payback_status(self.discounted_payback_months, net * self.discount_full,
+                                                        h, flows)
         self.npv_usd = float(np.sum(self.schedule.net * self.discount))
+        self.irr_annual = irr_annual(self.schedule.net) if flows else None
+
+    @property
+    def payback_within_horizon(self) -> bool:
+        return self.payback_months is not None and self.payback_months <= self.horizon_months
 
     @property
     def break_even_month(self) -> int | None:
-        return None if self.payback_months is None else int(math.ceil(self.payback_months))
+        return None if self.payback_months is None else int(np.ceil(self.payback_months))
 
     @property
     def total_savings(self) -> float:
@@ -133,38 +169,26 @@ class Result:
     def pv_costs(self) -> float:
         return float(np.sum((self.schedule.investment + self.schedule.maintenance) * self.discount))
 
+    @property
+    def pv_savings(self) -> float:
+        return float(np.sum(self.schedule.savings * self.discount))
 
-def payback_months(cum: np.ndarray) -> float | None:
-    """Months until the cumulative net cash flow is non-negative for good (linear inside the month).
-
-    ``None`` when it is negative at the end; 0 when it never goes negative.
-    """
-    if len(cum) == 0:
-        return 0.0
-    if cum[-1] < 0:
-        return None
-    prev = np.concatenate(([0.0], cum[:-1]))
-    cross = np.flatnonzero((prev < 0) & (cum >= 0))
-    if len(cross) == 0:
-        return 0.0
-    i = cross[-1]
-    return float(i + (-prev[i]) / (cum[i] - prev[i]))
-
-
-def _ramp_integral(t: np.ndarray, go: float, ramp: float) -> np.ndarray:
-    """Integral from 0 to t of the ramp level (0 before go-live, linear to 1 over *ramp* months)."""
-    after = np.maximum(t - go, 0.0)
-    if ramp == 0:
-        return after
-    return np.minimum(after, ramp) ** 2 / (2 * ramp) + np.maximum(t - go - ramp, 0.0)
+    @property
+    def profitability_index(self) -> float | None:
+        """PV of savings / PV of costs over the horizon (> 1 pays back); ``None`` without costs."""
+        c = self.pv_costs
+        return None if c <= 0 else self.pv_savings / c
 
 
 @dataclass
 class BusinessCase:
+    """Every solution, the portfolio and doing nothing under one set of assumptions."""
+
     baseline: Baseline
     assumptions: Assumptions
     annual: dict[str, float | None]
-    months: np.ndarray  # 1..N
+    assumed: dict[str, float]
+    months: np.ndarray  # 1..horizon
     discount: np.ndarray
     growth: np.ndarray
     do_nothing_monthly: np.ndarray
@@ -172,6 +196,11 @@ class BusinessCase:
     portfolio: Result
     do_nothing: Result
     portfolio_targets: list[dict]
+    scenario: str = "base"
+    multipliers: dict[str, float] = field(default_factory=dict)
+    start: _dt.date = _dt.date(2000, 1, 1)
+    members: tuple[str, ...] = ()
+    all_enabled_npv: float = 0.0
 
     @property
     def horizon_months(self) -> int:
@@ -190,83 +219,159 @@ class BusinessCase:
     def portfolio_cumulative(self) -> np.ndarray:
         return self.with_cumulative(self.portfolio)
 
+    def result(self, rid: str) -> Result:
+        for r in self.solutions + [self.portfolio, self.do_nothing]:
+            if r.id == rid:
+                return r
+        raise KeyError(rid)
 
-def evaluate(baseline: Baseline, assumptions: Mapping | None = None) -> BusinessCase:
-    """The business case for *assumptions* (validated; defaults when ``None``): pure arithmetic."""
+
+def resolve_start(value: str, baseline: Baseline) -> _dt.date:
+    """The project start: the date given, or (``auto``) the first day of the month after the data ends."""
+    d = start_date(value)
+    if d is not None:
+        return d
+    last = baseline.last_end or baseline.first_start
+    if last is None:
+        return _dt.date(2000, 1, 1)
+    t = pd.Timestamp(last)
+    return (t.to_period("M") + 1).to_timestamp().date()
+
+
+def _remaining(order: list[int], targets: list[str], effects: list[float], member: list[bool]) -> list[float]:
+    """Share of each solution's target left by earlier members acting on the same target."""
+    rem, left = [], {}
+    for i in order:
+        r = left.get(targets[i], 1.0)
+        rem.append(r if member[i] else 0.0)
+        if member[i]:
+            left[targets[i]] = r * (1 - effects[i])
+    return rem
+
+
+def _best_members(pv_s: list[float], pv_c: list[float], targets: list[str], effects: list[float],
+                  enabled: list[bool]) -> tuple[list[bool], float]:
+    """The NPV-maximising combination of the enabled solutions (first best in bit order; empty when none pays)."""
+    k = len(pv_s)
+    best, best_npv = [False] * k, 0.0
+    for mask in range(1, 2 ** k):
+        member = [bool(mask >> i & 1) for i in range(k)]
+        if any(m and not e for m, e in zip(member, enabled)):
+            continue
+        rem = _remaining(list(range(k)), targets, effects, member)
+        npv = sum(pv_s[i] * rem[i] - pv_c[i] for i in range(k) if member[i])
+        if npv > best_npv:
+            best, best_npv = member, npv
+    return best, best_npv
+
+
+def evaluate(baseline: Baseline, assumptions: Mapping | None = None, *, members: tuple[str, ...] | None = None,
+             factors: Mapping[str, float] | None = None) -> BusinessCase:
+    """The business case for *assumptions* (validated; defaults when ``None``): pure arithmetic.
+
+    *members* forces the portfolio to these solution ids (scenario and sensitivity
+    comparisons keep the portfolio of the case they vary); *factors* multiplies
+    ``effect`` (capped at 1), ``weekly_rate`` and ``maintenance`` on top of the scenario
+    (one-at-a-time sensitivity). Raises :class:`BusinessCaseUnavailable` when no run has
+    a price (the baseline is unknown, not zero).
+    """
+    if not baseline.cost_known:
+        raise BusinessCaseUnavailable("the business case needs costs, and no run in this data has a price "
+                                      "(the source carries no cost): the cost of doing nothing is unknown")
     a = validate_assumptions(assumptions if assumptions is not None else default_assumptions())
     g = a["global"]
+    fx = {"effect": 1.0, "weekly_rate": 1.0, "maintenance": 1.0, **(factors or {})}
+    mult = scenario_multipliers(a)
     annual = baseline.annual(a)
-    n = int(g["horizon_years"]) * MONTHS_PER_YEAR
-    m = np.arange(1, n + 1, dtype="float64")
-    growth = (1 + g["growth_rate"]) ** ((m - 1) / 12)
-    discount = (1 + g["discount_rate"]) ** (-m / 12)
+    assumed = baseline.assumed(a)
+    h = int(g["horizon_years"]) * MONTHS_PER_YEAR
+    m = months(SCHEDULE_MONTHS)
+    growth = growth_factors(g["growth_rate"], m)
+    discount = discount_factors(g["discount_rate"], m)
     total_year = annual["total_cost"]
-    do_nothing_monthly = total_year / 12 * growth
+
+    cat = load_catalogue()
+    rows = []
+    for sol in cat:
+        s = a["solutions"][sol.id]
+        rate = s["weekly_rate_usd"] * fx["weekly_rate"]
+        invest = (s["people"] * s["weeks"] * rate + s["tooling_usd"]) * mult["investment"]
+        maint = (s["maintenance_usd_per_year"] + s["maintenance_fte"] * rate * WORKING_WEEKS_PER_YEAR) \
+            * mult["maintenance"] * fx["maintenance"]
+        eff = min(1.0, s["effect"] * mult["effect"] * fx["effect"])
+        target_year = annual[s["target"]] or 0.0
+        spread, mfrac, rf = unit_series(s["start_week"], s["weeks"], s["ramp_weeks"], growth, m)
+        full = Schedule(invest * spread, maint / MONTHS_PER_YEAR * mfrac, eff * target_year / MONTHS_PER_YEAR * rf)
+        rows.append((sol, s, invest, maint, eff, target_year, full, {"spread": spread, "mfrac": mfrac, "rf": rf}))
+
+    targets = [r[1]["target"] for r in rows]
+    effects = [r[4] for r in rows]
+    enabled = [bool(r[1]["enabled"]) for r in rows]
+    pv_s = [float(np.sum(r[6].savings[:h] * discount[:h])) for r in rows]
+    pv_c = [float(np.sum((r[6].investment[:h] + r[6].maintenance[:h]) * discount[:h])) for r in rows]
+    rem_all = _remaining(list(range(len(rows))), targets, effects, enabled)
+    all_npv = sum(pv_s[i] * rem_all[i] - pv_c[i] for i in range(len(rows)) if enabled[i])
+    if members is not None:
+        member = [r[0].id in members for r in rows]
+    elif g["portfolio"] == "npv_max":
+        member, _ = _best_members(pv_s, pv_c, targets, effects, enabled)
+    else:
+        member = enabled
+    rem = _remaining(list(range(len(rows))), targets, effects, member)
 
     results: list[Result] = []
-    remaining_by_target: dict[str, float] = {}
-    for sol in load_catalogue():
-        s = a["solutions"][sol.id]
-        target = s["target"]
-        target_year = annual[target] or 0.0
-        invest = s["people"] * s["weeks"] * s["weekly_rate_usd"] + s["tooling_usd"]
-        maint_year = s["maintenance_usd_per_year"] + s["maintenance_fte"] * s["weekly_rate_usd"] * 365 / 7
-        sav_year = s["effect"] * target_year
-        st = weeks_to_months(s["start_week"])
-        go = weeks_to_months(s["start_week"] + s["weeks"])
-        ramp = weeks_to_months(s["ramp_weeks"])
-        inv_m = invest * np.maximum(0.0, np.minimum(go, m) - np.maximum(st, m - 1)) / (go - st)
-        maint_m = maint_year / 12 * (np.maximum(m - go, 0.0) - np.maximum(m - 1 - go, 0.0))
-        sav_m = sav_year / 12 * growth * (_ramp_integral(m, go, ramp) - _ramp_integral(m - 1, go, ramp))
-        remaining = remaining_by_target.get(target, 1.0)
-        if s["enabled"]:
-            remaining_by_target[target] = remaining * (1 - s["effect"])
+    for i, (sol, s, invest, maint, eff, target_year, full, units) in enumerate(rows):
+        sav_year = eff * target_year
         end_week = s["start_week"] + s["weeks"]
-        timeline = (f"start week {s['start_week']:g}, {s['weeks']:g} weeks of implementation, go-live week "
-                    f"{end_week:g}, full effect week {end_week + s['ramp_weeks']:g}")
         results.append(Result(
-            id=sol.id, name=sol.name, number=sol.number, enabled=s["enabled"], investment_usd=invest,
-            personnel_fte=float(s["people"]), duration_weeks=float(s["weeks"]), start_week=float(s["start_week"]),
-            go_live_week=float(end_week), maintenance_year=maint_year, savings_year=sav_year,
-            cost_year=total_year - sav_year + maint_year,
-            schedule=Schedule(inv_m, maint_m, sav_m), discount=discount, target=target,
-            target_usd_per_year=annual[target], effect=s["effect"],
-            remaining_share=remaining if s["enabled"] else 0.0, timeline=timeline))
+            id=sol.id, name=sol.name, number=sol.number, enabled=enabled[i], member=member[i],
+            investment_usd=invest, personnel_fte=float(s["people"]), person_weeks=float(s["people"] * s["weeks"]),
+            duration_weeks=float(s["weeks"]), start_week=float(s["start_week"]), go_live_week=float(end_week),
+            maintenance_year=maint, savings_year=sav_year, cost_year=total_year - sav_year + maint,
+            full=full, discount_full=discount, horizon_months=h, target=s["target"],
+            target_usd_per_year=annual[s["target"]], effect=eff, effect_input=s["effect"],
+            remaining_share=rem[i], units=units,
+            timeline=(f"start week {s['start_week']:g}, {s['weeks']:g} weeks of implementation, go-live week "
+                      f"{end_week:g}, full effect week {end_week + s['ramp_weeks']:g}")))
 
-    en = [r for r in results if r.enabled]
-    z = np.zeros(n)
-    p_inv = sum((r.schedule.investment for r in en), z.copy())
-    p_maint = sum((r.schedule.maintenance for r in en), z.copy())
-    p_sav = sum((r.schedule.savings * r.remaining_share for r in en), z.copy())
-    p_sav_year = sum(r.savings_year * r.remaining_share for r in en)
-    p_maint_year = sum(r.maintenance_year for r in en)
-    start = min((r.start_week for r in en), default=0.0)
-    end = max((r.go_live_week for r in en), default=0.0)
+    mem = [r for r in results if r.member]
+    z = np.zeros(SCHEDULE_MONTHS)
+    p_full = Schedule(sum((r.full.investment for r in mem), z.copy()), sum((r.full.maintenance for r in mem), z.copy()),
+                      sum((r.full.savings * r.remaining_share for r in mem), z.copy()))
+    p_sav_year = sum(r.savings_year * r.remaining_share for r in mem)
+    p_maint_year = sum(r.maintenance_year for r in mem)
+    start = min((r.start_week for r in mem), default=0.0)
+    end = max((r.go_live_week for r in mem), default=0.0)
+    peak = max((sum(o.personnel_fte for o in mem if o.start_week <= r.start_week < o.go_live_week) for r in mem),
+               default=0.0)
     portfolio = Result(
-        id="portfolio", name="Portfolio of selected solutions", enabled=bool(en),
-        investment_usd=sum(r.investment_usd for r in en), personnel_fte=sum(r.personnel_fte for r in en),
-        duration_weeks=(end - start) if en else 0.0, start_week=start, go_live_week=end,
-        maintenance_year=p_maint_year, savings_year=p_sav_year, cost_year=total_year - p_sav_year + p_maint_year,
-        schedule=Schedule(p_inv, p_maint, p_sav), discount=discount,
-        timeline=(f"weeks {start:g} to {end:g}: " + ", ".join(f"{r.number}" for r in en)) if en else "nothing selected")
+        id="portfolio", name="Portfolio", enabled=bool(mem), member=bool(mem),
+        investment_usd=sum(r.investment_usd for r in mem), personnel_fte=float(peak),
+        person_weeks=sum(r.person_weeks for r in mem), duration_weeks=(end - start) if mem else 0.0,
+        start_week=start, go_live_week=end, maintenance_year=p_maint_year, savings_year=p_sav_year,
+        cost_year=total_year - p_sav_year + p_maint_year, full=p_full, discount_full=discount, horizon_months=h,
+        timeline=(f"weeks {start:g} to {end:g}: solutions " + ", ".join(f"{r.number}" for r in mem))
+        if mem else "no solution in the portfolio")
     do_nothing = Result(
         id="do-nothing", name="Doing nothing", enabled=True, investment_usd=0.0, personnel_fte=0.0,
         duration_weeks=0.0, start_week=0.0, go_live_week=0.0, maintenance_year=0.0, savings_year=0.0,
-        cost_year=total_year, schedule=Schedule(z.copy(), z.copy(), z.copy()), discount=discount,
+        cost_year=total_year, full=Schedule(z.copy(), z.copy(), z.copy()), discount_full=discount, horizon_months=h,
         target="total_cost", target_usd_per_year=total_year, timeline="today's run-rate continues")
+    do_nothing.payback_status = NOTHING
 
     ptargets = []
     for t in TARGET_KEYS:
-        members = [r for r in en if r.target == t]
-        if not members:
+        on = [r for r in mem if r.target == t]
+        if not on:
             continue
-        combined = 1 - float(np.prod([1 - r.effect for r in members]))
-        ptargets.append({"target": t, "baseline_usd_per_year": annual[t], "solutions": [r.id for r in members],
-                         "combined_effect": combined,
-                         "savings_usd_per_year": sum(r.savings_year * r.remaining_share for r in members)})
-    return BusinessCase(baseline=baseline, assumptions=a, annual=annual, months=m, discount=discount, growth=growth,
-                        do_nothing_monthly=do_nothing_monthly, solutions=results, portfolio=portfolio,
-                        do_nothing=do_nothing, portfolio_targets=ptargets)
+        ptargets.append({"target": t, "baseline_usd_per_year": annual[t], "solutions": [r.id for r in on],
+                         "combined_effect": 1 - float(np.prod([1 - r.effect for r in on])),
+                         "savings_usd_per_year": sum(r.savings_year * r.remaining_share for r in on)})
+    return BusinessCase(baseline=baseline, assumptions=a, annual=annual, assumed=assumed, months=m[:h],
+                        discount=discount[:h], growth=growth[:h], do_nothing_monthly=total_year / 12 * growth[:h],
+                        solutions=results, portfolio=portfolio, do_nothing=do_nothing, portfolio_targets=ptargets,
+                        scenario=g["scenario"], multipliers=mult, start=resolve_start(g["start_date"], baseline),
+                        members=tuple(r.id for r in mem), all_enabled_npv=float(all_npv))
 
 
 def business_case(df: pd.DataFrame, assumptions: Mapping | None = None,

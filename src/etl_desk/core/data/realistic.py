@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from etl_desk.core.data import realistic_extras as x
 from etl_desk.core.data.pipelines import PIPELINES, Pipeline
 from etl_desk.core.data.schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS
 from etl_desk.core.errors import DataError
@@ -96,12 +97,26 @@ class RealisticSettings:
                              "Share of runs given a 2.5-5x duration or cost spike (ground truth)")
     month_end_peak_scale: float = spec_field(1.0, "Month-end peak scale", "x", 0.0, 5.0, 0.1,
                                      "Scales the SAP month-end volume peaks (0 = no peaks)")
+    # optional stages (core/data/realistic_extras.py): off by default, so a seed's data stays the same
+    team_tags: bool = spec_field(False, "Team tags", "", None, None, None,
+                         "Tag runs with team and cost centre, workspace and SKU (some spend left untagged)")
+    drift_pipelines: int = spec_field(0, "Drifting pipelines", "pipelines", 0, 16, 1,
+                              "Pipelines whose cost per TB rises week after week from a random day (ground truth)")
+    drift_pct_per_week: float = spec_field(5.0, "Drift per week", "% per week", 0.5, 50.0, 0.5,
+                                   "Weekly, compounding growth of a drifting pipeline's cost per TB")
+    failure_waves: int = spec_field(0, "Failure waves", "pipeline-weeks", 0, 100, 1,
+                            "Pipeline-weeks in which a third of the runs fail (failure-rate jumps, ground truth)")
 
     def validate(self) -> list[str]:
         """Human messages for every out-of-range field (empty when the settings are usable)."""
         msgs: list[str] = []
         for f in fields(self):
             spec, v = f.metadata["spec"], getattr(self, f.name)
+            if f.type in ("bool", bool):
+                problem = spec.problem(v, "bool")
+                if problem:
+                    msgs.append(problem)
+                continue
             if spec.is_date:
                 try:
                     ts = pd.Timestamp(v)
@@ -231,6 +246,11 @@ def _strings(arr: pa.Array) -> pd.api.extensions.ExtensionArray:
     return pd.array(arr.to_pylist(), dtype="string")  # pragma: no cover - non-default string storage
 
 
+def _nulls(n: int) -> pd.api.extensions.ExtensionArray:
+    """*n* missing text values (an optional column the settings leave empty)."""
+    return _strings(pa.nulls(n, type=pa.large_string()))
+
+
 def _bools(values: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(np.ascontiguousarray(values, dtype=bool), np.zeros(len(values), dtype=bool))
 
@@ -300,10 +320,15 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     report(0.5)
     _check(cancel)
     rows = _trim(s, rng, sch, attempts, n_rows)
-    cost = _costs(s, rng, rows)
+    truth, hours_f = _inject(s, sch, rows)
+    cost = _costs(s, rng, rows, hours_f)
     report(0.75)
     _check(cancel)
     df = _frame(s, sch, rows, cost)
+    if s.team_tags:
+        _tag(s, df, rows)
+    if truth is not None:
+        df.attrs["ground_truth"] = truth.to_dict()
     report(1.0)
     return df
 
@@ -529,7 +554,41 @@ class _Cost:
     anomaly: np.ndarray     # injected anomaly (ground truth)
 
 
-def _costs(s: RealisticSettings, rng: np.random.Generator, rows: _Rows) -> _Cost:
+def _inject(s: RealisticSettings, sch: _Schedule, rows: _Rows) -> tuple[x.GroundTruth | None, np.ndarray | None]:
+    """Ground truth (drifts, failure waves) when asked: ``rows`` updated in place; the node-hour factors.
+
+    Draws only from :func:`realistic_extras.extras_rng`, and only when a setting is on.
+    """
+    if not (s.drift_pipelines or s.failure_waves):
+        return None, None
+    rng = x.extras_rng(s.seed)
+    names = _CAT.names
+    drifts = x.plan_drifts(rng, names, rows.rows_per_pipe, int(s.days), sch.start_day, s.drift_pipelines,
+                           s.drift_pct_per_week)
+    flip, waves = x.plan_failure_waves(rng, names, rows.pipe, rows.start, rows.mode == _OK, sch.start_day,
+                                       int(s.days), s.failure_waves)
+    if len(flip):
+        rows.mode[flip] = _DRIVER
+        rows.dur[flip] = np.maximum(np.round(rows.dur[flip] * rng.uniform(0.1, 0.9, len(flip)), 2), 0.01)
+    dur_f, hours_f = x.drift_factors(drifts, names, rows.pipe, rows.start, sch.start_day)
+    if dur_f is not None:
+        rows.dur *= dur_f
+        np.round(rows.dur, 2, out=rows.dur)
+    return x.GroundTruth(drifts=drifts, failure_waves=waves), hours_f
+
+
+def _tag(s: RealisticSettings, df: pd.DataFrame, rows: _Rows) -> None:
+    """Team / cost-centre tags, workspace and SKU per pipeline; some runs untagged (own random stream)."""
+    rng = x.extras_rng(s.seed, stream=17)
+    tags, ws, sku = x.tag_texts(_CAT.names, [SOURCE_SYSTEMS[c] for c in _CAT.source_code])
+    lost = x.untagged_runs(rng, len(rows.pipe))
+    idx = pa.array(np.where(lost, len(tags), rows.pipe.astype(np.int64)))
+    df["tags"] = _strings(pa.array(tags + [None], type=pa.large_string()).take(idx))
+    df["workspace_id"] = _strings(pa.array(ws, type=pa.large_string()).take(pa.array(rows.pipe)))
+    df["sku_name"] = _strings(pa.array(sku, type=pa.large_string()).take(pa.array(rows.pipe)))
+
+
+def _costs(s: RealisticSettings, rng: np.random.Generator, rows: _Rows, hours_f: np.ndarray | None = None) -> _Cost:
     """Compute hours and cost of every row; injected anomalies (duration or cost spikes) when asked.
 
     Cost = node-hours x (DBU per node-hour x $/DBU + instance $/hour x the pipeline's instance
@@ -553,6 +612,8 @@ def _costs(s: RealisticSettings, rng: np.random.Generator, rows: _Rows) -> _Cost
         hours_factor = factor[~as_duration], idx[~as_duration]
         anomaly[idx] = True
     hours = rows.dur * np.repeat(cat.nodes / 60.0, rows.rows_per_pipe)
+    if hours_f is not None:  # injected drift: more node-hours for the same wall-clock time
+        hours *= hours_f
     if hours_factor is not None:
         hours[hours_factor[1]] *= hours_factor[0]
     np.round(hours, 4, out=hours)
@@ -591,6 +652,9 @@ def _frame(s: RealisticSettings, sch: _Schedule, rows: _Rows, cost: _Cost) -> pd
         "attempt": rows.attempt,
         "spot": _bools(rows.spot),
         "injected_anomaly": _bools(cost.anomaly),
+        "workspace_id": _nulls(len(rows.dur)),
+        "sku_name": _nulls(len(rows.dur)),
+        "tags": _nulls(len(rows.dur)),
     }, copy=False)
     if tuple(df.columns) != COLUMN_NAMES:  # pragma: no cover - guards edits of the schema
         raise AssertionError("realistic generator out of step with schema.COLUMNS")

@@ -40,6 +40,7 @@ from etl_desk.core.data.status_codes import (  # noqa: F401 - re-exported
     DEFAULT_SKIPPED_POLICY,
 )
 from etl_desk.core.data.arrow_text import TextFacts, factorize_text, max_bytes, strings_unique, text_facts
+from etl_desk.core.data.tags import normalize_tags
 from etl_desk.core.errors import DataError, LoadReport
 
 SUCCESS = "Success"
@@ -80,7 +81,19 @@ COLUMNS: tuple[Column, ...] = (
     Column("spot", "Spot", "bool", False),
     Column("injected_anomaly", "Injected Anomaly", "bool", False,
            description="Generator ground truth only"),
+    # who pays (attribution): filled where the source has them, missing otherwise
+    Column("workspace_id", "Workspace", "string", False,
+           description="Databricks workspace ID (system tables), or a mapped column"),
+    Column("sku_name", "SKU", "string", False,
+           description="Billing SKU with the run's largest cost (system.billing.usage); "
+                       "serverless when it contains SERVERLESS"),
+    Column("tags", "Tags", "string", False,
+           description='Run tags as compact JSON, sorted keys: {"cost_center":"CC-410","team":"finance"} '
+                       "(billing custom_tags, job tags, or a mapped column; see core/data/tags.py)"),
 )
+
+#: The optional attribution columns (every source may leave them missing).
+ATTRIBUTION_COLUMNS = ("workspace_id", "sku_name", "tags")
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
@@ -302,7 +315,8 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
                   if state_col is not None else None)
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
     text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
-                 for name in ("job_name", "result_state", "termination_code") if name in src.columns}
+                 for name in ("job_name", "result_state", "termination_code", "workspace_id", "sku_name")
+                 if name in src.columns}
     rid = src["run_id"]
     if pd.api.types.is_float_dtype(rid.dtype) and rid.dropna().mod(1).eq(0).all():
         rid = rid.astype("Int64")
@@ -437,13 +451,23 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
             bools[name] = pd.Series(pd.NA, index=src.index, dtype="boolean")
     source = source_job.result() if source_job is not None else np.full(n, -1, dtype=np.int8)
     texts = {}
-    for name in ("job_name", "result_state", "termination_code"):
+    for name in ("job_name", "result_state", "termination_code", "workspace_id", "sku_name"):
         if name in text_jobs:
             texts[name], clipped = text_jobs[name].result()
             if clipped:
                 report.add(clipped)
         else:
             texts[name] = pd.Series(pd.NA, index=src.index, dtype="string")
+    if "tags" in src.columns:
+        tags, bad_tag = normalize_tags(src["tags"])
+        if bad_tag is not None:
+            msg = f"cannot read tags {str(src['tags'].iloc[bad_tag])[:40]!r} (write JSON or key=value; key=value)"
+            if strict:
+                raise DataError(msg, file=file, row=int(rows[bad_tag]), column="Tags")
+            # a run is not dropped for its tags: it keeps its data and counts as untagged
+            report.add(f"{msg} at row {int(rows[bad_tag])}: such runs count as untagged")
+    else:
+        tags = pd.Series(pd.NA, index=src.index, dtype="string")
 
     out = {
         "run_id": rid,
@@ -461,6 +485,9 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         "attempt": attempt,
         "spot": bools["spot"],
         "injected_anomaly": bools["injected_anomaly"],
+        "workspace_id": texts["workspace_id"],
+        "sku_name": texts["sku_name"],
+        "tags": tags,
     }
     # Series (not their arrays) with copy=False: no copy of 1M-row columns, and copy-on-write
     # still keeps the caller's frame and this one apart
@@ -483,7 +510,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         result["run_id"] = result["run_id"].where(~dup, renamed)
         report.add(f"{int(dup.sum()):,} duplicate run ID(s) renamed with a '#n' suffix "
                    f"(first at row {_locate(dup, kept_rows)})")
-    text = {name: "string" for name in ("run_id", "job_name", "result_state", "termination_code")
+    text = {name: "string" for name in ("run_id", "job_name", "result_state", "termination_code") + ATTRIBUTION_COLUMNS
             if result[name].dtype != "string"}
     if text:
         result = result.astype(text)

@@ -7,6 +7,7 @@ writes exactly its eight published columns.
 """
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -37,12 +38,75 @@ def file_format(path: str | os.PathLike) -> str:
 
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection";
+#: CWE-1236): equals, plus, minus, at, tab and carriage return.
+CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_csv_text(values: pd.Series) -> pd.Series:
+    """Text cells that start with a formula trigger, prefixed with ``'`` so a spreadsheet shows them as text.
+
+    OWASP's CSV Injection guidance: prepend a single quote to any cell beginning with
+    ``= + - @``, tab or carriage return (and quote the field, which the CSV writer does
+    for fields with separators, quotes or line breaks). ``=HYPERLINK("http://x","y")``
+    is written as ``'=HYPERLINK("http://x","y")``. Missing values stay missing; other
+    cells are unchanged.
+    """
+    txt = values.astype("string")
+    hit = txt.str.startswith(CSV_FORMULA_TRIGGERS, na=False)
+    if not bool(hit.any()):
+        return values
+    return txt.where(~hit, "'" + txt)
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """*frame* with every text column passed through :func:`neutralise_csv_text` (numbers untouched)."""
+    out = frame
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
+                or pd.api.types.is_datetime64_any_dtype(s.dtype):
+            continue
+        safe = neutralise_csv_text(s)
+        if safe is not s:
+            if out is frame:
+                out = frame.copy()
+            out[c] = safe
+    return out
+
+
+def _has_cr(frame: pd.DataFrame) -> bool:
+    for c in frame.columns:
+        s = frame[c]
+        if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+                or pd.api.types.is_datetime64_any_dtype(s.dtype)):
+            if s.astype("string").str.contains("\r", regex=False, na=False).any():
+                return True
+    return False
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv) -> None:
+    """*frame* as CSV, atomically, safe to open in a spreadsheet (:func:`csv_safe`).
+
+    A bare carriage return inside a field is a row break to spreadsheets and pandas quotes
+    fields with a line feed but not with a carriage return: when a text field has one,
+    every text field is quoted.
+    """
+    out = csv_safe(frame)
+    quoting = csv.QUOTE_NONNUMERIC if _has_cr(out) else csv.QUOTE_MINIMAL
+    atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, quoting=quoting, **to_csv))
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write the canonical table to *path*; the extension picks CSV, XLSX or Parquet. Atomic."""
+    """Write the canonical table to *path*; the extension picks CSV, XLSX or Parquet. Atomic.
+
+    CSV text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_csv_text`); XLSX writes all text as text cells; Parquet is typed.
+    """
     fmt = file_format(path)
     out = labelled_frame(df)
     if fmt == "csv":
-        atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S"))
+        write_csv(out, path, date_format="%Y-%m-%d %H:%M:%S")
     elif fmt == "parquet":
         atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
     else:

@@ -151,7 +151,6 @@ def _q(s: str) -> str:
 def register(con, backend: str, source: Source, name: str = "etl_desk_raw"):
     """Make *source* a table of *con* named *name* (no copy of Parquet/CSV data) and return it (Ibis table)."""
     if source.kind == "dataframe":
-        import pyarrow as pa
 
         tbl = _arrow_of(source.df)
         if backend == "duckdb":

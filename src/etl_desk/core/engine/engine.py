@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from . import queries as Q
 from . import sketch
-from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled, DataError
+from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled
 from .backends import Source, canonical, connect_duckdb, connect_spark, open_source, register
 from .rules import Rule
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.insights.anomalies import AnomalyThresholds, detect_anomalies
+from etl_desk.core.insights.anomalies import AnomalyThresholds, describe_rules, detect_anomalies
 from etl_desk.core.insights.base import Insight
 from etl_desk.core.insights.compute import compute_insights
 from etl_desk.core.insights.kpis import compute_kpis
@@ -105,6 +105,7 @@ def anomaly_records(anomalies: pd.DataFrame, limit: int | None = None) -> list[d
         return []
     a = anomalies if limit is None else anomalies.head(limit)
     cols = ["run_id", "rule", "metric", "observed", "baseline", "threshold", "score", "pipeline", "detail"]
+    cols += [c for c in ("excess_usd", "excess_pct", "reason") if c in a.columns]
     out = []
     for row in a[cols].itertuples(index=False, name=None):
         out.append(json_safe(dict(zip(cols, row))))
@@ -123,7 +124,9 @@ def to_json_dict(analysis: Analysis, *, evidence: bool = False, anomaly_limit: i
     duration_p95_min (shares are fractions). Each insight has id, area, severity,
     title, headline, verdict, missing, run_ids (and its evidence rows when
     *evidence*); each anomaly has run_id, rule, metric, observed, baseline,
-    threshold, score, pipeline, detail (and run_ids for failure-rate jumps).
+    threshold, score, pipeline, detail, excess_usd (null when the cost is unknown),
+    excess_pct, reason (and run_ids for failure-rate jumps); ``rules`` states each
+    rule with its settings.
     """
     return {
         "version": REPORT_VERSION,
@@ -133,4 +136,5 @@ def to_json_dict(analysis: Analysis, *, evidence: bool = False, anomaly_limit: i
         "anomaly_count": int(len(analysis.anomalies)),
         "notes": list(analysis.notes),
         "thresholds": json_safe(analysis.thresholds.to_dict()),
+        "rules": describe_rules(analysis.thresholds),
     }

@@ -42,77 +42,31 @@ Python loop runs per row. 1,000,000 runs take about 0.3 s.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from etl_desk.core.data.schema import has_values
-from etl_desk.core.fields import spec_field, value_kind
+from etl_desk.core.insights.anomaly_rules import (GROUP_RULES, RULE_LABELS, RUN_RULES, AnomalyThresholds,
+                                                  describe_rules)
 from etl_desk.core.insights.kpis import failed_mask
+from etl_desk.core.insights.seasonal import CLASS_LABELS, N_CLASSES, season_adjustment, season_class, week_index
+
+__all__ = ["ANOMALY_COLUMNS", "RUN_RULES", "GROUP_RULES", "RULE_LABELS", "AnomalyThresholds", "describe_rules",
+           "detect_anomalies", "empty_anomalies", "robust_z", "fit_startup_throughput", "baseline_sample",
+           "group_median", "flagged_runs", "score_detection"]
 
 ANOMALY_COLUMNS = ("run_id", "rule", "metric", "observed", "baseline", "threshold", "score", "pipeline",
-                   "detail", "run_ids", "start_time", "run_cost_usd")
-
-#: Rules that flag single runs (scored against ground truth) versus pipeline-weeks.
-RUN_RULES = ("duration_z", "cost_z", "cost_rate_z", "cost_spike")
-GROUP_RULES = ("failure_rate_jump",)
-
-RULE_LABELS = {
-    "duration_z": "Slow for its data volume (robust z)",
-    "cost_z": "Expensive for its data volume (robust z)",
-    "cost_rate_z": "Expensive per minute (robust z)",
-    "cost_spike": "Cost spike vs trailing mean",
-    "failure_rate_jump": "Failure-rate jump week over week",
-}
+                   "detail", "run_ids", "start_time", "run_cost_usd", "excess_usd", "excess_pct", "reason")
 
 _MAD_TO_SD = 1.4826
 
 
-@dataclass(frozen=True)
-class AnomalyThresholds:
-    """Thresholds of the anomaly rules; each field carries its :class:`~etl_desk.core.fields.FieldSpec`."""
-
-    z_threshold: float = spec_field(4.0, "Robust z threshold", "z", 1.0, 20.0, 0.25,
-                            "Flag a run whose duration or cost is this many robust standard deviations "
-                            "(1.4826 x MAD) above what its pipeline's runs of that volume usually need")
-    min_baseline_runs: int = spec_field(30, "Minimum baseline runs", "runs", 3, 10_000, 1,
-                                "Score a pipeline only when it has at least this many successful runs")
-    min_spread: float = spec_field(0.05, "Minimum spread", "log units", 0.0, 1.0, 0.01,
-                           "Floor on the robust spread (0.05 = about 5 %), so a pipeline whose runs are "
-                           "nearly identical does not flag tiny differences")
-    use_volume: bool = spec_field(True, "Account for data volume", "", None, None, None,
-                          "Compare each run with what its data volume should take and cost")
-    spike_factor: float = spec_field(3.0, "Cost-spike factor", "x", 1.1, 100.0, 0.1,
-                             "Flag a run costing at least this many times the trailing mean of its "
-                             "pipeline's previous runs (scaled to its data volume)")
-    spike_window: int = spec_field(20, "Cost-spike window", "runs", 2, 1_000, 1,
-                           "How many previous runs of the pipeline the trailing mean covers")
-    baseline_sample: int = spec_field(10_000, "Baseline sample per pipeline", "runs", 0, 10_000_000, 1_000,
-                              "Fit and robust spread use at most this many successful runs per pipeline "
-                              "(a fixed hash of the row position picks them; 0 = all runs). Every run is scored")
-    failure_jump_pp: float = spec_field(10.0, "Failure-rate jump", "percentage points", 0.5, 100.0, 0.5,
-                                "Flag a pipeline-week whose failure rate is this many percentage points "
-                                "above the week before")
-    failure_min_runs: int = spec_field(10, "Minimum runs per week", "runs", 1, 100_000, 1,
-                               "Compare failure rates only for weeks with at least this many runs each")
-
-    def validate(self) -> list[str]:
-        """Human messages for out-of-range fields (empty when usable)."""
-        msgs = []
-        for f in fields(self):
-            spec, v = f.metadata["spec"], getattr(self, f.name)
-            problem = spec.problem(v, value_kind(f.default))
-            if problem:
-                msgs.append(problem)
-        return msgs
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def empty_anomalies() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("observed", "baseline", "threshold", "score")
+    df = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("observed", "baseline", "threshold", "score",
+                                                             "excess_usd", "excess_pct")
                                     else "object") for c in ANOMALY_COLUMNS})
     df["start_time"] = pd.Series(dtype="datetime64[ns]")
     df["run_cost_usd"] = pd.Series(dtype="float64")
@@ -234,7 +188,7 @@ def _take_ids(run_ids: pd.Series, idx: np.ndarray) -> np.ndarray:
 
 def _frame(idx: np.ndarray, rule: str, metric: str, observed, baseline, threshold: float, score,
            pipe_names: np.ndarray, codes: np.ndarray, run_ids: pd.Series, start: np.ndarray, detail,
-           cost: np.ndarray) -> pd.DataFrame:
+           cost: np.ndarray, excess_usd, excess_pct, reason) -> pd.DataFrame:
     ids = _take_ids(run_ids, idx)
     return pd.DataFrame({
         "run_id": ids, "rule": rule, "metric": metric,
@@ -242,17 +196,80 @@ def _frame(idx: np.ndarray, rule: str, metric: str, observed, baseline, threshol
         "threshold": float(threshold), "score": np.asarray(score, dtype=float),
         "pipeline": pipe_names[codes[idx]].astype(str), "detail": detail,
         "run_ids": [[s] for s in ids], "start_time": start[idx], "run_cost_usd": cost[idx],
+        "excess_usd": np.asarray(excess_usd, dtype=float), "excess_pct": np.asarray(excess_pct, dtype=float),
+        "reason": reason,
     })
+
+
+def _money(x: float) -> str:
+    if not math.isfinite(x):
+        return "an unknown amount (no cost for this run)"
+    return f"${abs(x):,.2f}"
+
+
+def _num(values, decimals: int) -> list[str]:
+    """Numbers as text with thousands separators, formatted in C (the few >= 1,000 in Python)."""
+    v = np.asarray(values, dtype=float)
+    out = np.char.mod(f"%.{decimals}f", v).tolist()
+    for i in np.flatnonzero(~(np.abs(v) < 1000)).tolist():
+        out[i] = f"{v[i]:,.{decimals}f}" if math.isfinite(v[i]) else "unknown"
+    return out
+
+
+def _reasons(kind: str, idx: np.ndarray, observed, baseline, excess_usd, gb, use_vol: bool, season_txt) -> list[str]:
+    """One plain-language sentence per finding: numbers formatted column-wise in C, joined per row."""
+    o, b, e = (np.asarray(x, dtype=float) for x in (observed, baseline, excess_usd))
+    n = len(o)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = _num(np.where(b > 0, o / b, np.inf), 1)
+    more = np.where(o >= b, " more than usual.", " less than usual.").tolist()
+    known = np.isfinite(e)
+    money = ["$" + m if k else "an unknown amount (no cost for this run)"
+             for m, k in zip(_num(np.abs(np.where(known, e, 0.0)), 2), known.tolist())]
+    vol = [f" for {g} GB" for g in _num(gb[idx], 1)] if use_vol else [""] * n
+    s = list(season_txt) if len(season_txt) else [""] * n
+    if kind == "duration_z":
+        cols = ("Ran ", _num(o, 1), " min, ", r, "x the ", _num(b, 1), " min its pipeline usually needs", vol, s)
+    elif kind == "cost_rate_z":
+        cols = ("Cost $", _num(o, 4), " a minute, ", r, "x its pipeline's usual $", _num(b, 4), s,
+                " (more nodes or pricier instances for the same time)")
+    elif kind == "cost_z":
+        cols = ("Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its pipeline usually spends", vol, s)
+    else:
+        cols = ("Cost $", _num(o, 2), ", ", r, "x the $", _num(b, 2), " its previous runs averaged", vol, s)
+    cols = [c if isinstance(c, list) else [c] * n for c in cols] + [[": "] * n, money, more]
+    return ["".join(t) for t in zip(*cols)]
+
+
+def _season_text(seasonal: bool, cls: np.ndarray, idx: np.ndarray, adj: np.ndarray) -> list[str]:
+    if not seasonal:
+        return [""] * len(idx)
+    return [f" on {CLASS_LABELS[c]}" + (" (its usual level for that day allowed for)" if abs(a) > 0.05 else "")
+            for c, a in zip(cls[idx].tolist(), np.asarray(adj, float).tolist())]
+
+
+def _direction(th: AnomalyThresholds, z: np.ndarray, limit: float) -> np.ndarray:
+    up = z > limit if th.rises else np.zeros(len(z), dtype=bool)
+    return up | (z < -limit) if th.falls else up
+
+
+def _floors(th: AnomalyThresholds, excess_usd: np.ndarray, excess_pct: np.ndarray) -> np.ndarray:
+    """Findings whose excess clears both floors (an unknown dollar excess is judged by the percentage)."""
+    usd_ok = ~np.isfinite(excess_usd) | (np.abs(excess_usd) >= th.min_excess_usd)
+    return usd_ok & (np.abs(excess_pct) >= th.min_excess_pct)
 
 
 def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = None) -> pd.DataFrame:
     """All anomaly findings for the canonical table *df*, most severe first.
 
-    Columns: ``run_id, rule, metric, observed, baseline, threshold, score, pipeline,
-    detail, run_ids, start_time``. One row per finding; ``run_ids`` lists the runs a
-    finding concerns (one run, or a pipeline-week's failed runs). Notes on what
-    could not be done (no pipeline names, no volume, pipelines too small to score)
-    are in ``result.attrs["notes"]``.
+    Columns :data:`ANOMALY_COLUMNS`: ``run_id, rule, metric, observed, baseline, threshold,
+    score, pipeline, detail, run_ids, start_time, run_cost_usd, excess_usd, excess_pct,
+    reason``. One row per finding; ``run_ids`` lists the runs a finding concerns (one
+    run, or a pipeline-week's failed runs); ``baseline`` is what was expected (volume,
+    weekday and month-end allowed for), ``excess_usd`` the run's cost above (negative:
+    below) that expectation (NaN when the cost is unknown), ``reason`` one plain sentence.
+    Notes on what could not be done are in ``result.attrs["notes"]``; the rules as
+    stated (:func:`describe_rules`) in ``result.attrs["rules"]``.
     """
     th = thresholds or AnomalyThresholds()
     bad = th.validate()
@@ -260,7 +277,9 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         raise ValueError("; ".join(bad))
     n = len(df)
     if n == 0:
-        return empty_anomalies()
+        out = empty_anomalies()
+        out.attrs["rules"] = describe_rules(th)
+        return out
     notes: list[str] = []
     codes, names, note = _groups(df)
     if note:
@@ -279,7 +298,12 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         notes.append("Durations and costs are compared without allowing for data volume ("
                      + ("switched off" if not th.use_volume else "this source has no data-volume column")
                      + "): a run that processed more data may be flagged for that alone.")
-    valid = np.isfinite(dur) & (dur > 0) & np.isfinite(gb) & np.isfinite(cost)
+    # duration rules need no cost: a source without prices still has its slow runs found
+    valid = np.isfinite(dur) & (dur > 0) & np.isfinite(gb)
+    unknown_cost = ~np.isfinite(cost)
+    if unknown_cost.any():
+        notes.append(f"{int(unknown_cost.sum()):,} run(s) have no known cost: the cost rules skip them and their "
+                     "slow-run findings show the excess in dollars as unknown.")
     fit = valid & ~failed
     n_base = np.bincount(codes[fit], minlength=k)
     scored_group = n_base >= th.min_baseline_runs
@@ -289,7 +313,35 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
                      f"scored by the z-score rules: " + ", ".join(map(str, names[small][:5]))
                      + (" …" if small.size > 5 else "") + ".")
     scored = valid & scored_group[codes]
+    season = season_class(start) if th.seasonal else None
+    week, n_weeks = week_index(start) if th.weekly_level else (None, 0)
     parts: list[pd.DataFrame] = []
+
+    cells: dict = {}  # (group codes id, kind) -> cell index per run, shared by the rules
+
+    def seasonal_z(resid, gcodes, gk, base):
+        """Robust z of *resid* after the pipeline's weekday / month-end pattern and weekly level;
+        (z, med, adj per row)."""
+        adj = np.zeros(n)
+        if season is None and week is None:
+            z, med, _, _ = robust_z(resid, gcodes, gk, base, th.min_spread)
+            return z, med, adj
+        vb, cb = resid[base], gcodes[base]  # the pipeline's median and spread, on the baseline rows only
+        pmed = np.nan_to_num(group_median(vb, cb, gk))
+        pspread = np.nan_to_num(np.maximum(_MAD_TO_SD * group_median(np.abs(vb - pmed[cb]), cb, gk), th.min_spread))
+        if season is not None:
+            key = (id(gcodes), "season")
+            if key not in cells:
+                cells[key] = gcodes * N_CLASSES + season
+            adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[cells[key]]
+        if week is not None:  # the level of the pipeline that week (after its seasons), shrunk by its noise
+            key = (id(gcodes), "week")
+            if key not in cells:
+                cells[key] = gcodes * n_weeks + week
+            adj += season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
+                                     n_classes=n_weeks)[cells[key]]
+        z, med, _, _ = robust_z(resid - adj, gcodes, gk, base, th.min_spread)
+        return z, med, adj
 
     # --- duration vs volume -----------------------------------------------------------------------------
     fit_s = baseline_sample(fit, codes, k, th.baseline_sample)
@@ -298,17 +350,25 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     with np.errstate(divide="ignore", invalid="ignore"):
         r_dur = np.log(dur / expected)
     r_dur = np.where(valid, r_dur, 0.0)
-    z, med, spread, _ = robust_z(r_dur, codes, k, fit_s, th.min_spread)
-    hit = np.flatnonzero(scored & (z > th.z_threshold))
+    z, med, adj_d = seasonal_z(r_dur, codes, k, fit_s)
+    hit = np.flatnonzero(scored & _direction(th, z, th.z_threshold))
     if hit.size:
-        base = expected[hit] * np.exp(med[codes[hit]])
+        base = expected[hit] * np.exp(med[codes[hit]] + adj_d[hit])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ex_usd = cost[hit] * (1.0 - base / dur[hit])
+        ex_pct = (dur[hit] / base - 1.0) * 100.0
+        keep = _floors(th, ex_usd, ex_pct)
+        hit, base, ex_usd, ex_pct = hit[keep], base[keep], ex_usd[keep], ex_pct[keep]
+    if hit.size:
         vol_txt = (np.char.add(np.char.add(" for ", np.round(gb[hit], 1).astype(str)), " GB")
                    if use_vol else "")
         detail = np.char.add(np.char.add(np.char.add(
             np.char.add("took ", np.round(dur[hit] / base, 1).astype(str)), "× the usual"), vol_txt),
             np.char.add(" (z ", np.char.add(np.round(z[hit], 1).astype(str), ")")))
+        reason = _reasons("duration_z", hit, dur[hit], base, ex_usd, gb, use_vol,
+                          _season_text(season is not None, season, hit, adj_d[hit]))
         parts.append(_frame(hit, "duration_z", "duration_min", dur[hit], base, th.z_threshold, z[hit],
-                            names, codes, run_ids, start, detail, cost))
+                            names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
 
     # --- cost per minute (spot / on-demand separately) ----------------------------------------------------
     if has_values(df, "spot"):
@@ -318,41 +378,59 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     else:
         ccodes = codes * 3
     kc = k * 3
+    cvalid = valid & ~unknown_cost & (np.nan_to_num(cost) > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(valid & (cost > 0), np.log(cost / dur), 0.0)
-    cvalid = valid & (cost > 0)
+        rate = np.where(cvalid, np.log(cost / dur), 0.0)
     cbase = cvalid & ~failed
     cnt_rate = np.bincount(ccodes[cbase], minlength=kc)
     cbase = baseline_sample(cbase, ccodes, kc, th.baseline_sample)
-    z_rate, med_rate, _, _ = robust_z(rate, ccodes, kc, cbase, th.min_spread)
+    z_rate, med_rate, adj_r = seasonal_z(rate, ccodes, kc, cbase)
     cscored = cvalid & (cnt_rate[ccodes] >= th.min_baseline_runs) & scored_group[codes]
-    hit = np.flatnonzero(cscored & (z_rate > th.z_threshold))
+    hit = np.flatnonzero(cscored & _direction(th, z_rate, th.z_threshold))
     if hit.size:
-        base = np.exp(med_rate[ccodes[hit]])
+        base = np.exp(med_rate[ccodes[hit]] + adj_r[hit])
         obs = cost[hit] / dur[hit]
+        ex_usd = (obs - base) * dur[hit]
+        ex_pct = (obs / base - 1.0) * 100.0
+        keep = _floors(th, ex_usd, ex_pct)
+        hit, base, obs, ex_usd, ex_pct = hit[keep], base[keep], obs[keep], ex_usd[keep], ex_pct[keep]
+    if hit.size:
         detail = np.char.add(np.char.add("cost ", np.round(obs / base, 1).astype(str)), "× the usual per minute")
+        reason = _reasons("cost_rate_z", hit, obs, base, ex_usd, gb, use_vol,
+                          _season_text(season is not None, season, hit, adj_r[hit]))
         parts.append(_frame(hit, "cost_rate_z", "cost_per_min", obs, base, th.z_threshold, z_rate[hit],
-                            names, codes, run_ids, start, detail, cost))
+                            names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
 
     # --- cost vs volume: expected duration x usual cost per minute ---------------------------------------
     exp_cost = expected * np.exp(med_rate[ccodes])
     with np.errstate(divide="ignore", invalid="ignore"):
         r_cost = np.where(cvalid, np.log(cost / exp_cost), 0.0)
     r_cost = np.nan_to_num(r_cost)
-    z_c, med_c, _, _ = robust_z(r_cost, ccodes, kc, cbase, th.min_spread)
-    hit = np.flatnonzero(cscored & (z_c > th.z_threshold))
+    z_c, med_c, adj_c = seasonal_z(r_cost, ccodes, kc, cbase)
+    hit = np.flatnonzero(cscored & _direction(th, z_c, th.z_threshold))
     if hit.size:
-        base = exp_cost[hit] * np.exp(med_c[ccodes[hit]])
+        base = exp_cost[hit] * np.exp(med_c[ccodes[hit]] + adj_c[hit])
+        ex_usd = cost[hit] - base
+        ex_pct = (cost[hit] / base - 1.0) * 100.0
+        keep = _floors(th, ex_usd, ex_pct)
+        hit, base, ex_usd, ex_pct = hit[keep], base[keep], ex_usd[keep], ex_pct[keep]
+    if hit.size:
         detail = np.char.add(np.char.add("cost ", np.round(cost[hit] / base, 1).astype(str)),
                              "× the usual for its data volume" if use_vol else "× the usual")
+        reason = _reasons("cost_z", hit, cost[hit], base, ex_usd, gb, use_vol,
+                          _season_text(season is not None, season, hit, adj_c[hit]))
         parts.append(_frame(hit, "cost_z", "cost_usd", cost[hit], base, th.z_threshold, z_c[hit],
-                            names, codes, run_ids, start, detail, cost))
+                            names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
 
     # --- cost spike vs trailing mean ------------------------------------------------------------------------
-    parts.append(_cost_spikes(th, codes, names, start, cost, np.where(valid, expected, np.nan), run_ids, use_vol))
+    # the trailing mean is scaled to this run's expected level: its volume, and its weekday / month-end
+    e = np.where(valid, expected, np.nan)
+    if season is not None:
+        e = e * np.exp(adj_c)
+    parts.append(_cost_spikes(th, codes, names, start, cost, e, run_ids, use_vol, gb, season, adj_c))
 
     # --- failure-rate jump week over week -------------------------------------------------------------------
-    parts.append(_failure_jumps(th, codes, names, start, failed, run_ids))
+    parts.append(_failure_jumps(th, codes, names, start, failed, run_ids, cost, season))
 
     parts = [p for p in parts if p is not None and len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else empty_anomalies()
@@ -360,10 +438,20 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         out = out.sort_values(["score", "run_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     out.attrs["notes"] = notes
     out.attrs["thresholds"] = th.to_dict()
+    out.attrs["rules"] = describe_rules(th)
     return out
 
 
-def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run_ids, use_vol) -> pd.DataFrame | None:
+def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run_ids, use_vol, gb, season,
+                 adj) -> pd.DataFrame | None:
+    known = np.isfinite(cost)
+    if not known.all():  # unknown cost is not $0: the window runs over the runs with a known cost
+        sub = np.flatnonzero(known)
+        if not sub.size:
+            return None
+        got = _cost_spikes(th, codes[sub], names, start[sub], cost[sub], expected[sub], run_ids.iloc[sub],
+                           use_vol, gb[sub], None if season is None else season[sub], adj[sub])
+        return got
     n = len(codes)
     w = th.spike_window
     t = start.astype(np.int64)
@@ -381,7 +469,7 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
     ready = (pos - gstart) >= w  # runs with a full window of earlier runs of the same pipeline
     if not ready.any():
         return None
-    x = np.nan_to_num(cost if identity else cost[order])
+    x = cost if identity else cost[order]
 
     def window_sums(v: np.ndarray) -> np.ndarray:
         cs = np.zeros(n + 1)
@@ -392,7 +480,7 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
 
     sum_x = window_sums(x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if use_vol:
+        if use_vol or season is not None:
             e = expected if identity else expected[order]
             e = np.where(np.isfinite(e) & (e > 0), e, 0.0)
             # trailing mean cost, scaled by this run's expected cost over the window's mean expected cost
@@ -400,19 +488,35 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
         else:
             base = sum_x / w
         ratio = x / base
-    hit_mask = ready & np.isfinite(ratio) & (base > 0) & (ratio >= th.spike_factor)
+    ok = ready & np.isfinite(ratio) & (base > 0)
+    hit_mask = ok & (ratio >= th.spike_factor) if th.rises else np.zeros(n, dtype=bool)
+    if th.falls:
+        hit_mask |= ok & (ratio <= 1.0 / th.spike_factor)
     hit_s = np.flatnonzero(hit_mask)
     if not hit_s.size:
         return None
     r, b = ratio[hit_s], base[hit_s]
     hit = order[hit_s]
+    ex_usd = cost[hit] - b
+    ex_pct = (r - 1.0) * 100.0
+    keep = _floors(th, ex_usd, ex_pct)
+    if not keep.any():
+        return None
+    hit, r, b, ex_usd, ex_pct = hit[keep], r[keep], b[keep], ex_usd[keep], ex_pct[keep]
     detail = np.char.add(np.char.add("cost ", np.round(r, 1).astype(str)),
                          f"× the trailing mean of the last {w} runs" + (", scaled to its volume" if use_vol else ""))
+    reason = _reasons("cost_spike", hit, cost[hit], b, ex_usd, gb, use_vol,
+                      _season_text(season is not None, season, hit, adj[hit] if season is not None else hit * 0.0))
+    reason = [s.replace("averaged", f"averaged ({w} runs)", 1) for s in reason]
     return _frame(hit, "cost_spike", "cost_usd", cost[hit], b, th.spike_factor, r,
-                  names, codes, run_ids, start, detail, cost)
+                  names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason)
 
 
-def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids) -> pd.DataFrame | None:
+def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, cost, season=None
+                   ) -> pd.DataFrame | None:
+    """Failure-rate jumps week over week; with *season*, the week before is raised by the rise its
+    pipeline usually shows between such weeks (its failure rate per season class over the whole
+    history, averaged over each week's runs), so a month-end week that always fails more is not flagged."""
     k = len(names)
     ns = start.astype(np.int64)
     week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
@@ -421,14 +525,48 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids) 
     cell = codes * nw + (week - w0)
     runs = np.bincount(cell, minlength=k * nw).reshape(k, nw)
     fails = np.bincount(cell, weights=failed, minlength=k * nw).reshape(k, nw)
+    known = np.isfinite(cost)
+    fcost = np.bincount(cell, weights=np.where(failed & known, cost, 0.0), minlength=k * nw).reshape(k, nw)
+    fknown = np.bincount(cell, weights=failed & known, minlength=k * nw).reshape(k, nw)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(runs > 0, fails / np.maximum(runs, 1), np.nan)
     prev_rate = np.full_like(rate, np.nan)
     prev_rate[:, 1:] = rate[:, :-1]
+    seasonal_rise = np.zeros_like(rate)
+    if season is not None:
+        # the pipeline's failure rate per season class from the *other* weeks (a week's own failures must
+        # not explain themselves away); a class with fewer than 10 such runs uses the pipeline's rate
+        sc = codes * N_CLASSES + season
+        all_runs = np.bincount(sc, minlength=k * N_CLASSES).astype(float)
+        all_fails = np.bincount(sc, weights=failed, minlength=k * N_CLASSES)
+        wc = cell * N_CLASSES + season
+        wk_runs = np.bincount(wc, minlength=k * nw * N_CLASSES).astype(float)
+        wk_fails = np.bincount(wc, weights=failed, minlength=k * nw * N_CLASSES)
+        other_runs = all_runs.reshape(k, 1, N_CLASSES) - wk_runs.reshape(k, nw, N_CLASSES)
+        other_fails = all_fails.reshape(k, 1, N_CLASSES) - wk_fails.reshape(k, nw, N_CLASSES)
+        p_runs = other_runs.sum(axis=2, keepdims=True)
+        p_rate = other_fails.sum(axis=2, keepdims=True) / np.maximum(p_runs, 1)
+        p_cls = np.where(other_runs >= 10, other_fails / np.maximum(other_runs, 1), p_rate)
+        expected = (p_cls * wk_runs.reshape(k, nw, N_CLASSES)).sum(axis=2) / np.maximum(runs, 1)
+        base_rate = p_rate[:, :, 0]
+        # the rise a week of this make-up usually shows over one like the week before
+        rise = (expected - base_rate)[:, 1:] - (expected - base_rate)[:, :-1]
+        seasonal_rise[:, 1:] = np.round(np.nan_to_num(rise), 12)  # no float dust on an even week
+        prev_rate = prev_rate + seasonal_rise
     prev_runs = np.zeros_like(runs)
     prev_runs[:, 1:] = runs[:, :-1]
     jump = (rate - prev_rate) * 100
     hit = (runs >= th.failure_min_runs) & (prev_runs >= th.failure_min_runs) & (jump >= th.failure_jump_pp)
+    if th.failure_p_value < 1.0 and hit.any():
+        # one-sided two-proportion z-test with the pooled rate (Fleiss, Levin & Paik, Statistical Methods for
+        # Rates and Proportions, 3rd ed., 2003, section 2.2)
+        prev_fails = np.zeros_like(fails)
+        prev_fails[:, 1:] = fails[:, :-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pooled = (fails + prev_fails) / np.maximum(runs + prev_runs, 1)
+            se = np.sqrt(pooled * (1 - pooled) * (1 / np.maximum(runs, 1) + 1 / np.maximum(prev_runs, 1)))
+            z = np.where(se > 0, (rate - prev_rate) / se, np.inf)
+        hit &= ndtr(-z) < th.failure_p_value
     gi, wi = np.nonzero(hit)
     if not gi.size:
         return None
@@ -442,6 +580,10 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids) 
     ends = np.searchsorted(cells, hit_cells, side="right")
     ids = _take_ids(run_ids, idx)
     week_start = (np.datetime64("1970-01-05", "D") + (wi + w0) * 7).astype("datetime64[D]")
+    extra_failed = (rate[gi, wi] - prev_rate[gi, wi]) * runs[gi, wi]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_failed_cost = np.where(fknown[gi, wi] > 0, fcost[gi, wi] / fknown[gi, wi], np.nan)
+    excess = extra_failed * mean_failed_cost
     rows = pd.DataFrame({
         "run_id": [ids[s] for s in bounds],
         "rule": "failure_rate_jump", "metric": "failure_rate",
@@ -449,12 +591,22 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids) 
         "threshold": th.failure_jump_pp / 100.0, "score": jump[gi, wi],
         "pipeline": names[gi].astype(str),
         "detail": [f"week of {ws}: {int(fails[g, w])} of {int(runs[g, w])} runs failed "
-                   f"({rate[g, w] * 100:.1f} %) against {prev_rate[g, w] * 100:.1f} % the week before "
-                   f"(+{jump[g, w]:.1f} points)"
+                   f"({rate[g, w] * 100:.1f} %) against {prev_rate[g, w] * 100:.1f} % expected from the week "
+                   f"before (+{jump[g, w]:.1f} points)"
                    for g, w, ws in zip(gi, wi, week_start)],
         "run_ids": [list(ids[s:e]) for s, e in zip(bounds, ends)],
         "start_time": week_start.astype("datetime64[ns]"),
         "run_cost_usd": np.nan,
+        # the failed runs beyond the week before's rate, at this week's mean cost of a failed run
+        "excess_usd": excess,
+        "excess_pct": (rate[gi, wi] / np.where(prev_rate[gi, wi] > 0, prev_rate[gi, wi], np.nan) - 1.0) * 100.0,
+        "reason": [f"In the week of {ws}, {int(fails[g, w])} of {int(runs[g, w])} runs failed "
+                   f"({rate[g, w] * 100:.1f} %), against {prev_rate[g, w] * 100:.1f} % expected from the week before"
+                   + (f" (its usual {seasonal_rise[g, w] * 100:+.1f} points for such a week allowed for)"
+                      if abs(seasonal_rise[g, w]) >= 0.005 else "") + ": about "
+                   f"{(rate[g, w] - prev_rate[g, w]) * runs[g, w]:.0f} more failed runs"
+                   + (f", {_money(x)} of wasted compute." if np.isfinite(x) else ".")
+                   for g, w, ws, x in zip(gi, wi, week_start, excess)],
     })
     return rows
 

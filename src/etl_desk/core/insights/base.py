@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core import fmt as _fmt
-from etl_desk.core.fmt import Unit
 from etl_desk.core.data.schema import has_values
 from etl_desk.core.insights.kpis import compute_kpis, failed_mask
 
@@ -40,24 +39,6 @@ AREAS = tuple(Area)
 SEVERITIES = tuple(Severity)
 VERDICTS = tuple(Verdict)
 
-#: The unit of every evidence column the insights use and, in a two-column Measure / Value
-#: table, of every measure's value. Declared here, once, so that no reader guesses a unit
-#: from a label (the window formats cells by it; a test checks every numeric column has one).
-EVIDENCE_UNITS: dict[str, Unit] = {
-    **dict.fromkeys(("Runs", "Failed", "Failed runs", "Successful runs", "Attempt"), Unit.COUNT),
-    **dict.fromkeys(("Cost (USD)", "Failed cost (USD)", "Total cost (USD)", "Average cost (USD)",
-                     "Median cost (USD)", "Cost per TB (USD)"), Unit.USD),
-    **dict.fromkeys(("Share of cost (%)", "Failed share of cost (%)", "Failure rate (%)"), Unit.PCT),
-    **dict.fromkeys(("p10 (min)", "p50 (min)", "p90 (min)", "p95 (min)", "Mean (min)", "Duration (min)",
-                     "Minutes"), Unit.MIN),
-    **dict.fromkeys(("From (GB)", "To (GB)", "p25 (GB)", "Median (GB)", "p75 (GB)", "Mean (GB)",
-                     "GB processed"), Unit.GB),
-    "TB": Unit.TB,
-    **dict.fromkeys(("GB per min (total)", "Median GB per min"), Unit.GB_PER_MIN),
-    **dict.fromkeys(("CV", "p90/p10"), Unit.RATIO),
-    "Days": Unit.DAYS,
-    **dict.fromkeys(("Week starting", "Start"), Unit.DATE),
-}
 #: "Durations vary widely" when the slowest tenth of runs takes at least this
 #: many times as long as the fastest tenth (p90 / p10) ...
 WIDE_SPREAD_RATIO = 2.0
@@ -69,12 +50,16 @@ TOP_N = 10
 
 @dataclass
 class Insight:
-    """One finding: where it belongs, how serious, its words, its evidence table and its runs.
+    """One finding: a headline with numbers, its evidence table and the runs it concerns.
 
-    ``units`` maps each numeric evidence column (and, in a Measure / Value table, each
-    measure) to its :class:`~etl_desk.core.fmt.Unit`; when not given it is filled from
-    :data:`EVIDENCE_UNITS` for the columns present. Strings for *area*, *severity* and
-    *verdict* are accepted and become the enums (a ValueError names an unknown one).
+    ``units`` maps each numeric evidence column to its unit (a key of
+    :data:`etl_desk.core.fmt.UNITS`: ``"usd"``, ``"count"``, ``"percent"`` for values
+    already multiplied by 100, ``"fraction"`` for 0..1 shares, ``"min"``, ``"gb"`` ...).
+    In a two-column ``Measure`` / ``Value`` table the unit of each Value cell is
+    ``units[<that row's Measure>]``. The workbook and the window take number formats
+    from here, never from header words; a column without a unit is shown as a plain
+    number. Strings for *area*, *severity* and *verdict* are accepted and become the
+    enums (a ValueError names an unknown one).
     """
 
     id: str
@@ -86,17 +71,18 @@ class Insight:
     run_ids: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
     missing: str | None = None
-    units: dict[str, Unit] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.area = Area(self.area)
         self.severity = Severity(self.severity)
         self.verdict = Verdict(self.verdict) if self.verdict else None
-        if not self.units and self.evidence is not None and not self.evidence.empty:
-            names = list(self.evidence.columns)
-            if names[:1] == ["Measure"] and names[1:] == ["Value"]:
-                names = [str(m) for m in self.evidence["Measure"]]
-            self.units = {c: EVIDENCE_UNITS[c] for c in names if c in EVIDENCE_UNITS}
+
+    def unit_of(self, column: str, row_label: str | None = None) -> str | None:
+        """The unit of *column* (for a Measure/Value table, of the Value in the row *row_label*)."""
+        if column == "Value" and row_label is not None and row_label in self.units:
+            return self.units[row_label]
+        return self.units.get(column)
 
     @property
     def is_measure_table(self) -> bool:
@@ -121,11 +107,11 @@ def cents(x):
 
 
 def pct(x: float | None, digits: int = 2) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x * 100:.{digits}f} %"
+    return "n/a" if x is None or not math.isfinite(x) else _fmt.pct(x, digits)
 
 
 def num(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+    return "n/a" if x is None or not math.isfinite(x) else _fmt.number(x, digits)
 
 
 @dataclass

@@ -19,7 +19,8 @@ from etl_desk.core.insights.base import (
     pct,
     usd,
 )
-from etl_desk.core.insights.duration import _r
+from etl_desk.core.insights.duration import SPREAD_UNITS, _r
+from etl_desk.core.insights.volume import BAND_UNITS
 from etl_desk.core.insights.stats import ALPHA
 
 
@@ -50,7 +51,9 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
                                                               "Failed cost (USD)", "Failed share of cost (%)"],
                                                   "Value": [k["runs"], nf, cents(k["total_cost_usd"]), cents(fc),
                                                             _r((k["failed_cost_share"] or 0) * 100)]}),
-                           run_ids=_ids(ctx, ctx.failed), verdict=verdict))
+                           run_ids=_ids(ctx, ctx.failed), verdict=verdict,
+                           units={"Runs": "count", "Failed runs": "count", "Total cost (USD)": "usd",
+                                  "Failed cost (USD)": "usd", "Failed share of cost (%)": "percent"}))
 
     # 2. Failures occur at both small and large volumes
     title2 = "Case study insight 2: failures occur at small and large data volumes"
@@ -77,7 +80,7 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
         kmax = int(band.max()) if band.size else 0
         idx = np.flatnonzero(known)[((band == 0) | (band == kmax)) & ctx.failed[known]]
         out.append(Insight("case.volume_extremes", "case study", "info", title2, head, evidence=tab,
-                           run_ids=_ids(ctx, idx), verdict=verdict))
+                           run_ids=_ids(ctx, idx), verdict=verdict, units=BAND_UNITS))
 
     # 3. Durations vary widely
     t3 = "Case study insight 3: job durations vary widely"
@@ -113,5 +116,6 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
         missing = ctx.group_note
     sel = (ctx.dur >= al["p90"]) | (ctx.dur <= al["p10"])
     out.append(Insight("case.duration_spread", "case study", "notice" if wide else "info", t3, head, evidence=ev,
-                       run_ids=_ids(ctx, sel), verdict="confirmed" if wide else "refuted", missing=missing))
+                       run_ids=_ids(ctx, sel), verdict="confirmed" if wide else "refuted", missing=missing,
+                       units=SPREAD_UNITS))
     return out

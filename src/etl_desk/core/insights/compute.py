@@ -68,12 +68,24 @@ def _anomaly_insights(ctx: _Ctx, anomalies: pd.DataFrame) -> list[Insight]:
         allow = "after allowing for data volume " if ctx.gb is not None else ""
         head = (f"{len(ids):,} runs are out of line with their {ctx.group_label}'s own history {allow}"
                 f"({rules}); together they cost {usd(extra)}.")
-        ev = a.sort_values("score", ascending=False).head(TOP_N)[
-            ["run_id", "pipeline", "rule", "observed", "baseline", "score"]].rename(
-            columns={"run_id": "Job ID", "pipeline": "Pipeline", "rule": "Rule", "observed": "Observed",
-                     "baseline": "Expected", "score": "Score"}).reset_index(drop=True)
+        top = a.sort_values("score", ascending=False).head(TOP_N)
+        observed = top["observed"].to_numpy(dtype=float)
+        expected = top["baseline"].to_numpy(dtype=float)
+        if metric == "cost":
+            # cost-per-minute findings in dollars of the run: its cost, and what it would cost at the usual rate
+            per_min = (top["metric"] == "cost_per_min").to_numpy()
+            run_cost = top["run_cost_usd"].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                expected = np.where(per_min, run_cost * expected / observed, expected)
+            observed = np.where(per_min, run_cost, observed)
+            unit, obs_col, exp_col = "usd", "Cost (USD)", "Expected cost (USD)"
+        else:
+            unit, obs_col, exp_col = "min", "Duration (min)", "Expected duration (min)"
+        ev = pd.DataFrame({"Job ID": top["run_id"].astype(str).to_numpy(), "Pipeline": top["pipeline"].to_numpy(),
+                           "Rule": top["rule"].to_numpy(), obs_col: observed, exp_col: expected,
+                           "Score": top["score"].to_numpy(dtype=float)})
         out.append(Insight(iid, area, "warning" if len(ids) >= 10 else "notice", title, head, evidence=ev,
-                           run_ids=ids))
+                           run_ids=ids, units={obs_col: unit, exp_col: unit, "Score": "number"}))
     return out
 
 

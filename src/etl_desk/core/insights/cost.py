@@ -19,6 +19,7 @@ from etl_desk.core.insights.base import (
     pct,
     usd,
 )
+from etl_desk.core.conventions import DAYS_PER_YEAR, MONTHS_PER_YEAR
 from etl_desk.core.insights.kpis import GB_PER_TB
 
 
@@ -39,7 +40,8 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
         title="What failed runs cost",
         headline=(f"{nf:,} of {n:,} runs failed ({pct(k['failure_rate'])}); they cost {usd(k['failed_cost_usd'])}, "
                   f"{pct(share)} of the total {usd(k['total_cost_usd'])}, and produced nothing usable."),
-        evidence=ev, run_ids=_ids(ctx, ctx.failed)))
+        evidence=ev, run_ids=_ids(ctx, ctx.failed),
+        units={"Runs": "count", "Cost (USD)": "usd", "Share of cost (%)": "percent"}))
 
     af, asu = k["avg_cost_failed_usd"], k["avg_cost_success_usd"]
     if af is None or asu is None:
@@ -61,7 +63,8 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
             evidence=pd.DataFrame({"Status": ["Success", "Failed"], "Runs": [n - nf, nf],
                                    "Average cost (USD)": [round(asu, 4), round(af, 4)],
                                    "Median cost (USD)": [round(med_s, 4), round(med_f, 4)]}),
-            run_ids=_ids(ctx, ctx.failed)))
+            run_ids=_ids(ctx, ctx.failed),
+            units={"Runs": "count", "Average cost (USD)": "usd", "Median cost (USD)": "usd"}))
 
     # retries
     att = ctx.df["attempt"].to_numpy(dtype=float, na_value=1.0) if "attempt" in ctx.df.columns else np.ones(n)
@@ -83,7 +86,8 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
             "cost.retry", "cost", _share_severity(rshare), "Cost of retries",
             (f"{int(retry.sum()):,} runs were retries (attempt 2 or later); they cost {usd(rc)}, "
              f"{pct(rshare)} of the total — money spent re-doing work that had already failed once."),
-            evidence=pd.DataFrame(rows), run_ids=_ids(ctx, retry)))
+            evidence=pd.DataFrame(rows), run_ids=_ids(ctx, retry),
+            units={"Attempt": "count", "Runs": "count", "Cost (USD)": "usd", "Failed": "count"}))
 
     out.append(_top_pipelines(ctx))
     out.append(_top_runs(ctx))
@@ -118,6 +122,8 @@ def _top_pipelines(ctx: _Ctx) -> Insight:
         head = f"No pipeline names, so by {label}: " + head
     return Insight("cost.top_pipelines", "cost", "notice" if top3 / total > 0.5 else "info", title, head,
                    evidence=ev, run_ids=_ids(ctx, (codes == topf) & ctx.failed),
+                   units={"Runs": "count", "Failed": "count", "Cost (USD)": "usd", "Failed cost (USD)": "usd",
+                          "Share of cost (%)": "percent"},
                    missing=ctx.group_note if label != "pipeline" else None)
 
 
@@ -149,7 +155,8 @@ def _top_runs(ctx: _Ctx) -> Insight:
     if mf:
         head += f" The costliest failure, {_rid(ctx, topf[:1])[0]}, cost {usd(ctx.cost[topf[0]])}."
     return Insight("cost.top_runs", "cost", "info", "Most expensive runs", head, evidence=ev,
-                   run_ids=_ids(ctx, np.unique(rows)))
+                   run_ids=_ids(ctx, np.unique(rows)),
+                   units={"Start": "datetime", "Duration (min)": "min", "Cost (USD)": "usd"})
 
 
 def _cost_per_tb(ctx: _Ctx) -> Insight:
@@ -199,7 +206,8 @@ def _cost_per_tb(ctx: _Ctx) -> Insight:
     missing = None
     if not known.all():
         missing = f"{int((~known).sum()):,} runs have no data volume and are left out"
-    return Insight("cost.per_tb", "cost", "info", title, head, evidence=ev, missing=missing)
+    return Insight("cost.per_tb", "cost", "info", title, head, evidence=ev, missing=missing,
+                   units={"Runs": "count", "TB": "tb", "Cost (USD)": "usd", "Cost per TB (USD)": "usd_per_tb"})
 
 
 def _week_index(start: pd.Series) -> np.ndarray:
@@ -225,6 +233,10 @@ def complete_weeks(week: np.ndarray, start: pd.Series) -> tuple[int, int] | None
     return (first, last) if last >= first else None
 
 
+_WEEK_UNITS = {"Week starting": "date", "Complete": "bool", "Runs": "count", "Failed": "count", "Cost (USD)": "usd",
+               "Failed cost (USD)": "usd"}
+
+
 def _week_over_week(ctx: _Ctx) -> Insight:
     title = "Week over week"
     start = ctx.df["start_time"]
@@ -248,7 +260,8 @@ def _week_over_week(ctx: _Ctx) -> Insight:
     if not full or full[1] - full[0] < 1:
         return Insight("cost.week_over_week", "cost", "info", title,
                        "Fewer than two complete weeks of data: no week-over-week comparison.",
-                       evidence=ev.reset_index(drop=True), missing="needs at least two complete weeks of runs")
+                       evidence=ev.reset_index(drop=True), missing="needs at least two complete weeks of runs",
+                       units=_WEEK_UNITS)
     a, b = full[1] - w0 - 1, full[1] - w0
     ch = (cost[b] - cost[a]) / cost[a] if cost[a] else float("nan")
     chf = fcost[b] - fcost[a]
@@ -261,7 +274,7 @@ def _week_over_week(ctx: _Ctx) -> Insight:
             f"failed cost {usd(fcost[b])} "
             f"({'+' if chf >= 0 else '−'}{usd(abs(chf))}), {fails[b]:,} failed of {cnt[b]:,} runs.")
     return Insight("cost.week_over_week", "cost", sev, title, head, evidence=ev.reset_index(drop=True),
-                   run_ids=_ids(ctx, (rel == b) & ctx.failed))
+                   run_ids=_ids(ctx, (rel == b) & ctx.failed), units=_WEEK_UNITS)
 
 
 def _run_rate(ctx: _Ctx) -> Insight:
@@ -273,12 +286,14 @@ def _run_rate(ctx: _Ctx) -> Insight:
                        missing="needs runs over more than one moment in time")
     days_eff = max(days, 1.0)
     per_day, fper_day = k["total_cost_usd"] / days_eff, k["failed_cost_usd"] / days_eff
-    ev = pd.DataFrame({"Period": ["Observed", "Per day", "Per month (30.4 d)", "Per year (365 d)"],
-                       "Days": [round(days, 1), 1, 30.4, 365],
-                       "Cost (USD)": [cents(k["total_cost_usd"]), cents(per_day), cents(per_day * 30.4),
-                                      round(per_day * 365, 2)],
-                       "Failed cost (USD)": [cents(k["failed_cost_usd"]), cents(fper_day),
-                                             round(fper_day * 30.4, 2), round(fper_day * 365, 2)]})
+    # one calendar convention with the business case: year = 365 days, month = year / 12
+    month = DAYS_PER_YEAR / MONTHS_PER_YEAR
+    ev = pd.DataFrame({"Period": ["Observed", "Per day", "Per month (year / 12)", "Per year (365 days)"],
+                       "Days": [days, 1.0, month, float(DAYS_PER_YEAR)],
+                       "Cost (USD)": [k["total_cost_usd"], per_day, per_day * month, per_day * DAYS_PER_YEAR],
+                       "Failed cost (USD)": [k["failed_cost_usd"], fper_day, fper_day * month,
+                                             fper_day * DAYS_PER_YEAR]})
     head = (f"Over {days:,.1f} days the runs cost {usd(k['total_cost_usd'])}: a run-rate of "
-            f"{usd(per_day * 365)} a year, of which failed runs {usd(fper_day * 365)} a year.")
-    return Insight("cost.run_rate", "cost", "info", title, head, evidence=ev)
+            f"{usd(per_day * DAYS_PER_YEAR)} a year, of which failed runs {usd(fper_day * DAYS_PER_YEAR)} a year.")
+    return Insight("cost.run_rate", "cost", "info", title, head, evidence=ev,
+                   units={"Days": "days", "Cost (USD)": "usd", "Failed cost (USD)": "usd"})

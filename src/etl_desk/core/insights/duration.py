@@ -19,6 +19,11 @@ def _spread(x: np.ndarray) -> dict:
             "CV": sd / mean if mean else None}
 
 
+#: Units of the duration-spread tables.
+SPREAD_UNITS = {"Runs": "count", "p10 (min)": "min", "p50 (min)": "min", "p90 (min)": "min", "p95 (min)": "min",
+                "Mean (min)": "min", "CV": "number", "p90/p10": "ratio"}
+
+
 def _r(x, d=2):
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), d)
 
@@ -39,7 +44,7 @@ def _duration_insights(ctx: _Ctx) -> tuple[list[Insight], dict]:
                  f"failed runs' durations {'vary more' if (fa['CV'] or 0) > (s['CV'] or 0) else 'vary no more'} "
                  f"than successful ones'.")
     out = [Insight("duration.by_status", "duration", "info", "Duration spread by status", head, evidence=ev,
-                   run_ids=_ids(ctx, ok & ctx.failed))]
+                   run_ids=_ids(ctx, ok & ctx.failed), units=SPREAD_UNITS)]
     by_pipe = _duration_by_group(ctx)
     out.append(by_pipe[0])
     out.append(_throughput(ctx))
@@ -88,7 +93,7 @@ def _duration_by_group(ctx: _Ctx) -> tuple[Insight, pd.DataFrame | None]:
     sel = ctx.group_codes == name_idx.get(str(top.iloc[0]), -2)
     return Insight("duration.by_pipeline", "duration", "notice" if top["CV"] > 1 else "info", title, head,
                    evidence=t.head(TOP_N * 3), run_ids=_ids(ctx, sel),
-                   missing=ctx.group_note if lab != "pipeline" else None), t
+                   missing=ctx.group_note if lab != "pipeline" else None, units=SPREAD_UNITS), t
 
 
 def _throughput(ctx: _Ctx) -> Insight:
@@ -110,7 +115,9 @@ def _throughput(ctx: _Ctx) -> Insight:
                                                  round(float(np.median(tp[okf])), 3) if okf.any() else None]})
         head = (f"Throughput {overall_all:,.2f} GB per minute over all runs (median run {ev.iloc[0, 3]} GB/min). "
                 f"No per-pipeline breakdown: {ctx.group_note}.")
-        return Insight("duration.throughput", "duration", "info", title, head, evidence=ev, missing=ctx.group_note)
+        return Insight("duration.throughput", "duration", "info", title, head, evidence=ev, missing=ctx.group_note,
+                       units={"Runs": "count", "GB per min (total)": "gb_per_min",
+                              "Median GB per min": "gb_per_min"})
     codes, k = ctx.group_codes, len(ctx.group_names)
     m = okf & (codes >= 0)
     cnt, gb, mins = _group_sums(np.where(m, codes, -1), k, np.nan_to_num(ctx.gb), np.nan_to_num(ctx.dur))
@@ -126,4 +133,6 @@ def _throughput(ctx: _Ctx) -> Insight:
             f"{lo.iloc[0]} at {lo['GB per min (total)']:,.3f} GB/min, the fastest {hi.iloc[0]} at "
             f"{hi['GB per min (total)']:,.3f} GB/min.")
     return Insight("duration.throughput", "duration", "info", title, head, evidence=ev.head(TOP_N * 3),
-                   missing=ctx.group_note if ctx.group_label != "pipeline" else None)
+                   missing=ctx.group_note if ctx.group_label != "pipeline" else None,
+                   units={"Successful runs": "count", "GB processed": "gb", "Minutes": "min",
+                          "GB per min (total)": "gb_per_min"})

@@ -36,7 +36,7 @@ KPI_KEYS = (
 )
 
 #: Display metadata for the KPI strip and the report: key -> (label, format).
-#: Formats: "int", "usd", "pct", "min", "tb", "days", "text".
+#: Formats: "int", "usd", "pct", "min", "tb", "days", "datetime" (ISO text, UTC), "text".
 KPI_DISPLAY = {
     "runs": ("Runs", "int"),
     "failed_runs": ("Failed runs", "int"),
@@ -54,8 +54,8 @@ KPI_DISPLAY = {
     "retry_runs": ("Retry runs (attempt > 1)", "int"),
     "retry_cost_usd": ("Retry cost", "usd"),
     "total_tb": ("Data processed", "tb"),
-    "first_start": ("First run", "text"),
-    "last_end": ("Last run ended", "text"),
+    "first_start": ("First run", "datetime"),
+    "last_end": ("Last run ended", "datetime"),
     "span_days": ("Period", "days"),
     "cost_unknown_runs": ("Runs with unknown cost", "int"),
 }
@@ -93,13 +93,13 @@ def format_value(value, fmt: str) -> str:
     if fmt == "usd":
         return _fmt.usd(value, missing="n/a")
     if fmt == "pct":
-        return f"{value * 100:.2f} %"
+        return f"{_fmt.fixed(value * 100, 2)} %"
     if fmt == "min":
-        return f"{value:,.1f} min"
+        return f"{_fmt.fixed(value, 1)} min"
     if fmt == "tb":
-        return f"{value:,.2f} TB"
+        return f"{_fmt.fixed(value, 2)} TB"
     if fmt == "days":
-        return f"{value:,.1f} days"
+        return f"{_fmt.fixed(value, 1)} days"
     return str(value)
 
 
@@ -171,6 +171,18 @@ def kpi_format(key: str) -> str:
     if key in ("runs",) or key.endswith("_runs"):
         return "int"
     return "text"
+
+
+#: KPI format -> unit (:data:`etl_desk.core.fmt.UNITS`), for number formats in the workbook.
+KPI_UNITS = {"int": "count", "usd": "usd", "pct": "fraction", "min": "min", "tb": "tb", "days": "days",
+             "datetime": "datetime", "text": "text"}
+
+
+def kpi_unit(key: str) -> str:
+    """The :data:`~etl_desk.core.fmt.UNITS` key of KPI *key* (cost per TB: ``usd_per_tb``)."""
+    if key == "cost_per_tb_usd":
+        return "usd_per_tb"
+    return KPI_UNITS.get(kpi_format(key), "number")
 
 
 def kpi_label(key: str) -> str:

@@ -10,6 +10,10 @@ from etl_desk.core.insights.base import Insight, _Ctx, _ids
 from etl_desk.core.insights.stats import ALPHA, explain_p, failure_by_volume_band, mann_whitney_volumes
 
 
+#: Units of the volume-band table (:func:`etl_desk.core.insights.stats.failure_by_volume_band`).
+BAND_UNITS = {"From (GB)": "gb", "To (GB)": "gb", "Runs": "count", "Failed": "count", "Failure rate (%)": "percent"}
+
+
 def _volume_insights(ctx: _Ctx) -> tuple[list[Insight], dict | None]:
     why = "this source has no data-volume column (Data Processed (GB))"
     if ctx.gb is None:
@@ -35,7 +39,7 @@ def _volume_insights(ctx: _Ctx) -> tuple[list[Insight], dict | None]:
             f"Chi-square test of independence: χ² = {res['chi2']:.2f}, {res['dof']} degrees of freedom. {words}")
     sig = not math.isnan(p) and p < ALPHA
     ins = [Insight("volume.failure_by_band", "data volume", "warning" if sig else "info",
-                   "Failure rate by data volume", head, evidence=tab,
+                   "Failure rate by data volume", head, evidence=tab, units=BAND_UNITS,
                    run_ids=_ids(ctx, np.flatnonzero(known)[(res["band"] == int(worst.name)) & f]),
                    missing=(f"{int((~known).sum()):,} runs without a data volume are left out"
                             if not known.all() else None))]
@@ -58,5 +62,7 @@ def _volume_insights(ctx: _Ctx) -> tuple[list[Insight], dict | None]:
                            "Mean (GB)": [round(float(vs.mean()), 2), round(float(vf.mean()), 2)]})
         ins.append(Insight("volume.failed_vs_success", "data volume", "warning" if mw["p"] < ALPHA else "info",
                            "Volumes of failed and successful runs", head, evidence=ev,
+                           units={"Runs": "count", "p25 (GB)": "gb", "Median (GB)": "gb", "p75 (GB)": "gb",
+                                  "Mean (GB)": "gb"},
                            run_ids=_ids(ctx, ctx.failed & ~np.isnan(ctx.gb))))
     return ins, {"bands": res, "mw": mw}

@@ -1,472 +1,435 @@
-"""The Assumptions and Business Case sheets of the finance workbook (XlsxWriter).
+"""The Business Case sheet: every figure of every option as a live formula over the named inputs.
 
-:func:`write_assumptions_sheet` puts every assumption and every baseline figure
-in a labelled cell with a workbook-level defined name, its unit and rationale.
-:func:`write_business_case_sheet` writes the business case as live formulas
-that refer to those names -- change an assumption in Excel or LibreOffice and
-every figure follows -- each with the value ETL Desk computed as the cached
-result. The formulas are the model of :mod:`etl_desk.core.finance`, term for
-term, and use only arithmetic, IF, AND, MIN, MAX, SUM, SUMPRODUCT, COUNT,
-ISNUMBER and ROUNDUP, which Excel and LibreOffice evaluate identically.
+Columns: figure, unit, the five solutions, the portfolio, doing nothing (grey where a row
+does not apply). Sections: IT leadership (investment, peak FTE and person-weeks,
+timeline), what each solution acts on (measured or assumed), finance per period,
+sizing, finance over the horizon (NPV with an ``NPV()`` cross-check, PI, IRR, ROI,
+payback and discounted payback with their horizon flags, switching values), operations,
+and the conventions, one per line. Below the printed area: the working figures the
+Scenarios sheet uses (PV per dollar of target, of investment and of maintenance) and the
+table that picks the NPV-maximising portfolio (all 32 combinations).
 
-Defined names:
-
-* ``g_<key>`` for global assumptions (``g_discount_rate`` ...);
-* ``<solution id with _>_<key>`` for solution assumptions
-  (``error_monitoring_effect`` ...);
-* ``bl_<component>_observed`` (sums over the data), ``bl_<component>``
-  (annualised, formulas), ``bl_span_days``, ``bl_active_days``,
-  ``bl_annualisation_factor``, ``bl_target_keys`` / ``bl_target_values``
-  (the lookup table a solution's ``target`` picks from);
-* ``bc_months``, ``bc_cum_do_nothing``, ``bc_cum_portfolio`` -- the monthly
-  cumulative-cost table for the chart (months 0..horizon).
+Results get defined names ``bc_<option>_<figure>`` (:mod:`etl_desk.core.workbook.names`).
 """
 from __future__ import annotations
 
 import numpy as np
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from etl_desk.core.business_case.catalogue import catalogue
-from etl_desk.core.business_case.model import BusinessCase, Result
+from etl_desk.core.business_case.catalogue import catalogue, targets
+from etl_desk.core.business_case.model import BusinessCase
 from etl_desk.core.business_case.periods import PERIODS, per_period
-from etl_desk.core.workbook.assumptions_sheet import (
-    BUSINESS_CASE_SHEET,
-    NA,
-    NEVER,
-    _Formats,
-    _sheet_ref,
-    solution_prefix,
-)
+from etl_desk.core.business_case.report import CONVENTIONS
+from etl_desk.core.business_case.scenarios import SwitchingValue
+from etl_desk.core.data.xlsx_book import print_setup
+from etl_desk.core.workbook.formats import Styles, wrapped_height
+from etl_desk.core.workbook.case_working import write_working
+from etl_desk.core.workbook.names import BUSINESS_CASE_SHEET, a1, bc, define, prefix, sch
+
+NA = "n/a"
+PERIOD_DIV = {"day": "/c_days_per_year", "week": "/c_days_per_year*c_days_per_week", "month": "/c_months_per_year",
+              "quarter": "/c_quarters_per_year", "year": ""}
+C0 = 2  # first solution column
 
 
-# ---------------------------------------------------------------------------------------------
-# Business Case sheet
-# ---------------------------------------------------------------------------------------------
-def _crossings(cum: np.ndarray) -> list:
-    prev = np.concatenate(([0.0], cum[:-1]))
-    out = []
-    for i, (p, c) in enumerate(zip(prev, cum)):
-        out.append(float(i + (-p) / (c - p)) if (p < 0 and c >= 0) else "")
-    return out
+def _payback_cell(pb: float | None, status: str):
+    return pb if pb is not None else status
 
 
-def write_business_case_sheet(workbook, case: BusinessCase, names: dict[str, str], *,
-                              sheet_name: str = BUSINESS_CASE_SHEET) -> dict[str, str]:
-    """Write the Business Case sheet as live formulas over the Assumptions names.
+class _Sheet:
+    def __init__(self, wb, st: Styles, case: BusinessCase):
+        self.wb, self.st, self.case = wb, st, case
+        self.ws = wb.add_worksheet(BUSINESS_CASE_SHEET)
+        self.sols = case.solutions
+        self.ns = len(self.sols)
+        self.pcol = C0 + self.ns
+        self.dcol = self.pcol + 1
+        self.row = 0
+        self.rows: dict[str, int] = {}
 
-    Returns chart ranges (XlsxWriter ``add_series`` syntax) of the monthly
-    cumulative-cost table: ``months``, ``do_nothing``, ``portfolio`` (months
-    0..horizon), plus ``do_nothing_name`` / ``portfolio_name`` header cells.
-    """
-    f = _Formats(workbook)
-    ws = workbook.add_worksheet(sheet_name)
-    cat = catalogue()
-    sols = case.solutions
-    ns = len(sols)
-    g_max_years = int(cat.globals["horizon_years"].max)
-    rows_max = g_max_years * 12
-    n = case.horizon_months
+    def col_of(self, rid: str) -> int:
+        if rid == "portfolio":
+            return self.pcol
+        if rid == "do-nothing":
+            return self.dcol
+        return C0 + [r.id for r in self.sols].index(rid)
+
+    def addr(self, key: str, rid: str, absolute: bool = True) -> str:
+        return a1(self.rows[key], self.col_of(rid), abs_row=absolute, abs_col=absolute)
+
+    def rng(self, key: str) -> str:
+        r = self.rows[key]
+        return f"{a1(r, C0, abs_row=True, abs_col=True)}:{a1(r, C0 + self.ns - 1, abs_row=True, abs_col=True)}"
+
+    def section(self, text: str) -> None:
+        self.ws.merge_range(self.row, 0, self.row, self.dcol, text, self.st.section)
+        self.row += 1
+
+    def new(self, key: str, label: str, unit: str, name: str | None = None) -> int:
+        r = self.row
+        self.rows[key] = r
+        self.ws.write_string(r, 0, label, self.st.wrap)
+        self.ws.write_string(r, 1, unit, self.st.text)
+        self.ws.set_row(r, wrapped_height(label, 44))
+        self.row += 1
+        if name:
+            for res in self.sols + [self.case.portfolio]:
+                define(self.wb, bc(res.id, name), BUSINESS_CASE_SHEET, r, self.col_of(res.id))
+        return r
+
+    def put(self, key: str, rid: str, formula: str, value, fmt) -> None:
+        if isinstance(value, float) and not np.isfinite(value):
+            value = NA
+        self.ws.write_formula(self.rows[key], self.col_of(rid), formula, fmt, value)
+
+    def na(self, key: str, rid: str = "do-nothing") -> None:
+        self.ws.write_blank(self.rows[key], self.col_of(rid), None, self.st.na)
+
+
+def write_business_case_sheet(wb, st: Styles, case: BusinessCase, switching: list[SwitchingValue]) -> None:
+    """Write the Business Case sheet of *case* (the schedule sheet supplies the ``sch_`` names)."""
+    s = _Sheet(wb, st, case)
+    ws, sols, port = s.ws, s.sols, case.portfolio
     a = case.assumptions
-    col0 = 2  # first solution column
-    pcol = col0 + ns  # portfolio column
-    dcol = pcol + 1  # doing nothing column
-    letters = {i: xl_col_to_name(col0 + i) for i in range(ns)}
-
+    sw = {v.option_id: v for v in switching}
     ws.set_column(0, 0, 46)
-    ws.set_column(1, 1, 16)
-    ws.set_column(col0, dcol, 19)
-    ws.write(0, 0, "Business case: the five solutions against doing nothing", f.title)
-    ws.write(1, 0, "Every figure is a live formula over the defined names of the Assumptions sheet. "
-                   "Per-period figures are steady-state run-rates (year = 365 days, quarter = year / 4, "
-                   "month = year / 12, week = 7 days). Cash flows are monthly; NPV discounts month m by "
-                   "(1 + discount rate) ^ (-m / 12). Payback = months until the cumulative net cash flow "
-                   "turns non-negative for good (linear within the month). ROI = net benefit / costs over "
-                   "the horizon. The portfolio applies solutions that share a target to what earlier ones "
-                   "leave (1 - product of (1 - effect)).", f.note)
-    ws.set_row(1, 75)
-    hdr_row = 3
-    ws.write_string(hdr_row, 0, "Figure", f.header)
-    ws.write_string(hdr_row, 1, "Unit", f.header)
-    for i, r in enumerate(sols):
-        ws.write_string(hdr_row, col0 + i, f"{r.number}. {r.name}", f.header)
-    ws.write_string(hdr_row, pcol, "Portfolio (selected)", f.header)
-    ws.write_string(hdr_row, dcol, "Doing nothing", f.header)
-    ws.set_row(hdr_row, 48)
-    ws.freeze_panes(hdr_row + 1, 2)
+    ws.set_column(1, 1, 15)
+    ws.set_column(C0, s.dcol, 17)
+    ws.write_string(0, 0, "Business case: the five solutions, the portfolio and doing nothing", st.title)
+    ws.merge_range(1, 0, 1, s.dcol, "Every figure is a live formula over the Assumptions sheet's named inputs and the "
+                                    "Monthly schedule. Conventions are listed at the bottom, one per line.", st.subtitle)
+    s.row = 3
+    ws.write_string(s.row, 0, "Figure", st.header)
+    ws.write_string(s.row, 1, "Unit", st.header)
+    for r in sols:
+        ws.write_string(s.row, s.col_of(r.id), f"{r.number}. {r.name}", st.header)
+    ws.write_string(s.row, s.pcol, "Portfolio", st.header)
+    ws.write_string(s.row, s.dcol, "Doing nothing", st.header)
+    ws.set_row(s.row, 48)
+    hdr = s.row
+    ws.freeze_panes(hdr + 1, 2)
+    s.row += 1
 
-    rows: dict[str, int] = {}
-    cur = [hdr_row + 1]
-
-    def new_row(key: str, label: str, unit: str) -> int:
-        r = cur[0]
-        rows[key] = r
-        ws.write_string(r, 0, label, f.text)
-        ws.write_string(r, 1, unit, f.text)
-        cur[0] += 1
-        return r
-
-    def section(label: str) -> None:
-        ws.merge_range(cur[0], 0, cur[0], dcol, label, f.section)
-        cur[0] += 1
-
-    def cell(key: str, col: int, abs_col: bool = False) -> str:
-        return xl_rowcol_to_cell(rows[key], col, row_abs=True, col_abs=abs_col)
-
-    def per_solution(key, label, unit, formula_fn, value_fn, fmt, portfolio=None, nothing=None):
-        """formula_fn(i, prefix, col_letter) -> formula; portfolio/nothing: (formula, value, fmt) or None."""
-        r = new_row(key, label, unit)
-        for i, res in enumerate(sols):
-            v = value_fn(res)
-            ws.write_formula(r, col0 + i, formula_fn(i, solution_prefix(res.id)), fmt, v)
-        for col, spec in ((pcol, portfolio), (dcol, nothing)):
-            if spec is None:
-                continue
-            formula, value, fmt2 = spec
-            ws.write_formula(r, col, formula, fmt2 or fmt, value)
-        return r
-
-    def rng(key: str) -> str:
-        return f"{cell(key, col0)}:{cell(key, col0 + ns - 1)}"
-
-    def zero(fmt=f.usd):
-        return ("=0", 0, fmt)
-
-    # ---- IT leadership ---------------------------------------------------------------------
-    section("IT leadership: investment, personnel, timeline")
-    per_solution("enabled", "In the portfolio (1 = yes)", "flag",
-                 lambda i, p: f"=IF({p}_enabled,1,0)", lambda r: 1 if r.enabled else 0, f.int)
-    en_rng = rng("enabled")
-    n_en = sum(1 for r in sols if r.enabled)
-    ws.write_formula(rows["enabled"], pcol, f"=SUM({en_rng})", f.int, n_en)
-
-    per_solution("investment", "Investment (people x weeks x rate + tooling)", "USD",
-                 lambda i, p: f"={p}_people*{p}_weeks*{p}_weekly_rate_usd+{p}_tooling_usd",
-                 lambda r: r.investment_usd, f.usd_bold, nothing=zero(f.usd_bold))
-    ws.write_formula(rows["investment"], pcol, f"=SUMPRODUCT({en_rng},{rng('investment')})", f.usd_bold,
-                     case.portfolio.investment_usd)
-    per_solution("people", "Personnel during implementation", "FTE",
-                 lambda i, p: f"={p}_people", lambda r: r.personnel_fte, f.num, nothing=zero(f.num))
-    ws.write_formula(rows["people"], pcol, f"=SUMPRODUCT({en_rng},{rng('people')})", f.num,
-                     case.portfolio.personnel_fte)
-    per_solution("start_week", "Start", "week", lambda i, p: f"={p}_start_week",
-                 lambda r: r.start_week, f.months, nothing=zero(f.months))
-    per_solution("go_live_week", "Go-live", "week", lambda i, p: f"={p}_start_week+{p}_weeks",
-                 lambda r: r.go_live_week, f.months, nothing=zero(f.months))
-    per_solution("duration_weeks", "Implementation time", "weeks", lambda i, p: f"={p}_weeks",
-                 lambda r: r.duration_weeks, f.months, nothing=zero(f.months))
-    en_c = [cell("enabled", col0 + i) for i in range(ns)]
-    sw_c = [cell("start_week", col0 + i) for i in range(ns)]
-    gl_c = [cell("go_live_week", col0 + i) for i in range(ns)]
-    p_start = "MIN(" + ",".join(f"IF({e}=1,{s},1E+300)" for e, s in zip(en_c, sw_c)) + ")"
-    p_end = "MAX(" + ",".join(f"IF({e}=1,{s},-1E+300)" for e, s in zip(en_c, gl_c)) + ")"
-    ws.write_formula(rows["start_week"], pcol, f"=IF(SUM({en_rng})=0,0,{p_start})", f.months,
-                     case.portfolio.start_week)
-    ws.write_formula(rows["go_live_week"], pcol, f"=IF(SUM({en_rng})=0,0,{p_end})", f.months,
-                     case.portfolio.go_live_week)
-    ws.write_formula(rows["duration_weeks"], pcol,
-                     f"=IF(SUM({en_rng})=0,0,{cell('go_live_week', pcol)}-{cell('start_week', pcol)})",
-                     f.months, case.portfolio.duration_weeks)
-    per_solution("ramp_weeks", "Ramp-up to full effect after go-live", "weeks", lambda i, p: f"={p}_ramp_weeks",
-                 lambda r: a["solutions"][r.id]["ramp_weeks"], f.months)
-
-    # ---- effect on the baseline ------------------------------------------------------------
-    section("What each solution acts on")
-    r_t = new_row("target", "Acts on (baseline component)", "key")
-    for i, res in enumerate(sols):
-        ws.write_formula(r_t, col0 + i, f"={solution_prefix(res.id)}_target", f.gen, res.target)
-    ws.write_string(r_t, dcol, "total_cost", f.gen)
-    per_solution("target_usd", "Baseline of that component", "USD per year",
-                 lambda i, p: f'=SUMPRODUCT((bl_target_keys="baseline."&{p}_target)*bl_target_values)',
-                 lambda r: r.target_usd_per_year or 0.0, f.usd,
-                 nothing=("=bl_total_cost", case.do_nothing.cost_year, None))
-    per_solution("effect", "Effect on the component", "fraction", lambda i, p: f"={p}_effect",
-                 lambda r: r.effect, f.pct)
-
-    def remaining_formula(i: int, p: str) -> str:
-        terms = []
-        for j in range(i):
-            q = solution_prefix(sols[j].id)
-            terms.append(f"(1-{en_c[j]}*{q}_effect*({q}_target={p}_target))")
-        return f"={en_c[i]}*" + ("*".join(terms) if terms else "1")
-
-    per_solution("remaining", "Portfolio: share of the effect left by earlier selected solutions", "fraction",
-                 remaining_formula, lambda r: r.remaining_share, f.pct)
-    per_solution("start_month", "Start (months from now)", "months", lambda i, p: f"={p}_start_week*7*12/365",
-                 lambda r: r.start_week * 7 * 12 / 365, f.months)
-    per_solution("go_live_month", "Go-live (months from now)", "months",
-                 lambda i, p: f"=({p}_start_week+{p}_weeks)*7*12/365",
-                 lambda r: (r.go_live_week) * 7 * 12 / 365, f.months)
-    per_solution("ramp_months", "Ramp-up (months)", "months", lambda i, p: f"={p}_ramp_weeks*7*12/365",
-                 lambda r: a["solutions"][r.id]["ramp_weeks"] * 7 * 12 / 365, f.months)
-
-    # ---- finance: per period ---------------------------------------------------------------
-    section("Finance: maintenance, savings and cost per period (steady state, today's spend level)")
-
-    def periods_block(key: str, label: str, year_formula, year_value, port, nothing):
-        ry = None
-        # the yearly row first (others derive from it), displayed last like the JSON order
-        keys = {}
-        for per in PERIODS:
-            keys[per] = f"{key}_{per}"
-        # rows: day, week, month, quarter, year
-        base_row = cur[0]
-        for k, per in enumerate(PERIODS):
-            rows[keys[per]] = base_row + k
-        cur[0] += len(PERIODS)
-        ry = rows[keys["year"]]
-        divs = {"day": "/365", "week": "/365*7", "month": "/12", "quarter": "/4", "year": ""}
-        for per in PERIODS:
-            r = rows[keys[per]]
-            ws.write_string(r, 0, f"{label} per {per}", f.text)
-            ws.write_string(r, 1, f"USD per {per}", f.text)
-        cols = [(col0 + i, year_formula(i, solution_prefix(res.id)), year_value(res)) for i, res in enumerate(sols)]
+    def each(key, label, unit, formula_fn, value_fn, fmt, name=None, port=None, nothing=None):
+        s.new(key, label, unit, name)
+        for r in sols:
+            s.put(key, r.id, formula_fn(prefix(r.id), r), value_fn(r), fmt)
         if port is not None:
-            port = port() if callable(port) else port
-            cols.append((pcol, port[0], port[1]))
-        if nothing is not None:
-            cols.append((dcol, nothing[0], nothing[1]))
-        for col, formula, yv in cols:
-            ws.write_formula(ry, col, formula, f.usd_bold, yv)
-            yref = xl_rowcol_to_cell(ry, col)
-            pv = per_period(yv)
+            s.put(key, "portfolio", port[0], port[1], port[2] if len(port) > 2 else fmt)
+        if nothing is None:
+            s.na(key)
+        else:
+            s.put(key, "do-nothing", nothing[0], nothing[1], nothing[2] if len(nothing) > 2 else fmt)
+
+    # ---- IT leadership ------------------------------------------------------------------------
+    s.section("IT leadership: investment, personnel, timeline")
+    each("enabled", "Allowed in the portfolio (1 = yes)", "flag", lambda p, r: f"=IF({p}_enabled,1,0)",
+         lambda r: 1 if r.enabled else 0, st.num["count"], name="en")
+    s.put("enabled", "portfolio", f"=SUM({s.rng('enabled')})", sum(r.enabled for r in sols), st.num["count"])
+    s.new("member", f"In the portfolio (rule: g_portfolio = {a['global']['portfolio']})", "flag", "mem")
+    best_cell = "bc_best_mask"
+    for i, r in enumerate(sols):
+        p = prefix(r.id)
+        s.put("member", r.id, f'=IF(g_portfolio="npv_max",MOD(INT({best_cell}/2^{i}),2),IF({p}_enabled,1,0))',
+              1 if r.member else 0, st.num["count"])
+    s.put("member", "portfolio", f"=SUM({s.rng('member')})", len(case.members), st.num["count"])
+    s.na("member")
+    mem = s.rng("member")
+    each("inv", "Investment: (people x weeks x loaded weekly rate + tooling) x scenario", "USD",
+         lambda p, r: f"=({p}_people*{p}_weeks*{p}_weekly_rate_usd+{p}_tooling_usd)*sc_investment",
+         lambda r: r.investment_usd, st.bold["usd0"], name="inv")
+    s.put("inv", "portfolio", f"=SUMPRODUCT({mem},{s.rng('inv')})", port.investment_usd, st.bold["usd0"])
+    each("people", "Personnel during implementation (portfolio: peak FTE at one time)", "FTE",
+         lambda p, r: f"={p}_people", lambda r: r.personnel_fte, st.num["number"], name="fte")
+    each("pweeks", "Effort (people x weeks)", "person-weeks", lambda p, r: f"={p}_people*{p}_weeks",
+         lambda r: r.person_weeks, st.num["number"], name="pweeks")
+    s.put("pweeks", "portfolio", f"=SUMPRODUCT({mem},{s.rng('pweeks')})", port.person_weeks, st.num["number"])
+    each("start_week", "Start", "week", lambda p, r: f"={p}_start_week", lambda r: r.start_week, st.num["number"])
+    each("go_week", "Go-live", "week", lambda p, r: f"={p}_start_week+{p}_weeks", lambda r: r.go_live_week,
+         st.num["number"])
+    each("weeks", "Implementation time", "weeks", lambda p, r: f"={p}_weeks", lambda r: r.duration_weeks,
+         st.num["number"])
+    each("ramp_weeks", "Ramp-up to full effect after go-live", "weeks", lambda p, r: f"={p}_ramp_weeks",
+         lambda r: a["solutions"][r.id]["ramp_weeks"], st.num["number"])
+    en = [s.addr("member", r.id) for r in sols]
+    sw_ = [s.addr("start_week", r.id) for r in sols]
+    gw = [s.addr("go_week", r.id) for r in sols]
+    ppl = [s.addr("people", r.id) for r in sols]
+    none = f"SUM({mem})=0"
+    p_start = "MIN(" + ",".join(f"IF({e}=1,{x},1E+300)" for e, x in zip(en, sw_)) + ")"
+    p_end = "MAX(" + ",".join(f"IF({e}=1,{x},-1E+300)" for e, x in zip(en, gw)) + ")"
+    s.put("start_week", "portfolio", f"=IF({none},0,{p_start})", port.start_week, st.num["number"])
+    s.put("go_week", "portfolio", f"=IF({none},0,{p_end})", port.go_live_week, st.num["number"])
+    s.put("weeks", "portfolio", f"=IF({none},0,{s.addr('go_week', 'portfolio')}-{s.addr('start_week', 'portfolio')})",
+          port.duration_weeks, st.num["number"])
+    s.na("ramp_weeks", "portfolio")
+    loads = []
+    for i in range(len(sols)):
+        load = "+".join(f"{en[j]}*{ppl[j]}*({sw_[j]}<={sw_[i]})*({sw_[i]}<{gw[j]})" for j in range(len(sols)))
+        loads.append(f"{en[i]}*({load})")
+    s.put("people", "portfolio", "=MAX(" + ",".join(loads) + ")", port.personnel_fte, st.num["number"])
+    for key, name, f, v in (("start_m", "start_m", "={p}_start_week*c_days_per_week*c_months_per_year/c_days_per_year",
+                             lambda r: r.start_week * 7 * 12 / 365),
+                            ("go_m", "go_m", "=({p}_start_week+{p}_weeks)*c_days_per_week*c_months_per_year/"
+                                             "c_days_per_year", lambda r: r.go_live_week * 7 * 12 / 365),
+                            ("ramp_m", "ramp_m", "={p}_ramp_weeks*c_days_per_week*c_months_per_year/c_days_per_year",
+                             lambda r: a["solutions"][r.id]["ramp_weeks"] * 7 * 12 / 365)):
+        label = {"start_m": "Start", "go_m": "Go-live", "ramp_m": "Ramp-up"}[key] + " (months from the start)"
+        each(key, label, "months", lambda p, r, f=f: f.format(p=p), v, st.num["months"], name=name)
+        s.na(key, "portfolio")
+
+    # ---- effect on the baseline -------------------------------------------------------------
+    s.section("What each solution acts on (measured from the runs, or assumed)")
+    tl = targets()
+    each("target", "Acts on", "", lambda p, r: f'=INDEX(bl_target_labels,MATCH("baseline."&{p}_target,'
+                                              f'bl_target_keys,0))',
+         lambda r: tl[r.target].label + ", a year", st.wrap)
+    ws.set_row(s.rows["target"], 45)
+    s.na("target", "portfolio")
+    each("basis", "Measured or assumed", "", lambda p, r: f'=IF(OR({p}_target="storage_cost",'
+                                                          f'{p}_target="incident_cost"),"ASSUMED","measured")',
+         lambda r: "ASSUMED" if r.target in ("storage_cost", "incident_cost") else "measured", st.text)
+    s.na("basis", "portfolio")
+    each("tgt", "Yearly spend on that component, as counted", "USD per year",
+         lambda p, r: f'=SUMPRODUCT((bl_target_keys="baseline."&{p}_target)*bl_target_values)',
+         lambda r: r.target_usd_per_year or 0.0, st.num["usd0"], name="tgt",
+         nothing=("=bl_total_cost", case.annual["total_cost"], st.num["usd0"]))
+    s.na("tgt", "portfolio")
+    each("effect_in", "Effect on the component (input)", "%", lambda p, r: f"={p}_effect", lambda r: r.effect_input,
+         st.num["fraction"])
+    s.na("effect_in", "portfolio")
+    each("eff", "Effect in this scenario (input x scenario, at most 100 %)", "%",
+         lambda p, r: f"=MIN(1,{p}_effect*sc_effect)", lambda r: r.effect, st.num["fraction"], name="eff")
+    s.na("eff", "portfolio")
+
+    def rem_formula(p, r):
+        i = [x.id for x in sols].index(r.id)
+        terms = [f"(1-{en[j]}*{s.addr('eff', sols[j].id)}*({prefix(sols[j].id)}_target={p}_target))"
+                 for j in range(i)]
+        return f"={en[i]}*" + ("*".join(terms) if terms else "1")
+
+    each("rem", "Portfolio: share of the component left by earlier members", "%", rem_formula,
+         lambda r: r.remaining_share, st.num["fraction"], name="rem")
+    s.na("rem", "portfolio")
+
+    # ---- per period ---------------------------------------------------------------------------
+    s.section("Finance per period: steady-state run-rates (year = 365 days, month = year / 12, week = 7 days)")
+
+    def periods(key, label, year_f, year_v, port_f, port_v, nothing=None, name=None, definition=""):
+        if definition:
+            ws.merge_range(s.row, 0, s.row, s.dcol, definition, st.note)
+            s.row += 1
+        first = s.row
+        for k, per in enumerate(PERIODS):
+            s.rows[f"{key}_{per}"] = first + k
+            ws.write_string(first + k, 0, f"{label} per {per}", st.wrap)
+            ws.write_string(first + k, 1, f"USD per {per}", st.text)
+        s.row += len(PERIODS)
+        ry = s.rows[f"{key}_year"]
+        cols = [(r.id, year_f(prefix(r.id), r), year_v(r)) for r in sols] + [("portfolio", port_f, port_v)]
+        if nothing:
+            cols.append(("do-nothing", nothing[0], nothing[1]))
+        for rid, f, v in cols:
+            ws.write_formula(ry, s.col_of(rid), f, st.bold["usd0"], v)
+            yref = a1(ry, s.col_of(rid))
+            pv = per_period(v)
             for per in PERIODS[:-1]:
-                ws.write_formula(rows[keys[per]], col, f"={yref}{divs[per]}", f.usd, pv[per])
+                ws.write_formula(s.rows[f"{key}_{per}"], s.col_of(rid), f"={yref}{PERIOD_DIV[per]}", st.num["usd"],
+                                 pv[per])
+        if not nothing:
+            for per in PERIODS:
+                s.na(f"{key}_{per}")
+        if name:
+            for r in sols + [port]:
+                define(wb, bc(r.id, name), BUSINESS_CASE_SHEET, ry, s.col_of(r.id))
 
-    periods_block("maintenance", "Maintenance", 
-                  lambda i, p: f"={p}_maintenance_usd_per_year+{p}_maintenance_fte*{p}_weekly_rate_usd*365/7",
-                  lambda r: r.maintenance_year,
-                  lambda: (f"=SUMPRODUCT({en_rng},{rng('maintenance_year')})", case.portfolio.maintenance_year),
-                  ("=0", 0.0))
-    periods_block("savings", "Savings",
-                  lambda i, p: f"={cell('effect', col0 + i)}*{cell('target_usd', col0 + i)}",
-                  lambda r: r.savings_year,
-                  lambda: (f"=SUMPRODUCT({en_rng},{rng('remaining')},{rng('savings_year')})",
-                           case.portfolio.savings_year),
-                  ("=0", 0.0))
-    periods_block("net", "Net savings (savings - maintenance)",
-                  lambda i, p: f"={cell('savings_year', col0 + i)}-{cell('maintenance_year', col0 + i)}",
-                  lambda r: r.savings_year - r.maintenance_year,
-                  (f"={cell('savings_year', pcol)}-{cell('maintenance_year', pcol)}",
-                   case.portfolio.savings_year - case.portfolio.maintenance_year), ("=0", 0.0))
-    periods_block("cost", "Total cost of ETL (spend - savings + maintenance)",
-                  lambda i, p: f"=bl_total_cost-{cell('savings_year', col0 + i)}+{cell('maintenance_year', col0 + i)}",
-                  lambda r: r.cost_year,
-                  (f"=bl_total_cost-{cell('savings_year', pcol)}+{cell('maintenance_year', pcol)}",
-                   case.portfolio.cost_year), ("=bl_total_cost", case.do_nothing.cost_year))
+    periods("mnt", "Maintenance",
+            lambda p, r: f"=({p}_maintenance_usd_per_year+{p}_maintenance_fte*{p}_weekly_rate_usd*"
+                         f"c_working_weeks_per_year)*sc_maintenance", lambda r: r.maintenance_year,
+            "=0", port.maintenance_year, name="mnt",
+            definition="Maintenance = (running cost + maintenance FTE x loaded weekly rate x 50 working weeks) x the "
+                       "scenario's maintenance multiplier")
+    ry = s.rows["mnt_year"]
+    rng_m = f"{a1(ry, C0, abs_row=True, abs_col=True)}:{a1(ry, C0 + s.ns - 1, abs_row=True, abs_col=True)}"
+    ws.write_formula(ry, s.pcol, f"=SUMPRODUCT({mem},{rng_m})", st.bold["usd0"], port.maintenance_year)
+    rem = s.rng("rem")
+    periods("sav", "Savings",
+            lambda p, r: f"={s.addr('eff', r.id)}*{s.addr('tgt', r.id)}", lambda r: r.savings_year,
+            "=0", port.savings_year, name="sav",
+            definition="Savings = effect in this scenario x yearly spend on the component (portfolio: x the share "
+                       "left by earlier members)")
+    ry = s.rows["sav_year"]
+    rng_s = f"{a1(ry, C0, abs_row=True, abs_col=True)}:{a1(ry, C0 + s.ns - 1, abs_row=True, abs_col=True)}"
+    ws.write_formula(ry, s.pcol, f"=SUMPRODUCT({mem},{rem},{rng_s})", st.bold["usd0"], port.savings_year)
+    periods("net", "Net savings",
+            lambda p, r: f"={a1(s.rows['sav_year'], s.col_of(r.id))}-{a1(s.rows['mnt_year'], s.col_of(r.id))}",
+            lambda r: r.savings_year - r.maintenance_year,
+            f"={a1(s.rows['sav_year'], s.pcol)}-{a1(s.rows['mnt_year'], s.pcol)}",
+            port.savings_year - port.maintenance_year, definition="Net savings = savings - maintenance")
+    periods("cost", "Total cost of ETL",
+            lambda p, r: f"=bl_total_cost-{a1(s.rows['sav_year'], s.col_of(r.id))}+{a1(s.rows['mnt_year'], s.col_of(r.id))}",
+            lambda r: r.cost_year,
+            f"=bl_total_cost-{a1(s.rows['sav_year'], s.pcol)}+{a1(s.rows['mnt_year'], s.pcol)}", port.cost_year,
+            nothing=("=bl_total_cost", case.annual["total_cost"]),
+            definition="Total cost of ETL = the cost of doing nothing - savings + maintenance")
 
-    # ---- monthly schedule (written below; summary refers to it) ----------------------------
-    summary_keys = ["horizon_savings", "horizon_costs", "net_benefit", "roi", "npv", "pv_costs", "pv_spend",
-                    "horizon_spend", "payback", "break_even"]
-    section("Finance: over the horizon (monthly cash flows)")
-    for k in summary_keys:
-        rows[k] = cur[0]
-        cur[0] += 1
-    section("Operations: personnel, timeline, feasibility, technology")
-    for key, label, getter in (
-            ("roles", "Personnel (roles)", lambda s: "; ".join(s.personnel)),
-            ("timeline_text", "Timeline", lambda s: s.timeline),
-            ("feasibility", "Feasibility", lambda s: s.feasibility),
-            ("technology", "Technology requirements", lambda s: "; ".join(s.technology))):
-        r = new_row(key, label, "text")
-        for i, sol in enumerate(cat.solutions):
-            ws.write_string(r, col0 + i, getter(sol), f.wrap)
-        ws.set_row(r, 150)
-    sched_title = cur[0] + 2
-    sched_hdr = sched_title + 1
-    # print the summary a reader wants (figures x solutions), not the 120-month working schedule
-    ws.print_area(0, 0, sched_title - 1, col0 + ns + 1)
-    ws.repeat_rows(3)
-    first = sched_hdr + 1  # month 1
-    last = first + rows_max - 1
-    # columns: A month, B in horizon, C growth, D discount, E do-nothing cost, F cumulative do-nothing
-    A, B, C, D, E, F = range(6)
-    blk = 6
-    sc0 = 6  # first solution block column
-    pc0 = sc0 + blk * ns  # portfolio block
-    names_blk = ("investment", "maintenance", "savings", "net", "cumulative net", "payback crossing")
+    # ---- sizing ---------------------------------------------------------------------------------
+    s.section("Sizing: can the solution pay back at this scale?")
+    each("upkeep_x", "Maintenance as a multiple of the spend it acts on", "x",
+         lambda p, r: f'=IF({s.addr("tgt", r.id)}>0,{bc(r.id, "mnt")}/{s.addr("tgt", r.id)},"{NA}")',
+         lambda r: (r.maintenance_year / r.target_usd_per_year) if (r.target_usd_per_year or 0) > 0 else NA,
+         st.num["ratio"])
+    s.na("upkeep_x", "portfolio")
+    each("sizing", "Sizing warning", "", lambda p, r: f'=IF({bc(r.id, "mnt")}>{s.addr("tgt", r.id)},'
+                                                      f'"Upkeep exceeds the spend it acts on","")',
+         lambda r: "Upkeep exceeds the spend it acts on" if r.maintenance_year > (r.target_usd_per_year or 0) else "",
+         st.warn)
+    s.na("sizing", "portfolio")
+    ws.set_row(s.rows["sizing"], 30)
 
-    def col_letter(c):
-        return xl_col_to_name(c)
+    _horizon_rows(s, case, sw)
+    _operations_and_conventions(s)
+    last_printed = s.row - 1
+    write_working(s, case)
+    print_setup(ws, title=BUSINESS_CASE_SHEET)
+    ws.print_area(0, 0, last_printed, s.dcol)
+    ws.repeat_rows(hdr)
+    ws.protect("", {"format_columns": True, "format_rows": True})
 
-    ws.merge_range(sched_title, 0, sched_title, 5,
-                   "Monthly schedule (month m covers months m-1 to m from now; rows beyond the horizon are 0)",
-                   f.section)
-    ws.write_row(sched_hdr, 0, ("Month", "In horizon", "Spend growth factor", "Discount factor",
-                                "Doing nothing: cost", "Doing nothing: cumulative"), f.header)
-    for i, res in enumerate(sols):
-        for k, lab in enumerate(names_blk):
-            ws.write_string(sched_hdr, sc0 + blk * i + k, f"{res.number}: {lab}", f.header)
-    for k, lab in enumerate(names_blk + ("cumulative cost with portfolio",)):
-        ws.write_string(sched_hdr, pc0 + k, f"Portfolio: {lab}", f.header)
-    ws.set_row(sched_hdr, 45)
 
-    m_all = np.arange(1, rows_max + 1, dtype="float64")
-    in_h = (m_all <= n).astype(float)
-    g = a["global"]
-    growth = (1 + g["growth_rate"]) ** ((m_all - 1) / 12)
-    disc = (1 + g["discount_rate"]) ** (-m_all / 12)
+def _horizon_rows(s: _Sheet, case: BusinessCase, sw: dict[str, SwitchingValue]) -> None:
+    st, sols, port = s.st, s.sols, case.portfolio
+    s.section("Finance over the horizon (monthly cash flows at month end; Monthly schedule and Annual cash flows)")
+    all_r = sols + [port]
 
-    def pad(x):
-        out = np.zeros(rows_max)
-        out[:len(x)] = x
-        return out
+    def row(key, label, unit, formula, value, fmt, name=None, nothing=None):
+        s.new(key, label, unit, name)
+        for r in all_r:
+            p = prefix(r.id)
+            s.put(key, r.id, formula(p, r), value(r), fmt)
+        if nothing is None:
+            s.na(key)
+        else:
+            s.put(key, "do-nothing", nothing[0], nothing[1], fmt)
 
-    dn_cost = pad(case.do_nothing_monthly)
-    dn_cum = np.cumsum(dn_cost)
-    for k in range(rows_max):
-        r = first + k
-        R = r + 1  # 1-based row number in formulas
-        ws.write_number(r, A, k + 1, f.int)
-        ws.write_formula(r, B, f"=IF(A{R}<=g_horizon_years*12,1,0)", f.int, in_h[k])
-        ws.write_formula(r, C, f"=(1+g_growth_rate)^((A{R}-1)/12)", f.num4, growth[k])
-        ws.write_formula(r, D, f"=(1+g_discount_rate)^(-A{R}/12)", f.num4, disc[k])
-        ws.write_formula(r, E, f"=B{R}*bl_total_cost/12*C{R}", f.usd, dn_cost[k])
-        ws.write_formula(r, F, f"=E{R}" if k == 0 else f"=F{R - 1}+E{R}", f.usd, dn_cum[k])
+    row("hsav", "Savings over the horizon", "USD", lambda p, r: f"=SUMPRODUCT({sch('sav', r.id)},sch_inh)",
+        lambda r: r.total_savings, st.num["usd0"])
+    row("hcost", "Costs over the horizon (investment + maintenance)", "USD",
+        lambda p, r: f"=SUMPRODUCT({sch('inv', r.id)}+{sch('mnt', r.id)},sch_inh)", lambda r: r.total_costs,
+        st.num["usd0"])
+    row("hnet", "Net benefit over the horizon", "USD",
+        lambda p, r: f"={s.addr('hsav', r.id)}-{s.addr('hcost', r.id)}", lambda r: r.net_benefit, st.bold["usd0"])
+    row("roi", "ROI (net benefit / costs, undiscounted)", "%",
+        lambda p, r: f'=IF({s.addr("hcost", r.id)}<=0,"{NA}",{s.addr("hnet", r.id)}/{s.addr("hcost", r.id)})',
+        lambda r: NA if r.roi is None else r.roi, st.num["fraction"], name="roi")
+    row("pvs", "Present value of the savings", "USD",
+        lambda p, r: f"=SUMPRODUCT({sch('sav', r.id)},sch_disc,sch_inh)", lambda r: r.pv_savings, st.num["usd0"],
+        name="pvs")
+    row("pvc", "Present value of the costs", "USD",
+        lambda p, r: f"=SUMPRODUCT({sch('inv', r.id)}+{sch('mnt', r.id)},sch_disc,sch_inh)", lambda r: r.pv_costs,
+        st.num["usd0"], name="pvc")
+    row("npv", "NPV at the discount rate (sum of discounted monthly net)", "USD",
+        lambda p, r: f"=SUM({sch('dnet', r.id)})", lambda r: r.npv_usd, st.bold["usd0"], name="npv",
+        nothing=("=0", 0.0))
+    row("npv_check", "NPV cross-check: Excel NPV() at the monthly rate", "USD",
+        lambda p, r: f"=NPV((1+g_discount_rate)^(1/c_months_per_year)-1,{sch('neth', r.id)})",
+        lambda r: r.npv_usd, st.num["usd0"], name="npv_check")
+    row("pi", "Profitability index (PV savings / PV costs; > 1 pays back)", "x",
+        lambda p, r: f'=IF({s.addr("pvc", r.id)}<=0,"{NA}",{s.addr("pvs", r.id)}/{s.addr("pvc", r.id)})',
+        lambda r: NA if r.profitability_index is None else r.profitability_index, st.num["ratio"], name="pi")
 
-    def write_block(c0: int, res: Result, formulas) -> None:
-        inv, mnt, sav = (pad(res.schedule.investment), pad(res.schedule.maintenance), pad(res.schedule.savings))
-        net = sav - inv - mnt
-        cum = np.cumsum(net)
-        cross = _crossings(cum)
-        Li = [col_letter(c0 + k) for k in range(6)]
-        for k in range(rows_max):
-            r = first + k
-            R = r + 1
-            f_inv, f_mnt, f_sav = formulas(R)
-            ws.write_formula(r, c0, f_inv, f.usd, inv[k])
-            ws.write_formula(r, c0 + 1, f_mnt, f.usd, mnt[k])
-            ws.write_formula(r, c0 + 2, f_sav, f.usd, sav[k])
-            ws.write_formula(r, c0 + 3, f"={Li[2]}{R}-{Li[0]}{R}-{Li[1]}{R}", f.usd, net[k])
-            ws.write_formula(r, c0 + 4, f"={Li[3]}{R}" if k == 0 else f"={Li[4]}{R - 1}+{Li[3]}{R}", f.usd, cum[k])
-            prev = "0" if k == 0 else f"{Li[4]}{R - 1}"
-            ws.write_formula(r, c0 + 5, f'=IF(AND({prev}<0,{Li[4]}{R}>=0),(A{R}-1)+(-{prev})/({Li[4]}{R}-{prev}),"")',
-                             f.months, cross[k])
+    def irr_f(p, r):
+        n = sch("neth", r.id)
+        cond = (f"AND(SUMPRODUCT(--({n}<0))>0,SUMPRODUCT(--({n}>0))>0,SUMPRODUCT(MAX(({n}<0)*sch_month))<"
+                f"SUMPRODUCT(MIN(({n}>0)*sch_month+({n}<=0)*1E+9)))")
+        return f'=IF({cond},(1+IRR({n},0.01))^c_months_per_year-1,"{NA}")'
 
-    for i, res in enumerate(sols):
-        X = letters[i]
+    row("irr", "IRR, annualised (where the flows change sign once)", "%", irr_f,
+        lambda r: NA if r.irr_annual is None else r.irr_annual, st.num["fraction"], name="irr")
 
-        def sref(key, X=X):
-            return f"{X}${rows[key] + 1}"
+    def pb_f(cum, cross, net_last, p, r):
+        none = (f"AND({bc(r.id, 'inv')}=0,{bc(r.id, 'mnt')}=0,{bc(r.id, 'sav')}=0)" if r.id != "portfolio"
+                else f"SUM({s.rng('member')})=0")
+        return (f'=IF({none},"nothing to pay back",IF(INDEX({cum},c_schedule_months)<0,IF({net_last}>0,'
+                f'"not within 10 years","never"),IF(COUNT({cross})=0,0,MAX({cross}))))')
 
-        def ramp_int(t, X=X):
-            go, rm = sref("go_live_month"), sref("ramp_months")
-            return (f"IF({rm}=0,MAX({t}-{go},0),MIN(MAX({t}-{go},0),{rm})^2/(2*{rm})+MAX({t}-{go}-{rm},0))")
+    row("pb", "Payback (months; may fall after the horizon)", "months",
+        lambda p, r: pb_f(sch("cum", r.id), sch("cross", r.id), f"INDEX({sch('net', r.id)},c_schedule_months)", p, r),
+        lambda r: _payback_cell(r.payback_months, r.payback_status), st.num["months"], name="pb")
 
-        def formulas(R, X=X, sref=sref, ramp_int=ramp_int):
-            st, go = sref("start_month"), sref("go_live_month")
-            f_inv = f"=B{R}*{sref('investment')}*MAX(0,MIN({go},A{R})-MAX({st},A{R}-1))/({go}-{st})"
-            f_mnt = f"=B{R}*{sref('maintenance_year')}/12*(MAX(A{R}-{go},0)-MAX(A{R}-1-{go},0))"
-            f_sav = f"=B{R}*{sref('savings_year')}/12*C{R}*({ramp_int(f'A{R}')}-{ramp_int(f'(A{R}-1)')})"
-            return f_inv, f_mnt, f_sav
+    def status_f(key):
+        return lambda p, r: (f'=IF(ISNUMBER({s.addr(key, r.id)}),IF({s.addr(key, r.id)}<=g_horizon_years*'
+                             f'c_months_per_year,"within the horizon","beyond the horizon"),{s.addr(key, r.id)})')
 
-        write_block(sc0 + blk * i, res, formulas)
-
-    def port_formulas(R):
-        parts = {0: [], 1: [], 2: []}
-        for i in range(ns):
-            X = letters[i]
-            en = f"{X}${rows['enabled'] + 1}"
-            rem = f"{X}${rows['remaining'] + 1}"
-            c = sc0 + blk * i
-            parts[0].append(f"{en}*{col_letter(c)}{R}")
-            parts[1].append(f"{en}*{col_letter(c + 1)}{R}")
-            parts[2].append(f"{en}*{rem}*{col_letter(c + 2)}{R}")
-        return tuple("=" + "+".join(parts[k]) for k in range(3))
-
-    write_block(pc0, case.portfolio, port_formulas)
-    p_cum_col = col_letter(pc0 + 4)
-    with_col = pc0 + 6
-    p_cum = np.cumsum(pad(case.portfolio.schedule.net))
-    for k in range(rows_max):
-        R = first + k + 1
-        ws.write_formula(first + k, with_col, f"=F{R}-{p_cum_col}{R}", f.usd, dn_cum[k] - p_cum[k])
-    ws.set_column(0, 0, 46)
-    ws.set_column(sc0, with_col, 15)
-
-    # ---- horizon summary rows (refer to the schedule) --------------------------------------
-    def colrange(c):
-        L = col_letter(c)
-        return f"{L}{first + 1}:{L}{last + 1}"
-
-    Drng = colrange(D)
+    row("pb_status", "Payback: within the horizon?", "", status_f("pb"), lambda r: r.payback_status, st.text,
+        name="pb_status")
+    row("dpb", "Discounted payback (months)", "months",
+        lambda p, r: pb_f(sch("dcum", r.id), sch("dcross", r.id),
+                          f"INDEX({sch('net', r.id)},c_schedule_months)*INDEX(sch_disc,c_schedule_months)", p, r),
+        lambda r: _payback_cell(r.discounted_payback_months, r.discounted_payback_status), st.num["months"],
+        name="dpb")
+    row("dpb_status", "Discounted payback: within the horizon?", "", status_f("dpb"),
+        lambda r: r.discounted_payback_status, st.text)
+    row("be", "Break-even month (cumulative with = doing nothing)", "month",
+        lambda p, r: f'=IF(ISNUMBER({s.addr("pb", r.id)}),ROUNDUP({s.addr("pb", r.id)},0),"{NA}")',
+        lambda r: NA if r.break_even_month is None else r.break_even_month, st.num["count"])
     pv_dn = float(np.sum(case.do_nothing_monthly * case.discount))
-    labels = {
-        "horizon_savings": ("Savings over the horizon", "USD"),
-        "horizon_costs": ("Costs over the horizon (investment + maintenance)", "USD"),
-        "net_benefit": ("Net benefit over the horizon", "USD"),
-        "roi": ("ROI (net benefit / costs)", "fraction"),
-        "npv": ("NPV at the discount rate", "USD"),
-        "pv_costs": ("Present value of the costs", "USD"),
-        "pv_spend": ("Present value of total spend", "USD"),
-        "horizon_spend": ("Total spend over the horizon", "USD"),
-        "payback": ("Payback", "months"),
-        "break_even": ("Break-even month (with = doing nothing)", "month"),
-    }
-    for k in summary_keys:
-        ws.write_string(rows[k], 0, labels[k][0], f.text)
-        ws.write_string(rows[k], 1, labels[k][1], f.text)
-    all_results = list(enumerate(sols)) + [(None, case.portfolio)]
-    for i, res in all_results:
-        col = pcol if i is None else col0 + i
-        c0 = pc0 if i is None else sc0 + blk * i
-        inv_r, mnt_r, sav_r, net_r, cum_r, cr_r = (colrange(c0 + k) for k in range(6))
-        cum_last = f"{col_letter(c0 + 4)}{last + 1}"
-        me = lambda key: xl_rowcol_to_cell(rows[key], col)  # noqa: E731
-        roi = res.roi
-        pb = res.payback_months
-        ws.write_formula(rows["horizon_savings"], col, f"=SUM({sav_r})", f.usd, res.total_savings)
-        ws.write_formula(rows["horizon_costs"], col, f"=SUM({inv_r})+SUM({mnt_r})", f.usd, res.total_costs)
-        ws.write_formula(rows["net_benefit"], col, f"={me('horizon_savings')}-{me('horizon_costs')}", f.usd_bold,
-                         res.net_benefit)
-        ws.write_formula(rows["roi"], col, f'=IF({me("horizon_costs")}<=0,"{NA}",{me("net_benefit")}/{me("horizon_costs")})',
-                         f.pct, NA if roi is None else roi)
-        ws.write_formula(rows["npv"], col, f"=SUMPRODUCT({net_r},{Drng})", f.usd_bold, res.npv_usd)
-        ws.write_formula(rows["pv_costs"], col, f"=SUMPRODUCT({inv_r},{Drng})+SUMPRODUCT({mnt_r},{Drng})", f.usd,
-                         res.pv_costs)
-        ws.write_formula(rows["pv_spend"], col, f"=SUMPRODUCT({colrange(E)},{Drng})-{me('npv')}", f.usd,
-                         pv_dn - res.npv_usd)
-        ws.write_formula(rows["horizon_spend"], col, f"=F{last + 1}-{cum_last}", f.usd,
-                         float(case.with_cumulative(res)[-1]))
-        ws.write_formula(rows["payback"], col,
-                         f'=IF({cum_last}<0,"{NEVER}",IF(COUNT({cr_r})=0,0,MAX({cr_r})))', f.months,
-                         NEVER if pb is None else pb)
-        ws.write_formula(rows["break_even"], col, f'=IF(ISNUMBER({me("payback")}),ROUNDUP({me("payback")},0),"{NEVER}")',
-                         f.int, NEVER if pb is None else res.break_even_month)
-    # doing nothing column
-    for k, val in (("horizon_savings", 0.0), ("horizon_costs", 0.0), ("net_benefit", 0.0), ("npv", 0.0),
-                   ("pv_costs", 0.0)):
-        ws.write_formula(rows[k], dcol, "=0", f.usd, val)
-    ws.write_formula(rows["roi"], dcol, f'="{NA}"', f.gen, NA)
-    ws.write_formula(rows["payback"], dcol, f'="{NA}"', f.gen, NA)
-    ws.write_formula(rows["break_even"], dcol, f'="{NA}"', f.gen, NA)
-    ws.write_formula(rows["pv_spend"], dcol, f"=SUMPRODUCT({colrange(E)},{Drng})", f.usd, pv_dn)
-    ws.write_formula(rows["horizon_spend"], dcol, f"=F{last + 1}", f.usd, float(case.do_nothing_cumulative[-1]))
+    row("pvspend", "Present value of total spend (doing nothing - NPV)", "USD",
+        lambda p, r: f"=SUMPRODUCT(sch_dn,sch_disc)-{s.addr('npv', r.id)}", lambda r: pv_dn - r.npv_usd,
+        st.num["usd0"], nothing=("=SUMPRODUCT(sch_dn,sch_disc)", pv_dn))
+    row("hspend", "Total spend over the horizon", "USD",
+        lambda p, r: f"=SUM(sch_dn)-SUMPRODUCT({sch('net', r.id)},sch_inh)",
+        lambda r: float(case.with_cumulative(r)[-1]), st.num["usd0"],
+        nothing=("=SUM(sch_dn)", float(case.do_nothing_cumulative[-1])))
 
-    # ---- cumulative-cost table for the chart ----------------------------------------------
-    tc = with_col + 2
-    ws.write_string(sched_hdr - 1, tc, "Cumulative cost for the chart (months 0..horizon)", f.header)
-    ws.write_row(sched_hdr, tc, ("Month", "Doing nothing", "With the portfolio"), f.header)
-    t0 = sched_hdr + 1
-    ws.write_number(t0, tc, 0, f.int)
-    ws.write_formula(t0, tc + 1, "=0", f.usd, 0.0)
-    ws.write_formula(t0, tc + 2, "=0", f.usd, 0.0)
-    dn_c = case.do_nothing_cumulative
-    p_c = case.portfolio_cumulative
-    for k in range(1, n + 1):
-        r = t0 + k
-        src = first + k  # row of month k is first + k - 1 (0-based) -> 1-based first + k
-        ws.write_formula(r, tc, f"=A{src}", f.int, k)
-        ws.write_formula(r, tc + 1, f"=F{src}", f.usd, float(dn_c[k]))
-        ws.write_formula(r, tc + 2, f"={col_letter(with_col)}{src}", f.usd, float(p_c[k]))
-    ws.set_column(tc, tc + 2, 16)
-    ranges = {
-        "months": _sheet_ref(sheet_name, t0, tc, t0 + n, tc),
-        "do_nothing": _sheet_ref(sheet_name, t0, tc + 1, t0 + n, tc + 1),
-        "portfolio": _sheet_ref(sheet_name, t0, tc + 2, t0 + n, tc + 2),
-        "do_nothing_name": _sheet_ref(sheet_name, sched_hdr, tc + 1),
-        "portfolio_name": _sheet_ref(sheet_name, sched_hdr, tc + 2),
-    }
-    workbook.define_name("bc_months", ranges["months"])
-    workbook.define_name("bc_cum_do_nothing", ranges["do_nothing"])
-    workbook.define_name("bc_cum_portfolio", ranges["portfolio"])
-    return ranges
+    s.section("What would have to be true: switching values (NPV = 0, one input at a time)")
+    s.new("eff_needed", "Effect needed for NPV = 0 (may exceed 100 %: no effect is enough)", "%")
+    s.new("tgt_needed", "Yearly spend on the component needed for NPV = 0", "USD per year")
+    s.new("tgt_multiple", "... as a multiple of today's spend (portfolio: of every member's)", "x")
+    for r in sols:
+        v = sw[r.id]
+        s.put("eff_needed", r.id, f'=IF({bc(r.id, "tgt")}*{bc(r.id, "v")}>0,{bc(r.id, "pvc")}/({bc(r.id, "tgt")}*'
+                                  f'{bc(r.id, "v")}),"{NA}")', NA if v.effect_needed is None else v.effect_needed,
+              st.num["fraction"])
+        s.put("tgt_needed", r.id, f'=IF({bc(r.id, "eff")}*{bc(r.id, "v")}>0,{bc(r.id, "pvc")}/({bc(r.id, "eff")}*'
+                                  f'{bc(r.id, "v")}),"{NA}")',
+              NA if v.target_needed_usd_per_year is None else v.target_needed_usd_per_year, st.num["usd0"])
+        s.put("tgt_multiple", r.id, f'=IF({bc(r.id, "pvs")}>0,{bc(r.id, "pvc")}/{bc(r.id, "pvs")},"{NA}")',
+              NA if v.baseline_multiple is None else v.baseline_multiple, st.num["ratio"])
+    v = sw["portfolio"]
+    s.na("eff_needed", "portfolio")
+    s.na("tgt_needed", "portfolio")
+    s.put("tgt_multiple", "portfolio", f'=IF({bc("portfolio", "pvs")}>0,{bc("portfolio", "pvc")}/'
+                                       f'{bc("portfolio", "pvs")},"{NA}")',
+          NA if v.baseline_multiple is None else v.baseline_multiple, st.num["ratio"])
+    for k in ("eff_needed", "tgt_needed", "tgt_multiple"):
+        s.na(k)
+    for r in sols:
+        define(s.wb, bc(r.id, "eff_needed"), BUSINESS_CASE_SHEET, s.rows["eff_needed"], s.col_of(r.id))
+        define(s.wb, bc(r.id, "tgt_needed"), BUSINESS_CASE_SHEET, s.rows["tgt_needed"], s.col_of(r.id))
+
+
+def _operations_and_conventions(s: _Sheet) -> None:
+    st, ws = s.st, s.ws
+    s.section("Operations: personnel, timeline, feasibility, technology")
+    for key, label, getter in (
+            ("roles", "Personnel (roles)", lambda x: "; ".join(x.personnel)),
+            ("timeline_text", "Timeline", lambda x: x.timeline),
+            ("feasibility", "Feasibility", lambda x: x.feasibility),
+            ("technology", "Technology requirements", lambda x: "; ".join(x.technology))):
+        r = s.new(key, label, "text")
+        height = 15.0
+        for i, sol in enumerate(catalogue().solutions):
+            text = getter(sol)
+            ws.write_string(r, C0 + i, text, st.wrap)
+            height = max(height, wrapped_height(text, 17))
+        ws.set_row(r, min(height, 409))
+        s.na(key, "portfolio")
+        s.na(key)
+    s.row += 1
+    ws.merge_range(s.row, 0, s.row, s.dcol, "Conventions (one per line)", st.h2)
+    s.row += 1
+    for k, text in CONVENTIONS.items():
+        line = f"{k.replace('_', ' ').capitalize()}: {text}"
+        ws.merge_range(s.row, 0, s.row, s.dcol, line, st.wrap_plain)
+        ws.set_row(s.row, wrapped_height(line, 46 + 15 + 17 * 7))
+        s.row += 1

@@ -1,4 +1,4 @@
-"""The workbook's report sheets: cover, KPIs, insights and anomalies, with shared formats."""
+"""The workbook's report sheets: cover, KPIs (formulas over the Data table) and insights (formats by unit)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,17 +8,34 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core.data import xlsx_sheet
+from etl_desk.core.data.schema import has_values
 from etl_desk.core.data.xlsx_book import DATA_SHEET, app_version, print_setup
-from etl_desk.core.insights.kpis import kpi_format, kpi_label, ordered_kpis
+from etl_desk.core.insights.kpis import kpi_label, kpi_unit, ordered_kpis
+from etl_desk.core.workbook.assumptions_sheet import DataRefs
+from etl_desk.core.workbook.decision_sheet import flag_cell
+from etl_desk.core.workbook.formats import Styles, wrapped_height
+
+#: The shared cell formats under their older name (the trend sheets use it).
+Formats = Styles
 
 SHEET_TITLES = {
-    "Cover": "Title, data source, filters and contents",
-    "Assumptions": "Every business-case assumption, with its unit and rationale (edit here)",
-    "Business Case": "Investment, maintenance, savings, payback, ROI and NPV as live formulas",
-    "KPIs": "Headline numbers of the runs in this workbook",
+    "Decision": "The decision: options ranked, what would have to be true, risks, provenance, checks",
+    "Cover": "Data source, filters, contents and how to read the workbook",
+    "Assumptions": "Every input with its unit and rationale (edit here), the measured and assumed baseline",
+    "Business Case": "Every figure of every option as live formulas; switching values; operations",
+    "Annual cash flows": "The fiscal-year roll-up (Year 0..N) behind every NPV",
+    "Scenarios": "Low / base / high side by side; one-at-a-time sensitivity with tornado charts",
+    "Checks": "Tie-outs the workbook proves about itself, with one master flag",
+    "Sources": "Files read, rows left out and why, prices used, the reconciliation with billing",
+    "Chargeback": "Cost, failed cost and runs by team, tag, workspace or SKU, untagged spend included",
+    "Forecast": "Daily cost forecast with 80 % and 95 % bands, its backtest, and the budget",
+    "Drift": "Pipelines whose cost per TB or duration per GB keeps rising, with the extra spend",
+    "KPIs": "Headline numbers of the runs, as formulas over the Data table",
     "Insights": "Findings with their numbers and evidence",
-    "Anomalies": "Runs flagged by the anomaly rules, with rule and threshold",
-    "Charts": "Cost, data processed and duration by status; cumulative cost",
+    "Anomalies": "Runs flagged by the anomaly rules: one row per run, thresholds in the observed unit, excess dollars",
+    "Charts": "Runs by status, cost over time, J-curves of every option with break-even",
+    "Benefits realisation": "Measured change of each remedy's target after go-live, beside the projection",
+    "Monthly schedule": "The 120-month dated cash flows behind every figure (working sheet)",
     "Data": "Every run as an Excel table (filter and sort in place)",
 }
 
@@ -44,7 +61,7 @@ def write_value(ws, row: int, col: int, value, fmt=None, text_fmt=None) -> None:
             ws.write_number(row, col, v, fmt)
         elif fmt is not None:
             ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, (pd.Timestamp, _dt.datetime, np.datetime64)):
+    elif isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
         ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
@@ -57,283 +74,208 @@ def sheet_ref(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-EXCEL_FORMATS = {
-    "usd": "$#,##0.00", "int": "#,##0", "pct": "0.00%", "min": '#,##0.0" min"', "tb": '#,##0.00" TB"',
-    "days": '#,##0.0" days"', "gb": "#,##0.00", "num": "#,##0.00", "date": "yyyy-mm-dd hh:mm:ss",
-}
-
-
-def column_format(name: str, series: pd.Series | None = None) -> str | None:
-    """Guess an Excel number format from a column name of an evidence or anomaly table."""
-    n = str(name).lower()
-    if series is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return "date"
-    if series is not None and not pd.api.types.is_numeric_dtype(series.dtype):
-        return None
-    if series is not None and pd.api.types.is_bool_dtype(series.dtype):
-        return None
-    if any(t in n for t in ("usd", "cost", "$", "saving", "spend")):
-        return "usd"
-    if any(t in n for t in ("share", "rate", "pct", "%", "fraction")) and "per" not in n:
-        return "pct"
-    if "_min" in n or "(min)" in n or "minutes" in n or "duration" in n:
-        return "num"
-    if "gb" in n or "tb" in n:
-        return "gb"
-    if series is not None and pd.api.types.is_integer_dtype(series.dtype):
-        return "int"
-    if n in ("runs", "count", "n", "failed", "failed_runs") or n.endswith(("_runs", " runs", "count")):
-        return "int"
-    return "num"
-
-
-class Formats:
-    def __init__(self, wb):
-        add = wb.add_format
-        self.title = add({"bold": True, "font_size": 18, "font_color": "#1F3864"})
-        self.subtitle = add({"italic": True, "font_color": "#595959"})
-        self.h2 = add({"bold": True, "font_size": 13, "font_color": "#1F3864", "bottom": 1,
-                       "bottom_color": "#1F3864"})
-        self.label = add({"bold": True, "valign": "top"})
-        self.text = add({"text_wrap": True, "valign": "top"})
-        self.plain = add({"valign": "top"})
-        self.link = add({"font_color": "#0563C1", "underline": 1})
-        self.header = add({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "border": 1,
-                           "border_color": "#BFBFBF", "text_wrap": True, "valign": "top"})
-        self.cell = add({"border": 1, "border_color": "#D9D9D9", "valign": "top"})
-        self.cell_wrap = add({"border": 1, "border_color": "#D9D9D9", "valign": "top", "text_wrap": True})
-        self.note = add({"italic": True, "font_color": "#7F7F7F", "text_wrap": True, "valign": "top"})
-        self.warn = add({"bold": True, "font_color": "#C00000", "text_wrap": True})
-        self.num = {k: add({"num_format": v, "border": 1, "border_color": "#D9D9D9", "valign": "top"})
-                    for k, v in EXCEL_FORMATS.items()}
-        self.big = {k: add({"num_format": v, "font_size": 12, "bold": True, "border": 1,
-                            "border_color": "#D9D9D9"}) for k, v in EXCEL_FORMATS.items()}
-        self.severity = {
-            "critical": add({"bold": True, "font_color": "#FFFFFF", "bg_color": "#C00000", "border": 1,
-                             "align": "center", "valign": "top"}),
-            "warning": add({"bold": True, "bg_color": "#F4B183", "border": 1, "align": "center",
-                            "valign": "top"}),
-            "notice": add({"bg_color": "#FFE699", "border": 1, "align": "center", "valign": "top"}),
-            "info": add({"bg_color": "#DDEBF7", "border": 1, "align": "center", "valign": "top"}),
-        }
-
-
-def write_cover(ws, fm: Formats, df, names, *, title, source, filters_text, notes, analysis) -> None:
+def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, notes, flag: str | None,
+                cost_basis: str = "") -> None:
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 3)
     ws.set_column(1, 1, 24)
-    ws.set_column(2, 2, 90)
-    ws.write_string(1, 1, title or "ETL Desk", fm.title)
+    ws.set_column(2, 2, 100)
+    ws.write_string(1, 1, title or "ETL Desk", st.title)
     ws.write_string(2, 1, "Where does the money go, what do failures cost, and which fix pays back first.",
-                    fm.subtitle)
+                    st.subtitle)
+    if flag is not None:
+        ws.write_string(3, 1, "Workbook checks", st.label)
+        flag_cell(wb, ws, st, 3, 2, flag)
     made = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
     span = ""
     if len(df):
         t0, t1 = df["start_time"].min(), df["end_time"].max()
         if pd.notna(t0) and pd.notna(t1):
             span = f"{t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} (UTC)"
-    rows = [
-        ("Data source", source or df.attrs.get("source", "") or "(not saved to a file)"),
-        ("Runs", f"{len(df):,}"),
-        ("Period", span or "—"),
-        ("Filters in force", filters_text or "None: all runs"),
-        ("Made", made),
-        ("Made by", f"ETL Desk {app_version()}"),
-    ]
-    r = 4
+    rows = [("Data source", source or df.attrs.get("source", "") or "(not saved to a file)"),
+            ("Cost basis", cost_basis or "—"), ("Runs", f"{len(df):,}"),
+            ("Period", span or "—"), ("Filters in force", filters_text or "None: all runs"), ("Made", made),
+            ("Made by", f"ETL Desk {app_version()}")]
+    r = 5
     for label, value in rows:
-        ws.write_string(r, 1, label, fm.label)
-        ws.write_string(r, 2, str(value), fm.text)
+        ws.write_string(r, 1, label, st.label)
+        ws.write_string(r, 2, str(value), st.wrap_plain)
         r += 1
     for note in notes:
-        ws.write_string(r, 1, "Note", fm.warn)
-        ws.write_string(r, 2, note, fm.warn)
+        ws.write_string(r, 1, "Note", st.warn)
+        ws.write_string(r, 2, note, st.warn)
+        ws.set_row(r, wrapped_height(note, 100))
         r += 1
     r += 1
-    ws.write_string(r, 1, "Contents", fm.h2)
-    ws.write_blank(r, 2, None, fm.h2)
+    ws.write_string(r, 1, "Contents", st.h2)
+    ws.write_blank(r, 2, None, st.h2)
     r += 1
     for name in names:
         if name == "Cover":
             continue
         base = DATA_SHEET if name.startswith(DATA_SHEET + " (") else name
-        ws.write_url(r, 1, f"internal:{sheet_ref(name)}!A1", fm.link, string=name,
-                     tip=f"Go to {name}")
-        ws.write_string(r, 2, SHEET_TITLES.get(base, ""), fm.plain)
+        ws.write_url(r, 1, f"internal:{sheet_ref(name)}!A1", st.link, string=name, tip=f"Go to {name}")
+        ws.write_string(r, 2, SHEET_TITLES.get(base, ""), st.plain)
         r += 1
     r += 1
-    ws.write_string(r, 1, "How to read it", fm.h2)
-    ws.write_blank(r, 2, None, fm.h2)
+    ws.write_string(r, 1, "How to read it", st.h2)
+    ws.write_blank(r, 2, None, st.h2)
     r += 1
     howto = [
         "Money is US dollars; data volumes are GB (1 TB = 1,000 GB); durations are minutes; times are UTC.",
-        "Blue cells on the Assumptions sheet are inputs: change one and every Business Case figure follows.",
-        "A run counts as failed when Databricks reports it failed, timed out or (by default) cancelled.",
+        "Inputs are blue text on a yellow background (Assumptions sheet): change one and every figure follows. "
+        "All other cells are locked (Review > Unprotect sheet; no password).",
+        "Year = 365 days, month = year / 12, week = 7 days; a person-year is 50 working weeks.",
+        "Assumed lines (storage bill, engineer time on failures) are marked in red and count only once confirmed.",
     ]
+    if has_values(df, "result_state"):
+        howto.append("A run counts as failed when Databricks reports it failed, timed out or (by default) cancelled.")
     for line in howto:
-        ws.write_string(r, 2, line, fm.text)
+        ws.write_string(r, 2, line, st.wrap_plain)
+        ws.set_row(r, wrapped_height(line, 100))
         r += 1
     print_setup(ws, title="Cover")
 
 
-def write_kpis(ws, fm: Formats, kpis: dict, df) -> None:
+def _kpi_formulas(data: DataRefs, cells: dict[str, str]) -> dict[str, str]:
+    """KPI key -> formula over the Runs table (only for keys the data supports)."""
+    c = data.col
+    cost = c("Cost (USD)")
+    f = {"runs": f"=ROWS({c('Job ID')})", "failed_runs": f'=COUNTIFS({c("Job Status")},"Failed")',
+         "total_cost_usd": f"=SUM({cost})", "failed_cost_usd": f'=SUMIFS({cost},{c("Job Status")},"Failed")'}
+    R = cells
+    f["success_rate"] = f'=IF({R["runs"]}=0,"n/a",({R["runs"]}-{R["failed_runs"]})/{R["runs"]})'
+    f["failure_rate"] = f'=IF({R["runs"]}=0,"n/a",{R["failed_runs"]}/{R["runs"]})'
+    f["failed_cost_share"] = f'=IF({R["total_cost_usd"]}=0,"n/a",{R["failed_cost_usd"]}/{R["total_cost_usd"]})'
+    f["avg_cost_success_usd"] = (f'=IF({R["runs"]}-{R["failed_runs"]}=0,"n/a",({R["total_cost_usd"]}-'
+                                 f'{R["failed_cost_usd"]})/({R["runs"]}-{R["failed_runs"]}))')
+    f["avg_cost_failed_usd"] = f'=IF({R["failed_runs"]}=0,"n/a",{R["failed_cost_usd"]}/{R["failed_runs"]})'
+    if data.has("Duration (min)"):
+        for k, q in (("duration_p50_min", 0.5), ("duration_p90_min", 0.9), ("duration_p95_min", 0.95)):
+            f[k] = f"=PERCENTILE({c('Duration (min)')},{q})"
+    if data.has("Attempt"):
+        f["retry_runs"] = f'=COUNTIFS({c("Attempt")},">1")'
+        f["retry_cost_usd"] = f'=SUMIFS({cost},{c("Attempt")},">1")'
+    if data.has("Data Processed (GB)"):
+        gb = c("Data Processed (GB)")
+        f["total_tb"] = f"=SUM({gb})/1000"
+        f["cost_per_tb_usd"] = f'=IF(SUM({gb})=0,"n/a",SUMPRODUCT({cost}*ISNUMBER({gb}))/(SUM({gb})/1000))'
+    if data.has("Start Time") and data.has("End Time"):
+        f["first_start"] = f"=MIN({c('Start Time')})"
+        f["last_end"] = f"=MAX({c('End Time')})"
+        f["span_days"] = f"={R['last_end']}-{R['first_start']}"
+    return f
+
+
+def write_kpis(ws, st: Styles, kpis: dict, data: DataRefs) -> None:
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 20)
+    ws.set_column(1, 1, 22)
     ws.set_column(2, 2, 70)
-    ws.write_string(0, 0, "KPI", fm.header)
-    ws.write_string(0, 1, "Value", fm.header)
-    ws.write_string(0, 2, "Note", fm.header)
+    ws.write_row(0, 0, ("KPI", "Value", "How it is computed"), st.header)
     explain = {
-        "success_rate": "Share of runs that succeeded",
-        "failed_cost_share": "Failed-run cost over total cost",
+        "success_rate": "Share of runs that succeeded", "failed_cost_share": "Failed-run cost over total cost",
         "cost_per_tb_usd": "Cost of the runs with a known volume over their volume (1 TB = 1,000 GB)",
-        "retry_runs": "Runs with attempt > 1",
-        "span_days": "From the first start to the last end",
+        "retry_runs": "Runs with attempt > 1", "span_days": "From the first start to the last end",
+        "duration_p50_min": "PERCENTILE (linear) of Duration (min)", "duration_p95_min": "PERCENTILE (linear)",
     }
-    r = 1
-    for key in ordered_kpis(kpis):
+    keys = [k for k in ordered_kpis(kpis) if not isinstance(kpis[k], (dict, list, tuple))]
+    cells = {k: f"B{i + 2}" for i, k in enumerate(keys)}
+    formulas = _kpi_formulas(data, cells) if data.complete else {}
+    for i, key in enumerate(keys):
+        r = i + 1
         v = kpis[key]
-        if isinstance(v, (dict, list, tuple)):
-            continue
-        kind = kpi_format(key)
-        ws.write_string(r, 0, kpi_label(key), fm.cell)
-        if v is None:
-            ws.write_string(r, 1, "n/a", fm.cell)
-            if key == "cost_per_tb_usd":
-                ws.write_string(r, 2, "No data-volume column in this source", fm.cell_wrap)
-            else:
-                ws.write_string(r, 2, "Cannot be computed from these runs", fm.cell_wrap)
-        elif kind == "text" or isinstance(v, str):
-            ws.write_string(r, 1, str(v), fm.cell)
-            ws.write_string(r, 2, explain.get(key, ""), fm.cell_wrap)
+        unit = kpi_unit(key)
+        ws.write_string(r, 0, kpi_label(key), st.text)
+        fmt = st.big[unit] if unit in st.big else st.text
+        note = explain.get(key, "")
+        if key in formulas and v is not None:  # the app's "n/a" (e.g. a cost unknown) stays "n/a"
+            cached = v
+            if unit == "datetime" and v is not None:
+                cached = float(xlsx_sheet.excel_serial([pd.Timestamp(v).to_datetime64()])[0])
+            ws.write_formula(r, 1, formulas[key], fmt, "n/a" if cached is None else cached)
+            note = (note + "; " if note else "") + "formula over the Data sheet"
+        elif v is None:
+            ws.write_string(r, 1, "n/a", st.text)
+            note = "No data-volume column in this source" if key == "cost_per_tb_usd" else \
+                "Cannot be computed from these runs"
+        elif unit == "datetime":
+            write_value(ws, r, 1, pd.Timestamp(v), fmt)
+        elif isinstance(v, str):
+            ws.write_string(r, 1, v, st.text)
         else:
-            fmt = {"int": "int", "usd": "usd", "pct": "pct", "min": "min", "tb": "tb", "days": "days"}.get(kind, "num")
-            write_value(ws, r, 1, v, fm.big[fmt])
-            ws.write_string(r, 2, explain.get(key, ""), fm.cell_wrap)
-        r += 1
+            write_value(ws, r, 1, v, fmt)
+        ws.write_string(r, 2, note, st.wrap)
     ws.freeze_panes(1, 0)
     print_setup(ws, header_rows=0, landscape=False, title="KPIs")
 
 
-def write_frame(ws, fm: Formats, frame: pd.DataFrame, row: int, col: int = 0, *, max_rows: int | None = None,
-                 widths: list[float] | None = None) -> int:
-    """A small DataFrame as a bordered block (header + rows); returns the next free row."""
+def write_frame(ws, st: Styles, frame: pd.DataFrame, row: int, col: int = 0, *, units: dict | None = None,
+                max_rows: int | None = None, widths: list[float] | None = None) -> int:
+    """A small DataFrame as a bordered block (header + rows), formats from *units*; returns the next free row."""
     cols = [str(c) for c in frame.columns]
+    units = units or {}
+    measure_value = cols == ["Measure", "Value"]
     for j, c in enumerate(cols):
-        ws.write_string(row, col + j, c, fm.header)
+        ws.write_string(row, col + j, c, st.header)
         if widths is not None and col + j < len(widths):
             widths[col + j] = max(widths[col + j], min(40, len(c) + 2))
     body = frame if max_rows is None else frame.iloc[:max_rows]
-    kinds = [column_format(c, frame[c]) for c in frame.columns]
     for i, values in enumerate(body.itertuples(index=False, name=None)):
         for j, v in enumerate(values):
-            kind = kinds[j]
-            write_value(ws, row + 1 + i, col + j, v, fm.num[kind] if kind else fm.cell, fm.cell)
+            c = cols[j]
+            unit = units.get(str(values[0])) if measure_value and c == "Value" else units.get(c)
+            if unit is None and isinstance(v, (pd.Timestamp, _dt.date, np.datetime64)):
+                unit = "date"
+            fmt = st.unit(unit) if unit else (st.num["number"] if isinstance(v, (float, np.floating)) else st.text)
+            write_value(ws, row + 1 + i, col + j, v, fmt, st.text)
             if widths is not None and col + j < len(widths) and isinstance(v, str):
                 widths[col + j] = max(widths[col + j], min(50, len(v) + 2))
     end = row + 1 + len(body)
     if max_rows is not None and len(frame) > max_rows:
-        ws.write_string(end, col, f"… {len(frame) - max_rows:,} more rows not shown", fm.note)
+        ws.write_string(end, col, f"… {len(frame) - max_rows:,} more rows not shown", st.note)
         end += 1
     return end
 
 
-def write_insights(ws, fm: Formats, analysis) -> None:
+def write_insights(ws, st: Styles, analysis) -> None:
     ws.hide_gridlines(2)
     insights = list(getattr(analysis, "insights", None) or [])
-    ws.write_string(0, 0, "Insights", fm.title)
+    ws.write_string(0, 0, "Insights", st.title)
     if not insights:
-        ws.write_string(2, 0, "No insights: the analysis module was not available when this workbook was made.",
-                        fm.note)
+        ws.write_string(2, 0, "No insights: the analysis could not be computed when this workbook was made.",
+                        st.note)
         ws.set_column(0, 0, 100)
         print_setup(ws, title="Insights")
         return
-    # summary table, then one block per insight with its evidence
-    widths = [14, 12, 34, 90, 12, 12, 12, 12]
+    widths = [16, 12, 34, 90, 12, 12, 12, 12]
     r = 2
     for j, h in enumerate(("Area", "Severity", "Finding", "Headline", "Verdict")):
-        ws.write_string(r, j, h, fm.header)
+        ws.write_string(r, j, h, st.header)
     r += 1
     for ins in insights:
-        ws.write_string(r, 0, str(getattr(ins, "area", "")), fm.cell)
-        sev = str(getattr(ins, "severity", "info"))
-        ws.write_string(r, 1, sev, fm.severity.get(sev, fm.cell))
-        ws.write_string(r, 2, str(getattr(ins, "title", "")), fm.cell_wrap)
-        headline = str(getattr(ins, "headline", ""))
-        missing = getattr(ins, "missing", None)
-        if missing:
-            headline = f"{headline} (Not computed: {missing})" if headline else f"Not computed: {missing}"
-        ws.write_string(r, 3, headline, fm.cell_wrap)
-        ws.write_string(r, 4, str(getattr(ins, "verdict", None) or ""), fm.cell)
-        ws.set_row(r, 15 * max(1, math.ceil(len(headline) / 95)))
+        ws.write_string(r, 0, str(ins.area), st.text)
+        ws.write_string(r, 1, str(ins.severity), st.severity.get(ins.severity, st.text))
+        ws.write_string(r, 2, str(ins.title), st.wrap)
+        headline = str(ins.headline)
+        if ins.missing:
+            headline = f"{headline} (Not computed: {ins.missing})" if headline else f"Not computed: {ins.missing}"
+        ws.write_string(r, 3, headline, st.wrap)
+        ws.write_string(r, 4, str(ins.verdict or ""), st.text)
+        ws.set_row(r, max(wrapped_height(headline, 90), wrapped_height(ins.title, 34)))
         r += 1
     r += 2
     for ins in insights:
-        ev = getattr(ins, "evidence", None)
+        ev = ins.evidence
         if not isinstance(ev, pd.DataFrame) or ev.empty:
             continue
-        ws.write_string(r, 0, str(getattr(ins, "title", "")), fm.h2)
+        ws.write_string(r, 0, str(ins.title), st.h2)
         for j in range(1, 4):
-            ws.write_blank(r, j, None, fm.h2)
+            ws.write_blank(r, j, None, st.h2)
         r += 1
-        r = write_frame(ws, fm, ev.reset_index(drop=not _named_index(ev)), r, 0, max_rows=50, widths=widths) + 1
+        frame = ev.reset_index(drop=not any(n is not None for n in ev.index.names))
+        r = write_frame(ws, st, frame, r, 0, units=ins.units, max_rows=50, widths=widths) + 1
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     ws.freeze_panes(3, 0)
     print_setup(ws, title="Insights")
-
-
-def _named_index(frame: pd.DataFrame) -> bool:
-    return any(n is not None for n in frame.index.names)
-
-
-ANOMALY_COLUMNS = ("run_id", "pipeline", "rule", "metric", "observed", "baseline", "threshold", "score", "detail")
-
-
-def write_anomalies(ws, fm: Formats, analysis) -> None:
-    an = getattr(analysis, "anomalies", None)
-    ws.write_string(0, 0, "Anomalies", fm.title)
-    if not isinstance(an, pd.DataFrame):
-        ws.write_string(2, 0, "No anomaly detection: the analysis module was not available.", fm.note)
-        ws.set_column(0, 0, 80)
-        print_setup(ws, title="Anomalies")
-        return
-    cols = [c for c in ANOMALY_COLUMNS if c in an.columns] + [c for c in an.columns if c not in ANOMALY_COLUMNS]
-    frame = an[cols]
-    headers = {"run_id": "Job ID", "pipeline": "Pipeline", "rule": "Rule", "metric": "Metric",
-               "observed": "Observed", "baseline": "Baseline", "threshold": "Threshold", "score": "Score",
-               "detail": "Detail"}
-    ws.write_string(1, 0, f"{len(frame):,} flagged runs. Each row names the rule that flagged it, the measured "
-                    "value, the pipeline's own baseline and the threshold the rule applies.", fm.subtitle)
-    top = 3
-    if frame.empty:
-        ws.write_string(top, 0, "No run was flagged.", fm.note)
-        ws.set_column(0, 0, 60)
-        print_setup(ws, title="Anomalies")
-        return
-    num = {"observed": "num", "baseline": "num", "threshold": "num", "score": "num"}
-    fmts = {c: fm.num[num[c]] for c in num}
-    widths = []
-    for j, c in enumerate(cols):
-        s = frame[c]
-        if c in ("observed", "baseline", "threshold", "score"):
-            w = 12
-        else:
-            lens = s.dropna().astype(str).str.len()
-            w = int(lens.quantile(0.95)) + 2 if len(lens) else 10
-        widths.append(min(max(w, len(headers.get(c, c)) + 4, 10), 70))
-    for i, values in enumerate(frame.itertuples(index=False, name=None)):
-        for j, v in enumerate(values):
-            c = cols[j]
-            if c in fmts and finite(v):
-                ws.write_number(top + 1 + i, j, float(v), fmts[c])
-            else:
-                write_value(ws, top + 1 + i, j, v, fm.num.get(column_format(c, frame[c]) or "", None))
-    ws.add_table(top, 0, top + len(frame), len(cols) - 1, {
-        "name": "Anomalies", "style": "Table Style Light 9", "autofilter": True,
-        "columns": [{"header": headers.get(c, str(c))} for c in cols]})
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, w)
-    ws.freeze_panes(top + 1, 0)
-    print_setup(ws, header_rows=top, title="Anomalies")

@@ -63,10 +63,12 @@ class AssumptionsEditor(QWidget):
         self.forms: list[SpecForm] = []
         self.editor_box = QToolBox()
         self.editor_box.setObjectName("assumptionSections")
-        sections = [([field(("global", k), a) for k, a in global_specs.items()],
+        # month inputs ("auto" or a first of the month, e.g. the project start) have no editor yet
+        sections = [([field(("global", k), a) for k, a in global_specs.items() if a.kind != "date"],
                      "General: horizon, discount rate, growth, storage")]
         for s in solutions:
-            sections.append(([field(("solutions", s.id, k), a) for k, a in s.assumptions.items() if k != "enabled"],
+            sections.append(([field(("solutions", s.id, k), a) for k, a in s.assumptions.items()
+                              if k != "enabled" and a.kind != "date"],
                              f"{s.number}. {s.name}"))
         for items, title in sections:
             form = SpecForm(items, object_prefix="editor_", rich_tooltips=True, min_editor_width=130)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPro
                                QVBoxLayout, QWidget)
 
 from etl_desk.core.data.realistic import REALISTIC_SCENARIOS, RealisticSettings
-from etl_desk.core.fields import field_specs
+from etl_desk.core.fields import field_specs, value_kind
 from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 
 CASE_STUDY = "Case study (seed 42)"
@@ -54,8 +54,7 @@ class GeneratorPanel(QWidget):
         head.addRow("Preset", self.preset)
 
         specs = field_specs(RealisticSettings)
-        kinds = {f.name: "date" if specs[f.name].is_date else ("int" if f.type in ("int", int) else "float")
-                 for f in fields(RealisticSettings)}
+        kinds = {f.name: value_kind(f.default, specs[f.name]) for f in fields(RealisticSettings)}
         self.form = SpecForm([FormField(name, spec, kinds[name]) for name, spec in specs.items()],
                              object_prefix="field_", min_editor_width=0)
         self.form.edited.connect(self._validate)

@@ -1,7 +1,7 @@
 """One insight as a card: verdict and severity badges, title, headline, evidence table, what is missing.
 
 Evidence cells are formatted by the units core declares on the insight
-(:attr:`~etl_desk.core.insights.base.Insight.units`) through :func:`etl_desk.core.fmt.value`;
+(:attr:`~etl_desk.core.insights.base.Insight.units`) through :func:`etl_desk.core.fmt.by_unit`;
 nothing here reads a unit out of a column label.
 """
 from __future__ import annotations
@@ -42,7 +42,6 @@ def evidence_html(insight) -> str:
     if ev is None or ev.empty:
         return ""
     cols = list(ev.columns)
-    units = insight.units
     measures = insight.is_measure_table
     # plain Python values once: element access on Arrow-backed columns costs ~0.1 ms a cell
     data = [[None if v is pd.NA else v for v in rec] for rec in ev.head(EVIDENCE_MAX_ROWS).to_numpy(dtype=object)]
@@ -53,9 +52,9 @@ def evidence_html(insight) -> str:
     for r, row in enumerate(data):
         cells = []
         for c, v in zip(cols, row):
-            unit = units.get(str(row[0])) if measures and c == "Value" else units.get(c)
+            unit = insight.unit_of(c, str(row[0]) if measures else None)
             align = "right" if _is_num(v) else "left"
-            cells.append(f"<td align='{align}'>{html.escape(fmt.value(v, unit))}</td>")
+            cells.append(f"<td align='{align}'>{html.escape(fmt.by_unit(v, unit))}</td>")
         shade = ODD_ROW if r % 2 else "transparent"
         rows.append(f"<tr style='background-color:{shade}'>{''.join(cells)}</tr>")
     more = ""

@@ -41,7 +41,7 @@ def _fill(t: QTableWidget, rows: list[list], numeric: set[int] = frozenset()) ->
     t.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
-            it = QTableWidgetItem(v if isinstance(v, str) else fmt.value(v, "count"))
+            it = QTableWidgetItem(v if isinstance(v, str) else fmt.by_unit(v, "count"))
             it.setToolTip(it.text())
             if j in numeric:
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

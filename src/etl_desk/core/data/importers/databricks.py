@@ -19,7 +19,9 @@ A $/DBU the user enters replaces list prices; a contract discount is taken off
 either. Without billing usage (or without a price) cost is unknown: NaN, never 0,
 unless a $/hour of run time is given. A run with usage rows but none of them
 priced has an unknown cost; a run with no usage rows at all cost $0 as billed.
-Data volume is not in these tables: ``data_processed_gb`` stays empty.
+Data volume is not in these tables: ``data_processed_gb`` stays empty. Workspace,
+SKU and tags (``custom_tags`` of usage over the job's ``tags``) fill the attribution
+columns (:mod:`.databricks_attribution`).
 ``df.attrs["reconciliation"]`` compares billed job spend with what was attributed
 to the runs kept (:func:`.system_billing.reconcile`).
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.data.importers.databricks_attribution import attempt_attribution, job_tags, merge_tag_texts
 from etl_desk.core.data.importers.files import RawTable
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.importers.system_billing import BASIS_DBU, attribute, read_usage, reconcile
@@ -72,7 +75,7 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     file0 = tl_tables[0].file if len(tl_tables) == 1 else label
     att = timeline_attempts(tl_tables, options, report)
     n_rows_in = sum(len(t.frame) for t in tl_tables)
-    names = _job_names(att, tables, report)
+    names, tags_of_job = _job_names(att, tables, report)
 
     # --- cost ---------------------------------------------------------------------
     dur = att["duration_min"]
@@ -119,10 +122,14 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
         basis, basis_text, unknown_why = "none", "none", NO_USAGE_WHY
         report.add(f"COST UNKNOWN: {NO_USAGE_WHY}.")
 
+    # who pays: workspace, the largest SKU, tags (usage custom_tags over the job's tags)
+    sku, usage_tag = attempt_attribution(usage, len(att))
     out = pd.DataFrame({
         "run_id": att["run_key"], "job_name": names, "start_time": att["start"], "end_time": att["end"],
         "duration_min": dur, "result_state": att["result_state"],
         "termination_code": att["termination_code"], "cost_usd": cost, "attempt": att["attempt"],
+        "workspace_id": att["ws"].replace("", pd.NA), "sku_name": sku.to_numpy(),
+        "tags": [merge_tag_texts([j, u]) for j, u in zip(tags_of_job, usage_tag)],
     })
     canon = to_canonical(out, file=file0, report=report, row_numbers=att["row"].to_numpy(),
                          row_files=att["file"].to_numpy(), unknown_cost=True, **options.canonical_kwargs())
@@ -142,16 +149,20 @@ def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOpti
     return canon
 
 
-def _job_names(att: pd.DataFrame, tables: dict[str, list[RawTable]], report: LoadReport) -> pd.Series:
-    """Pipeline names: the latest system.lakeflow.jobs row per job, else run_name, else 'job <id>'."""
+def _job_names(att: pd.DataFrame, tables: dict[str, list[RawTable]], report: LoadReport
+               ) -> tuple[pd.Series, pd.Series]:
+    """Pipeline names: the latest system.lakeflow.jobs row per job, else run_name, else 'job <id>';
+    and the job's tags from that row (canonical tag text, NA without)."""
     names = att["run_name"].astype("string").str.strip().replace("", pd.NA)
+    tags = pd.Series(pd.NA, index=att.index, dtype="object")
     if "jobs" in tables:
         jobs, jfidx, jrows = _concat(tables["jobs"])
         _require(jobs, ("job_id", "name"), "jobs", tables["jobs"])
         jws = _ids(jobs["workspace_id"]).fillna("") if "workspace_id" in jobs.columns else \
             pd.Series("", index=jobs.index, dtype="string")
         jd = pd.DataFrame({"ws": jws, "job_id": _ids(jobs["job_id"]),
-                           "name": jobs["name"].astype("string").str.strip().replace("", pd.NA)})
+                           "name": jobs["name"].astype("string").str.strip().replace("", pd.NA),
+                           "tags": job_tags(jobs).to_numpy()})
         if "change_time" in jobs.columns:
             jd["t"] = _times_located(jobs["change_time"], "change_time", tables["jobs"], jfidx, jrows)
             jd = jd.sort_values("t", kind="stable")
@@ -159,13 +170,17 @@ def _job_names(att: pd.DataFrame, tables: dict[str, list[RawTable]], report: Loa
         if (att["ws"] == "").all() or "workspace_id" not in jobs.columns:
             latest = latest.drop_duplicates(["job_id"], keep="last")
             jn = att["job_id"].map(dict(zip(latest["job_id"], latest["name"])))
+            tags = att["job_id"].map(dict(zip(latest["job_id"], latest["tags"]))).astype("object")
         else:
             look = dict(zip(zip(latest["ws"], latest["job_id"]), latest["name"]))
             jn = pd.Series([look.get((w, j)) for w, j in zip(att["ws"], att["job_id"])], index=att.index)
+            tag_of = dict(zip(zip(latest["ws"], latest["job_id"]), latest["tags"]))
+            tags = pd.Series([tag_of.get((w, j)) for w, j in zip(att["ws"], att["job_id"])], index=att.index,
+                             dtype="object")
         jn = jn.astype("string")
         nohit = jn.isna() & att["job_id"].notna()
         if nohit.any():
             report.add(f"{int(nohit.sum()):,} run(s) of job(s) missing from the jobs export: named by run name "
                        f"or job ID")
         names = jn.where(jn.notna(), names)
-    return names.where(names.notna(), "job " + att["job_id"].astype("string"))
+    return names.where(names.notna(), "job " + att["job_id"].astype("string")), tags

@@ -30,12 +30,9 @@ import os
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 
-from etl_desk.core.data.importers.options import ImportOptions
-from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, LABELS, NAMES_BY_LABEL, to_canonical
-from etl_desk.core.errors import DataError, LoadReport
+from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, NAMES_BY_LABEL
+from etl_desk.core.errors import DataError
 
 #: Fields a mapping may target: the canonical columns plus two helpers.
 #: ``dbus`` (DBUs consumed; cost = DBUs x $/DBU when there is no cost column) and
@@ -103,6 +100,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "attempt": ("attempt", "attempt_number", "try_number", "try", "retry_number", "attempt_no"),
     "spot": ("spot", "is_spot", "spot_instance", "preemptible", "uses_spot", "spot_instances"),
     "injected_anomaly": ("injected_anomaly", "anomaly"),
+    "workspace_id": ("workspace_id", "workspace", "workspace_name"),
+    "sku_name": ("sku_name", "sku", "billing_sku"),
+    "tags": ("tags", "custom_tags", "job_tags", "resource_tags", "labels"),
     "job_id": ("job_id", "pipeline_id", "workflow_id", "jobid"),
 }
 _SYN_RANK = {(f, s): i for f, syns in SYNONYMS.items() for i, s in enumerate(syns)}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etl_desk.core.data.importers.databricks_attribution import usage_tags
 from etl_desk.core.data.importers.files import RawTable
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.importers.system_common import _concat, _ids, _numbers, _require, _times_located
@@ -36,7 +37,7 @@ BASIS_DBU = "billed usage x user $/DBU"
 
 def read_usage(tables: dict[str, list[RawTable]], options: ImportOptions, report: LoadReport) -> pd.DataFrame:
     """Every usage row: ws, run (job_run_id or NA), jobs (bool), start, end, dbus, price, cost, sku,
-    record_type, file, row, which (price column used). ``df.attrs``: basis, price_table."""
+    record_type, file, row, tags, which (price column used). ``df.attrs``: basis, price_table."""
     ut = tables["usage"]
     u, fidx, rows = _concat(ut)
     _require(u, ("usage_quantity", "sku_name"), "usage", ut)
@@ -70,6 +71,7 @@ def read_usage(tables: dict[str, list[RawTable]], options: ImportOptions, report
         "dbus": qty.to_numpy(), "sku": u["sku_name"].astype("string"),
         "record_type": u["record_type"].astype("string") if "record_type" in u.columns else pd.NA,
         "file": files, "row": rows,
+        "tags": usage_tags(u),  # custom_tags as canonical tag text (databricks_attribution)
     })
     disc = 1.0 - float(options.contract_discount)
     out["which"] = pd.Series(pd.NA, index=out.index, dtype="string")
