@@ -116,7 +116,8 @@ def test_settings_fields_carry_form_metadata_and_defaults_validate():
         assert f.default is not dataclasses.MISSING
         spec = f.metadata["spec"]  # a FieldSpec: label, unit, min, max, step, help
         assert spec.label and spec.help and "\n" not in spec.help, f.name
-        assert (spec.min is None) == (spec.max is None) == (spec.step is None) == spec.is_date, f.name
+        unbounded = spec.is_date or f.type in ("bool", bool)  # a date or an on/off stage has no range
+        assert (spec.min is None) == (spec.max is None) == (spec.step is None) == unbounded, f.name
     assert (s.runs, s.seed, s.start, s.days, s.sap_share, s.max_retries) == (10_000, 7, "2024-01-01", 90, 0.6, 2)
     assert (s.spot_share, s.spot_discount, s.usd_per_dbu, s.instance_usd_per_hour, s.anomaly_rate) == \
         (0.5, 0.6, 0.15, 0.5, 0.0)

@@ -212,12 +212,13 @@ def test_one_assumptions_model_feeds_the_page_the_copy_and_the_export(win, qtbot
     em = next(r for r in tab.case.solutions if r.id == "error-monitoring")
     text = win.exports.copy_business_case()
     line = next(x for x in text.splitlines() if "Proactive error monitoring" in x or "error monitoring" in x.lower())
-    assert fmt.usd(em.investment_usd) in line and f" {em.personnel_fte:g} " in line
+    assert fmt.usd(em.investment_usd, 0) in line and em.investment_usd == 36_000  # 3 people, not the default 1.5
     out = tmp_path / "r.xlsx"
     with qtbot.waitSignal(win.exportFinished, timeout=120_000):
         win.export_workbook(str(out))
     wb = openpyxl.load_workbook(out, read_only=True)
-    rows = {r[0]: r[2] for r in wb["Assumptions"].iter_rows(values_only=True) if r and r[0]}
+    # column F holds each input's key in an assumptions file, column B its value
+    rows = {r[5]: r[1] for r in wb["Assumptions"].iter_rows(values_only=True) if r and len(r) > 5 and r[5]}
     wb.close()
     assert rows["solutions.error-monitoring.people"] == 3.0
 
