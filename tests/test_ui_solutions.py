@@ -135,6 +135,20 @@ def test_unchecking_a_solution_changes_the_portfolio(win, qtbot):
     np.testing.assert_allclose(y, tab.case.do_nothing_cumulative)
 
 
+def test_banner_names_the_portfolio_members_not_the_ticked_count(win, qtbot):
+    """With the default rule (NPV-maximising) the case study's portfolio is empty although all five are ticked."""
+    tab = win.business_case_page
+    assert all(c.isChecked() for c in tab.solution_checks.values())
+    if tab.case.members:
+        pytest.skip("the case study's NPV-maximising portfolio is not empty with these defaults")
+    text = tab.banner.text()
+    assert "Portfolio of" not in text and "No ticked solution pays back" in text
+    assert "No solution in the portfolio" in tab.chart_view.status.text()
+    _every_ticked_solution(tab, qtbot)
+    n = len(tab.case.members)
+    assert n == 5 and f"Portfolio of {n} solutions</b> (1, 2, 3, 4, 5)" in tab.banner.text()
+
+
 def test_save_load_round_trip_and_bad_file(win, qtbot, tmp_path):
     tab = win.business_case_page
     with qtbot.waitSignal(tab.resultsChanged, timeout=5000):

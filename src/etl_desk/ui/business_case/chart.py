@@ -173,7 +173,7 @@ class CumulativeCostChart(QWidget):
             self.break_even_line.setVisible(False)
             self.break_even_label.setVisible(False)
             if not p.enabled:
-                self.status.setText("No solution selected: the two lines are the same.")
+                self.status.setText("No solution in the portfolio: the two lines are the same.")
             else:
                 gap = float(pf[-1] - dn[-1])
                 self.status.setText(

@@ -235,14 +235,26 @@ class BusinessCasePage(QWidget):
         g = case.assumptions["global"]
         p = case.portfolio
         yrs = int(g["horizon_years"])
-        n = sum(1 for r in case.solutions if r.enabled)
-        if n == 0:
+        ticked = sum(1 for r in case.solutions if r.enabled)
+        members = [case.result(i) for i in case.members]
+        n = len(members)
+        dn = f"doing nothing costs <b>{fmt.usd(case.annual['total_cost'], 0)}</b> a year."
+        if ticked == 0:
             self.banner.setText("<b>No solution selected.</b> Tick solutions on the left to build the portfolio; "
-                                f"doing nothing costs <b>{fmt.usd(case.annual['total_cost'], 0)}</b> a year.")
+                                + dn)
+        elif n == 0:
+            self.banner.setText(
+                f"<b>No ticked solution pays back</b> within {yrs} years, so the NPV-maximising portfolio is empty: "
+                + dn + " (Set the portfolio rule to “enabled” to see the ticked solutions anyway.)"
+                if g.get("portfolio") == "npv_max" else
+                "<b>The portfolio is empty.</b> " + dn[0].upper() + dn[1:])
         else:
             col = "#1E7B45" if p.payback_months is not None else "#B03A2E"
+            which = ", ".join(str(r.number) for r in members)
+            rule = (f" (the NPV-maximising choice of the {ticked} ticked)"
+                    if g.get("portfolio") == "npv_max" and n < ticked else "")
             self.banner.setText(
-                f"<b>Portfolio of {n} solution{'s' if n != 1 else ''}:</b> invest "
+                f"<b>Portfolio of {n} solution{'s' if n != 1 else ''}</b> ({which}){rule}: invest "
                 f"<b>{fmt.usd(p.investment_usd, 0)}</b> ({p.personnel_fte:g} people, weeks "
                 f"{p.start_week:g}–{p.go_live_week:g}); saves <b>{fmt.usd(p.savings_year, 0)}</b> a year for "
                 f"<b>{fmt.usd(p.maintenance_year, 0)}</b> a year of upkeep. Payback "
