@@ -93,8 +93,10 @@ def test_sources_page_shows_files_left_out_prices_and_reconciliation(window, qtb
     assert [t.item(0, c).text() for c in (2, 3, 4)] == ["7", "5", "2"]
     lo = page.left_out_table  # the first file is chosen: its rows left out, by reason
     assert lo.rowCount() == 2 and lo.item(0, 1).text() == "1" and lo.item(0, 2).text() == "6"
-    t.selectRow(1)
-    assert page.left_out_table.rowCount() == 0
+    assert page.left_out_note.isHidden()
+    t.selectRow(1)  # usage.csv left nothing out: the note says so in the table's place
+    assert page.left_out_table.rowCount() == 0 and page.left_out_table.isHidden()
+    assert page.left_out_note.text() == "No row of usage.csv was left out." and not page.left_out_note.isHidden()
     rec = page.reconciliation_table
     cells = {rec.item(r, 0).text().strip(): [rec.item(r, c).text() for c in (1, 2, 3)] for r in range(rec.rowCount())}
     assert cells["Job usage in billing.usage"] == ["9", "16.300", fmt.usd(2.435)]
@@ -102,6 +104,7 @@ def test_sources_page_shows_files_left_out_prices_and_reconciliation(window, qtb
     assert cells["– usage for runs not in the timeline"] == ["1", "1.000", "$0.15"]
     assert "1 run has no usage rows" in page.reconciliation_note.text()
     assert page.prices_table.item(0, 0).text() == "PREMIUM_JOBS_COMPUTE" and page.prices_table.item(0, 1).text() == "$0.15"
+    assert page.prices_note.isHidden()
     assert "three attempts" in page.notes_label.text()
     qtbot.waitUntil(lambda: win.sources_button.text() == "Sources: 2 files · billed usage x effective list price",
                     timeout=2000)  # set right after the paint of the new data
@@ -114,3 +117,14 @@ def test_no_provenance_is_said_plainly(window, qtbot):
     assert "No provenance recorded" in page.summary.text() and "1,000 runs" in page.summary.text()
     assert page.splitter.isHidden() and page.files_table.rowCount() == 0
     qtbot.waitUntil(lambda: win.sources_button.text() == "Sources: not recorded", timeout=2000)
+
+
+def test_an_empty_price_table_says_why_in_its_place(window, qtbot):
+    win = window()
+    prov = copy.deepcopy(PROVENANCE)
+    prov["price_table"] = []
+    _with_provenance(win, prov)
+    win.show_page("sources")
+    page = win.sources_page
+    assert page.prices_table.isHidden() and not page.prices_note.isHidden()
+    assert page.prices_note.text().startswith("No list prices were applied")

@@ -97,25 +97,31 @@ class SourcesPage(QWidget):
         self.prices_table = _table("priceTable", ["SKU", "$ per DBU", "Price column", "From", "To"])
         self.reconciliation_table = _table("reconciliationTable", ["", "Rows", "DBU", "USD"])
         self.reconciliation_table.horizontalHeader().setStretchLastSection(False)  # figures stay by their labels
+        self.left_out_note = QLabel()
+        self.left_out_note.setWordWrap(True)
+        self.prices_note = QLabel()
+        self.prices_note.setWordWrap(True)
         self.reconciliation_note = QLabel()
         self.reconciliation_note.setWordWrap(True)
+        self.reconciliation_note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         rec_host = QWidget()
         rv = QVBoxLayout(rec_host)
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addWidget(self.reconciliation_table, 1)
         rv.addWidget(self.reconciliation_note)
 
-        lower = QSplitter(Qt.Orientation.Horizontal)
+        self.lower = lower = QSplitter(Qt.Orientation.Horizontal)
         lower.setObjectName("sourcesLower")
         lower.setChildrenCollapsible(False)
-        lower.addWidget(self._boxed("Left out, by reason (chosen file)", self.left_out_table))
+        lower.addWidget(self._boxed("Left out, by reason (chosen file)", self.left_out_table, self.left_out_note))
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
         right.addWidget(self._boxed("Reconciliation of billed job spend", rec_host))
-        right.addWidget(self._boxed("Price table used", self.prices_table))
+        right.addWidget(self._boxed("Price table used", self.prices_table, self.prices_note))
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         lower.addWidget(right)
+        lower.setSizes([1, 1])  # half each, whatever a table or its note asks for
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("sourcesSplitter")
         self.splitter.setChildrenCollapsible(False)
@@ -133,11 +139,14 @@ class SourcesPage(QWidget):
         self.refresh()
 
     @staticmethod
-    def _boxed(title: str, w: QWidget) -> QGroupBox:
+    def _boxed(title: str, w: QWidget, note: QLabel | None = None) -> QGroupBox:
         box = QGroupBox(title)
         lay = QVBoxLayout(box)
         lay.setContentsMargins(6, 4, 6, 6)
         lay.addWidget(w)
+        if note is not None:  # says why the table above is empty, in its place
+            note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            lay.addWidget(note, 1)
         return box
 
     # --- rendering ------------------------------------------------------------------------------
@@ -170,9 +179,15 @@ class SourcesPage(QWidget):
         _fill(self.prices_table, [[str(x.get("sku_name", "")), _price(x.get("usd_per_dbu")), str(x.get("price_column", "")),
                                    str(x.get("price_start_time") or "—"), str(x.get("price_end_time") or "open")]
                                   for x in p.price_table])
+        self.prices_table.setVisible(bool(p.price_table))
+        self.prices_note.setVisible(not p.price_table)
+        self.prices_note.setText("No list prices were applied: "
+                                 + (p.cost_sentence[0].lower() + p.cost_sentence[1:] if p.cost_sentence
+                                    else "the cost comes from the data."))
         rec = p.reconciliation
         if rec is None:
             self.reconciliation_table.setRowCount(0)
+            self.reconciliation_table.setVisible(False)
             self.reconciliation_note.setText("No billing usage in these files: nothing to reconcile." if p.recorded
                                              else "")
         else:
@@ -182,6 +197,7 @@ class SourcesPage(QWidget):
                 if label.startswith("Unattributed"):
                     rows += [[f"   – {reason}", r2, _dbu(d2), _usd(u2)] for reason, r2, d2, u2 in rec.reasons]
             _fill(self.reconciliation_table, rows, numeric={1, 2, 3})
+            self.reconciliation_table.setVisible(True)
             period = f"Period {rec.period[0] or '?'} to {rec.period[1] or '?'}. " if any(rec.period) else ""
             notes = [n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in rec.notes]
             self.reconciliation_note.setText(period + " ".join(notes))
@@ -213,7 +229,17 @@ class SourcesPage(QWidget):
         items = [] if f is None else [[e.reason, e.rows, ", ".join(str(x) for x in e.examples[:5]) or "—"]
                                       for e in f.left_out]
         _fill(self.left_out_table, items, numeric={1})
+        self.left_out_table.setVisible(bool(items))
+        self.left_out_note.setVisible(not items)
+        if f is None:
+            note = ""
+        elif f.rows_left_out is None:
+            note = "Rows left out: not recorded."
+        else:
+            note = f"No row of {os.path.basename(f.path) or f.path} was left out."
+        self.left_out_note.setText(note)
 
     def reset_layout(self) -> None:
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 2)
+        self.lower.setSizes([1, 1])
