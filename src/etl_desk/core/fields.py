@@ -17,7 +17,14 @@ Units are plain words with a few conventions the form builder understands:
 ``"x"``
     a multiplier (shown as ×); ``"percentage points"`` is shown as pp;
 ``"ISO date"``
-    a ``YYYY-MM-DD`` string; anything else is shown after the number.
+    a ``YYYY-MM-DD`` string; ``"first day of a month"`` a ``YYYY-MM-01`` string (or
+    ``"auto"``) edited as a month;
+``"month (1-12)"``
+    a calendar month number, shown by its name (1 = January);
+
+anything else is shown after the number. A choice is shown by its label
+(:meth:`FieldSpec.choice_label`: the spec's own ``choice_labels``, else
+:data:`CHOICE_LABELS`, else the value in words), never as the raw stored value.
 """
 from __future__ import annotations
 
@@ -28,7 +35,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FieldSpec", "spec_field", "field_specs", "value_kind"]
+__all__ = ["FieldSpec", "spec_field", "field_specs", "value_kind", "CHOICE_LABELS", "MONTH_NAMES", "AUTO"]
+
+#: How the stored values of choice fields read on screen (a spec's own ``choice_labels`` win).
+CHOICE_LABELS = {
+    "low": "Low", "base": "Base", "high": "High",
+    "npv_max": "NPV-maximising", "enabled": "Every ticked solution",
+    "span": "Span of the data", "active_days": "Days with runs",
+    "auto": "From the data",
+}
+#: Calendar months by number (index 0 unused), for ``"month (1-12)"`` fields.
+MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+#: The stored value of a date field left to the data (e.g. the project start: the month after the data).
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,18 @@ class FieldSpec:
     help: str = ""
     decimals: int | None = None
     choices: tuple[str, ...] = ()
+    #: (value, label) pairs overriding :data:`CHOICE_LABELS` for this field
+    choice_labels: tuple[tuple[str, str], ...] = ()
+
+    def choice_label(self, value: str) -> str:
+        """The human label of the choice *value*: 'npv_max' -> 'NPV-maximising', 'failed_cost' -> 'Failed cost'."""
+        own = dict(self.choice_labels)
+        if value in own:
+            return own[value]
+        if value in CHOICE_LABELS:
+            return CHOICE_LABELS[value]
+        words = str(value).replace("_", " ").replace("-", " ").strip()
+        return words[:1].upper() + words[1:]
 
     # --- display conventions ------------------------------------------------------------------
     @property
@@ -62,6 +94,16 @@ class FieldSpec:
     @property
     def is_date(self) -> bool:
         return self.unit == "ISO date"
+
+    @property
+    def is_month(self) -> bool:
+        """A calendar month number 1..12, shown by name."""
+        return self.unit == "month (1-12)"
+
+    @property
+    def is_month_start(self) -> bool:
+        """A ``YYYY-MM-01`` date (or ``"auto"``), edited as a month."""
+        return self.unit == "first day of a month"
 
     @property
     def scale(self) -> float:
@@ -83,7 +125,7 @@ class FieldSpec:
             return "", " ×"
         if u == "percentage points":
             return "", " pp"
-        if not u or self.is_date:
+        if not u or self.is_date or self.is_month or self.is_month_start:
             return "", ""
         return "", f" {u}"
 
@@ -98,7 +140,7 @@ class FieldSpec:
 
     def range_text(self) -> str:
         """'Range 1 – 5,000,000 runs', 'Range 0 – 100 %' or '' when unbounded."""
-        if self.min is None or self.max is None:
+        if self.min is None or self.max is None or self.is_month:
             return ""
         lo, hi = _plain(self.min * self.scale), _plain(self.max * self.scale)
         if self.is_fraction:

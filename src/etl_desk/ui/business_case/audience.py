@@ -142,6 +142,7 @@ def finance_rows(case, target_specs) -> list[tuple[str, str | None, object]]:
         ("Net saving per year", "usd0", lambda r: r.savings_year - r.maintenance_year),
         (f"Over the horizon ({yrs} year{'s' if yrs != 1 else ''})", None, None),
         ("   Payback", "text", lambda r: payback_text(r, yrs)),
+        ("   Discounted payback", "text", lambda r: payback_text(r, yrs, discounted=True)),
         ("   ROI", "pct", lambda r: r.roi),
         (f"   NPV at {g['discount_rate'] * 100:g} % a year", "usd0", lambda r: r.npv_usd),
         ("   Spend doing nothing", "usd0", lambda r: dn_total),
@@ -201,7 +202,7 @@ def render_finance(t: QTableWidget, note: QLabel, case, target_specs) -> None:
             if kind in ("usd0", "pct") and isinstance(v, (int, float)) and v < 0:
                 it.setForeground(QBrush(NEGATIVE_COLOR))
             if lab.strip().startswith("Payback"):
-                it.setForeground(QBrush(NEGATIVE_COLOR if r.payback_months is None else POSITIVE_COLOR))
+                it.setForeground(QBrush(POSITIVE_COLOR if r.payback_within_horizon else NEGATIVE_COLOR))
             if c == 0:
                 it.setFont(bold)
                 it.setBackground(QBrush(PORTFOLIO_BG))

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from etl_desk.core import fmt
+from etl_desk.core.business_case.schedule import BEYOND_HORIZON, NOTHING
 from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 DO_NOTHING_COLOR = "#8C8C8C"
@@ -44,12 +45,22 @@ def legend_swatch(color: str, text: str, line: bool = True) -> QWidget:
     return w
 
 
-def payback_text(r, horizon_years: int) -> str:
-    if r.payback_months is None:
-        return f"not within {horizon_years} y"
-    if r.payback_months == 0:
+def payback_text(r, horizon_years: int, discounted: bool = False) -> str:
+    """*r*'s payback (a Result or an OptionSummary) in words, as a number even after the horizon.
+
+    '14.5 months'; '47.5 months (after the 36-month horizon)'; 'never' (the cumulative net
+    cash flow falls for good); 'not within 10 years'; 'nothing to pay back'."""
+    m = r.discounted_payback_months if discounted else r.payback_months
+    status = r.discounted_payback_status if discounted else r.payback_status
+    if status == NOTHING:
+        return "nothing to pay back"
+    if m is None:
+        return status
+    if m == 0:
         return "immediately"
-    return f"{r.payback_months:,.1f} months"
+    if status == BEYOND_HORIZON:
+        return f"{m:,.1f} months (after the {horizon_years * 12}-month horizon)"
+    return f"{m:,.1f} months"
 
 
 class CumulativeCostChart(QWidget):
@@ -168,7 +179,7 @@ class CumulativeCostChart(QWidget):
         p = case.portfolio
         top = float(max(dn.max(), pf.max(), 1.0))
         red, green = NEGATIVE_COLOR.name(), POSITIVE_COLOR.name()
-        if not p.enabled or p.payback_months is None:
+        if not p.enabled or not p.payback_within_horizon:
             self.break_even_item.setData([], [])
             self.break_even_line.setVisible(False)
             self.break_even_label.setVisible(False)
@@ -176,9 +187,11 @@ class CumulativeCostChart(QWidget):
                 self.status.setText("No solution in the portfolio: the two lines are the same.")
             else:
                 gap = float(pf[-1] - dn[-1])
+                later = (f" It pays back in month {p.payback_months:,.1f}, after the horizon."
+                         if p.payback_months is not None else "")
                 self.status.setText(
                     f"<span style='color:{red}'><b>No break-even within {yrs} years</b></span>: after {yrs} "
-                    f"years the portfolio has cost <b>{fmt.usd(gap, 0)}</b> more than doing nothing.")
+                    f"years the portfolio has cost <b>{fmt.usd(gap, 0)}</b> more than doing nothing.{later}")
         else:
             x = float(p.payback_months)
             y = float(np.interp(x, months, dn))
@@ -195,7 +208,7 @@ class CumulativeCostChart(QWidget):
                 f"<b>{fmt.usd(saved, 0)}</b>.")
         self.legend["do_nothing"].findChildren(QLabel)[-1].setText(f"Doing nothing: {fmt.usd_short(dn[-1])}")
         self.legend["portfolio"].findChildren(QLabel)[-1].setText(f"With the portfolio: {fmt.usd_short(pf[-1])}")
-        self.legend["break_even"].setVisible(p.enabled and p.payback_months is not None)
+        self.legend["break_even"].setVisible(p.enabled and p.payback_within_horizon)
         pi = self.chart.getPlotItem()
         pi.setXRange(0, months[-1], padding=0.02)
         self._top = top

@@ -19,7 +19,6 @@ from etl_desk.ui import settings as keys
 from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 
 FILE_FILTER = "Assumptions (*.toml *.json);;TOML (*.toml);;JSON (*.json);;All files (*)"
-ANNUALISATION_LABELS = {"span": "Span of the data", "active_days": "Days with runs"}
 ANNUALISATION_TIPS = {"span": "A year of cost = the cost in the data × 365 / the days from the first start to the last end",
                       "active_days": "A year of cost = the cost in the data × 365 / the days with at least one run"}
 
@@ -56,19 +55,18 @@ class AssumptionsEditor(QWidget):
         target_tips = {k: t.description for k, t in target_specs.items()}
 
         def field(path, a):
-            return FormField(path, a.spec, a.kind, choice_labels={**target_labels, **ANNUALISATION_LABELS},
+            return FormField(path, a.spec, a.kind, choice_labels=target_labels,
                              choice_tips={**target_tips, **ANNUALISATION_TIPS})
 
         self.editors: dict[tuple, QWidget] = {}
         self.forms: list[SpecForm] = []
         self.editor_box = QToolBox()
         self.editor_box.setObjectName("assumptionSections")
-        # month inputs ("auto" or a first of the month, e.g. the project start) have no editor yet
-        sections = [([field(("global", k), a) for k, a in global_specs.items() if a.kind != "date"],
-                     "General: horizon, discount rate, growth, storage")]
+        sections = [([field(("global", k), a) for k, a in global_specs.items()],
+                     "General: horizon, scenario, dates, storage")]
         for s in solutions:
             sections.append(([field(("solutions", s.id, k), a) for k, a in s.assumptions.items()
-                              if k != "enabled" and a.kind != "date"],
+                              if k != "enabled"],
                              f"{s.number}. {s.name}"))
         for items, title in sections:
             form = SpecForm(items, object_prefix="editor_", rich_tooltips=True, min_editor_width=130)

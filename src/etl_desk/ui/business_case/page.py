@@ -1,13 +1,18 @@
 """The Business case view: the five remedies, their assumptions and the business case per audience.
 
-It renders what :mod:`etl_desk.core.business_case.model` computes. The baseline (the
-only step that reads the job runs) comes from the window's one
+It renders what :mod:`etl_desk.core.business_case.results` computes: the window's
+``Results`` re-evaluated at the current assumptions by
+:func:`~etl_desk.core.business_case.results.with_assumptions` (the business case and its
+appraisal: decision, scenarios, sensitivity, switching values, annual roll-up). The
+tabs: Decision (first), IT leadership, Finance, Operations, Scenarios (switch,
+tornado, sensitivity), Cash flows (annual roll-up) and Realised (benefits realisation
+after a go-live). The baseline (the only step that reads the job runs) comes from the window's one
 :class:`~etl_desk.ui.window.analysis_job.AnalysisJob`, measured off the UI thread on
 the anomalies of the same analysis the Insights view shows, whenever the data, the
 filter or a threshold changes. The assumptions are the window's one
 :class:`~etl_desk.ui.business_case.assumptions_model.AssumptionsModel` (shared with the
 export, the Copy action and persistence); every change re-evaluates the business
-case, which is arithmetic on at most 120 months, debounced by 150 ms.
+case and its appraisal (arithmetic on at most 120 months, ~0.1 s), debounced by 150 ms.
 
 Public API (used by tests): ``assumptions`` (a copy), ``set_assumption(path, value)``
 (raises DataError), ``set_assumptions(a)``, ``save_assumptions(path)`` /
@@ -15,7 +20,8 @@ Public API (used by tests): ``assumptions`` (a copy), ``set_assumption(path, val
 ``resultsChanged`` / ``baselineReady`` / ``errorReported``, ``recompute()``,
 ``refresh_baseline()``; the parts: ``editor`` (``solution_checks``, ``editors``,
 ``error_label``), ``chart`` view (``curves``, ``break_even_item``, ``break_even_label``,
-``chart_status``), ``audience_tabs``, ``it_table``, ``finance_table``, ``operations``.
+``chart_status``), ``audience_tabs``, ``it_table``, ``finance_table``, ``operations``,
+``results`` / ``appraisal``, ``decision``, ``sensitivity``, ``annual``, ``realisation``.
 """
 from __future__ import annotations
 
@@ -26,12 +32,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxL
 
 from etl_desk.core import fmt
 from etl_desk.core.business_case.catalogue import global_assumptions, load_catalogue, targets
-from etl_desk.core.business_case.model import evaluate
+from etl_desk.core.business_case.results import with_assumptions
 from etl_desk.ui.business_case.assumptions_model import AssumptionsModel
 from etl_desk.ui.business_case.audience import make_table, render_finance, render_it, with_note
+from etl_desk.ui.business_case.cashflows import AnnualCashFlows
 from etl_desk.ui.business_case.chart import CumulativeCostChart, payback_text
+from etl_desk.ui.business_case.decision import DecisionView
 from etl_desk.ui.business_case.editor import AssumptionsEditor
 from etl_desk.ui.business_case.operations import OperationsView
+from etl_desk.ui.business_case.realisation import RealisationView
+from etl_desk.ui.business_case.scenarios import SensitivityView
 from etl_desk.ui.window.analysis_job import AnalysisJob, error_text
 
 EVAL_DEBOUNCE_MS = 150
@@ -60,6 +70,8 @@ class BusinessCasePage(QWidget):
         self.target_specs = targets()
         self.baseline = None
         self.case = None
+        self.results = None  # Results at the current assumptions (case + appraisal)
+        self._base_results = None  # the job's Results (of the runs in the filter)
 
         self._eval_timer = QTimer(self)
         self._eval_timer.setSingleShot(True)
@@ -119,6 +131,10 @@ class BusinessCasePage(QWidget):
         self.audience_tabs = QTabWidget()
         self.audience_tabs.setObjectName("audienceTabs")
         self.audience_tabs.setDocumentMode(True)
+        self.decision = DecisionView()
+        self.audience_tabs.addTab(self.decision, "Decision")
+        self.audience_tabs.setTabToolTip(0, "The decision asked, the options ranked, what would have to be true, "
+                                            "risks and provenance")
         self.it_table = make_table("itTable")
         it_host, self.it_note = with_note(self.it_table)
         self.audience_tabs.addTab(it_host, "IT leadership")
@@ -127,7 +143,19 @@ class BusinessCasePage(QWidget):
         self.audience_tabs.addTab(fin_host, "Finance")
         self.operations = OperationsView(self.solutions, self.target_specs)
         self.audience_tabs.addTab(self.operations, "Operations")
-        self.audience_tabs.setCurrentIndex(1)
+        self.sensitivity = SensitivityView()
+        self.sensitivity.scenarioChosen.connect(lambda s: self._edit(("global", "scenario"), s))
+        self.audience_tabs.addTab(self.sensitivity, "Scenarios")
+        self.audience_tabs.setTabToolTip(4, "Low / Base / High, the sensitivity of each option (tornado) and the "
+                                            "switching values")
+        self.annual = AnnualCashFlows()
+        self.audience_tabs.addTab(self.annual, "Cash flows")
+        self.audience_tabs.setTabToolTip(5, "The annual roll-up (Year 0…N) of the cash flows behind every NPV")
+        self.realisation = RealisationView(self.state, lambda: self.model.assumptions, lambda: self.job.thresholds)
+        self.audience_tabs.addTab(self.realisation, "Realised")
+        self.audience_tabs.setTabToolTip(6, "Benefits realisation: the measured change after a go-live beside the "
+                                            "projection")
+        self.audience_tabs.setCurrentIndex(0)
         rv.addWidget(self.audience_tabs, 1)
 
         # the cumulative-cost chart large on the right, the audience views under it
@@ -136,8 +164,8 @@ class BusinessCasePage(QWidget):
         self.right.setChildrenCollapsible(False)
         self.right.addWidget(self.chart_view)
         self.right.addWidget(results)
-        self.right.setStretchFactor(0, 9)
-        self.right.setStretchFactor(1, 11)
+        self.right.setStretchFactor(0, 1)
+        self.right.setStretchFactor(1, 2)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("businessCaseSplitter")
         split.setChildrenCollapsible(False)
@@ -152,8 +180,9 @@ class BusinessCasePage(QWidget):
     def reset_layout(self) -> None:
         w, h = max(self.width(), 900), max(self.height(), 600)
         self.splitter.setSizes([340, w - 340])
-        self.right.setSizes([h * 9 // 20, h * 11 // 20])
-        self.audience_tabs.setCurrentIndex(1)
+        # the views (decision, tables) get two thirds: the chart reads well smaller, the tables do not
+        self.right.setSizes([h // 3, h - h // 3])
+        self.audience_tabs.setCurrentIndex(0)
 
     def save_layout(self) -> dict:
         """The splitters' states and the audience tab shown (for the window's settings)."""
@@ -187,6 +216,10 @@ class BusinessCasePage(QWidget):
         ``"discount_rate"`` or ``("solutions", id, key)``. Raises DataError on a bad value."""
         self.model.set(path, value)
 
+    def _edit(self, path, value) -> None:
+        """An edit from a view (the scenario switch): as the form's, a refused value is reported."""
+        self.editor._edited(path, value)
+
     def set_assumptions(self, a) -> None:
         """Replace all assumptions (validated; missing keys take defaults)."""
         self.model.replace(a)
@@ -208,6 +241,7 @@ class BusinessCasePage(QWidget):
             self._show_baseline_failure(error_text(result.baseline_error))
             return
         self.baseline = result.baseline
+        self._base_results = result
         self.baselineReady.emit(result.baseline)
         self.recompute()
 
@@ -218,11 +252,20 @@ class BusinessCasePage(QWidget):
     def recompute(self) -> None:
         """Evaluate the business case now (arithmetic) and refresh every view."""
         self._eval_timer.stop()
-        if self.baseline is None:
+        if self._base_results is None:
             return
-        self.case = evaluate(self.baseline, self.model.assumptions)
+        self.results = with_assumptions(self._base_results, self.model.assumptions)
+        if self.results.case is None:
+            self._show_baseline_failure(error_text(self.results.baseline_error))
+            return
+        self.case = self.results.case
         self._render(self.case)
         self.resultsChanged.emit(self.case)
+
+    @property
+    def appraisal(self):
+        """Scenarios, sensitivity, switching values, annual roll-up and decision at the current assumptions."""
+        return self.results.appraisal if self.results is not None else None
 
     def _render(self, case) -> None:
         self._render_banner(case)
@@ -230,6 +273,11 @@ class BusinessCasePage(QWidget):
         render_finance(self.finance_table, self.finance_note, case, self.target_specs)
         self.chart_view.show_case(case)
         self.operations.set_assumptions(case.assumptions)
+        ap = self.results.appraisal
+        yrs = int(case.assumptions["global"]["horizon_years"])
+        self.decision.show_decision(ap.decision, yrs)
+        self.sensitivity.show_appraisal(case, ap)
+        self.annual.show_case(case, ap)
 
     def _render_banner(self, case) -> None:
         g = case.assumptions["global"]
@@ -249,7 +297,7 @@ class BusinessCasePage(QWidget):
                 if g.get("portfolio") == "npv_max" else
                 "<b>The portfolio is empty.</b> " + dn[0].upper() + dn[1:])
         else:
-            col = "#1E7B45" if p.payback_months is not None else "#B03A2E"
+            col = "#1E7B45" if p.payback_within_horizon else "#B03A2E"
             which = ", ".join(str(r.number) for r in members)
             rule = (f" (the NPV-maximising choice of the {ticked} ticked)"
                     if g.get("portfolio") == "npv_max" and n < ticked else "")

@@ -4,8 +4,11 @@ The generator panel, the anomaly thresholds and the business-case assumptions
 are all built here, so a field looks and behaves the same everywhere: a spin box
 with the unit as prefix/suffix (``$`` for money, ``%`` for fractions, which are
 shown ×100 and stored as 0..1), the decimals of one step, the help and range as
-the tooltip; a check box for a bool; a combo box for choices; a date editor for
-an ISO date. The form shows values silently (:meth:`SpecForm.set_values`) and
+the tooltip; a check box for a bool; a combo box for choices, each shown by its
+human label (:meth:`~etl_desk.core.fields.FieldSpec.choice_label`, never the stored
+value); a combo of month names for a calendar month; a date editor with a calendar
+for an ISO date, and a month editor (with an "Automatic" box when the value may be
+``"auto"``) for the first day of a month. The form shows values silently (:meth:`SpecForm.set_values`) and
 emits :attr:`SpecForm.edited` ``(key, value)`` only for the user's edits, with
 the value in stored units.
 """
@@ -16,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping
 
 from PySide6.QtCore import QDate, QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGridLayout, QLabel,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QSpinBox, QWidget)
 
-from etl_desk.core.fields import FieldSpec
+from etl_desk.core.fields import AUTO, MONTH_NAMES, FieldSpec
 
 INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 
@@ -28,7 +31,8 @@ INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 class FormField:
     """One row of a form: its *key* (any hashable), spec and kind (bool, choice, date, int, float).
 
-    *choice_labels* / *choice_tips*: text and tooltip shown for each choice value.
+    *choice_labels* / *choice_tips*: text and tooltip shown for each choice value (labels
+    not given here come from the spec's :meth:`~etl_desk.core.fields.FieldSpec.choice_label`).
     """
 
     key: Hashable
@@ -36,6 +40,9 @@ class FormField:
     kind: str
     choice_labels: dict[str, str] = field(default_factory=dict)
     choice_tips: dict[str, str] = field(default_factory=dict)
+
+    def label(self, value: str) -> str:
+        return self.choice_labels.get(value) or self.spec.choice_label(value)
 
     @property
     def name(self) -> str:
@@ -50,6 +57,64 @@ def tooltip(spec: FieldSpec, rich: bool = False) -> str:
         return spec.help + (f"\n{rng}" if rng else "")
     return (f"<b>{html.escape(spec.label)}</b><br>{html.escape(spec.help)}"
             + (f"<br><i>{html.escape(rng)}</i>" if rng else ""))
+
+
+class MonthEdit(QWidget):
+    """A month (stored ``YYYY-MM-01``) with a calendar popup, and an "Automatic" box for ``"auto"``.
+
+    ``edited(str)`` carries the stored value; ``value()`` / ``set_value(v)`` read and show it.
+    """
+
+    edited = Signal(str)
+    AUTO_SHOWN = QDate(1900, 1, 1)  # the minimum date: shown as the "auto" text
+
+    def __init__(self, auto_text: str = "", parent=None):
+        super().__init__(parent)
+        h = QHBoxLayout(self)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.setSpacing(4)
+        self.date = QDateEdit()
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("MMM yyyy")
+        self.date.setMinimumDate(self.AUTO_SHOWN)
+        self.date.setDate(QDate.currentDate().addDays(1 - QDate.currentDate().day()))
+        h.addWidget(self.date, 1)
+        self.auto = None
+        if auto_text:
+            # "auto" shows as the special text of the minimum date, never as a date it is not
+            self.date.setSpecialValueText(auto_text)
+            self.auto = QCheckBox("Auto")
+            self.auto.setToolTip(auto_text)
+            self.auto.toggled.connect(self._auto_toggled)
+            h.addWidget(self.auto)
+        self.date.dateChanged.connect(lambda _d: self.edited.emit(self.value()))
+
+    def _auto_toggled(self, on: bool) -> None:
+        with QSignalBlocker(self.date):
+            self.date.setEnabled(not on)
+            if on:
+                self._last = self.date.date()
+                self.date.setDate(self.AUTO_SHOWN)
+            elif self.date.date() == self.AUTO_SHOWN:
+                self.date.setDate(getattr(self, "_last", None) or QDate.currentDate().addDays(1 - QDate.currentDate().day()))
+        self.edited.emit(self.value())
+
+    def value(self) -> str:
+        if self.auto is not None and self.auto.isChecked():
+            return AUTO
+        d = self.date.date()
+        return QDate(d.year(), d.month(), 1).toString("yyyy-MM-dd")
+
+    def set_value(self, v) -> None:
+        with QSignalBlocker(self.date):
+            if self.auto is not None:
+                with QSignalBlocker(self.auto):
+                    self.auto.setChecked(v == AUTO)
+                self.date.setEnabled(v != AUTO)
+                if v == AUTO:
+                    self.date.setDate(self.AUTO_SHOWN)
+            if v != AUTO:
+                self.date.setDate(QDate.fromString(str(v)[:10], "yyyy-MM-dd"))
 
 
 class SpecForm(QWidget):
@@ -108,13 +173,18 @@ class SpecForm(QWidget):
             w = QCheckBox()
             w.toggled.connect(lambda on, k=key: self.edited.emit(k, bool(on)))
             return w
-        if f.kind == "choice":
+        if f.kind == "choice" or (f.kind == "int" and spec.is_month):
             w = QComboBox()
-            for c in spec.choices:
-                w.addItem(f.choice_labels.get(c, c), c)
+            values = spec.choices if f.kind == "choice" else range(1, 13)
+            for c in values:
+                w.addItem(f.label(c) if f.kind == "choice" else MONTH_NAMES[c], c)
                 if c in f.choice_tips:
                     w.setItemData(w.count() - 1, f.choice_tips[c], Qt.ItemDataRole.ToolTipRole)
             w.currentIndexChanged.connect(lambda _i, k=key, w=w: self.edited.emit(k, w.currentData()))
+            return w
+        if f.kind == "date" and spec.is_month_start:
+            w = MonthEdit(spec.choice_label(AUTO))
+            w.edited.connect(lambda v, k=key: self.edited.emit(k, v))
             return w
         if f.kind == "date":
             w = QDateEdit()
@@ -155,6 +225,8 @@ class SpecForm(QWidget):
             return w.isChecked()
         if isinstance(w, QComboBox):
             return w.currentData()
+        if isinstance(w, MonthEdit):
+            return w.value()
         if isinstance(w, QDateEdit):
             return w.date().toString("yyyy-MM-dd")
         if isinstance(w, QSpinBox):
@@ -172,6 +244,8 @@ class SpecForm(QWidget):
                 w.setChecked(bool(v))
             elif isinstance(w, QComboBox):
                 w.setCurrentIndex(max(0, w.findData(v)))
+            elif isinstance(w, MonthEdit):
+                w.set_value(v)
             elif isinstance(w, QDateEdit):
                 w.setDate(QDate.fromString(str(v)[:10], "yyyy-MM-dd"))
             elif isinstance(w, QSpinBox):

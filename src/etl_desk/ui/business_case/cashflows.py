@@ -1,0 +1,112 @@
+"""The annual cash flows behind every NPV: the fiscal-year roll-up (Year 0…N) of one option.
+
+It renders ``Results.appraisal.annual`` (:func:`~etl_desk.core.business_case.cashflows.annual_rollup`):
+investment, maintenance, savings, net, cumulative and discounted cumulative net cash flow
+per fiscal year, for the portfolio or one solution. The discounted column adds up to
+the option's NPV in core (the note under the table says so, with the NPV beside it);
+nothing is summed here.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
+
+from etl_desk.core import fmt
+from etl_desk.core.fields import MONTH_NAMES
+from etl_desk.ui.business_case.audience import make_table
+from etl_desk.ui.business_case.chart import NEGATIVE_COLOR
+
+COLUMNS = ["Year", "Fiscal year", "Months", "Investment", "Maintenance", "Savings", "Net cash flow",
+           "Cumulative", "Discounted", "Discounted cumulative"]
+#: AnnualRow field of each money column
+MONEY = ("investment", "maintenance", "savings", "net", "cumulative", "discounted", "discounted_cumulative")
+
+
+def row_cells(r) -> list[str]:
+    """One AnnualRow as the table shows it (USD to the cent, as the workbook prints it)."""
+    span = f"{r.first_month_end:%b %Y} – {r.last_month_end:%b %Y} ({r.months})"
+    return [f"Year {r.year_index}", r.fiscal_year, span] + [fmt.usd(getattr(r, k)) for k in MONEY]
+
+
+class AnnualCashFlows(QWidget):
+    """Public: ``option`` (combo: portfolio, then each solution), ``table``, ``note``; :meth:`show_case`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("annualCashFlows")
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 2, 0, 0)
+        v.setSpacing(2)
+        top = QHBoxLayout()
+        lab = QLabel("Cash flows of")
+        top.addWidget(lab)
+        self.option = QComboBox()
+        self.option.setObjectName("annualOption")
+        self.option.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        top.addWidget(self.option)
+        self.dates = QLabel()
+        self.dates.setObjectName("annualDates")
+        self.dates.setWordWrap(True)
+        top.addWidget(self.dates, 1)
+        v.addLayout(top)
+        lab.setBuddy(self.option)
+        self.table = make_table("annualTable")
+        v.addWidget(self.table, 1)
+        self.note = QLabel()
+        self.note.setObjectName("annualNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("font-size: 8pt;")
+        v.addWidget(self.note)
+        self._appraisal = self._case = None
+        self.option.currentIndexChanged.connect(lambda _i: self._render())
+
+    def show_case(self, case, appraisal) -> None:
+        """Show the roll-up of *appraisal* (of *case*); keeps the option chosen."""
+        self._case, self._appraisal = case, appraisal
+        # the portfolio, unless it is empty (nothing pays): then the best-ranked solution
+        current = self.option.currentData() or ("portfolio" if case.members else appraisal.decision.options[0].id)
+        self.option.blockSignals(True)
+        self.option.clear()
+        self.option.addItem("Portfolio", "portfolio")
+        for r in case.solutions:
+            self.option.addItem(f"{r.number}. {r.name}", r.id)
+        self.option.setCurrentIndex(max(0, self.option.findData(current)))
+        self.option.blockSignals(False)
+        self._render()
+
+    def rows(self) -> list:
+        """The AnnualRows shown (of the option chosen)."""
+        return self._appraisal.annual[self.option.currentData()] if self._appraisal is not None else []
+
+    def _render(self) -> None:
+        case, ap = self._case, self._appraisal
+        if case is None or ap is None or self.option.currentData() is None:
+            return
+        rows = self.rows()
+        t = self.table
+        t.clear()
+        t.setColumnCount(len(COLUMNS))
+        t.setRowCount(len(rows))
+        t.setHorizontalHeaderLabels(COLUMNS)
+        for i, r in enumerate(rows):
+            for c, text in enumerate(row_cells(r)):
+                it = QTableWidgetItem(text)
+                if c >= 3:
+                    it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if getattr(r, MONEY[c - 3]) < 0:
+                        it.setForeground(QBrush(NEGATIVE_COLOR))
+                t.setItem(i, c, it)
+        t.verticalHeader().setVisible(False)
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        t.resizeColumnsToContents()
+        g = case.assumptions["global"]
+        fy = int(g["fiscal_year_start_month"])
+        start = "the month after the data ends" if g["start_date"] == "auto" else "as entered"
+        self.dates.setText(f"Month 1 = {case.start:%B %Y} ({start}); fiscal years start in {MONTH_NAMES[fy]} and "
+                           f"are named by the calendar year they end in.")
+        result = case.result(self.option.currentData())
+        self.note.setText(
+            f"US dollars, month-end cash flows over the {case.horizon_months}-month horizon, summed per fiscal year. "
+            f"The discounted column (at {g['discount_rate'] * 100:g} % a year) adds up to the NPV: "
+            f"{fmt.usd(result.npv_usd)}. No terminal value: benefits after the horizon are not counted.")
