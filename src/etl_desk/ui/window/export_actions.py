@@ -1,10 +1,11 @@
-"""What leaves the window: the finance workbook, the filtered runs as CSV/Parquet, charts as images,
-and the key figures / business case on the clipboard.
+"""What leaves the window: the finance workbook, its report pages as a PDF, the filtered runs as
+CSV/Parquet, charts as images, and the key figures / business case on the clipboard.
 
 :class:`ExportActions` reads the shared state, the shared analysis job and the
 assumptions model (never a page's widgets) and reports by signals. The workbook
-is written off the UI thread with a progress dialog; Cancel leaves any existing
-file unchanged (the core writes atomically).
+and the report PDF are written off the UI thread with a progress dialog; Cancel leaves
+any existing file unchanged (the core writes atomically; the PDF is printed to a
+temporary file first and moved into place only when not cancelled).
 """
 from __future__ import annotations
 
@@ -74,6 +75,71 @@ class ExportActions(QObject):
         policy = self._ask_rows_policy()
         if policy is not None:
             self.export_workbook(path, max_rows_policy=policy)
+
+    def pdf_dialog(self) -> None:
+        """File › Export report PDF…: ask where, then :meth:`export_pdf`."""
+        if self.state.view is None:
+            return
+        start = self.settings.get(keys.EXPORT_DIR) or str(Path.home())
+        current = self._current_path()
+        stem = Path(current).stem if current else "etl-desk-report"
+        path, _ = QFileDialog.getSaveFileName(self.widget, "Export report PDF",
+                                              str(Path(start) / f"{stem}.pdf"), "PDF (*.pdf)")
+        if not path:
+            return
+        if not path.lower().endswith(".pdf"):
+            path += ".pdf"
+        self.settings.set(keys.EXPORT_DIR, str(Path(path).parent))
+        self.export_pdf(path)
+
+    def export_pdf(self, path: str) -> None:
+        """The report pages (decision, assumptions, business case, annual cash flows, scenarios, checks,
+        charts) of the filtered runs as a PDF, as ``etl-desk analyze … -o report.pdf`` writes them
+        (:func:`~etl_desk.core.workbook.pdf.export_report_pdf`, LibreOffice), in the background.
+
+        A missing LibreOffice is a clear error (``failed`` with the core's DataError saying how to
+        get it); Cancel keeps any existing file."""
+        df, mask = self.state.df, self.state.view.row_mask
+        sub = df if mask.all() else df.loc[mask].reset_index(drop=True)
+        results = self.job.result if self.job.is_current() else None
+        thresholds = self.job.thresholds
+        assumptions = self._assumptions().assumptions
+        source = self._source()
+
+        def work(progress, cancel):
+            import shutil
+            import tempfile
+
+            from etl_desk.core.business_case.results import compute_results, with_assumptions
+            from etl_desk.core.files import atomic_write
+            from etl_desk.core.tasks import Cancelled
+            from etl_desk.core.workbook.pdf import export_report_pdf  # LibreOffice driver: only when exporting
+
+            progress(0.05)
+            r = results
+            r = compute_results(sub, thresholds=thresholds, assumptions=assumptions) if r is None else \
+                with_assumptions(r, assumptions)
+            if cancel():
+                raise Cancelled()
+            progress(0.2)
+            with tempfile.TemporaryDirectory(prefix="etl-desk-report-") as tmp:
+                printed = export_report_pdf(Path(tmp) / "report.pdf", sub, r, source=source)
+                if cancel():
+                    raise Cancelled()
+                atomic_write(path, lambda dst: shutil.copyfile(printed, dst))
+            progress(1.0)
+            return WorkbookWritten(path, None)
+
+        dlg = QProgressDialog(f"Printing {os.path.basename(path)} with LibreOffice…", "Cancel", 0, 100, self.widget)
+        dlg.setObjectName("exportProgress")
+        dlg.setWindowTitle("Export report PDF")
+        dlg.setMinimumDuration(400)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(self.runner.cancel)
+        self._progress = dlg
+        self.status.emit(f"Exporting {path}…")
+        self.runner.start(work, "export")
 
     def _ask_rows_policy(self):
         """REFUSE when the runs fit one sheet; else the user's choice (None = cancelled)."""

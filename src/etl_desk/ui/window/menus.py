@@ -38,6 +38,9 @@ def build_menus(win) -> None:
     action(win, "Export &workbook for finance…", x.workbook_dialog, "Ctrl+E",
            "One .xlsx: cover, assumptions, KPIs, insights, anomalies, data, business case with live formulas, "
            "charts", m)
+    action(win, "Export report &PDF…", x.pdf_dialog, None,
+           "The report pages (decision, assumptions, business case, annual cash flows, scenarios, charts) as a "
+           "PDF, printed by LibreOffice", m)
     export_menu = m.addMenu("&Export")
     action(win, "Filtered data as &CSV…", lambda: x.data_dialog("csv"), None,
            "The runs in the current filter as CSV", export_menu)
