@@ -87,7 +87,7 @@ def test_pages_remember_their_layout(window, qtbot, tmp_path):
     assert w2.business_case_page.audience_tabs.currentIndex() == 2
     assert w2.dashboard.time_dock.isHidden()
     w2.reset_layout()
-    assert not w2.dashboard.time_dock.isHidden() and w2.business_case_page.audience_tabs.currentIndex() == 1
+    assert not w2.dashboard.time_dock.isHidden() and w2.business_case_page.audience_tabs.currentIndex() == 0  # Decision
 
 
 def _dark() -> QPalette:
