@@ -21,9 +21,9 @@ from etl_desk.core.business_case.catalogue import global_assumptions, targets
 from etl_desk.ui.business_case.audience import PORTFOLIO_BG, make_table
 from etl_desk.ui.business_case.chart import NEGATIVE_COLOR, POSITIVE_COLOR, payback_text
 
-COLUMNS = ["Rank", "Option", "NPV", "Profitability index", "Payback", "Discounted payback", "IRR (a year)",
-           "Pays back if the effect is ≥", "…or the spend it acts on is ≥", "In portfolio"]
-TIPS = {
+COLUMNS = ["Rank", "Option", "NPV", "Profitability\nindex", "Payback", "Discounted\npayback", "IRR\n(a year)",
+           "Pays back if\nthe effect is ≥", "…or the spend it\nacts on is ≥", "In\nportfolio"]
+TIPS = {  # by header text, line breaks as spaces
     "NPV": "Net present value over the horizon: monthly net cash flows discounted at the discount rate",
     "Profitability index": "PV of savings / PV of costs over the horizon (above 1 pays back)",
     "Payback": "Months until the cumulative net cash flow turns positive for good, read over 10 years and "
@@ -40,26 +40,25 @@ TIPS = {
 def effect_needed_text(o) -> str:
     """'45.2 % (assumed 30 %)'; 'more than 100 %: 4,023 %' when no effect is enough; '—' when nothing can."""
     if o.effect_needed is None:
-        return "no effect is enough (nothing to act on)"
+        return "none: no spend to act on"
     assumed = f" (assumed {fmt.pct(o.effect, 0)})" if o.effect is not None else ""
     if o.effect_needed > 1:
         return f"{fmt.pct(o.effect_needed, 0)}: impossible{assumed}"
     return f"{fmt.pct(o.effect_needed, 1)}{assumed}"
 
 
-def spend_needed_text(o) -> str:
+def spend_needed_text(o, with_target: bool = False) -> str:
     if o.target_needed_usd_per_year is None:
         return "—"
     today = fmt.usd(o.target_usd_per_year, 0) if o.target_usd_per_year is not None else "unknown"
-    return f"{fmt.usd(o.target_needed_usd_per_year, 0)} a year (today {today})"
+    tl = targets()
+    what = f" of {tl[o.target].label.lower()}" if with_target and o.target in tl else ""
+    return f"{fmt.usd(o.target_needed_usd_per_year, 0)} a year{what} (today {today})"
 
 
 def option_cells(o, horizon_years: int) -> list[str]:
     """The row of one option (an OptionSummary) as the table shows it."""
-    tl = targets()
     name = f"{o.number}. {o.name}" if o.id != "portfolio" else "Portfolio"
-    if o.target in tl:
-        name += f" — {tl[o.target].label.lower()}"
     return [str(o.rank) if o.rank else "", name, fmt.usd(o.npv_usd, 0),
             "—" if o.profitability_index is None else f"{o.profitability_index:,.2f}",
             payback_text(o, horizon_years), payback_text(o, horizon_years, discounted=True),
@@ -137,14 +136,17 @@ class DecisionView(QScrollArea):
         t.setRowCount(len(rows))
         t.setHorizontalHeaderLabels(COLUMNS)
         for c, name in enumerate(COLUMNS):
-            if name in TIPS:
-                t.horizontalHeaderItem(c).setToolTip(TIPS[name])
+            tip = TIPS.get(name.replace("\n", " "))
+            if tip:
+                t.horizontalHeaderItem(c).setToolTip(tip)
         bold = QFont(t.font())
         bold.setBold(True)
         for i, o in enumerate(rows):
+            tl = targets()
             for c, text in enumerate(option_cells(o, horizon_years)):
                 it = QTableWidgetItem(text)
-                it.setToolTip(text)
+                it.setToolTip(f"{text}: acts on the {tl[o.target].label.lower()}" if c == 1 and o.target in tl
+                              else spend_needed_text(o, True) if c == 8 and o.id != "portfolio" else text)
                 if c in (0, 2, 3, 6):
                     it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if c == 2:
@@ -161,12 +163,11 @@ class DecisionView(QScrollArea):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         t.resizeColumnsToContents()
         for c in range(len(COLUMNS)):
-            hh.resizeSection(c, min(hh.sectionSize(c) + 8, 300 if c == 1 else 230))
+            hh.resizeSection(c, min(hh.sectionSize(c) + 8, 220 if c == 1 else 170))
         t.resizeRowsToContents()
+        # every row shown, and room for a horizontal scroll bar should the page be narrow
         h = hh.height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
-        if t.horizontalScrollBar().isVisible() or t.horizontalHeader().length() > t.viewport().width():
-            h += t.horizontalScrollBar().sizeHint().height()
-        t.setFixedHeight(h)
+        t.setFixedHeight(h + t.horizontalScrollBar().sizeHint().height())
         number = {o.id: o.number for o in d.options}
         members = ", ".join(str(number.get(i, i)) for i in d.npv_max_members) or "none"
         self.risks.setText("<b>Top risks</b><ul style='margin-left: -20px'>"

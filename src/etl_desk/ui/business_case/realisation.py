@@ -157,6 +157,7 @@ class RealisationView(QWidget):
         self.note.setObjectName("realisationNote")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("font-size: 8pt;")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         v.addWidget(self.note)
         state.datasetChanged.connect(self._new_data)
         self._new_data()
@@ -274,4 +275,4 @@ class RealisationView(QWidget):
             f"per {r.per} processed. On-demand share of cost: {fmt.pct(r.on_demand_share[0], 1)} before, "
             f"{fmt.pct(r.on_demand_share[1], 1)} after. A change is significant when its interval excludes zero "
             f"(coloured).")
-        self.note.setText(html.escape(r.method) + "".join(f" Note: {html.escape(n)}." for n in r.notes))
+        self.note.setText(r.method + "".join(f" Note: {n}." for n in r.notes))

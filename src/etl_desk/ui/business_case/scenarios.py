@@ -27,7 +27,7 @@ LOW_COLOR = "#B07AA1"  # the input at its low value (not a status colour)
 HIGH_COLOR = "#76B7B2"  # the input at its high value
 BASE_COLOR = "#555555"
 BREAK_EVEN_COLOR = "#C0392B"
-SENS_COLUMNS = ["Input", "Low value", "High value", "NPV at low", "NPV at high", "Swing"]
+SENS_COLUMNS = ["Input", "Low", "High", "NPV at low", "NPV at high", "Swing"]
 
 
 def scenario_label(s: str) -> str:
@@ -140,8 +140,9 @@ class SensitivityView(QWidget):
         lower.setChildrenCollapsible(False)
         lower.addWidget(host)
         lower.addWidget(right)
-        lower.setStretchFactor(0, 1)
-        lower.setStretchFactor(1, 1)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        lower.setSizes([600, 400])
         upper = QSplitter(Qt.Orientation.Vertical)
         upper.setObjectName("scenarioSplitter")
         upper.setChildrenCollapsible(False)
@@ -149,6 +150,7 @@ class SensitivityView(QWidget):
         upper.addWidget(lower)
         upper.setStretchFactor(0, 2)
         upper.setStretchFactor(1, 3)
+        upper.setSizes([170, 330])  # the scenario table's six rows where the height allows
         v.addWidget(upper, 1)
         self._case = self._appraisal = None
         self.option.currentIndexChanged.connect(lambda _i: self._render_tornado())
@@ -229,7 +231,8 @@ class SensitivityView(QWidget):
         pi.setXRange(lo - pad, hi + pad, padding=0)
         pi.setYRange(-0.6, n - 0.4, padding=0)
         name = self.option.currentText()
-        self.tornado_title.setText(f"<b>NPV of {name}: {fmt.usd(base, 0)} as assumed; one input at a time</b>")
+        money = fmt.usd(base, 0).replace("-", "\u2011")  # a non-breaking minus: never wrapped off its amount
+        self.tornado_title.setText(f"<b>NPV of {name}: {money} as assumed; one input at a time</b>")
         self._render_sens_table(rows)
         self._render_switching()
 
@@ -253,6 +256,7 @@ class SensitivityView(QWidget):
         t.verticalHeader().setVisible(False)
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         t.resizeColumnsToContents()
+        t.horizontalHeader().resizeSection(0, min(t.horizontalHeader().sectionSize(0), 190))
 
     def _render_switching(self) -> None:
         oid = self.option.currentData()
@@ -268,6 +272,7 @@ class SensitivityView(QWidget):
                 f"target is <b>{m:,.2f}×</b> today's.")
             return
         opt = next(o for o in self._appraisal.decision.options if o.id == oid)
-        self.switching.setText(f"<b>Switching values</b> (NPV = 0, the rest as assumed): an effect of "
-                               f"<b>{effect_needed_text(opt)}</b>, or a spend on the target of "
-                               f"<b>{spend_needed_text(opt)}</b>.")
+        effect = ("no effect is enough: it acts on no spend" if opt.effect_needed is None else
+                  f"an effect of <b>{effect_needed_text(opt)}</b>")
+        self.switching.setText(f"<b>Switching values</b> (NPV = 0, the rest as assumed): {effect}; or a spend on "
+                               f"the target of <b>{spend_needed_text(opt, True)}</b> at the assumed effect.")
