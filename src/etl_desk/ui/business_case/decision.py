@@ -163,10 +163,10 @@ class DecisionView(QScrollArea):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         t.resizeColumnsToContents()
         for c in range(len(COLUMNS)):
-            hh.resizeSection(c, min(hh.sectionSize(c) + 8, 220 if c == 1 else 170))
+            hh.resizeSection(c, max(min(hh.sectionSize(c) + 8, 220 if c == 1 else 170), 64 if c == 9 else 0))
         t.resizeRowsToContents()
         # every row shown, and room for a horizontal scroll bar should the page be narrow
-        h = hh.height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
+        h = hh.sizeHint().height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
         t.setFixedHeight(h + t.horizontalScrollBar().sizeHint().height())
         number = {o.id: o.number for o in d.options}
         members = ", ".join(str(number.get(i, i)) for i in d.npv_max_members) or "none"
