@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from etl_desk.core import fmt
 from etl_desk.core.business_case.catalogue import global_assumptions, load_catalogue, targets
@@ -176,6 +176,13 @@ class BusinessCasePage(QWidget):
         self.splitter = split
         lay.addWidget(split, 1)
         self.reset_layout()
+
+    def showEvent(self, ev):  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        win = self.window()
+        if not getattr(self, "_in_status_bar", False) and isinstance(win, QMainWindow):
+            self._in_status_bar = True
+            self.realisation.use_status_bar(win.statusBar())  # progress + Cancel where the window shows work
 
     def reset_layout(self) -> None:
         w, h = max(self.width(), 900), max(self.height(), 600)

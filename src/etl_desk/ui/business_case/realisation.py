@@ -230,6 +230,13 @@ class RealisationView(QWidget):
     def cancel(self) -> None:
         self.runner.cancel()
 
+    def use_status_bar(self, bar) -> None:
+        """Show the progress and Cancel in the window's status bar *bar* (a QStatusBar), as the
+        window's other long work does, and the status messages there for a few seconds."""
+        for w in (self.progress, self.cancel_button):
+            bar.addPermanentWidget(w)
+        self.status.connect(lambda msg: bar.showMessage(msg, 6000))
+
     def _busy(self, on: bool) -> None:
         self.progress.setValue(0)
         self.progress.setVisible(on)
