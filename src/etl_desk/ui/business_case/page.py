@@ -245,6 +245,8 @@ class BusinessCasePage(QWidget):
 
     def _on_result(self, result) -> None:
         if result.baseline is None:
+            # of other runs than the ones before: an edit must not re-evaluate the old baseline
+            self.baseline = self._base_results = self.results = None
             self._show_baseline_failure(error_text(result.baseline_error))
             return
         self.baseline = result.baseline
@@ -319,9 +321,18 @@ class BusinessCasePage(QWidget):
         b, a = case.baseline, case.annual
         method = b.method_text(g["annualisation"], g["data_coverage"])
         notes = "".join(f"<br><i>Note: {html.escape(x)}</i>" for x in b.notes)
+        confirmed = b.confirmed(case.assumptions)
+        assumed = []
+        for key, what in (("storage_cost", "storage"), ("incident_cost", "engineer time on failures")):
+            if confirmed[key]:
+                assumed.append(f" + {what} {fmt.usd(a[key], 0)} (assumed, confirmed)")
+            elif case.assumed[key] > 0:
+                assumed.append(f"; {what} {fmt.usd(case.assumed[key], 0)} assumed, not counted until confirmed")
+        scenario = "" if case.scenario == "base" else (
+            f" <b>{html.escape(global_assumptions()['scenario'].spec.choice_label(case.scenario))} scenario</b>: "
+            f"measured spend ×{case.multipliers.get('baseline', 1):g}.")
         self.baseline_label.setText(
             f"<b>Doing nothing costs {fmt.usd(a['total_cost'], 0)} a year</b>: job runs "
             f"{fmt.usd(a['compute_cost'], 0)} (measured on {fmt.count(b.runs)} runs over {b.span_days:,.1f} days, "
-            f"{html.escape(method.split(' = ')[0])}) + storage {fmt.usd(a['storage_cost'], 0)} (assumption)."
-            f"{notes}")
+            f"{html.escape(method.split(' = ')[0])}){''.join(assumed)}.{scenario}{notes}")
         self.baseline_label.setToolTip(method)
