@@ -102,3 +102,20 @@ def test_an_after_history_and_cancel(win, qtbot, histories):
     with qtbot.waitSignal(view.failed, timeout=5000) as bad:
         view.measure_at("2030-01-01")
     assert "leaves no runs" in bad.args[0] and "leaves no runs" in view.summary.text()
+
+
+def test_an_after_history_opened_from_a_file(win, qtbot, histories, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    before, after = histories
+    win.set_data(before, "before only")
+    path = tmp_path / "after.parquet"
+    after.to_parquet(path)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    view = win.business_case_page.realisation
+    with qtbot.waitSignal(view.measured, timeout=120_000) as got:
+        view.open_button.click()  # the file is read on the worker thread, then measured
+    real = got.args[0]
+    assert real.after.runs == len(after) and real.go_live is None
+    lo, hi = real.change("failed_cost").measured_effect_ci
+    assert lo <= INJECTED_EFFECT <= hi
