@@ -59,13 +59,16 @@ class AnnualCashFlows(QWidget):
         self.note.setStyleSheet("font-size: 8pt;")
         v.addWidget(self.note)
         self._appraisal = self._case = None
+        self._chosen = False  # until the user picks an option: the portfolio, or the best when it is empty
+        self.option.activated.connect(lambda _i: setattr(self, "_chosen", True))  # the user's choice stays
         self.option.currentIndexChanged.connect(lambda _i: self._render())
 
     def show_case(self, case, appraisal) -> None:
         """Show the roll-up of *appraisal* (of *case*); keeps the option chosen."""
         self._case, self._appraisal = case, appraisal
         # the portfolio, unless it is empty (nothing pays): then the best-ranked solution
-        current = self.option.currentData() or ("portfolio" if case.members else appraisal.decision.options[0].id)
+        default = "portfolio" if case.members else appraisal.decision.options[0].id
+        current = self.option.currentData() if self._chosen else default
         self.option.blockSignals(True)
         self.option.clear()
         self.option.addItem("Portfolio", "portfolio")

@@ -74,7 +74,7 @@ class CumulativeCostChart(QWidget):
         self.chart = pg.PlotWidget(axisItems={"left": MoneyAxis("left")})
         self.chart.setObjectName("cumulativeCostChart")
         pi = self.chart.getPlotItem()
-        set_axis_label(pi, "bottom", "Months from today")
+        set_axis_label(pi, "bottom", "Months from the project start")
         set_axis_label(pi, "left", "Cumulative cost (USD)")
         pi.showGrid(x=True, y=True, alpha=0.15)
         without_menus(pi)
@@ -176,6 +176,7 @@ class CumulativeCostChart(QWidget):
         self.curves["do_nothing"].setData(months, dn)
         self.curves["portfolio"].setData(months, pf)
         yrs = int(case.assumptions["global"]["horizon_years"])
+        set_axis_label(self.chart.getPlotItem(), "bottom", f"Months from the project start ({case.start:%B %Y})")
         p = case.portfolio
         top = float(max(dn.max(), pf.max(), 1.0))
         red, green = NEGATIVE_COLOR.name(), POSITIVE_COLOR.name()

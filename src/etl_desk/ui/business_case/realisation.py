@@ -5,7 +5,8 @@ after it, less a settling period), or compare them with an "after" history opene
 a file. The measurement is core's
 :func:`~etl_desk.core.business_case.realisation.realised_vs_projected` (cost per TB of
 each remedy's target with a 95 % confidence interval, normalised for volume, and the
-business case's projection beside it), run off the UI thread with progress and Cancel;
+business case's projection beside it), run off the UI thread with progress and Cancel
+(in the window's status bar once the page is in a window, see :meth:`RealisationView.use_status_bar`);
 this module only orchestrates it (the same steps as ``etl-desk analyze --go-live`` /
 ``--before``) and renders the :class:`~etl_desk.core.business_case.realisation.Realisation`.
 """

@@ -153,6 +153,8 @@ class SensitivityView(QWidget):
         upper.setSizes([170, 330])  # the scenario table's six rows where the height allows
         v.addWidget(upper, 1)
         self._case = self._appraisal = None
+        self._chosen = False  # until the user picks an option: the portfolio, or the best when it is empty
+        self.option.activated.connect(lambda _i: setattr(self, "_chosen", True))  # the user's choice stays
         self.option.currentIndexChanged.connect(lambda _i: self._render_tornado())
 
     # --- rendering ------------------------------------------------------------------------------
@@ -161,7 +163,8 @@ class SensitivityView(QWidget):
         for s, b in self.scenario_buttons.items():
             b.setChecked(s == case.scenario)
         # the portfolio, unless it is empty (nothing pays): then the best-ranked solution
-        current = self.option.currentData() or ("portfolio" if case.members else appraisal.decision.options[0].id)
+        default = "portfolio" if case.members else appraisal.decision.options[0].id
+        current = self.option.currentData() if self._chosen else default
         self.option.blockSignals(True)
         self.option.clear()
         self.option.addItem("the portfolio", "portfolio")
