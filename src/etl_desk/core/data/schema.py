@@ -54,6 +54,12 @@ STATUS_COLORS = {SUCCESS: "#F28E2B", FAILED: "#4E79A7"}
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the canonical job-run table (:data:`COLUMNS`; the table in DESIGN.md).
+
+    ``name`` (``cost_usd``), display ``label`` (the case study's header, ``Cost (USD)``), ``kind``
+    (``string`` | ``category`` | ``datetime`` | ``float`` | ``int`` | ``bool``), ``required``, ``unit``
+    (``USD``, ``GB``, ``min``, ``h`` or ``""``), ``description`` and, for a category, its ``categories``.
+    """
     name: str
     label: str
     kind: str  # string | category | datetime | float | int | bool
