@@ -262,6 +262,9 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     With ``strict=True`` the first bad value raises :class:`DataError`; with
     ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
     listed in *report*.
+
+    Raises:
+        ValueError: when *row_numbers* does not have one entry per row (a caller's bug).
     """
     report = report if report is not None else LoadReport()
     src = df.rename(columns={k: v for k, v in NAMES_BY_LABEL.items() if k in df.columns})
