@@ -309,8 +309,8 @@ def _sort_values(ds: Dataset, key: str) -> np.ndarray:
 def build_view(ds: Dataset, spec: ViewSpec) -> View:
     """The :class:`View` of data set *ds* under *spec*: filter, then group, then sort.
 
-    Per run: one bar per kept row, sorted by the key (unknown values last ascending, first
-    descending; ties in run-ID order). Grouped: one bar per pipeline / calendar day / week
+    Per run: one bar per kept row, sorted by the key (unknown values last in either direction;
+    ties in natural run-ID order, also when descending). Grouped: one bar per pipeline / calendar day / week
     (Monday to Sunday) / month holding at least one kept run, with summed cost (USD), data (GB)
     and duration (minutes), and the failed runs' part of each; unknown (NaN) values add nothing
     to a group's sum. Groups sort by name or time, or by summed metric; by ``start_time``, by their
