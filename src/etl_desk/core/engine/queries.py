@@ -283,7 +283,7 @@ def scored(t_r, stats, z_threshold: float):
 # --------------------------------------------------------------------------- envelope and pages
 
 def sort_value(t, key: str):
-    """The sort value of *key*; unknown metric values sort last in ascending order (+inf).
+    """The sort value of *key*; unknown metric values are +inf: last ascending, first descending.
 
     *key*: one of :data:`SORT_KEYS`.
 

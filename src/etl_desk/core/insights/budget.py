@@ -79,7 +79,7 @@ class BudgetStatus:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """JSON-ready status: the month (``YYYY-MM``), days, ``burn_to_date`` and ``month_end`` with its
+        """JSON-ready status: the month (``YYYY-MM``; ``""`` without data), days, ``burn_to_date`` and ``month_end`` with its
         80 / 95 % band (USD; None where unknown), ``crossing`` dates (ISO, earliest / latest; None when
         not crossed), ``status`` and ``reason``, ``budget_usd``, ``scope`` (``{tag_key: tag_value}`` or
         None) and the notes. The ``daily`` table is left out.

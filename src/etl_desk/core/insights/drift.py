@@ -98,7 +98,7 @@ class DriftFinding:
     reason: str
 
     def to_dict(self) -> dict:
-        """Every field by name (plain values; None for unknown money), for JSON and the Drift sheet."""
+        """Every field by name (plain values; None for unknown money), for the JSON report."""
         return asdict(self)
 
 

@@ -28,7 +28,8 @@ def write_annual_sheet(wb, st: Styles, case: BusinessCase, annual: dict[str, lis
     (``sch_yidx``, ``sch_inh``, ``sch_<option>_<column>``), so that sheet must be written too.
     One table per option of Year 0..10 (:data:`MAX_YEARS` rows, blank after the horizon): months,
     investment, maintenance, savings, net, cumulative, discounted net (month-end discount factors)
-    and discounted cumulative, in USD; a total row ties the discounted column to ``bc_<option>_npv``.
+    and discounted cumulative, in USD; the total of the discounted column is named
+    ``bc_<option>_annual_npv`` and the Checks sheet ties it to the option's NPV.
     """
     ws = wb.add_worksheet(ANNUAL_SHEET)
     ws.set_column(0, 0, 8)
