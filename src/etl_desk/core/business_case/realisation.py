@@ -103,9 +103,12 @@ class Realisation:
         """The :class:`MeasuredChange` of *target* (a :data:`MEASURED_TARGETS` key).
 
         Raises:
-            StopIteration: when *target* was not measured.
+            KeyError: when *target* was not measured.
         """
-        return next(c for c in self.changes if c.target == target)
+        for c in self.changes:
+            if c.target == target:
+                return c
+        raise KeyError(f"no measured change for target {target!r}")
 
 
 def split_at(df: pd.DataFrame, go_live, settle_days: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
