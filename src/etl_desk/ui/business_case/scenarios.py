@@ -92,14 +92,16 @@ class SensitivityView(QWidget):
         hv = QVBoxLayout(host)
         hv.setContentsMargins(0, 0, 0, 0)
         hv.setSpacing(1)
-        legend = QHBoxLayout()
         self.tornado_title = QLabel()
         self.tornado_title.setWordWrap(True)
-        legend.addWidget(self.tornado_title, 1)
+        hv.addWidget(self.tornado_title)
+        legend = QHBoxLayout()  # the legend above the plot, never over the bars
+        legend.setSpacing(10)
         for color, text in ((LOW_COLOR, "Input at its low value"), (HIGH_COLOR, "at its high value")):
             legend.addWidget(legend_swatch(color, text, line=False))
         legend.addWidget(legend_swatch(BASE_COLOR, "NPV as assumed"))
         legend.addWidget(legend_swatch(BREAK_EVEN_COLOR, "NPV = 0"))
+        legend.addStretch(1)
         hv.addLayout(legend)
         self.axis = pg.AxisItem("left")  # the input labels as ticks: outside the plot
         self.tornado = pg.PlotWidget(axisItems={"left": self.axis, "bottom": MoneyAxis("bottom")})
@@ -235,7 +237,7 @@ class SensitivityView(QWidget):
         pi.setYRange(-0.6, n - 0.4, padding=0)
         name = self.option.currentText()
         money = fmt.usd(base, 0).replace("-", "\u2011")  # a non-breaking minus: never wrapped off its amount
-        self.tornado_title.setText(f"<b>NPV of {name}: {money} as assumed; one input at a time</b>")
+        self.tornado_title.setText(f"<b>NPV of {name}: {money}</b>, one input at a time")
         self._render_sens_table(rows)
         self._render_switching()
 
