@@ -81,7 +81,12 @@ def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot)
     # formatted cells
     m = tab.anomaly_model
     cols = [c for c, _ in m.COLUMNS]
-    assert m.data(m.index(0, cols.index("threshold"))) == "z > 1.5"
+    # the threshold in the observed unit, the rule's own parameter in its tooltip
+    fa = m.index(0, cols.index("flag_at"))
+    assert m.data(fa, Qt.ItemDataRole.ToolTipRole) == "Rule threshold: z > 1.5"
+    row = tab.analysis.anomalies.iloc[0]
+    assert m.data(fa) == m._metric_value(row["metric"], row["baseline"] * (row["observed"] / row["baseline"])
+                                         ** (1.5 / row["score"]))
     # sortable by score
     tab.anomaly_table.sortByColumn(cols.index("score"), Qt.SortOrder.AscendingOrder)
     proxy = tab.anomaly_proxy
@@ -132,7 +137,12 @@ def test_anomaly_model_selects_all_runs_of_a_pipeline_week(qtbot):
                               "observed": [0.3], "baseline": [0.05], "threshold": [0.1], "score": [25.0],
                               "pipeline": ["p"], "detail": ["week"], "run_ids": [["a", "b", "c"]]}))
     assert m.row_run_ids(0) == ["a", "b", "c"]
-    assert m.data(m.index(0, 4)) == "30.0 %" and m.data(m.index(0, 6)) == "+10 pp"
+    cols = [c for c, _ in m.COLUMNS]
+    # flagged at the week before + 10 points = 15 %, a rise
+    assert m.data(m.index(0, cols.index("observed"))) == "30.0 %"
+    assert m.data(m.index(0, cols.index("flag_at"))) == "15.0 %"
+    assert m.data(m.index(0, cols.index("flag_at")), Qt.ItemDataRole.ToolTipRole) == "Rule threshold: +10 pp"
+    assert m.data(m.index(0, cols.index("direction"))) == "↑ rise"
 
 
 def test_evidence_formatting():
