@@ -209,3 +209,44 @@ def test_a_filter_change_updates_the_cards_in_place(win, qtbot):
     assert 0 < failed < 52
     assert card.select_button.text() == f"Select {failed} run{'s' if failed != 1 else ''}"
     assert f"{tab.analysis.kpis['runs']:,} runs analysed" in tab.summary.text()
+
+
+def test_anomaly_excess_dollars_and_direction_are_cores_and_rule_switches_rescore(win, qtbot):
+    import math
+
+    import numpy as np
+
+    from etl_desk.core.insights.anomalies import detect_anomalies
+
+    tab = win.insights_page
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        tab.threshold_editors["z_threshold"].setValue(1.5)
+    core = detect_anomalies(win.state.df, tab.thresholds)
+    m = tab.anomaly_model
+    cols = [c for c, _ in m.COLUMNS]
+    assert m.rowCount() == len(core) > 0
+    for r in range(m.rowCount()):
+        rid, rule = m.data(m.index(r, cols.index("run_id"))), m.df["rule"].iloc[r]
+        row = core[(core["run_id"].astype(str) == rid) & (core["rule"] == rule)].iloc[0]
+        ex = row["excess_usd"]
+        assert m.data(m.index(r, cols.index("excess_usd"))) == (f"${ex:,.2f}" if ex >= 0 else f"-${-ex:,.2f}"
+                                                                if math.isfinite(ex) else "unknown")
+        assert m.data(m.index(r, cols.index("direction"))) == ("↑ rise" if row["observed"] >= row["baseline"]
+                                                               else "↓ fall")
+        assert m.data(m.index(r, cols.index("reason"))) == row["reason"]
+    assert all(m.data(m.index(r, cols.index("direction"))) == "↑ rise" for r in range(m.rowCount()))
+    # the rule switches re-score: flag falls too -> the falls appear, as core finds them
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        tab.threshold_editors["falls"].setChecked(True)
+    assert tab.analysis.thresholds.falls
+    both = detect_anomalies(win.state.df, tab.thresholds)
+    falls = int((both["observed"] < both["baseline"]).sum())
+    assert falls > 0 and m.rowCount() == len(both)
+    shown = [m.data(m.index(r, cols.index("direction"))) for r in range(m.rowCount())]
+    assert shown.count("↓ fall") == falls
+    for name in ("seasonal", "weekly_level"):
+        with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+            tab.threshold_editors[name].setChecked(False)
+        assert getattr(tab.analysis.thresholds, name) is False
+        assert m.rowCount() == len(detect_anomalies(win.state.df, tab.thresholds))
+    assert np.isfinite(m.df["excess_usd"].to_numpy(float)).any()
