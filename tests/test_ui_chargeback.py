@@ -49,11 +49,12 @@ def test_table_and_bars_equal_core_attribution_with_untagged_and_follow_the_filt
     assert _rows(view) == [("gis", 2, 1, 22.0, 2.0), ("finance", 3, 1, 16.0, 5.0), ("(untagged)", 2, 1, 10.0, 3.0),
                            ("sales", 1, 0, 4.0, 0.0), ("Total", 8, 3, 52.0, 10.0)]
     m = view.model
-    assert m.data(m.index(2, 0)) == "untagged spend (untagged)" and m.data(m.index(2, 3)) == "$10.00"
+    assert m.data(m.index(2, 0)) == "untagged spend" and m.data(m.index(2, 3)) == "$10.00"
     assert m.data(m.index(2, 5)) == "19.2 %"  # 10 / 52
     assert "untagged spend <b>$10.00</b>" in view.title.text()
     # bars: one per group, the untagged one its own (hatched) bar, stacked failed part first
     assert view.bar_keys == ["gis", "finance", "sales", "(untagged)"]
+    assert view.axis.names == ["gis", "finance", "sales", "untagged spend"]
     assert list(view.bars["untagged"].opts["width"]) == [10.0] and list(view.bars["untagged"].opts["y"]) == [3.0]
     assert list(view.bars["failed"].opts["width"]) == [2.0, 5.0, 0.0]
     assert list(view.bars["success"].opts["width"]) == [20.0, 11.0, 4.0]

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
 
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
-from etl_desk.core.insights.attribution import Attribution, attribute, attribution_mask, dimensions
+from etl_desk.core.insights.attribution import UNTAGGED, Attribution, attribute, attribution_mask, dimensions
 from etl_desk.ui.widgets.plots import follow_palette, without_menus
 from etl_desk.ui.window.workers import FilteredJob
 
@@ -27,6 +27,13 @@ from etl_desk.ui.window.workers import FilteredJob
 MAX_BARS = 15
 UNTAGGED_BRUSH = QBrush(QColor("#8C8C8C"), Qt.BrushStyle.BDiagPattern)
 METRICS = {"cost": "Cost (failed part in blue)", "runs": "Runs (failed part in blue)"}
+
+
+def group_label(row) -> str:
+    """How a group is named on screen: the untagged row says what it is."""
+    if row.untagged:
+        return "untagged spend" if row.key == UNTAGGED else "not recorded"
+    return row.key
 
 
 def _work(runs, by):
@@ -75,7 +82,7 @@ class ChargebackModel(QAbstractTableModel):
         v = getattr(r, key)
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "key":
-                return ("untagged spend " + v) if r.untagged else v
+                return group_label(r)
             if key in ("cost_usd", "failed_cost_usd"):
                 return fmt.usd(v, missing="unknown")
             if key == "share":
@@ -268,6 +275,7 @@ class ChargebackView(QWidget):
         self.attribution = a
         self.model.set_attribution(a)
         self.proxy.sort(-1)  # core's order (largest cost first) until the user sorts
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         t = a.total
         un = a.untagged
         self.title.setText(f"<b>{a.label}</b> — {fmt.count(t.runs)} runs in the filter, {fmt.usd(t.cost_usd)}; "
@@ -292,7 +300,7 @@ class ChargebackView(QWidget):
     def _draw_bars(self, *args) -> None:
         rows = self._bar_rows()
         self.bar_keys = [r.key for r in rows]
-        self.axis.names = [("untagged " + r.key) if r.untagged else r.key for r in rows]
+        self.axis.names = [group_label(r) for r in rows]
         runs = self.metric.currentData() == "runs"
         tot = np.array([(r.runs if runs else (r.cost_usd or 0.0)) for r in rows], dtype=float)
         fail = np.array([(r.failed_runs if runs else (r.failed_cost_usd or 0.0)) for r in rows], dtype=float)

@@ -103,5 +103,7 @@ class ForecastJob(QObject):
         self.result = None
 
     def _on_finished(self, value: ForecastOutcome, n: int) -> None:
+        if not self.job.is_current():  # of data replaced while it ran: the new data's run follows
+            return
         self.result = value
         self.resultReady.emit(value)
