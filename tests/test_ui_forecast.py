@@ -91,3 +91,16 @@ def test_forecast_runs_off_the_ui_thread_with_progress_and_cancel(window, qtbot)
     assert not tc.forecast_job.busy and not fc.cancel.isVisible()
     assert tc.forecast_job.result is first  # what was shown stays
     assert list(tc.forecast_layer.mean.getData()[1]) == list(first.forecast.total.frame["mean"])
+
+
+def test_forecast_waits_while_the_time_view_is_off_screen(window, qtbot):
+    win = window()
+    tc = win.time_chart
+    win.show_page("insights")
+    assert not tc.isVisible()
+    win.set_data(_runs(), "daily")
+    tc.forecast_job.job._run_if_changed()  # what the debounce timer calls: nothing starts while hidden
+    assert not tc.forecast_job.busy and tc.forecast_job.result is None
+    with qtbot.waitSignal(tc.forecast_job.resultReady, timeout=60_000):
+        win.show_page("dashboard")
+    assert len(tc.forecast_job.result.forecast.total.frame) == tc.forecast_job.days

@@ -89,6 +89,7 @@ class TimeChart(QWidget):
         self.trend.setZValue(20)
         self.forecast_layer = ForecastLayer(pi, z=15)
         self.forecast_job = ForecastJob(state, settings, parent=self)
+        self.forecast_job.job.hold()  # until the view is shown
         follow_palette(self.plot, self._palette_changed)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
@@ -146,6 +147,15 @@ class TimeChart(QWidget):
         job.failed.connect(self._forecast_failed)
         state.datasetChanged.connect(lambda: self._draw_forecast(None))
         self.refresh()
+
+    # the forecast takes seconds of CPU at 1M runs: it runs while the time view is on screen
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        self.forecast_job.job.release()
+
+    def hideEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().hideEvent(ev)
+        self.forecast_job.job.hold()
 
     def _palette_changed(self, pal: QPalette) -> None:
         self.items["selected"].setOpts(pen=pg.mkPen(pal.color(QPalette.ColorRole.Text), width=1.5))

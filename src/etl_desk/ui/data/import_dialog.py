@@ -105,8 +105,6 @@ class ImportDialog(QDialog):
                 self.unit_boxes[name] = ub
         lay.addWidget(box)
 
-        loc = QGroupBox("Numbers and dates")
-        lform = QFormLayout(loc)
         self.decimal = QComboBox()
         self.decimal.setObjectName("importDecimal")
         for text, v in DECIMAL_CHOICES:
@@ -119,12 +117,10 @@ class ImportDialog(QDialog):
             self.dayfirst.addItem(text, v)
         self.dayfirst.setToolTip("The order of dates like 04/03/2024 when no day in the column is above 12; auto: "
                                  "each column's own values decide (as --day-first / --month-first)")
-        lform.addRow("Decimal mark", self.decimal)
-        lform.addRow("Date order", self.dayfirst)
-        lay.addWidget(loc)
-
-        opts = QGroupBox("Prices and policies")
+        opts = QGroupBox("Numbers, dates, prices and policies")
         form = QFormLayout(opts)
+        form.addRow("Decimal mark", self.decimal)
+        form.addRow("Date order", self.dayfirst)
         self.usd_per_dbu = self._money(0.0, 100.0, 0.01, "When the file has DBUs but no cost: price of one DBU "
                                        "(0 = use the file's cost or list prices)")
         self.discount = QDoubleSpinBox()
@@ -163,15 +159,15 @@ class ImportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
-        self.resize(980, 800)
+        self.resize(980, 760)
         if options is not None:
             self._show_options(options)
         self.refused = QLabel()
         self.refused.setObjectName("refusedMessage")
         self.refused.setWordWrap(True)
         self.refused.setStyleSheet("color: #b03a2e; font-weight: 600;")
-        self.refused.setText(f"The last try was refused: {error} Choose below and Import again; the data "
-                             "on screen stays until this file loads." if error else "")
+        self.refused.setText(f"Refused: {error.rstrip('.')}.\nChoose the decimal mark or the date order below "
+                             "and Import again; the data on screen stays until this file loads." if error else "")
         self.refused.setVisible(bool(error))
         lay.insertWidget(0, self.refused)
         self._check()
