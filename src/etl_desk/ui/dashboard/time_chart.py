@@ -33,7 +33,7 @@ TREND_COLOR = "#6B4C9A"  # not a status colour: the trend is neither success nor
 
 
 class DateAxis(pg.AxisItem):
-    """Period numbers as dates."""
+    """Period numbers as dates (column i starts ``i`` days or weeks after the first)."""
 
     def __init__(self, **kw):
         super().__init__("bottom", **kw)
@@ -42,9 +42,11 @@ class DateAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         t = self.timeline
         out = []
+        step = 7 if t is not None and t.freq == "week" else 1
         for v in values:
             i = int(round(v))
-            out.append(f"{np.datetime64(t.starts[i], 'D')}" if t is not None and 0 <= i < t.n else "")
+            # past the last column (the forecast's days) the dates go on at the same step
+            out.append(f"{np.datetime64(t.starts[0], 'D') + i * step}" if t is not None and t.n and i >= 0 else "")
         return out
 
 

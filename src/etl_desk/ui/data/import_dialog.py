@@ -77,6 +77,7 @@ class ImportDialog(QDialog):
             for j, v in enumerate(r):
                 table.setItem(i, j, QTableWidgetItem(v[:200]))
         table.setMaximumHeight(220)
+        table.setMinimumHeight(130)  # header and a few rows, however tall the form below
         table.resizeColumnsToContents()
         lay.addWidget(table)
 
