@@ -156,6 +156,7 @@ class ChargebackView(QWidget):
         self.setObjectName("chargebackView")
         self.state = state
         self.by = "pipeline"
+        self._chosen = False  # the user picked a dimension: kept for the next data set that has it
         self.attribution: Attribution | None = None
         self.bar_keys: list[str] = []
         self.job = FilteredJob(state, _work, label="Chargeback", extra=lambda: self.by, parent=self)
@@ -244,10 +245,11 @@ class ChargebackView(QWidget):
         self.dimension.clear()
         for by, label in dims:
             self.dimension.addItem(label, by)
-        i = self.dimension.findData(self.by)
-        if i < 0 and dims:  # a tag when there is one (the question chargeback asks), else the pipeline
+        i = self.dimension.findData(self.by) if self._chosen else -1
+        if i < 0 and dims:  # a team tag, else any tag (the question chargeback asks), else the pipeline
             tags = [k for k, (by, _) in enumerate(dims) if by.startswith("tag:")]
-            i = tags[-1] if tags else 0
+            team = [k for k in tags if dims[k][0].lower() == "tag:team"]
+            i = (team or tags or [0])[0]
         self.dimension.setCurrentIndex(max(i, 0))
         self.dimension.blockSignals(False)
         if dims:
@@ -263,6 +265,7 @@ class ChargebackView(QWidget):
     def set_dimension(self, by: str) -> None:
         """Charge back by *by* (``pipeline``, ``workspace``, ``sku``, ``compute``, ``source_system`` or ``tag:KEY``)."""
         self.by = by
+        self._chosen = True
         i = self.dimension.findData(by)
         if i >= 0 and i != self.dimension.currentIndex():
             self.dimension.blockSignals(True)
