@@ -45,7 +45,7 @@ class BudgetChart(QWidget):
         without_menus(pi)
         pi.showGrid(x=False, y=True, alpha=0.2)
         pi.setMouseEnabled(x=False, y=False)
-        set_axis_label(pi, "left", "Cost this month (USD)")
+        set_axis_label(pi, "left", "Cost (USD)")  # running total of the month: short enough for a low dock
         set_axis_label(pi, "bottom", "Day of the month")
         self.edges = {n: pg.PlotCurveItem([], [], pen=None) for n in ("lo80", "hi80", "lo95", "hi95")}
         self.band95 = pg.FillBetweenItem(self.edges["lo95"], self.edges["hi95"], brush=band_brush(BAND95_ALPHA))
