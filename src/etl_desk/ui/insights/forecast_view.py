@@ -148,12 +148,15 @@ class ForecastControls(QWidget):
         h.addStretch(1)
 
     def set_busy(self, busy: bool) -> None:
-        self.progress.setValue(0)
+        # a moving bar until core reports a fraction (the all-runs fit is one step: it reports at its end)
+        self.progress.setRange(0, 0)
         self.progress.setVisible(busy)
         self.cancel.setVisible(busy)
 
     def set_progress(self, fraction: float) -> None:
-        self.progress.setValue(int(round(fraction * 100)))
+        if fraction > 0:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(int(round(fraction * 100)))
 
     def set_budget_error(self, message: str | None) -> None:
         self.budget.setStyleSheet("border: 1px solid #C0392B;" if message else "")
