@@ -13,6 +13,8 @@ when a monthly budget is set. Days ahead and the budget persist in the settings.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -38,6 +40,15 @@ class DateAxis(pg.AxisItem):
     def __init__(self, **kw):
         super().__init__("bottom", **kw)
         self.timeline: Timeline | None = None
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
+        """Ticks on whole columns only: a tick between two days would repeat a date."""
+        levels = [(sp, [v for v in vals if abs(v - round(v)) < 1e-6])
+                  for sp, vals in super().tickValues(minVal, maxVal, size) if sp >= 1]
+        levels = [(sp, vals) for sp, vals in levels if vals]
+        if not levels and math.isfinite(minVal) and math.isfinite(maxVal):
+            levels = [(1.0, [float(i) for i in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
+        return levels
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         t = self.timeline
