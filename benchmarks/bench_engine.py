@@ -8,7 +8,7 @@ hive-partitioned Parquet dataset (:mod:`etl_desk.core.engine.dataset`), kept in
 ``ETL_DESK_BENCH_DATA`` (default: the system temp folder) and reused between runs.
 
 Rows (sizes: big = 20M by default, ``--runs 100000000`` for the issue's 100M;
-mid = 10M; ``--quick``: 400k / 200k / 50k):
+mid = 10M; ``--quick``: 100k / 50k / 20k):
 
 1. 1M runs opened and drawn, whole process (``etl-desk --screenshot shot.png big.parquet``): <= 600 MB
 2. big: grouped (per-day) view on screen after opening (rollup cube ready): <= 20 s
@@ -364,9 +364,9 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
 
     quick = _util.QUICK if quick is None else quick
     runs = runs or getattr(_util, "RUNS", None)
-    big = runs or (400_000 if quick else 20_000_000)
-    mid = 200_000 if quick else 10_000_000
-    one = 50_000 if quick else 1_000_000
+    big = runs or (100_000 if quick else 20_000_000)
+    mid = 50_000 if quick else 10_000_000
+    one = 20_000 if quick else 1_000_000
     rows: list[dict] = []
     B = _fmt_n(big)
 
