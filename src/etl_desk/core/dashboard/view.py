@@ -277,6 +277,11 @@ def _is_identity(positions: np.ndarray) -> bool:
                       and bool((np.diff(positions) == 1).all()))
 
 
+def _ones(n: int) -> np.ndarray:
+    """n ones (int64), read-only and taking no memory: one run per bar in the per-run view."""
+    return np.broadcast_to(np.int64(1), (n,))
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.flags.writeable = False
@@ -305,7 +310,7 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
             totals = {m: ds.values[m][positions] for m in METRICS}
         failed_parts = {m: np.where(failed, totals[m], 0.0) for m in METRICS}
         return View(ds, spec, len(positions), bar_of_row, totals, failed_parts,
-                    np.ones(len(positions), dtype=np.int64), failed.astype(np.int64), positions=positions)
+                    _ones(len(positions)), failed.astype(np.int64), positions=positions)
 
     # --- grouped -------------------------------------------------------------------------
     if spec.grouping == "pipeline":

@@ -175,7 +175,7 @@ def _groups(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str | None]:
                     "as one group '(no name)'")
             codes = np.where(codes < 0, len(names), codes)
             names = np.append(names, "(no name)")
-        return codes.astype(np.int64), names, note
+        return codes.astype(np.int64, copy=False), names, note
     return (np.zeros(len(df), dtype=np.int64), np.array(["(all runs)"], dtype=object),
             "This data has no pipeline names (Job Name is empty): each run is compared with all runs together, "
             "not with its own pipeline's history.")
