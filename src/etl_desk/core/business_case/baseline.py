@@ -144,13 +144,21 @@ def _pipeline_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     1M Python strings (the grouping is the same, at 8 bytes a run).
     """
     if has_values(df, "job_name"):
-        key = df["job_name"].fillna("(unnamed)")
+        key, missing = df["job_name"], "(unnamed)"
     elif has_values(df, "source_system"):
-        key = df["source_system"].astype("string").fillna("(unknown)")
+        key, missing = df["source_system"], "(unknown)"
     else:
         return np.zeros(len(df), dtype=np.int64), np.array(["(all)"], dtype=object)
-    codes, names = pd.factorize(key, sort=False)
-    return codes, np.asarray(names, dtype=object)
+    codes, names = pd.factorize(key, sort=False)  # any dtype (text, categorical); NA -> -1
+    names = np.asarray(names, dtype=object).astype(str).astype(object)
+    if (codes < 0).any():  # runs without a name: one group, the same as a run named so
+        same = np.flatnonzero(names == missing)
+        if same.size:
+            at = int(same[0])
+        else:
+            at, names = len(names), np.append(names, missing)
+        codes = np.where(codes < 0, at, codes)
+    return codes, names
 
 
 def _rules_text(th: Mapping | None) -> str:
