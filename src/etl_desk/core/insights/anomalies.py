@@ -103,7 +103,8 @@ def robust_z(values: np.ndarray, codes: np.ndarray, k: int, base: np.ndarray, mi
     spread = np.maximum(_MAD_TO_SD * mad, min_spread)
     cnt = np.bincount(cb, minlength=k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (values - med[codes]) / spread[codes]
+        z = values - med[codes]
+        z /= spread[codes]  # in place: the same numbers as (values - med) / spread, one 1M-run array fewer
     return z, med, spread, cnt
 
 
@@ -377,7 +378,9 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     if has_values(df, "spot"):
         spot = df["spot"].to_numpy(dtype=float, na_value=np.nan)
         sk = np.where(np.isnan(spot), 2, spot).astype(np.int64)
+        del spot
         ccodes = codes * 3 + sk
+        del sk
     else:
         ccodes = codes * 3
     kc = k * 3
@@ -409,7 +412,7 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     exp_cost = expected * np.exp(med_rate[ccodes])
     with np.errstate(divide="ignore", invalid="ignore"):
         r_cost = np.where(cvalid, np.log(cost / exp_cost), 0.0)
-    r_cost = np.nan_to_num(r_cost)
+    np.nan_to_num(r_cost, copy=False)  # in place: r_cost is ours
     z_c, med_c, adj_c = seasonal_z(r_cost, ccodes, kc, cbase)
     hit = np.flatnonzero(cscored & _direction(th, z_c, th.z_threshold))
     if hit.size:
