@@ -80,14 +80,28 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _hwm_kb(pid: int) -> int:
+    """VmHWM (peak resident set, kB) of *pid* (Linux /proc), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def measure(argv: list[str], env: dict | None = None, timeout: float = 3600) -> dict:
     """Run *argv*; return wall seconds, the peak RSS (MB), the exit code and the last stdout JSON line.
 
     The peak is the larger of (a) the largest sum of resident sets over the process tree,
     sampled every 0.1 s, and (b) the process's own high-water mark as the kernel counts it
-    (``ru_maxrss`` from ``wait4``, what ``/usr/bin/time -v`` prints as "Maximum resident set
-    size"): (a) sees child processes (Spark's JVM), (b) sees a peak shorter than a sample.
-    ``peak_self_mb`` is (b) alone.
+    (``VmHWM`` in ``/proc/PID/status``, read at each sample; it only grows): (a) sees child
+    processes (Spark's JVM), (b) a peak shorter than a sample. ``peak_self_mb`` is (b) alone.
+    Not ``ru_maxrss`` from ``wait4`` (what ``/usr/bin/time -v`` prints): a child forked from
+    a big process (this benchmark after others, or pytest) inherits the parent's mark across
+    ``exec``, so it would report the parent's size.
     """
     e = dict(os.environ)
     e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), str(ROOT), e.get("PYTHONPATH")) if p)
@@ -96,17 +110,13 @@ def measure(argv: list[str], env: dict | None = None, timeout: float = 3600) -> 
     # output to files, not pipes: a chatty child never blocks on a full pipe while we sample
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
         proc = subprocess.Popen(argv, stdout=fo, stderr=fe, text=True, env=e)
-        peak, self_kb, status = 0, 0, None
-        while status is None:
-            pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                status, self_kb = st, usage.ru_maxrss  # kB on Linux
-                break
+        peak, self_kb = 0, 0
+        while proc.poll() is None:
             peak = max(peak, _tree_rss(proc.pid))
+            self_kb = max(self_kb, _hwm_kb(proc.pid))
             if time.perf_counter() - t0 > timeout:
                 proc.kill()
             time.sleep(0.1)
-        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
         fo.seek(0)
         fe.seek(0)
