@@ -18,7 +18,7 @@ from etl_desk.core.errors import DataError, LoadReport
 from etl_desk.core.insights.attribution import NOT_RECORDED, UNTAGGED, attribute, dimensions
 
 FIX = Path(__file__).parent / "fixtures" / "system_tables_tags"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_exports"
 
 
 def _by_key(att):
@@ -46,9 +46,9 @@ def test_system_tables_by_team_match_the_hand_computation():
 
 
 def test_shared_case_export_attributes_everything_to_its_one_team():
-    case = SHARED / "system-tables-sql-editor-export" / "export"
-    if not case.exists():
-        pytest.skip("shared cases not beside the checkout")
+    # the shared case as copied into the suite's fixtures (tests/fixtures/real_exports/shared-*), so a clean
+    # clone runs it too
+    case = FIXTURES / "shared-system-tables-sql-editor-export" / "export"
     att = attribute(load_path(case), "team")
     rows = _by_key(att)
     # expected.json: total $2.435; every usage row carries team=data-eng

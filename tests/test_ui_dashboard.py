@@ -278,3 +278,18 @@ def test_the_legend_is_outside_the_plots(win):
     # the strip is above the charts, not over them
     top_of_charts = min(c.mapTo(win, c.rect().topLeft()).y() for c in win.charts.values())
     assert legend.mapTo(win, legend.rect().bottomLeft()).y() <= top_of_charts
+
+
+def test_time_axis_labels_whole_days_only(win, qtbot):
+    """Two runs on two days: the axis once showed "2024-09-01" twice (a tick between the columns)."""
+    df = win.state.df.head(2).copy()
+    df["start_time"] = pd.to_datetime(["2024-09-01 02:00", "2024-09-02 02:00"])
+    df["end_time"] = df["start_time"] + pd.Timedelta(minutes=30)
+    win.set_data(df, "two days")
+    ax = win.time_chart.plot.getPlotItem().getAxis("bottom")
+    for lo, hi, px in ((-0.5, 1.5, 600), (-0.5, 1.5, 120), (-3.0, 40.0, 900)):
+        labels = [s for sp, vals in ax.tickValues(lo, hi, px) for s in ax.tickStrings(vals, 1.0, sp) if s]
+        assert len(labels) == len(set(labels)), labels
+        assert all(len(s) == 10 for s in labels)
+    shown = [s for sp, vals in ax.tickValues(-0.5, 1.5, 600) for s in ax.tickStrings(vals, 1.0, sp)]
+    assert sorted(set(shown)) == ["2024-09-01", "2024-09-02"]

@@ -1,7 +1,6 @@
 """Importing from the window: the mapping step, and every bad file refused without losing data."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -79,10 +78,8 @@ def test_bad_corpus_through_the_window(window, qtbot, tmp_path, name):
     loaded, failed = [], []
     win.dataLoaded.connect(loaded.append)
     win.loadFailed.connect(failed.append)
-    t0 = time.perf_counter()
     win.import_file(str(BAD / name))
-    qtbot.waitUntil(lambda: bool(loaded or failed), timeout=30_000)
-    assert time.perf_counter() - t0 < 30
+    qtbot.waitUntil(lambda: bool(loaded or failed), timeout=30_000)  # a hang fails here
     if failed:
         assert name in failed[0] or "needs a mapping" in failed[0], failed[0]
         assert win.state.df is before and win.state.view.n_bars == 1000

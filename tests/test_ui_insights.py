@@ -81,7 +81,12 @@ def test_threshold_change_reruns_detection_and_anomaly_click_selects(win, qtbot)
     # formatted cells
     m = tab.anomaly_model
     cols = [c for c, _ in m.COLUMNS]
-    assert m.data(m.index(0, cols.index("threshold"))) == "z > 1.5"
+    # the threshold in the observed unit, the rule's own parameter in its tooltip
+    fa = m.index(0, cols.index("flag_at"))
+    assert m.data(fa, Qt.ItemDataRole.ToolTipRole) == "Rule threshold: z > 1.5"
+    row = tab.analysis.anomalies.iloc[0]
+    assert m.data(fa) == m._metric_value(row["metric"], row["baseline"] * (row["observed"] / row["baseline"])
+                                         ** (1.5 / row["score"]))
     # sortable by score
     tab.anomaly_table.sortByColumn(cols.index("score"), Qt.SortOrder.AscendingOrder)
     proxy = tab.anomaly_proxy
@@ -132,7 +137,12 @@ def test_anomaly_model_selects_all_runs_of_a_pipeline_week(qtbot):
                               "observed": [0.3], "baseline": [0.05], "threshold": [0.1], "score": [25.0],
                               "pipeline": ["p"], "detail": ["week"], "run_ids": [["a", "b", "c"]]}))
     assert m.row_run_ids(0) == ["a", "b", "c"]
-    assert m.data(m.index(0, 4)) == "30.0 %" and m.data(m.index(0, 6)) == "+10 pp"
+    cols = [c for c, _ in m.COLUMNS]
+    # flagged at the week before + 10 points = 15 %, a rise
+    assert m.data(m.index(0, cols.index("observed"))) == "30.0 %"
+    assert m.data(m.index(0, cols.index("flag_at"))) == "15.0 %"
+    assert m.data(m.index(0, cols.index("flag_at")), Qt.ItemDataRole.ToolTipRole) == "Rule threshold: +10 pp"
+    assert m.data(m.index(0, cols.index("direction"))) == "↑ rise"
 
 
 def test_evidence_formatting():
@@ -199,3 +209,44 @@ def test_a_filter_change_updates_the_cards_in_place(win, qtbot):
     assert 0 < failed < 52
     assert card.select_button.text() == f"Select {failed} run{'s' if failed != 1 else ''}"
     assert f"{tab.analysis.kpis['runs']:,} runs analysed" in tab.summary.text()
+
+
+def test_anomaly_excess_dollars_and_direction_are_cores_and_rule_switches_rescore(win, qtbot):
+    import math
+
+    import numpy as np
+
+    from etl_desk.core.insights.anomalies import detect_anomalies
+
+    tab = win.insights_page
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        tab.threshold_editors["z_threshold"].setValue(1.5)
+    core = detect_anomalies(win.state.df, tab.thresholds)
+    m = tab.anomaly_model
+    cols = [c for c, _ in m.COLUMNS]
+    assert m.rowCount() == len(core) > 0
+    for r in range(m.rowCount()):
+        rid, rule = m.data(m.index(r, cols.index("run_id"))), m.df["rule"].iloc[r]
+        row = core[(core["run_id"].astype(str) == rid) & (core["rule"] == rule)].iloc[0]
+        ex = row["excess_usd"]
+        assert m.data(m.index(r, cols.index("excess_usd"))) == (f"${ex:,.2f}" if ex >= 0 else f"-${-ex:,.2f}"
+                                                                if math.isfinite(ex) else "unknown")
+        assert m.data(m.index(r, cols.index("direction"))) == ("↑ rise" if row["observed"] >= row["baseline"]
+                                                               else "↓ fall")
+        assert m.data(m.index(r, cols.index("reason"))) == row["reason"]
+    assert all(m.data(m.index(r, cols.index("direction"))) == "↑ rise" for r in range(m.rowCount()))
+    # the rule switches re-score: flag falls too -> the falls appear, as core finds them
+    with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+        tab.threshold_editors["falls"].setChecked(True)
+    assert tab.analysis.thresholds.falls
+    both = detect_anomalies(win.state.df, tab.thresholds)
+    falls = int((both["observed"] < both["baseline"]).sum())
+    assert falls > 0 and m.rowCount() == len(both)
+    shown = [m.data(m.index(r, cols.index("direction"))) for r in range(m.rowCount())]
+    assert shown.count("↓ fall") == falls
+    for name in ("seasonal", "weekly_level"):
+        with qtbot.waitSignal(tab.analysisReady, timeout=10_000):
+            tab.threshold_editors[name].setChecked(False)
+        assert getattr(tab.analysis.thresholds, name) is False
+        assert m.rowCount() == len(detect_anomalies(win.state.df, tab.thresholds))
+    assert np.isfinite(m.df["excess_usd"].to_numpy(float)).any()

@@ -21,6 +21,8 @@ SAMPLES = {
     keys.SOURCES_LAYOUT: QByteArray(b"\x00\x00\x00\xffsources"),
     keys.GENERATOR: {"preset": "Realistic: month-end crunch", "settings": {"runs": 12345, "sap_share": 0.8}},
     keys.THRESHOLDS: {"z_threshold": 3.0, "use_volume": False},
+    keys.FORECAST_DAYS: 45,
+    keys.BUDGET: "25k/month:team=finance",
     keys.ASSUMPTIONS: {"global": {"horizon_years": 5}, "solutions": {"data-lifecycle": {"enabled": False}}},
     keys.ASSUMPTIONS_DIR: "/home/finance/assumptions",
     keys.OPEN_DIR: "/data/exports",
@@ -189,3 +191,17 @@ def test_version_2_settings_drop_the_whole_window_dock_layout(tmp_path):
     assert s.found_version == 2
     assert not s.store.contains("window/state") and s.get(keys.OPEN_DIR) == "/kept"
     assert s.get(keys.DASHBOARD_LAYOUT) is None  # the dashboard starts from its default layout
+
+
+def test_forecast_keys_are_new_keys_of_version_3(tmp_path):
+    """Forecast days and the budget were added without a version bump: a version-3 store without them
+    opens with the defaults, and a damaged value reads as the default."""
+    st = _store(tmp_path)
+    st.setValue(keys.VERSION_KEY, 3)
+    st.setValue(keys.PAGE.name, "insights")
+    st.sync()
+    s = Settings(_store(tmp_path))
+    assert s.found_version == 3 and s.get(keys.PAGE) == "insights"
+    assert s.get(keys.FORECAST_DAYS) == 30 and s.get(keys.BUDGET) == ""
+    s.store.setValue(keys.FORECAST_DAYS.name, "ninety")
+    assert s.get(keys.FORECAST_DAYS) == 30

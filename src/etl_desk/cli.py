@@ -13,6 +13,7 @@ import os
 import sys
 
 from etl_desk import __version__
+from etl_desk.core.data.memory import prefer_system_allocator
 
 #: subcommand name -> module under etl_desk.commands with add_parser() and run()
 SUBCOMMANDS = {
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prefer_system_allocator()  # before any import brings pyarrow in (peak memory, issue 15 item 8)
     # `etl-desk` and `etl-desk FILE` open the window.
     if not argv:
         return gui_main(argv)
@@ -124,6 +126,7 @@ def no_display_reason() -> str | None:
 
 def gui_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prefer_system_allocator()
     reason = no_display_reason()
     if reason:
         print(f"etl-desk: {reason}", file=sys.stderr)

@@ -55,6 +55,10 @@ BUSINESS_CASE_LAYOUT = Key("pages/business_case/layout", "json", None,
 SOURCES_LAYOUT = Key("pages/sources/layout", "bytes", None, "Files / details splitter of the Sources page")
 GENERATOR = Key("generator/state", "json", None, "Generator preset and realistic settings")
 THRESHOLDS = Key("insights/thresholds", "json", None, "Anomaly thresholds (AnomalyThresholds fields)")
+FORECAST_DAYS = Key("dashboard/forecastDays", "int", 30, "Days ahead the cost-over-time view forecasts (7-90)")
+BUDGET = Key("dashboard/budget", "str", "",
+             "Monthly budget as typed (core.insights.budget.parse_budget: '25000', '25k/month:team=finance'); "
+             "empty = none")
 ASSUMPTIONS = Key("business_case/assumptions", "json", None, "Business-case assumptions (global + per solution)")
 ASSUMPTIONS_DIR = Key("business_case/lastDir", "str", "", "Folder of the last assumptions file saved or loaded")
 OPEN_DIR = Key("files/lastDir", "str", "", "Folder of the last run history opened")
@@ -63,8 +67,8 @@ RECENT = Key("files/recent", "str_list", [], "Recently opened files, newest firs
 
 #: Every key (the per-header-set column mappings live under :data:`MAPPING_PREFIX`).
 KEYS: tuple[Key, ...] = (GEOMETRY, PAGE, GENERATOR_VISIBLE, DASHBOARD_LAYOUT, INSIGHTS_LAYOUT, BUSINESS_CASE_LAYOUT,
-                         SOURCES_LAYOUT, GENERATOR, THRESHOLDS, ASSUMPTIONS, ASSUMPTIONS_DIR, OPEN_DIR, EXPORT_DIR,
-                         RECENT)
+                         SOURCES_LAYOUT, GENERATOR, THRESHOLDS, FORECAST_DAYS, BUDGET, ASSUMPTIONS, ASSUMPTIONS_DIR,
+                         OPEN_DIR, EXPORT_DIR, RECENT)
 #: Column mappings remembered per header set (``mappings/<header key>``: Mapping JSON), like Orange's
 #: context settings: the mapping chosen for a file applies to the next file with the same columns.
 MAPPING_PREFIX = "mappings/"

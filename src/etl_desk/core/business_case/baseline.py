@@ -149,12 +149,29 @@ class Baseline:
         return out
 
 
-def _pipeline_key(df: pd.DataFrame) -> pd.Series:
+def _pipeline_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The group each run's cost is compared with: its pipeline (job name; runs without one
+    together as "(unnamed)"), else its source system ("(unknown)" for none), else all runs.
+
+    Returns (integer code per run, group names as a str object array): codes, not a column of
+    1M Python strings (the grouping is the same, at 8 bytes a run).
+    """
     if has_values(df, "job_name"):
-        return df["job_name"].astype("object").where(df["job_name"].notna(), "(unnamed)")
-    if has_values(df, "source_system"):
-        return df["source_system"].astype("object").where(df["source_system"].notna(), "(unknown)")
-    return pd.Series("(all)", index=df.index, dtype="object")
+        key, missing = df["job_name"], "(unnamed)"
+    elif has_values(df, "source_system"):
+        key, missing = df["source_system"], "(unknown)"
+    else:
+        return np.zeros(len(df), dtype=np.int64), np.array(["(all)"], dtype=object)
+    codes, names = pd.factorize(key, sort=False)  # any dtype (text, categorical); NA -> -1
+    names = np.asarray(names, dtype=object).astype(str).astype(object)
+    if (codes < 0).any():  # runs without a name: one group, the same as a run named so
+        same = np.flatnonzero(names == missing)
+        if same.size:
+            at = int(same[0])
+        else:
+            at, names = len(names), np.append(names, missing)
+        codes = np.where(codes < 0, at, codes)
+    return codes, names
 
 
 def _rules_text(th: Mapping | None) -> str:
@@ -264,14 +281,14 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
             anomalies = detect_anomalies(df, thresholds)
         ids, source = _anomaly_run_ids(anomalies)
         flagged = df["run_id"].astype(str).isin(set(map(str, ids))).to_numpy()
-        key = _pipeline_key(df)
-        med = pd.Series(cost, index=df.index).groupby(key, sort=False).transform("median").to_numpy()
+        codes, names = _pipeline_codes(df)
+        med = pd.Series(cost).groupby(codes, sort=False).transform("median").to_numpy()
         excess = np.nan_to_num(np.clip(cost - med, 0, None))
         observed["anomaly_excess_cost"] = total(flagged) if n_priced == 0 else float(excess[flagged].sum())
         counts["anomalous_runs"] = int(flagged.sum())
         idx = np.flatnonzero(flagged)
         anomaly_runs = pd.DataFrame({"run_id": df["run_id"].iloc[idx].astype(str).to_numpy(dtype=object),
-                                     "pipeline": key.iloc[idx].astype(str).to_numpy(dtype=object),
+                                     "pipeline": names[codes[idx]].astype(str).astype(object),
                                      "cost_usd": cost[idx], "pipeline_median_usd": med[idx],
                                      "excess_usd": excess[idx]})
     else:

@@ -31,6 +31,7 @@ from etl_desk.core.business_case.scenarios import (
     sensitivity,
     switching_values,
 )
+from etl_desk.core.data.memory import release_memory
 from etl_desk.core.insights.analysis import Analysis, analyze
 from etl_desk.core.insights.anomalies import AnomalyThresholds
 from etl_desk.core.tasks import Cancelled
@@ -124,6 +125,7 @@ def compute_results(runs: pd.DataFrame, *, thresholds: AnomalyThresholds | None 
         b_err = exc
     if analysis is None and baseline is None:
         raise a_err
+    release_memory()  # the scoring's 1M-run temporaries, back to the OS before the window draws on
     return Results(runs=len(runs), thresholds=th, assumptions=a, analysis=analysis, baseline=baseline,
                    case=case, analysis_error=a_err, baseline_error=b_err, appraisal=appraisal, source=source)
 

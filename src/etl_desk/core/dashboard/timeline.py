@@ -75,9 +75,9 @@ def cost_timeline(start_ns: np.ndarray, cost: np.ndarray, failed: np.ndarray, ma
     empty = np.zeros(0)
     if len(start_ns) == 0:
         return Timeline(freq, np.zeros(0, dtype="datetime64[ns]"), empty, empty, np.zeros(0, np.int64), None, None)
-    p = _period_number(start_ns, freq)
-    lo = int(p.min())
-    idx = p - lo
+    idx = _period_number(start_ns, freq)  # a new array: shifted in place
+    lo = int(idx.min())
+    idx -= lo
     k = int(idx.max()) + 1
     total = np.bincount(idx, weights=cost, minlength=k)
     fail = np.bincount(idx, weights=np.where(failed, cost, 0.0), minlength=k)

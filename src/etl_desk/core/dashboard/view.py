@@ -117,7 +117,7 @@ class Dataset:
         #: arrays views derive from this data set once (e.g. the table's columns), by name
         self.cache: dict[str, object] = {}
         codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
-        self.name_codes = codes.astype(np.int64)
+        self.name_codes = codes.astype(np.int64, copy=False)
         self.name_values = np.asarray(uniques, dtype=object)
 
         # computed here, where the data is built (off the UI thread), not on the first sort
@@ -306,6 +306,24 @@ def _sort_values(ds: Dataset, key: str) -> np.ndarray:
     return ds.values[key]
 
 
+def _is_identity(positions: np.ndarray) -> bool:
+    """True when *positions* is 0, 1, ..., n-1 (n = its length)."""
+    n = len(positions)
+    return n == 0 or (int(positions[0]) == 0 and int(positions[-1]) == n - 1
+                      and bool((np.diff(positions) == 1).all()))
+
+
+def _ones(n: int) -> np.ndarray:
+    """n ones (int64), read-only and taking no memory: one run per bar in the per-run view."""
+    return np.broadcast_to(np.int64(1), (n,))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 def build_view(ds: Dataset, spec: ViewSpec) -> View:
     """The :class:`View` of data set *ds* under *spec*: filter, then group, then sort.
 
@@ -329,10 +347,15 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
         bar_of_row = np.full(ds.n, -1, dtype=np.int64)
         bar_of_row[positions] = np.arange(len(positions))
         failed = ds.failed[positions]
-        totals = {m: ds.values[m][positions] for m in METRICS}
+        if len(positions) == ds.n and _is_identity(positions):
+            # every run, in the data's own order (the default view of a file sorted by run ID):
+            # the data set's arrays as they are, not a 1M-run copy of each (read-only views)
+            totals = {m: _read_only(ds.values[m]) for m in METRICS}
+        else:
+            totals = {m: ds.values[m][positions] for m in METRICS}
         failed_parts = {m: np.where(failed, totals[m], 0.0) for m in METRICS}
         return View(ds, spec, len(positions), bar_of_row, totals, failed_parts,
-                    np.ones(len(positions), dtype=np.int64), failed.astype(np.int64), positions=positions)
+                    _ones(len(positions)), failed.astype(np.int64), positions=positions)
 
     # --- grouped -------------------------------------------------------------------------
     if spec.grouping == "pipeline":

@@ -106,7 +106,8 @@ def robust_z(values: np.ndarray, codes: np.ndarray, k: int, base: np.ndarray, mi
     spread = np.maximum(_MAD_TO_SD * mad, min_spread)
     cnt = np.bincount(cb, minlength=k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (values - med[codes]) / spread[codes]
+        z = values - med[codes]
+        z /= spread[codes]  # in place: the same numbers as (values - med) / spread, one 1M-run array fewer
     return z, med, spread, cnt
 
 
@@ -178,7 +179,7 @@ def _groups(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str | None]:
                     "as one group '(no name)'")
             codes = np.where(codes < 0, len(names), codes)
             names = np.append(names, "(no name)")
-        return codes.astype(np.int64), names, note
+        return codes.astype(np.int64, copy=False), names, note
     return (np.zeros(len(df), dtype=np.int64), np.array(["(all runs)"], dtype=object),
             "This data has no pipeline names (Job Name is empty): each run is compared with all runs together, "
             "not with its own pipeline's history.")
@@ -376,12 +377,17 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
                           _season_text(season is not None, season, hit, adj_d[hit]))
         parts.append(_frame(hit, "duration_z", "duration_min", dur[hit], base, th.z_threshold, z[hit],
                             names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
+    # 1M-run arrays this rule alone used, freed before the next rule's (peak memory; issue 15 item 8)
+    del r_dur, z, med, adj_d, fit, fit_s, scored
+    cells.clear()  # the later rules group by (pipeline, spot) cells, not by pipeline
 
     # --- cost per minute (spot / on-demand separately) ----------------------------------------------------
     if has_values(df, "spot"):
         spot = df["spot"].to_numpy(dtype=float, na_value=np.nan)
         sk = np.where(np.isnan(spot), 2, spot).astype(np.int64)
+        del spot
         ccodes = codes * 3 + sk
+        del sk
     else:
         ccodes = codes * 3
     kc = k * 3
@@ -407,12 +413,13 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
                           _season_text(season is not None, season, hit, adj_r[hit]))
         parts.append(_frame(hit, "cost_rate_z", "cost_per_min", obs, base, th.z_threshold, z_rate[hit],
                             names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
+    del rate, z_rate, adj_r
 
     # --- cost vs volume: expected duration x usual cost per minute ---------------------------------------
     exp_cost = expected * np.exp(med_rate[ccodes])
     with np.errstate(divide="ignore", invalid="ignore"):
         r_cost = np.where(cvalid, np.log(cost / exp_cost), 0.0)
-    r_cost = np.nan_to_num(r_cost)
+    np.nan_to_num(r_cost, copy=False)  # in place: r_cost is ours
     z_c, med_c, adj_c = seasonal_z(r_cost, ccodes, kc, cbase)
     hit = np.flatnonzero(cscored & _direction(th, z_c, th.z_threshold))
     if hit.size:
@@ -428,13 +435,17 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
                           _season_text(season is not None, season, hit, adj_c[hit]))
         parts.append(_frame(hit, "cost_z", "cost_usd", cost[hit], base, th.z_threshold, z_c[hit],
                             names, codes, run_ids, start, detail, cost, ex_usd, ex_pct, reason))
+    del exp_cost, r_cost, z_c, med_c, ccodes, cvalid, cbase, cscored
+    cells.clear()
 
     # --- cost spike vs trailing mean ------------------------------------------------------------------------
     # the trailing mean is scaled to this run's expected level: its volume, and its weekday / month-end
     e = np.where(valid, expected, np.nan)
+    del expected
     if season is not None:
-        e = e * np.exp(adj_c)
+        e *= np.exp(adj_c)
     parts.append(_cost_spikes(th, codes, names, start, cost, e, run_ids, use_vol, gb, season, adj_c))
+    del e, adj_c
 
     # --- failure-rate jump week over week -------------------------------------------------------------------
     parts.append(_failure_jumps(th, codes, names, start, failed, run_ids, cost, season))
@@ -461,19 +472,27 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
         return got
     n = len(codes)
     w = th.spike_window
-    t = start.astype(np.int64)
-    tsec = (t - t.min()) // 10**9
+    t = start.view(np.int64)
+    tsec = t - t.min()
+    tsec //= 10**9
     # one stable argsort on a combined integer key: pipeline first, then start time (rows already in that
     # order, as generators and exports usually are, sort in linear time)
-    order = np.argsort(codes * (int(tsec.max()) + 1) + tsec, kind="stable")
+    key = codes * (int(tsec.max()) + 1)
+    key += tsec
+    del tsec
+    order = np.argsort(key, kind="stable")
+    del key
     identity = bool((order[1:] > order[:-1]).all())
     c = codes if identity else codes[order]
     pos = np.arange(n)
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(c[1:], c[:-1], out=new[1:])
-    gstart = np.maximum.accumulate(np.where(new, pos, 0))
-    ready = (pos - gstart) >= w  # runs with a full window of earlier runs of the same pipeline
+    gstart = np.where(new, pos, 0)
+    np.maximum.accumulate(gstart, out=gstart)
+    pos -= gstart
+    ready = pos >= w  # runs with a full window of earlier runs of the same pipeline
+    del pos, gstart, new, c
     if not ready.any():
         return None
     x = cost if identity else cost[order]
@@ -482,7 +501,7 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
         cs = np.zeros(n + 1)
         np.cumsum(v, out=cs[1:])
         out = np.zeros(n)
-        out[w:] = cs[w:n] - cs[:n - w]  # sum of the w values before each position
+        np.subtract(cs[w:n], cs[:n - w], out=out[w:])  # sum of the w values before each position
         return out
 
     sum_x = window_sums(x)
@@ -491,7 +510,10 @@ def _cost_spikes(th: AnomalyThresholds, codes, names, start, cost, expected, run
             e = expected if identity else expected[order]
             e = np.where(np.isfinite(e) & (e > 0), e, 0.0)
             # trailing mean cost, scaled by this run's expected cost over the window's mean expected cost
-            base = sum_x * e / window_sums(e)
+            base = sum_x * e
+            del sum_x
+            base /= window_sums(e)
+            del e
         else:
             base = sum_x / w
         ratio = x / base

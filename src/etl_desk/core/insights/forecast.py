@@ -145,7 +145,7 @@ class ForecastResult:
 
 
 def _exog(days: pd.DatetimeIndex) -> np.ndarray:
-    dow = days.dayofweek.to_numpy()
+    dow = days.day_of_week.to_numpy()
     to_end = (days.days_in_month - days.day).to_numpy()
     dom = days.day.to_numpy()
     cols = [dow == i for i in range(1, 7)] + [to_end == i for i in range(3)] + [dom == i for i in (1, 2)]

@@ -101,7 +101,9 @@ def season_adjustment(resid: np.ndarray, codes: np.ndarray, k: int, season: np.n
 
 def week_index(start: np.ndarray) -> tuple[np.ndarray, int]:
     """Calendar week (Monday to Sunday) of each start time, numbered from 0; and the number of weeks."""
-    ns = start.astype("datetime64[ns]").astype(np.int64)
-    week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
+    ns = np.ascontiguousarray(start.astype("datetime64[ns]", copy=False)).view(np.int64)  # no copy
+    week = ns - np.datetime64("1970-01-05", "ns").astype(np.int64)
+    week //= 7 * 86_400 * 10**9
     w0 = int(week.min()) if len(week) else 0
-    return (week - w0).astype(np.int64), (int(week.max()) - w0 + 1) if len(week) else 0
+    week -= w0  # in place: the array is ours
+    return week.astype(np.int64, copy=False), (int(week.max()) + 1) if len(week) else 0

@@ -25,9 +25,10 @@ class DashboardPage(QMainWindow):
     ``table_model`` / ``table_dock``, ``kpis``, ``legend``, ``table_sync``; ``save_layout()``,
     ``restore_layout(bytes)``, ``reset_layout()``."""
 
-    def __init__(self, state, parent=None):
+    def __init__(self, state, settings=None, parent=None):
         super().__init__(parent)
         self.setObjectName("dashboardPage")
+        self.settings = settings  # the time view's forecast days and budget
         self.setWindowFlags(Qt.WindowType.Widget)
         self.setDockNestingEnabled(True)
         self.state = state
@@ -83,7 +84,7 @@ class DashboardPage(QMainWindow):
         if self._time_chart is None:
             from etl_desk.ui.dashboard.time_chart import TimeChart  # start-up: not needed for the first paint
 
-            self._time_chart = TimeChart(self.state)
+            self._time_chart = TimeChart(self.state, self.settings)
             old = self.time_dock.widget()
             self.time_dock.setWidget(self._time_chart)
             old.deleteLater()

@@ -4,19 +4,30 @@ bottom of each column, the least-squares trend line over it, the selection outli
 It reads the same state as the bar charts (filter and selection) and computes
 nothing itself: :func:`etl_desk.core.dashboard.timeline.cost_timeline` does.
 Clicking a column selects the runs of that period (Ctrl adds, like the bar charts).
+
+Per day, the next N days' cost forecast follows the columns with its 80 % and 95 % bands
+(core's :func:`~etl_desk.core.insights.forecast.forecast_costs`, run off the UI thread by
+:class:`~etl_desk.ui.insights.forecast_job.ForecastJob` with progress and Cancel); the
+"Month vs budget" tab draws the budget's status (:func:`~etl_desk.core.insights.budget.budget_status`)
+when a monthly budget is set. Days ahead and the budget persist in the settings.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from etl_desk.core import fmt
 from etl_desk.core.dashboard.timeline import FREQS, Timeline, cost_timeline
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
 from etl_desk.ui.dashboard.chart_parts import FastBars
+from etl_desk.ui.insights.budget_chart import BudgetChart
+from etl_desk.ui.insights.forecast_job import ForecastJob
+from etl_desk.ui.insights.forecast_view import ForecastControls, ForecastLayer, coverage_text
 from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 COLUMN_WIDTH = 0.8
@@ -24,18 +35,29 @@ TREND_COLOR = "#6B4C9A"  # not a status colour: the trend is neither success nor
 
 
 class DateAxis(pg.AxisItem):
-    """Period numbers as dates."""
+    """Period numbers as dates (column i starts ``i`` days or weeks after the first)."""
 
     def __init__(self, **kw):
         super().__init__("bottom", **kw)
         self.timeline: Timeline | None = None
 
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
+        """Ticks on whole columns only: a tick between two days would repeat a date."""
+        levels = [(sp, [v for v in vals if abs(v - round(v)) < 1e-6])
+                  for sp, vals in super().tickValues(minVal, maxVal, size) if sp >= 1]
+        levels = [(sp, vals) for sp, vals in levels if vals]
+        if not levels and math.isfinite(minVal) and math.isfinite(maxVal):
+            levels = [(1.0, [float(i) for i in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
+        return levels
+
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         t = self.timeline
         out = []
+        step = 7 if t is not None and t.freq == "week" else 1
         for v in values:
             i = int(round(v))
-            out.append(f"{np.datetime64(t.starts[i], 'D')}" if t is not None and 0 <= i < t.n else "")
+            # past the last column (the forecast's days) the dates go on at the same step
+            out.append(f"{np.datetime64(t.starts[0], 'D') + i * step}" if t is not None and t.n and i >= 0 else "")
         return out
 
 
@@ -46,11 +68,13 @@ class CostAxis(pg.AxisItem):
 
 class TimeChart(QWidget):
     """Public: ``plot``, ``items`` (layers ``success``, ``failed``, ``selected``), ``trend`` (the line),
-    ``freq`` combo, ``timeline`` (what is drawn), ``summary`` label; ``select_period(i, mods)``."""
+    ``freq`` combo, ``timeline`` (what is drawn), ``summary`` label; ``select_period(i, mods)``;
+    the forecast: ``forecast_job``, ``forecast_layer``, ``forecast_controls``, ``coverage`` label,
+    ``budget_chart``, ``tabs`` (cost over time | month vs budget)."""
 
     periodClicked = Signal(int)
 
-    def __init__(self, state, parent=None):
+    def __init__(self, state, settings=None, parent=None):
         super().__init__(parent)
         self.setObjectName("timeChart")
         self.state = state
@@ -76,6 +100,9 @@ class TimeChart(QWidget):
             it.setZValue(10 + z)  # after addItem, which lifts items below the view box's own z
         self.trend = pi.plot([], [], pen=pg.mkPen(TREND_COLOR, width=2, style=Qt.PenStyle.DashLine))
         self.trend.setZValue(20)
+        self.forecast_layer = ForecastLayer(pi, z=15)
+        self.forecast_job = ForecastJob(state, settings, parent=self)
+        self.forecast_job.job.hold()  # until the view is shown
         follow_palette(self.plot, self._palette_changed)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
@@ -98,15 +125,50 @@ class TimeChart(QWidget):
         head.addWidget(trend_key, 0, Qt.AlignmentFlag.AlignVCenter)
         head.addWidget(QLabel("trend (least squares)"))
         head.addWidget(self.summary, 1)
+        job = self.forecast_job
+        self.forecast_controls = fc = ForecastControls(job.days, job.budget_text)
+        fc.daysChanged.connect(job.set_days)
+        fc.budgetEdited.connect(self.set_budget)
+        fc.cancel.clicked.connect(job.cancel)
+        self.coverage = QLabel()
+        self.coverage.setObjectName("forecastCoverage")
+        self.coverage.setWordWrap(True)
+        self.budget_chart = BudgetChart()
+        time_page = QWidget()
+        tv = QVBoxLayout(time_page)
+        tv.setContentsMargins(0, 0, 0, 0)
+        tv.setSpacing(2)
+        tv.addLayout(head)
+        tv.addWidget(self.plot, 1)
+        tv.addWidget(self.coverage)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("timeTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(time_page, "Cost over time")
+        self.tabs.addTab(self.budget_chart, "Month vs budget")
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         v.setSpacing(2)
-        v.addLayout(head)
-        v.addWidget(self.plot, 1)
+        v.addWidget(fc)
+        v.addWidget(self.tabs, 1)
         self._mask_key = None
         state.viewChanged.connect(self.refresh)
         state.selectionChanged.connect(self._draw_selection)
+        job.resultReady.connect(self._draw_forecast)
+        job.busyChanged.connect(fc.set_busy)
+        job.progress.connect(fc.set_progress)
+        job.failed.connect(self._forecast_failed)
+        state.datasetChanged.connect(lambda: self._draw_forecast(None))
         self.refresh()
+
+    # the forecast takes seconds of CPU at 1M runs: it runs while the time view is on screen
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        self.forecast_job.job.release()
+
+    def hideEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().hideEvent(ev)
+        self.forecast_job.job.hold()
 
     def _palette_changed(self, pal: QPalette) -> None:
         self.items["selected"].setOpts(pen=pg.mkPen(pal.color(QPalette.ColorRole.Text), width=1.5))
@@ -132,11 +194,7 @@ class TimeChart(QWidget):
             self.trend.setData(x, t.trend)
         else:
             self.trend.setData([], [])
-        pi = self.plot.getPlotItem()
-        top = float(max(t.total.max() if t.n else 0.0, np.max(t.trend) if t.trend is not None else 0.0, 1e-9))
-        pi.setLimits(xMin=-1, xMax=max(t.n, 1), yMin=0)
-        pi.setXRange(-0.6, max(t.n, 1) - 0.4, padding=0)
-        pi.setYRange(0, top * 1.08, padding=0)
+        self._fit_ranges()
         unit = "day" if t.freq == "day" else "week"
         if unknown and not t.n:
             self.summary.setText("Cost unknown for these runs: the source has no cost (nothing to draw)")
@@ -152,6 +210,64 @@ class TimeChart(QWidget):
             self.summary.setText(f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
                                  f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
         self._draw_selection()
+
+    def _fit_ranges(self) -> None:
+        """Columns, trend and (per day) the forecast's 95 % band all in view."""
+        t = self.timeline
+        if t is None:
+            return
+        self._place_forecast()
+        fl = self.forecast_layer
+        end = max(t.n, int(fl.x.max()) + 1 if len(fl.x) else 0, 1)
+        top = float(max(t.total.max() if t.n else 0.0, np.max(t.trend) if t.trend is not None else 0.0,
+                        fl.top(), 1e-9))
+        pi = self.plot.getPlotItem()
+        pi.setLimits(xMin=-1, xMax=end, yMin=0)
+        pi.setXRange(-0.6, end - 0.4, padding=0)
+        pi.setYRange(0, top * 1.08, padding=0)
+
+    def _place_forecast(self) -> None:
+        """Core's forecast frame on this chart's x (days since the first column); per week it is not drawn."""
+        t, out = self.timeline, self.forecast_job.result
+        total = out.forecast.total if out is not None else None
+        if t is None or t.n == 0 or total is None or t.freq != "day":
+            self.forecast_layer.clear()
+            return
+        self.forecast_layer.draw(total.frame, t.starts[0])
+
+    def _draw_forecast(self, out) -> None:
+        total = out.forecast.total if out is not None else None
+        if out is None:
+            self.coverage.setText("")
+        elif total is None:
+            self.coverage.setText("No forecast: " + " ".join(out.forecast.notes))
+        else:
+            per_week = "" if self.freq.currentData() == "day" else " (drawn per day: choose Per day to see it)"
+            totals = total.period_total(out.days)
+            self.coverage.setText(
+                f"Forecast of the next {out.days} days{per_week}: {fmt.usd(totals['mean'], 0)} "
+                f"(80 %: {fmt.usd(totals['lo80'], 0)}–{fmt.usd(totals['hi80'], 0)}). {coverage_text(total.backtest)}")
+            self.coverage.setToolTip(f"{total.method}\n" + "\n".join(total.notes + out.forecast.notes))
+        if out is not None and out.budget is not None:
+            self.budget_chart.show_status(out.budget)
+        elif self.forecast_job.budget is None:
+            self.budget_chart.show_status(None)
+        self._fit_ranges()
+
+    def _forecast_failed(self, message: str) -> None:
+        self.coverage.setText(f"Forecast failed: {message}")
+
+    def set_budget(self, text: str) -> bool:
+        """Use the monthly budget typed as *text* (empty: none); False (and the field marked) when unreadable."""
+        try:
+            self.forecast_job.set_budget(text)
+        except ValueError as exc:
+            self.forecast_controls.set_budget_error(str(exc))
+            return False
+        self.forecast_controls.set_budget_error(None)
+        if self.forecast_job.budget is None:
+            self.budget_chart.show_status(None)
+        return True
 
     def _draw_selection(self) -> None:
         t, ds = self.timeline, self.state.dataset

@@ -3,6 +3,11 @@
 Everything it decides is an :class:`etl_desk.core.data.importers.options.ImportOptions`;
 the mapping is guessed by core from the headers, remembered per header set in
 the window settings (etl_desk.ui.settings), and applied by core when the file is loaded (in the background).
+The decimal mark (auto / "." / ",") and the date order (auto / month-first / day-first) are
+``ImportOptions.decimal`` / ``dayfirst``, as ``--decimal-comma`` / ``--day-first`` on the command
+line; "auto" lets core read each column's own evidence (core/data/importers/locale_stage.py). When
+a load was refused as ambiguous, the dialog opens again with the options used and core's
+message (which names the column) so the user can choose and retry; the data on screen stays.
 """
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ from etl_desk.core.data.schema import BY_NAME, CANCELLED_POLICIES
 from etl_desk.ui.settings import Settings
 
 NONE = "(not in this file)"
+DECIMAL_CHOICES = (("auto (read each column)", None), ('"." — 1,234.50', "."), ('"," — 1.234,50', ","))
+DATE_CHOICES = (("auto (read each column)", None), ("month first — 04/03/2024 is 3 April", False),
+                ("day first — 04/03/2024 is 4 March", True))
 POLICY_TEXT = {"failed": "count as failed", "success": "count as successful", "exclude": "leave out"}
 
 
@@ -43,7 +51,8 @@ def remember_mapping(settings: Settings, headers, mapping: Mapping) -> None:
 class ImportDialog(QDialog):
     """Preview of the first rows and one row of controls per canonical field."""
 
-    def __init__(self, path: str, settings: Settings, parent=None):
+    def __init__(self, path: str, settings: Settings, parent=None, options: ImportOptions | None = None,
+                 error: str | None = None):
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.setWindowTitle(f"Import {path}")
@@ -51,7 +60,8 @@ class ImportDialog(QDialog):
         self.settings = settings
         self.headers, rows, guessed = preview(path, 20)
         remembered = remembered_mapping(settings, self.headers)
-        self.initial = remembered or guessed
+        self.initial = (options.mapping if options is not None and options.mapping is not None
+                        else remembered or guessed)
         self.from_memory = remembered is not None
 
         lay = QVBoxLayout(self)
@@ -67,6 +77,7 @@ class ImportDialog(QDialog):
             for j, v in enumerate(r):
                 table.setItem(i, j, QTableWidgetItem(v[:200]))
         table.setMaximumHeight(220)
+        table.setMinimumHeight(130)  # header and a few rows, however tall the form below
         table.resizeColumnsToContents()
         lay.addWidget(table)
 
@@ -95,8 +106,22 @@ class ImportDialog(QDialog):
                 self.unit_boxes[name] = ub
         lay.addWidget(box)
 
-        opts = QGroupBox("Prices and policies")
+        self.decimal = QComboBox()
+        self.decimal.setObjectName("importDecimal")
+        for text, v in DECIMAL_CHOICES:
+            self.decimal.addItem(text, v)
+        self.decimal.setToolTip("The decimal mark of number columns that read two ways (1,250 = 1.25 or 1250); "
+                                "auto: each column's own values decide (as --decimal-comma / --decimal-point)")
+        self.dayfirst = QComboBox()
+        self.dayfirst.setObjectName("importDayFirst")
+        for text, v in DATE_CHOICES:
+            self.dayfirst.addItem(text, v)
+        self.dayfirst.setToolTip("The order of dates like 04/03/2024 when no day in the column is above 12; auto: "
+                                 "each column's own values decide (as --day-first / --month-first)")
+        opts = QGroupBox("Numbers, dates, prices and policies")
         form = QFormLayout(opts)
+        form.addRow("Decimal mark", self.decimal)
+        form.addRow("Date order", self.dayfirst)
         self.usd_per_dbu = self._money(0.0, 100.0, 0.01, "When the file has DBUs but no cost: price of one DBU "
                                        "(0 = use the file's cost or list prices)")
         self.discount = QDoubleSpinBox()
@@ -136,7 +161,26 @@ class ImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
         self.resize(980, 760)
+        if options is not None:
+            self._show_options(options)
+        self.refused = QLabel()
+        self.refused.setObjectName("refusedMessage")
+        self.refused.setWordWrap(True)
+        self.refused.setStyleSheet("color: #b03a2e; font-weight: 600;")
+        self.refused.setText(f"Refused: {error.rstrip('.')}.\nChoose the decimal mark or the date order below "
+                             "and Import again; the data on screen stays until this file loads." if error else "")
+        self.refused.setVisible(bool(error))
+        lay.insertWidget(0, self.refused)
         self._check()
+
+    def _show_options(self, o: ImportOptions) -> None:
+        self.decimal.setCurrentIndex(max(self.decimal.findData(o.decimal), 0))
+        self.dayfirst.setCurrentIndex(max(self.dayfirst.findData(o.dayfirst), 0))
+        self.usd_per_dbu.setValue(o.usd_per_dbu or 0.0)
+        self.discount.setValue(o.contract_discount or 0.0)
+        self.usd_per_hour.setValue(o.usd_per_hour or 0.0)
+        self.cancelled.setCurrentIndex(max(self.cancelled.findData(o.cancelled), 0))
+        self.skipped.setCurrentIndex(max(self.skipped.findData(o.skipped), 0))
 
     @staticmethod
     def _money(lo, hi, step, tip) -> QDoubleSpinBox:
@@ -161,6 +205,8 @@ class ImportDialog(QDialog):
             usd_per_hour=self.usd_per_hour.value() or None,
             cancelled=self.cancelled.currentData(),
             skipped=self.skipped.currentData(),
+            decimal=self.decimal.currentData(),
+            dayfirst=self.dayfirst.currentData(),
         ).validate()
 
     def _check(self, *args) -> None:

@@ -1,8 +1,13 @@
-"""The anomalies as a sortable table: rule, metric, pipeline, run, observed, baseline, threshold, score.
+"""The anomalies as a sortable table: rule, metric, pipeline, run, direction, observed, baseline, flag-at
+threshold, excess in dollars, score and the rule's reason.
 
-Observed and baseline values are formatted by the rule's metric (a duration in
+Observed, baseline and the threshold are formatted in the rule's metric unit (a duration in
 minutes, a cost in dollars, a cost per minute, a failure rate) through
-:mod:`etl_desk.core.fmt`; the sort role holds the raw numbers.
+:mod:`etl_desk.core.fmt`: the threshold is the value at which the rule flags
+(:func:`etl_desk.core.insights.anomaly_table.flag_at`), the rule's own parameter (z, x, points)
+in its tooltip. ``excess_usd`` (the run's cost above its expected cost), the direction and
+``reason`` are core's (:func:`etl_desk.core.insights.anomalies.detect_anomalies`). The sort
+role holds the raw numbers.
 """
 from __future__ import annotations
 
@@ -15,18 +20,19 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from etl_desk.core import fmt
 from etl_desk.core.insights.anomaly_rules import RULE_LABELS
+from etl_desk.core.insights.anomaly_table import flag_at
 
 METRIC_LABELS = {"duration_min": "Duration", "cost_usd": "Cost", "cost_per_min": "Cost per minute",
                  "failure_rate": "Failure rate"}
-SCORE_COLUMN = 7
+NUMERIC = ("observed", "baseline", "flag_at", "excess_usd", "score")
 
 
 class AnomalyModel(QAbstractTableModel):
-    """The anomalies DataFrame as a table: rule, metric, pipeline, run, observed, baseline, threshold, score."""
+    """The anomalies DataFrame as a table (:attr:`COLUMNS`); ``flag_at`` is derived by core's :func:`flag_at`."""
 
     COLUMNS = [("rule", "Rule"), ("metric", "Metric"), ("pipeline", "Pipeline"), ("run_id", "Run"),
-               ("observed", "Observed"), ("baseline", "Baseline"), ("threshold", "Threshold"),
-               ("score", "Score")]
+               ("direction", "Direction"), ("observed", "Observed"), ("baseline", "Baseline"),
+               ("flag_at", "Flag at"), ("excess_usd", "Excess $"), ("score", "Score"), ("reason", "Reason")]
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -39,6 +45,14 @@ class AnomalyModel(QAbstractTableModel):
             drop=True)
         # one numpy array per column: cells are read by index, never through df.iloc (thousands of rows)
         self._cols = {c: self.df[c].to_numpy(dtype=object) for c in self.df.columns}
+        d = self.df
+        if len(d) and {"rule", "observed", "baseline", "threshold", "score"} <= set(d.columns):
+            obs, base = d["observed"].to_numpy(float), d["baseline"].to_numpy(float)
+            self._cols["flag_at"] = flag_at(d["rule"].to_numpy(), obs, base, d["threshold"].to_numpy(float),
+                                            d["score"].to_numpy(float)).astype(object)
+            with np.errstate(invalid="ignore"):
+                self._cols["direction"] = np.where(obs >= base, "rise", "fall").astype(object)
+                self._cols["direction"][~(np.isfinite(obs) & np.isfinite(base))] = None
         self.endResetModel()
 
     def _at(self, key: str, row: int):
@@ -60,7 +74,12 @@ class AnomalyModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {"score": "How far past the threshold: a robust z-score, a cost multiple, or a "
                              "failure-rate jump in percentage points",
-                    "threshold": "The rule's threshold (change it under Anomaly rules)"}.get(self.COLUMNS[section][0])
+                    "flag_at": "The value at which the rule flags, in the observed unit (the rule's own "
+                               "threshold in the cell's tooltip; change it under Anomaly rules)",
+                    "excess_usd": "The run's cost above (negative: below) what its pipeline's runs of that volume, "
+                                  "weekday and month-end usually cost; blank when the cost is unknown",
+                    "direction": "rise: above the baseline; fall: below it (Flag rises / Flag falls)",
+                    "reason": "The rule's finding in words"}.get(self.COLUMNS[section][0])
         return None
 
     @staticmethod
@@ -106,28 +125,35 @@ class AnomalyModel(QAbstractTableModel):
                 return RULE_LABELS.get(v, str(v))
             if key == "metric":
                 return METRIC_LABELS.get(v, str(v))
-            if key in ("observed", "baseline"):
+            if key in ("observed", "baseline", "flag_at"):
                 return self._metric_value(self._at("metric", row), v)
-            if key == "threshold":
-                return self._threshold(self._at("rule", row), v)
+            if key == "excess_usd":
+                return fmt.usd(v, missing="unknown") if v is not None else "unknown"
+            if key == "direction":
+                return {"rise": "↑ rise", "fall": "↓ fall"}.get(v, "—")
             if key == "score":
                 return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.2f}"
             return "" if v is None else str(v)
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            if key in ("observed", "baseline", "threshold", "score"):
+            if key in NUMERIC:
                 return float(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else -math.inf
             return "" if v is None else str(v)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key in ("observed", "baseline", "threshold", "score"):
+            if key in NUMERIC:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return None
+        if role == Qt.ItemDataRole.ToolTipRole and key == "flag_at":
+            return f"Rule threshold: {self._threshold(self._at('rule', row), self._at('threshold', row))}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            d = self._at("detail", row)
+            d = self._at("reason", row) or self._at("detail", row)
             ids = self.row_run_ids(row)
             extra = f"\nClick to select {len(ids):,} run(s)." if len(ids) > 1 else "\nClick to select this run."
             rule = self._at("rule", row)
             return (str(d) if d else RULE_LABELS.get(rule, rule)) + extra
         return None
+
+
+SCORE_COLUMN = [c for c, _ in AnomalyModel.COLUMNS].index("score")
 
 
 def make_anomaly_table(parent=None) -> tuple[AnomalyModel, QSortFilterProxyModel, QTableView]:

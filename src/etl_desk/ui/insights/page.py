@@ -11,7 +11,8 @@ anomaly row selects those runs everywhere through the shared state.
 Public API (used by tests): ``analysis`` (last result or None), ``analysisReady``
 signal, ``refresh()``, ``card_for(insight_id)``, ``select_insight(insight_id)``,
 ``anomaly_model`` (source model), ``anomaly_table``, ``threshold_editors``,
-``thresholds`` / ``set_thresholds(t)``, ``job`` (the shared AnalysisJob) and ``runner``.
+``thresholds`` / ``set_thresholds(t)``, ``job`` (the shared AnalysisJob) and ``runner``;
+``chargeback`` (the Chargeback tab beside the cards, ``left_tabs``).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from dataclasses import fields, replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from etl_desk.core import fmt
 from etl_desk.core.fields import field_specs, value_kind
@@ -28,6 +29,7 @@ from etl_desk.core.insights.anomaly_rules import AnomalyThresholds
 from etl_desk.core.insights.base import AREAS
 from etl_desk.ui.insights.anomaly_table import fit_columns, make_anomaly_table
 from etl_desk.ui.insights.cards import AREA_TITLES, InsightCard
+from etl_desk.ui.insights.chargeback import ChargebackView
 from etl_desk.ui.widgets.guard import Guard
 from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 from etl_desk.ui.window.analysis_job import AnalysisJob, error_text
@@ -102,7 +104,17 @@ class InsightsPage(QWidget):
         self.cards_layout.setSpacing(6)
         self.cards_layout.addStretch(1)
         self.scroll.setWidget(self.cards_host)
-        split.addWidget(self.scroll)
+        # who pays sits beside the findings, a tab away: the chargeback question is asked of the same
+        # filtered runs, and its selection shows on the Dashboard like a card's
+        self.chargeback = ChargebackView(self.state)
+        self.left_tabs = QTabWidget()
+        self.left_tabs.setObjectName("insightsTabs")
+        self.left_tabs.setDocumentMode(True)
+        self.left_tabs.addTab(self.scroll, "Insights")
+        self.left_tabs.addTab(self.chargeback, "Chargeback")
+        self.left_tabs.setTabToolTip(1, "Cost, failed cost and runs by team tag, workspace, SKU, compute type, "
+                                        "source or pipeline; untagged spend always shown")
+        split.addWidget(self.left_tabs)
 
         # right: anomalies, then their rules
         right = QWidget()

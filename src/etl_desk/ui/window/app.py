@@ -5,6 +5,7 @@ import os
 import sys
 
 from etl_desk import APP_NAME, ORG_DOMAIN, ORG_NAME, __version__
+from etl_desk.core.data.memory import prefer_system_allocator
 
 #: Set to an .ini path to keep settings out of the user's real store (tests do).
 SETTINGS_ENV = "ETL_DESK_SETTINGS"
@@ -60,6 +61,7 @@ def _import_data_libraries_first() -> None:
 
 
 def run_app(path: str | None = None) -> int:
+    prefer_system_allocator()  # before pandas brings pyarrow in (peak memory, issue 15 item 8)
     _import_data_libraries_first()
     app = ensure_app()
     from etl_desk.ui.window.main_window import MainWindow
@@ -109,6 +111,7 @@ def screenshot(out: str, path: str | None = None, size: tuple[int, int] = (1600,
     from pathlib import Path
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    prefer_system_allocator()  # as run_app: the screenshot measures what the window uses
     app = ensure_app()
     from etl_desk.core.errors import DataError
     from etl_desk.ui.window.main_window import PAGES, MainWindow

@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from etl_desk.core.dashboard.view import Dataset, View
+from etl_desk.core.data.locale_dates import AmbiguousDates
+from etl_desk.core.data.locale_numbers import AmbiguousNumbers
 from etl_desk.core.errors import DataError
 from etl_desk.ui import settings as keys
 from etl_desk.ui.settings import Settings
@@ -90,6 +92,7 @@ class FileActions(QObject):
         from etl_desk.core.errors import LoadReport
 
         path = str(path)
+        self._last_open = (path, options)
 
         def work(progress, cancel):
             rep = LoadReport()
@@ -125,7 +128,31 @@ class FileActions(QObject):
         else:
             log.error("background work failed:\n%s", tb)
             message = f"Unexpected error: {type(exc).__name__}: {exc}"
-        self.failed.emit(message)
+        last = getattr(self, "_last_open", None)
+        if isinstance(exc, (AmbiguousNumbers, AmbiguousDates)) and last and not os.environ.get(NO_DIALOGS_ENV):
+            self.ask_locale(*last, message)
+        else:
+            self.failed.emit(message)
+
+    def ask_locale(self, path: str, options, message: str) -> None:
+        """A load refused as ambiguous: the mapping dialog again, with *message* (it names the column) and
+        the options used, to choose the decimal mark / date order and retry (the data on screen stays).
+        Closing the dialog reports the refusal as any failed load (``failed``)."""
+        from etl_desk.ui.data.import_dialog import ImportDialog
+
+        self.status.emit(message)
+        try:
+            dlg = ImportDialog(path, self.settings, self.widget, options=options, error=message)
+        except DataError as exc:
+            self.failed.emit(exc.message)
+            return
+        try:
+            if dlg.exec() == ImportDialog.DialogCode.Accepted:
+                self.open_file(path, dlg.options())
+            else:
+                self.failed.emit(message)
+        finally:
+            dlg.deleteLater()
 
     # --- dialogs ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.current_path: str | None = None
         self.setAcceptDrops(True)
 
-        self.dashboard = DashboardPage(self.state)
+        self.dashboard = DashboardPage(self.state, settings)
         d = self.dashboard
         self.charts, self.chart_docks, self.kpis = d.charts, d.chart_docks, d.kpis
         self.table, self.table_model, self.table_dock = d.table, d.table_model, d.table_dock

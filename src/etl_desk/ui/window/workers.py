@@ -148,15 +148,19 @@ class FilteredJob(QObject):
     *extra* change schedules it after *delay_ms* (edits in quick succession are
     coalesced); a change that leaves the runs and *extra* as they were — a new sort
     order, a grouping — does not re-run it. ``finished(result, runs)`` arrives on the
-    UI thread; results of superseded work are dropped.
+    UI thread; results of superseded work are dropped. With *with_progress* the work is
+    called ``fn(runs, extra, progress, cancel)`` (progress on ``runner.progress``; it raises
+    :class:`~etl_desk.core.tasks.Cancelled` when ``cancel()`` turns true).
     """
 
     finished = Signal(object, int)  # result, number of runs it was computed on
     failed = Signal(object, str)  # exception, formatted traceback
 
-    def __init__(self, state, fn, *, label: str = "", delay_ms: int = 300, extra=None, parent=None):
+    def __init__(self, state, fn, *, label: str = "", delay_ms: int = 300, extra=None, with_progress: bool = False,
+                 parent=None):
         super().__init__(parent)
         self.state, self.fn, self.label = state, fn, label
+        self.with_progress = with_progress
         self.extra = extra or (lambda: None)
         self.runner = TaskRunner(self)
         self.runner.finished.connect(self._on_finished)
@@ -224,12 +228,13 @@ class FilteredJob(QObject):
         key = self.key()
         if key is None:
             return
-        df, extra, fn = self.state.dataset.df, key[2], self.fn
+        df, extra, fn, both = self.state.dataset.df, key[2], self.fn, self.with_progress
         mask = np.asarray(self.state.view.row_mask, dtype=bool).copy()
         n = int(mask.sum())
 
         def work(progress, cancel):
-            return _Done(key, n, fn(df if n == len(df) else df.loc[mask], extra))
+            runs = df if n == len(df) else df.loc[mask]
+            return _Done(key, n, fn(runs, extra, progress, cancel) if both else fn(runs, extra))
 
         self.runner.start(work, self.label)  # cancels (and forgets) any earlier work
         self._pending_key = key

@@ -323,7 +323,11 @@ def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> Ra
             table = pa.Table.from_batches(batches, schema=pf.schema_arrow) if batches else pf.schema_arrow.empty_table()
             frame = table.to_pandas().head(nrows)
         else:
-            frame = pf.read().to_pandas()
+            # self_destruct: each Arrow column is freed as soon as it is converted, so the table and
+            # the frame are never both whole in memory (the table is not used afterwards)
+            table = pf.read()
+            frame = table.to_pandas(self_destruct=True, split_blocks=True)
+            del table
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001
