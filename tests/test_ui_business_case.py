@@ -11,7 +11,7 @@ import copy
 import numpy as np
 import pytest
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QLabel
 
 from etl_desk.core import fmt
 from etl_desk.core.business_case.assumptions import default_assumptions
@@ -249,3 +249,19 @@ def test_form_refuses_what_core_refuses(win):
         page.set_assumption(("global", "start_date"), "2025-01-17")
     a = copy.deepcopy(page.assumptions)
     assert a["global"]["start_date"] == "auto"
+
+
+def test_unknown_cost_clears_the_chart_and_says_why(win, qtbot):
+    """Runs with no price (a timeline + usage export without list prices): no business case, said plainly;
+    the chart shows no line, no break-even and no $ scale, instead of an empty chart with a made-up axis."""
+    page = win.business_case_page
+    df = win.state.df.head(40).copy()
+    df["cost_usd"] = np.nan
+    win.set_data(df, "no prices")
+    qtbot.waitUntil(lambda: "Cannot measure the baseline" in page.banner.text(), timeout=30_000)
+    assert "cost of doing nothing is unknown" in page.banner.text()
+    view = page.chart_view
+    assert all(len(c.getData()[0] or []) == 0 for c in view.curves.values())
+    assert not view.break_even_line.isVisible() and not view.break_even_label.isVisible()
+    assert view.status.text().startswith("No chart:")
+    assert view.legend["do_nothing"].findChildren(QLabel)[-1].text() == "Doing nothing: unknown"

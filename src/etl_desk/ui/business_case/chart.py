@@ -7,6 +7,8 @@ the rising lines.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -170,7 +172,27 @@ class CumulativeCostChart(QWidget):
         lab.setPos(x, y)
         lab.setAnchor((-0.04, -0.1))
 
+    def clear(self, reason: str) -> None:
+        """No business case (e.g. the cost is unknown): empty lines, no break-even, *reason* said under the chart."""
+        for c in self.curves.values():
+            c.setData([], [])
+        self.break_even_item.setData([], [])
+        self.break_even_line.setVisible(False)
+        self.break_even_label.setVisible(False)
+        self._be_point = None
+        self._top = None
+        self.legend["do_nothing"].findChildren(QLabel)[-1].setText("Doing nothing: unknown")
+        self.legend["portfolio"].findChildren(QLabel)[-1].setText("With the portfolio: unknown")
+        self.legend["break_even"].setVisible(False)
+        pi = self.chart.getPlotItem()
+        pi.getAxis("bottom").setTicks(None)
+        pi.setXRange(0, 36, padding=0.02)
+        pi.setYRange(0, 1, padding=0)
+        pi.getAxis("left").setStyle(showValues=False)
+        self.status.setText(f"No chart: {html.escape(reason)}")
+
     def show_case(self, case) -> None:
+        self.chart.getPlotItem().getAxis("left").setStyle(showValues=True)
         months = np.arange(case.horizon_months + 1, dtype=float)
         dn, pf = case.do_nothing_cumulative, case.portfolio_cumulative
         self.curves["do_nothing"].setData(months, dn)
