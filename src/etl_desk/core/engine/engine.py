@@ -408,7 +408,7 @@ class Engine:
             raise ValueError(f"bad range {lo}..{hi} or bucket count {buckets}")
         rule = rule or Rule()
         if self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all:
-            return self.index.envelope(lo, min(hi, self.index.runs), buckets, metric, descending)
+            return self.index.envelope(lo, hi, buckets, metric, descending)
         buckets = min(buckets, hi - lo)
         df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets), None, cancel)
         return Envelope(df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64),

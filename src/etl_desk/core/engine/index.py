@@ -192,17 +192,21 @@ class RunIndex:
         return int(self._rg_start[g]) + bisect.bisect_right(ids, run_id)
 
     def envelope(self, lo: int, hi: int, buckets: int, metric: str, descending: bool = False):
-        """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in at most *buckets* buckets.
+        """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in buckets of (*hi* - *lo*) / *buckets*
+        runs (*hi* may pass the last run: the last bucket is then partial).
 
         Exact from the runs when the range has at most :data:`EXACT_ENVELOPE_BARS` runs
         (or fewer than PYRAMID_BASE runs a bucket); otherwise from the pyramid level whose
         block is the largest not wider than a bucket, bucket edges rounded to that block.
         """
         n = self.runs
-        lo, hi = max(0, lo), min(hi, n)
-        buckets = max(1, min(buckets, hi - lo))
+        lo = max(0, lo)
+        # the bucket width asked for: *hi* may pass the last run (the last bucket is then partial),
+        # so a window that asks for whole rows of k runs gets them up to the end
+        width = max((hi - lo) / max(1, buckets), 1.0)
+        hi = min(hi, n)
+        buckets = max(1, int(math.ceil((hi - lo) / width - 1e-9)))
         a_lo, a_hi = (n - hi, n - lo) if descending else (lo, hi)
-        width = (hi - lo) / buckets
         if hi - lo <= EXACT_ENVELOPE_BARS or width < PYRAMID_BASE or not self.levels:
             df = self.rows(a_lo, a_hi, columns=["status", *Q.METRICS])  # one cached read serves the 3 charts
             v = df[metric].to_numpy(dtype=float, na_value=np.nan)

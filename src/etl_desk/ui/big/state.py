@@ -1,0 +1,515 @@
+"""The state of a big history in the window: the engine, its index as it is built, filter, sort,
+grouping, selection (a rule) and the key figures -- what :class:`~etl_desk.ui.dashboard.state.DashboardState`
+is for runs held in memory.
+
+Opening runs :func:`~etl_desk.core.engine.index.build_index` on a worker; each stage it
+reports is attached to the window's engine on the UI thread ("day": per-day totals and
+the unfiltered key figures; "cube": every grouping and filter on status, source, dates;
+"rollups": duration percentiles; complete: per-run views from the run order and the
+level-of-detail pyramid). Queries the index answers (milliseconds: the rollup cube,
+pyramid slices, pages of the run-ordered file) run on the UI thread; every other query
+(a name filter, a sort by cost, anything before the index has what it needs) runs on a
+worker with its own engine connection, and the views keep what they show until it
+arrives. The selection is a :class:`~etl_desk.core.engine.rules.Rule`, never an array of rows.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QObject, Signal
+
+from etl_desk.core.dashboard.view import METRICS, ViewFilter, ViewSpec
+from etl_desk.ui.window.workers import TaskRunner
+
+log = logging.getLogger(__name__)
+#: Runs per page of the table (one page read from the run-ordered file is ~13 ms at 100M).
+PAGE_ROWS = 200
+
+
+class BigData:
+    """What the filter bar reads of a dataset: run count, sources present, first and last start."""
+
+    has_sources = True
+
+    def __init__(self, n: int, first_ns: int, last_ns: int):
+        self.n = n
+        self.start_ns = np.asarray([first_ns, last_ns], dtype=np.int64)
+
+
+class RunView:
+    """The per-run view of a big history: *n_bars* runs in the spec's order; nothing per run is held.
+
+    Labels of runs come from the rows last read for the charts (only drawn when rows are tall).
+    """
+
+    grouped = False
+    positions = None
+    group_labels = None
+
+    def __init__(self, state: "BigState", spec: ViewSpec, n_bars: int, waiting: str = ""):
+        self.state, self.spec, self.n_bars, self.waiting = state, spec, n_bars, waiting
+
+    def label(self, i: int) -> str:
+        return self.state.run_label(i) or ""
+
+
+class _Bridge(QObject):
+    """Signals a worker emits to the UI thread (queued)."""
+
+    opened = Signal(object, object)  # engine, source
+    stage = Signal(str, object)  # stage name, partly built RunIndex
+    text = Signal(str)
+
+
+class BigState(QObject):
+    """Public: ``engine``, ``index``, ``stage`` ("none", "day", "cube", "rollups", "complete", "stopped"),
+    ``building``, ``spec``, ``view``, ``dataset``, ``selection`` (a Rule or None), ``kpis``, ``timings``
+    (name -> seconds of the last UI-thread queries); ``open(path)``, ``set_filter/sort/grouping``,
+    ``select_rule(rule)``, ``select_bars(bars)``, ``selected_count()``, ``run_rows(i0, i1, px)``."""
+
+    datasetChanged = Signal()
+    viewChanged = Signal()
+    selectionChanged = Signal()
+    kpisChanged = Signal()
+    rowsReady = Signal()
+    stageChanged = Signal(str)
+    entered = Signal()  # the first view can be drawn: the window switches to the big-history pages
+    note = Signal(str)  # what is being computed, for the page's note line
+    openFailed = Signal(str)
+    openCancelled = Signal()
+
+    def __init__(self, settings=None, parent=None):
+        super().__init__(parent)
+        from etl_desk.core.engine import EngineSettings  # the engine (Ibis, DuckDB): only for big histories
+
+        self.settings = settings or EngineSettings()
+        self.index_base = None  # None: the user cache folder (ETL_DESK_INDEX_DIR overrides)
+        self.engine = self.index = self.source = self.dataset = self.view = self.selection = None
+        self.path = self.label = ""
+        self.stage, self.building, self.progress_text = "none", False, ""
+        self.spec = ViewSpec(grouping="day")
+        self.timings: dict[str, float] = {}
+        self._kpis: dict = {}
+        self._gen = 0
+        self._rows: dict = {}
+        self._rows_wanted = None
+        self._sel_bars = self._sel_count = None
+        self.bridge = _Bridge(self)
+        self.bridge.opened.connect(self._on_opened)
+        self.bridge.stage.connect(self._on_stage)
+        self.bridge.text.connect(self._on_text)
+        self.builder = TaskRunner(self)
+        self.builder.progress.connect(lambda f: setattr(self, "builder_progress", float(f)))
+        self.builder.finished.connect(self._on_built)
+        self.builder.failed.connect(self._on_build_failed)
+        self.builder.cancelled.connect(self._on_build_cancelled)
+        self.runners = {k: TaskRunner(self) for k in ("kpis", "view", "rows", "selection", "table", "time")}
+        self._done: dict = {}
+        for k, r in self.runners.items():
+            r.finished.connect(lambda res, k=k: self._done.pop(k, lambda _x: None)(res))
+            r.failed.connect(lambda exc, tb, k=k: self._worker_failed(k, exc, tb))
+
+    # --- opening ---------------------------------------------------------------------------------
+    def open(self, path: str, label: str = "") -> None:
+        """Open *path* (Parquet file or folder) and build or reuse its index in the background."""
+        from etl_desk.core.engine import Engine
+        from etl_desk.core.engine.backends import open_source
+        from etl_desk.core.engine.index import build_index
+
+        self.building = False  # the build being replaced reports no cancel
+        self.cancel()
+        self.close_engine()
+        self.builder_progress = 0.0
+        self.path, self.label = str(path), label or str(path)
+        self.stage, self.building, self.index = "none", True, None
+        settings, base, bridge = self.settings, self.index_base, self.bridge
+
+        def work(progress, cancel):
+            source = open_source(path)
+            eng = Engine.open(source, "duckdb", settings)
+            bridge.opened.emit(eng, source)
+
+            def report(f, text):
+                progress(f)
+                bridge.text.emit(text)
+
+            return build_index(source, base=base, memory_limit=settings.memory_limit, threads=settings.threads,
+                               progress=report, cancel=cancel, on_stage=lambda name, idx: bridge.stage.emit(name, idx))
+
+        self.builder.start(work, f"Indexing {self.label}")
+
+    def _on_opened(self, engine, source) -> None:
+        if not self.building:  # cancelled meanwhile
+            engine.close()
+            return
+        self.engine, self.source = engine, source
+
+    def _on_text(self, text: str) -> None:
+        self.progress_text = text
+
+    def _on_stage(self, name: str, idx) -> None:
+        if self.engine is None or not self.building or name not in ("day", "cube", "rollups"):
+            return  # "runs": the run order lives in a folder renamed when complete; wait for that
+        self.index = idx
+        self.engine.attach_index(idx)
+        first = self.stage == "none"
+        self.stage = name
+        if first:
+            self._enter()
+        else:
+            self._refresh(kpis=True)
+        self.stageChanged.emit(name)
+
+    def _on_built(self, idx) -> None:
+        self.building = False
+        if self.engine is None:
+            return
+        self.index = idx
+        self.engine.attach_index(idx)
+        first = self.stage == "none"
+        self.stage = "complete"
+        self.progress_text = "index complete"
+        if first:
+            self._enter()
+        else:
+            self._refresh(kpis=True)
+        self.stageChanged.emit("complete")
+
+    def _on_build_failed(self, exc, tb: str) -> None:
+        self.building = False
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        log.error("index build failed:\n%s", tb)
+        if self.stage == "none":
+            self.close_engine()
+            self.openFailed.emit(message)
+            return
+        self.stage = "stopped"
+        self.note.emit(f"The index could not be completed ({message}); views scan the files instead.")
+        self._refresh(kpis=False)
+        self.stageChanged.emit("stopped")
+
+    def _on_build_cancelled(self) -> None:
+        was_building, self.building = self.building, False
+        if not was_building:
+            return
+        if self.stage == "none":
+            self.close_engine()
+            self.openCancelled.emit()
+            return
+        self.stage = "stopped"
+        self.note.emit("Index build cancelled: nothing half-built was kept. Per-run views now scan the files "
+                       "(slow on big data); open the folder again to build the index.")
+        self._refresh(kpis=False)
+        self.stageChanged.emit("stopped")
+
+    def _enter(self) -> None:
+        k = self.engine.kpis()
+        first = pd.Timestamp(k["first_start"]) if k.get("first_start") else pd.Timestamp(0)
+        last = pd.Timestamp(k["last_end"]) if k.get("last_end") else first
+        self.dataset = BigData(int(k["runs"]), first.value, last.value)
+        self.spec = ViewSpec(grouping="day")
+        self.selection = None
+        self.entered.emit()
+        self.datasetChanged.emit()
+        self._refresh(kpis=True)
+        self.selectionChanged.emit()
+
+    def cancel(self) -> None:
+        """Stop the index build (nothing half-built is kept) and every query under way."""
+        self.builder.cancel()
+        for r in self.runners.values():
+            r.cancel()
+
+    def close_engine(self) -> None:
+        for r in self.runners.values():
+            r.cancel()
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = self.index = self.dataset = self.view = None
+        self.stage = "none"
+
+    # --- filter, sort, grouping -------------------------------------------------------------------
+    @property
+    def rule(self):
+        from etl_desk.core.engine.rules import Rule
+
+        return Rule.from_view_filter(self.spec.filter)
+
+    def set_spec(self, spec: ViewSpec) -> None:
+        if spec == self.spec:
+            return
+        kpis = spec.filter != self.spec.filter
+        self.spec = spec
+        self._refresh(kpis=kpis)
+
+    def set_filter(self, f: ViewFilter) -> None:
+        self.set_spec(replace(self.spec, filter=f))
+
+    def set_sort(self, key: str, descending: bool = False) -> None:
+        self.set_spec(replace(self.spec, sort_key=key, descending=descending))
+
+    def set_grouping(self, grouping: str) -> None:
+        self.set_spec(replace(self.spec, grouping=grouping))
+
+    @property
+    def run_views_ready(self) -> bool:
+        """Per-run views: from the pyramid once the index is complete; scanning the files when it was stopped."""
+        return self.engine is not None and (self.stage in ("complete", "stopped"))
+
+    def fast(self, rule=None, grain: str | None = None) -> bool:
+        """True when the index answers *rule* (and *grain*) in milliseconds (the UI thread may ask)."""
+        return self.engine is not None and self.engine.answers_from_index(rule, grain)
+
+    @contextmanager
+    def timed(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = dt = time.perf_counter() - t0
+        log.info("big history: %s %.0f ms on the UI thread", name, dt * 1000)
+
+    def in_worker(self, kind: str, fn, done) -> None:
+        """Run ``fn(engine, cancel)`` on a worker with its own engine connection; ``done(result)`` on the UI thread."""
+        from etl_desk.core.engine import Engine
+
+        source, settings, index = self.source, self.settings, self.index
+        gen = self._gen
+
+        def work(progress, cancel):
+            eng = Engine.open(source, "duckdb", settings, index=index)
+            try:
+                return fn(eng, cancel)
+            finally:
+                eng.close()
+
+        self._done[kind] = lambda res: done(res) if gen == self._gen else None
+        self.runners[kind].start(work, kind)
+
+    def _worker_failed(self, kind: str, exc, tb: str) -> None:
+        log.error("big-history %s query failed:\n%s", kind, tb)
+        self.note.emit(f"Could not compute the {kind}: {getattr(exc, 'message', None) or exc}")
+
+    def _refresh(self, kpis: bool = True) -> None:
+        if self.engine is None:
+            return
+        self._gen += 1
+        self._rows.clear()
+        self._rows_wanted = None
+        self._sel_bars = self._sel_count = None
+        rule = self.rule
+        if kpis:
+            self._compute_kpis(rule)
+        self._build_view(rule)
+
+    # --- key figures ------------------------------------------------------------------------------
+    @property
+    def kpis(self) -> dict:
+        return self._kpis
+
+    def _compute_kpis(self, rule) -> None:
+        if self.fast(rule):
+            with self.timed("kpis"):
+                self._kpis = self.engine.kpis(rule)
+            self.kpisChanged.emit()
+            return
+        self._kpis = {"pending": True}
+        self.kpisChanged.emit()
+        self.note.emit("Computing the key figures of this filter (scanning the runs)…")
+
+        def done(k):
+            self._kpis = k
+            self.kpisChanged.emit()
+            self.note.emit("")
+
+        self.in_worker("kpis", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done)
+
+    # --- views ------------------------------------------------------------------------------------
+    def _build_view(self, rule) -> None:
+        from etl_desk.core.engine.views import group_view
+
+        spec = self.spec
+        if spec.grouping != "run":
+            if self.fast(rule, spec.grouping):
+                with self.timed(f"per-{spec.grouping} totals"):
+                    self.view = group_view(self.engine.rollup(spec.grouping, rule), spec)
+                self.viewChanged.emit()
+                return
+            self.note.emit(f"Computing the per-{spec.grouping} totals (scanning the runs)…")
+
+            def done(df):
+                self.view = group_view(df, spec)
+                self.note.emit("")
+                self.viewChanged.emit()
+
+            self.in_worker("view", lambda eng, cancel: eng.rollup(spec.grouping, rule, cancel=cancel), done)
+            return
+        if not self.run_views_ready:
+            pct = f" ({self.builder_progress:.0%})" if self.builder_progress else ""
+            self.view = RunView(self, spec, 0, "Per-run views appear when the index has the run order and the "
+                                               f"level-of-detail pyramid{pct}; the grouped views work now.")
+            self.viewChanged.emit()
+            return
+        if rule.is_all or self.fast(rule):
+            with self.timed("count"):
+                self.view = RunView(self, spec, self.engine.count(rule))
+            self.viewChanged.emit()
+            return
+        self.note.emit("Counting the runs of this filter (scanning the runs)…")
+
+        def counted(n):
+            self.view = RunView(self, spec, int(n))
+            self.note.emit("")
+            self.viewChanged.emit()
+
+        self.in_worker("view", lambda eng, cancel: eng.count(rule), counted)
+
+    builder_progress = 0.0
+
+    # --- per-run rows for the charts ----------------------------------------------------------------
+    def fast_runs(self) -> bool:
+        """Per-run rows come from the index (run order, no filter): read on the UI thread."""
+        idx = self.index
+        return bool(idx is not None and idx.has_pyramid and self.spec.sort_key == "run_id" and self.rule.is_all)
+
+    def run_rows(self, i0: int, i1: int, rows_px: float):
+        """The rows the per-run charts draw for bars *i0*..*i1*-1 on *rows_px* pixel rows (a RunRows), or
+        None while a worker computes them (``rowsReady`` follows)."""
+        from etl_desk.core.engine.views import aligned_range, rows_per_draw
+
+        v = self.view
+        if not isinstance(v, RunView) or v.n_bars == 0:
+            return None
+        fast = self.fast_runs()
+        lod = rows_per_draw(i1 - i0, rows_px, indexed=fast)
+        lo, hi = aligned_range(i0, i1, lod, v.n_bars)
+        key = (self._gen, lo, hi, lod)
+        hit = self._rows.get(key)
+        if hit is not None:
+            return hit
+        spec, rule = self.spec, self.rule
+        if fast:
+            with self.timed("chart rows"):
+                rows = _rows_now(self.engine, lo, hi, lod, spec, rule)
+            self._keep(key, rows)
+            return rows
+        if key != self._rows_wanted:
+            self._rows_wanted = key
+            self.note.emit("Drawing the runs in view (scanning the runs: a sort or filter the index does not hold)…")
+
+            def done(rows):
+                self._keep(key, rows)
+                self.note.emit("")
+                self.rowsReady.emit()
+
+            self.in_worker("rows", lambda eng, cancel: _rows_now(eng, lo, hi, lod, spec, rule, cancel), done)
+        return None
+
+    def _keep(self, key, rows) -> None:
+        while len(self._rows) > 8:
+            self._rows.pop(next(iter(self._rows)))
+        self._rows[key] = rows
+
+    def run_label(self, i: int) -> str | None:
+        for rows in reversed(list(self._rows.values())):
+            lab = rows.label(i)
+            if lab is not None:
+                return lab
+        return None
+
+    def rows_at(self, i: int):
+        """The run at position *i* as last read for the charts (a pandas row), or None."""
+        for rows in reversed(list(self._rows.values())):
+            if rows.rows is not None and rows.lo <= i < rows.lo + len(rows.rows):
+                return rows.rows.iloc[i - rows.lo]
+        return None
+
+    # --- selection --------------------------------------------------------------------------------
+    def select_rule(self, rule, mode: str = "replace") -> None:
+        """Select the runs of *rule* (a Rule, or None to clear). *mode* "add"/"toggle" unite hand-picked run IDs."""
+        cur = self.selection
+        if rule is not None and cur is not None and mode in ("add", "toggle") \
+                and rule.run_ids is not None and cur.run_ids is not None:
+            ids = cur.run_ids | rule.run_ids if mode == "add" else cur.run_ids ^ rule.run_ids
+            rule = replace(cur, run_ids=ids) if ids else None
+        if rule == cur:
+            return
+        self.selection = rule
+        self._sel_bars = self._sel_count = None
+        self.selectionChanged.emit()
+
+    def clear_selection(self) -> None:
+        self.select_rule(None)
+
+    def select_bars(self, bars, mode: str = "replace") -> None:
+        """Select what bars *bars* of the current view stand for, as a rule."""
+        from etl_desk.core.engine.rules import Rule
+
+        v, bars = self.view, [int(b) for b in np.atleast_1d(bars)]
+        if v is None or not bars:
+            return
+        if isinstance(v, RunView):
+            ids = [self.run_label(b) for b in bars]
+            ids = [i for i in ids if i]
+            if ids:
+                self.select_rule(Rule(run_ids=frozenset(ids)), mode)
+            return
+        keys = [v.keys[b] for b in bars if 0 <= b < v.n_bars]
+        if v.spec.grouping == "pipeline":
+            self.select_rule(Rule(pipelines=frozenset(map(str, keys))), mode)
+            return
+        ts = sorted(pd.Timestamp(k) for k in keys)
+        step = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}.get(v.spec.grouping)
+        end = ts[-1] + step if step is not None else ts[-1] + pd.offsets.MonthBegin(1)
+        self.select_rule(Rule(start=ts[0], end=end), mode)
+
+    def selected_count(self) -> int | None:
+        """Runs selected within the filter (None while a worker counts them)."""
+        if self.selection is None or self.engine is None:
+            return 0
+        if self._sel_count is None:
+            both = self.rule & self.selection
+            if self.fast(both):
+                with self.timed("selection count"):
+                    self._sel_count = self.engine.count(both)
+            else:
+                self._sel_count = -1
+
+                def done(n):
+                    self._sel_count = int(n)
+                    self.selectionChanged.emit()
+
+                self.in_worker("selection", lambda eng, cancel: eng.count(both), done)
+        return None if self._sel_count < 0 else self._sel_count
+
+    def selected_bars(self) -> np.ndarray:
+        """Per bar of a grouped view: does it hold selected runs (from the cube; empty when it cannot say)."""
+        v = self.view
+        if v is None or isinstance(v, RunView) or self.selection is None:
+            return np.zeros(0 if isinstance(v, RunView) or v is None else v.n_bars, dtype=bool)
+        if self._sel_bars is None:
+            both = self.rule & self.selection
+            if self.fast(both, v.spec.grouping):
+                with self.timed("selection bars"):
+                    df = self.engine.rollup(v.spec.grouping, both)
+                keys = set(df.loc[df["runs"] > 0, "key"].tolist())
+                self._sel_bars = np.fromiter((k in keys for k in v.keys), dtype=bool, count=v.n_bars)
+            else:
+                self._sel_bars = np.zeros(v.n_bars, dtype=bool)
+        return self._sel_bars
+
+
+def _rows_now(eng, lo: int, hi: int, lod: int, spec: ViewSpec, rule, cancel=None):
+    """RunRows for bars lo..hi-1 at lod runs a row (exact rows when lod = 1), from *eng*."""
+    from etl_desk.core.engine.views import rows_from_envelopes, rows_from_runs
+
+    if lod == 1:
+        page = eng.page(spec.sort_key, n=hi - lo, rule=rule, descending=spec.descending, at=lo, cancel=cancel)
+        return rows_from_runs(page.rows, lo)
+    buckets = -(-(hi - lo) // lod)
+    end = lo + buckets * lod  # may pass the last run: every row but the last holds exactly lod runs
+    envs = {m: eng.envelope(lo, end, buckets, m, spec.sort_key, spec.descending, rule, cancel) for m in METRICS}
+    return rows_from_envelopes(envs, lo, hi, lod)
