@@ -176,3 +176,28 @@ def test_leaving_big_mode_when_small_data_is_opened(window, qtbot, folder, index
     win.set_data(case_study, "Case study")
     assert not win.big_active and win.stack.isVisible() and st.engine is None
     assert win.kpis.text("runs") == "1,000"
+
+
+def test_other_pages_say_what_runs_on_a_big_history(window, qtbot, folder, index_dir, monkeypatch, runs, tmp_path):
+    from etl_desk.core import fmt
+
+    win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
+    # Insights: the engine's analysis, on request; per-pipeline counts as pandas counts them
+    win.show_page("insights")
+    ins = win.big.pages["insights"]
+    assert win.big.stack.currentWidget() is ins
+    ins.run_button.click()
+    qtbot.waitUntil(lambda: ins.result is not None, timeout=120_000)
+    got = dict(zip(ins.result["pipelines"]["key"], ins.result["pipelines"]["runs"]))
+    assert got == runs["job_name"].value_counts().to_dict()
+    assert "Anomalies:" in ins.report.toPlainText() and "Per pipeline" in ins.report.toPlainText()
+    # Business case: says plainly it does not run here, with the measured failed-run cost
+    win.show_page("business_case")
+    text = win.big.pages["business_case"].text.text()
+    failed_cost = float(runs.loc[runs["status"] == FAILED, "cost_usd"].sum())
+    assert "not available on a big history yet" in text and fmt.usd(failed_cost) in text
+    # exports refuse (no stale small data written), Copy takes the engine's key figures
+    out = tmp_path / "report.xlsx"
+    win.export_workbook(str(out))
+    assert not out.exists()
+    assert "200,000" in win.copy_kpis() or "200000" in win.copy_kpis()

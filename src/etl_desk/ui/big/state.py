@@ -55,7 +55,8 @@ class RunView:
         self.state, self.spec, self.n_bars, self.waiting = state, spec, n_bars, waiting
 
     def label(self, i: int) -> str:
-        return self.state.run_label(i) or ""
+        """The run ID at position *i* when its row was read (zoomed in), else its position ("#1,234")."""
+        return self.state.run_label(i) or f"#{i + 1:,}"
 
 
 class _Bridge(QObject):
@@ -97,6 +98,7 @@ class BigState(QObject):
         self._kpis: dict = {}
         self._gen = 0
         self._rows: dict = {}
+        self._rollups: dict = {}
         self._rows_wanted = None
         self._sel_bars = self._sel_count = None
         self.bridge = _Bridge(self)
@@ -228,6 +230,7 @@ class BigState(QObject):
     def close_engine(self) -> None:
         for r in self.runners.values():
             r.cancel()
+        self._rollups.clear()
         if self.engine is not None:
             self.engine.close()
         self.engine = self.index = self.dataset = self.view = None
@@ -260,6 +263,19 @@ class BigState(QObject):
     def run_views_ready(self) -> bool:
         """Per-run views: from the pyramid once the index is complete; scanning the files when it was stopped."""
         return self.engine is not None and (self.stage in ("complete", "stopped"))
+
+    def rollup(self, grain: str, rule):
+        """The index's rollup of *grain* for *rule* (call only when :meth:`fast` says so), kept for the other
+        views that ask for the same (the per-day bars, cost over time and the selection share one)."""
+        key = (id(self.engine), self.stage, grain, rule)
+        hit = self._rollups.get(key)
+        if hit is None:
+            with self.timed(f"per-{grain} totals"):
+                hit = self.engine.rollup(grain, rule)
+            while len(self._rollups) > 8:
+                self._rollups.pop(next(iter(self._rollups)))
+            self._rollups[key] = hit
+        return hit
 
     def fast(self, rule=None, grain: str | None = None) -> bool:
         """True when the index answers *rule* (and *grain*) in milliseconds (the UI thread may ask)."""
@@ -334,8 +350,7 @@ class BigState(QObject):
         spec = self.spec
         if spec.grouping != "run":
             if self.fast(rule, spec.grouping):
-                with self.timed(f"per-{spec.grouping} totals"):
-                    self.view = group_view(self.engine.rollup(spec.grouping, rule), spec)
+                self.view = group_view(self.rollup(spec.grouping, rule), spec)
                 self.viewChanged.emit()
                 return
             self.note.emit(f"Computing the per-{spec.grouping} totals (scanning the runs)…")
@@ -493,8 +508,7 @@ class BigState(QObject):
         if self._sel_bars is None:
             both = self.rule & self.selection
             if self.fast(both, v.spec.grouping):
-                with self.timed("selection bars"):
-                    df = self.engine.rollup(v.spec.grouping, both)
+                df = self.rollup(v.spec.grouping, both)
                 keys = set(df.loc[df["runs"] > 0, "key"].tolist())
                 self._sel_bars = np.fromiter((k in keys for k in v.keys), dtype=bool, count=v.n_bars)
             else:

@@ -30,9 +30,7 @@ class BigTimeChart(TimeChart):
             return
         self._big_key = key
         if st.fast(rule, freq):
-            with st.timed(f"per-{freq} cost"):
-                df = st.engine.rollup(freq, rule)
-            self._show(df, freq)
+            self._show(st.rollup(freq, rule), freq)
             return
         self.summary.setText(f"Summing the cost per {freq} (scanning the runs)…")
         st.in_worker("time", lambda eng, cancel: eng.rollup(freq, rule, cancel=cancel),
