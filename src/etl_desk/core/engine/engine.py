@@ -227,21 +227,25 @@ class Engine:
         return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
 
     # ------------------------------------------------------------------ KPIs
-    def kpis(self, rule: Rule | None = None, progress=None, cancel=None) -> dict:
+    def kpis(self, rule: Rule | None = None, progress=None, cancel=None, quantiles: bool = True) -> dict:
         """The KPIs of :func:`~etl_desk.core.insights.kpis.compute_kpis` for the runs of *rule*.
 
         Differences, by design: ``total_cost_usd`` and the other money figures are
         None (not 0) when no selected run has a known cost; ``notes`` says how the
         duration percentiles were computed ("exact" or the histogram's stated
         error) and how many runs have no cost. From the index: sums from the cube,
-        percentiles from its histograms.
+        percentiles from its histograms. *quantiles* False leaves the percentiles out (None, noted
+        "being computed"): the cube's sums alone take milliseconds, the histograms of a filter at
+        100M runs a few hundred (the window asks for those on a worker).
         """
         rule = rule or Rule()
         if self._use_cube(rule):
             c = self._filter_cube(rule)
             sums = self.execute(Q.kpi_sums_from_cube(c), progress, cancel, "KPIs").iloc[0]
             h = self._hist
-            if h is None:
+            if not quantiles:
+                qs = ({}, "being computed")
+            elif h is None:
                 qs = ({}, "not yet known (the index is still building its histograms)")
             else:
                 hp = rule.cube_predicate(h)

@@ -27,7 +27,9 @@ class BigKpiStrip(KpiStrip):
         super().set_kpis(k)
         notes = "; ".join(k.get("notes", []))
         dur = self.values["duration"]
-        if "not yet known" in notes:
+        if "being computed" in notes:
+            dur.setText(PENDING)
+        elif "not yet known" in notes:
             dur.setText("after the index")
         elif "histogram" in notes:
             dur.setText("≈ " + dur.text())

@@ -76,6 +76,7 @@ class BigDashboardPage(QMainWindow):
         self.table_model = BigTableModel(state, self)
         self.table = make_run_table(self.table_model)
         self.table.setObjectName("bigRunTable")
+        self.table.verticalHeader().setVisible(False)  # positions are a column (see table_model.POSITION)
         self.table_dock = self._dock("Runs", "bigTableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.time_dock, self.table_dock, Qt.Orientation.Horizontal)
         self.table_link = _TableLink(state, self.table, self.table_model, self)

@@ -21,6 +21,9 @@ BIG_RUN_COLUMNS = ["run_id", "job_name", "source_system", "status", "start_time"
                    "data_processed_gb", "compute_hours", "cost_usd", "attempt", "result_state", "termination_code",
                    "spot"]
 PENDING = "…"
+#: The position column: the table's own row header stays hidden (after a reset far down a 100M-row
+#: table, QHeaderView asked for millions of section labels: minutes on the UI thread).
+POSITION = "_pos"
 MAX_WANTED = 4  # pages waiting for a worker (the newest first: what the user scrolled to)
 
 
@@ -43,7 +46,7 @@ class BigTableModel(RunTableModel):
         if v is None:
             self._cols = []
         elif isinstance(v, RunView):
-            self._cols = [(c, LABELS[c]) for c in BIG_RUN_COLUMNS]
+            self._cols = [(POSITION, "#")] + [(c, LABELS[c]) for c in BIG_RUN_COLUMNS]
         else:
             self._cols = GROUP_COLUMNS
         self.endResetModel()
@@ -63,6 +66,12 @@ class BigTableModel(RunTableModel):
         return None if val is pd.NA or val is None else val
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if index.isValid() and isinstance(self.view, RunView) and self._cols[index.column()][0] == POSITION:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{index.row() + 1:,}"
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return index.row() + 1 if role == Qt.ItemDataRole.UserRole else None
         if (role == Qt.ItemDataRole.DisplayRole and index.isValid() and isinstance(self.view, RunView)
                 and index.row() // PAGE_ROWS not in self.pages):
             self._want(index.row() // PAGE_ROWS)
