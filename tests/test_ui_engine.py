@@ -203,22 +203,3 @@ def test_other_pages_say_what_runs_on_a_big_history(window, qtbot, folder, index
     assert not out.exists()
     assert "200,000" in win.copy_kpis() or "200000" in win.copy_kpis()
 
-
-def test_a_filter_far_down_the_table_does_not_walk_every_row_header(window, qtbot, folder, index_dir, monkeypatch):
-    from PySide6.QtCore import Qt
-
-    from etl_desk.ui.big.table_model import BigTableModel
-
-    win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
-    st.set_grouping("run")
-    page.table.scrollTo(page.table_model.index(RUNS - 10, 0))
-    qtbot.wait(20)
-    calls = []
-    real = BigTableModel.headerData
-    monkeypatch.setattr(BigTableModel, "headerData",
-                        lambda self, s, o, role=Qt.ItemDataRole.DisplayRole: calls.append(s) or real(self, s, o, role))
-    st.set_filter(ViewFilter(statuses=frozenset({FAILED})))
-    qtbot.wait(50)
-    # Qt's row header asked for one label per row after such a reset (12M calls, minutes, at 100M runs)
-    assert len(calls) < 1000
-    assert page.table_model.data(page.table_model.index(0, 0)) == "1"
