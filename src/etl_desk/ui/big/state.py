@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from etl_desk.core.dashboard.view import METRICS, ViewFilter, ViewSpec
 from etl_desk.ui.window.workers import TaskRunner
@@ -29,6 +29,9 @@ from etl_desk.ui.window.workers import TaskRunner
 log = logging.getLogger(__name__)
 #: Runs per page of the table (one page read from the run-ordered file is ~13 ms at 100M).
 PAGE_ROWS = 200
+#: Worker threads while a big history is open: a scan the user has moved on from (interrupted within
+#: 0.1 s, but its engine may still be opening) must not hold up the percentiles of the next filter.
+POOL_THREADS = 6
 
 
 class BigData:
@@ -89,6 +92,8 @@ class BigState(QObject):
         from etl_desk.core.engine import EngineSettings  # the engine (Ibis, DuckDB): only for big histories
 
         self.settings = settings or EngineSettings()
+        pool = QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), POOL_THREADS))
         self.index_base = None  # None: the user cache folder (ETL_DESK_INDEX_DIR overrides)
         self.engine = self.index = self.source = self.dataset = self.view = self.selection = None
         self.path = self.label = ""
@@ -313,6 +318,7 @@ class BigState(QObject):
         if self.engine is None:
             return
         self._gen += 1
+        self.note.emit("")
         self._rows.clear()
         self._rows_wanted = None
         self._sel_bars = self._sel_count = None
