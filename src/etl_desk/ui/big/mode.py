@@ -69,7 +69,7 @@ class BigMode(QObject):
         w.work_progress.setValue(int(round(max(0.0, min(1.0, f)) * 100)))
         if self.state.building:
             w.status_label.setText(f"Indexing {self.state.label} ({fmt.count(self._rows)} runs): "
-                                   f"{self.state.progress_text} — {f:.0%}")
+                                   f"{self.state.progress_text or 'per-day totals first'} — {f:.0%}")
 
     def _busy(self, busy: bool) -> None:
         w = self.win
