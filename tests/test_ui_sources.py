@@ -128,3 +128,32 @@ def test_an_empty_price_table_says_why_in_its_place(window, qtbot):
     page = win.sources_page
     assert page.prices_table.isHidden() and not page.prices_note.isHidden()
     assert page.prices_note.text().startswith("No list prices were applied")
+
+
+def test_reconciliation_notes_only_say_what_happened():
+    """No retraction and every run with usage: the page must not claim a netting or a $0 run (seen on a real
+    timeline + usage export without list prices, where it said "No billing usage rows: cost $0 as billed")."""
+    prov = copy.deepcopy(PROVENANCE)
+    prov["reconciliation"]["retractions"] = {"rows": 0, "dbus": 0.0, "usd": 0.0,
+                                             "note": "negative usage rows (RETRACTION) netted into their runs"}
+    prov["reconciliation"]["runs_without_usage"] = {"count": 0, "examples": [],
+                                                    "note": "no billing usage rows: cost $0 as billed"}
+    assert read_provenance(_frame(prov)).reconciliation.notes == []
+    prov["reconciliation"]["retractions"]["rows"] = 2
+    prov["reconciliation"]["runs_without_usage"]["count"] = 3
+    assert read_provenance(_frame(prov)).reconciliation.notes == [
+        "3 runs have no usage rows (cost $0 as billed)", "negative usage rows (RETRACTION) netted into their runs"]
+
+
+def test_unknown_cost_basis_is_named_as_unknown(tmp_path):
+    """A timeline + usage export without list prices: the status bar says the cost is unknown, not "none"."""
+    import os
+    import shutil
+
+    from etl_desk.core.data.loaders import load_path
+
+    folder = os.path.join(os.path.dirname(__file__), "fixtures", "real_exports", "shared-timeline-repaired-run")
+    for name in ("job_run_timeline.csv", "jobs.csv", "usage.csv"):
+        shutil.copy(os.path.join(folder, name), tmp_path / name)
+    df = load_path(str(tmp_path))
+    assert status_text(read_provenance(df)) == "Sources: 3 files · none (cost unknown)"

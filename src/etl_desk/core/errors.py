@@ -17,6 +17,7 @@ class DataError(ValueError):
 
     @property
     def message(self) -> str:
+        """The text shown to people: "file, row N, column 'C': problem" (only the parts that are known)."""
         where = []
         if self.file:
             where.append(str(self.file))
@@ -27,6 +28,7 @@ class DataError(ValueError):
         return (", ".join(where) + ": " if where else "") + self.problem
 
     def with_file(self, file: str) -> "DataError":
+        """This error naming *file* when it names no file yet (a new DataError; else itself, unchanged)."""
         if self.file:
             return self
         return DataError(self.problem, file=file, row=self.row, column=self.column)
@@ -55,6 +57,7 @@ class LoadReport:
     read_as: dict = field(default_factory=dict)
 
     def add(self, msg: str) -> None:
+        """Append one warning line *msg* (shown to the user; duplicates are kept)."""
         self.warnings.append(msg)
 
     def leave_out(self, reason: str, count: int, examples=(), *, file: str | None = None) -> None:
@@ -71,5 +74,6 @@ class LoadReport:
         self.left_out.append({"file": file, "reason": reason, "count": int(count), "examples": ex})
 
     def note(self, msg: str) -> None:
+        """Append *msg* to :attr:`notes` (a fact, not a problem) unless the same text is already there."""
         if msg not in self.notes:
             self.notes.append(msg)

@@ -57,10 +57,13 @@ class FieldSpec:
 
     @property
     def is_money(self) -> bool:
+        """The unit starts with ``"USD"`` (``"USD"``, ``"USD per year"``, ``"USD/DBU"``): shown with a ``$`` prefix.
+        """
         return self.unit.startswith("USD")
 
     @property
     def is_date(self) -> bool:
+        """The value is a ``YYYY-MM-DD`` text (unit ``"ISO date"``), not a number."""
         return self.unit == "ISO date"
 
     @property

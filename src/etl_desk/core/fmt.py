@@ -90,18 +90,21 @@ def fixed(x, decimals: int) -> str:
 
 
 def gb(x, decimals: int = 2) -> str:
+    """Gigabytes with *decimals* places (``"1,234.50 GB"``); ``"—"`` for None/NaN/inf (unknown volume)."""
     if _bad(x):
         return "—"
     return f"{fixed(x, decimals)} GB"
 
 
 def tb(x, decimals: int = 2) -> str:
+    """Terabytes (1 TB = 1,000 GB) with *decimals* places (``"1.23 TB"``); ``"—"`` for None/NaN/inf."""
     if _bad(x):
         return "—"
     return f"{fixed(x, decimals)} TB"
 
 
 def minutes(x, decimals: int = 1) -> str:
+    """Minutes (``"45 min"``, ``"114.1 min"``): whole numbers show no decimals; ``"—"`` for None/NaN/inf."""
     if _bad(x):
         return "—"
     x = float(x)
@@ -118,12 +121,16 @@ def pct(x, decimals: int = 2) -> str:
 
 
 def count(n) -> str:
+    """A whole number with thousands separators (``"1,000"``, truncated); ``"—"`` for None/NaN/inf."""
     if _bad(n):
         return "—"
     return f"{int(n):,}"
 
 
 def number(x, decimals: int = 2) -> str:
+    """A plain number with *decimals* places and thousands separators, rounded as a spreadsheet shows it;
+    ``"—"`` for None/NaN/inf.
+    """
     if _bad(x):
         return "—"
     return fixed(x, decimals)

@@ -97,7 +97,7 @@ def _check_value(path: str, spec: Assumption, value: Any, file: str | None) -> A
 def validate_assumptions(a: Mapping, *, file: str | os.PathLike | None = None) -> Assumptions:
     """Check *a* and return a complete, normalised copy (missing keys take the defaults).
 
-    Raises :class:`~etl_desk.core.schema.DataError` naming the offending key, e.g.
+    Raises :class:`~etl_desk.core.errors.DataError` naming the offending key, e.g.
     ``solutions.error-monitoring.effect: must be between 0 and 1, found 1.5``.
     Unknown keys (sections, solutions, assumptions) are errors.
     """
@@ -235,7 +235,16 @@ def assumption_items(a: Assumptions) -> list[tuple[str, Any]]:
 
 
 def assumptions_from_items(items) -> Assumptions:
-    """Inverse of :func:`assumption_items` (e.g. read back from the workbook), validated."""
+    """Inverse of :func:`assumption_items` (e.g. read back from the workbook), validated.
+
+    *items*: ``(dotted key, value)`` pairs as the Assumptions sheet's key column holds them.
+
+    Raises:
+        DataError: naming the key, for a key that is not ``global.<name>`` or
+            ``solutions|scenarios|sensitivity.<name>.<key>``, and (from
+            :func:`validate_assumptions`) for an unknown name or a value of the wrong kind or
+            outside its range. No file is named: the caller adds it (:meth:`DataError.with_file`).
+    """
     a: dict = {"global": {}, "solutions": {}}
     for key, value in items:
         parts = str(key).split(".")

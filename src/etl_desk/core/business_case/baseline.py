@@ -82,6 +82,11 @@ class Baseline:
         return DAYS_PER_YEAR / self.span_days
 
     def method_text(self, method: str = "span", coverage: float = 1.0) -> str:
+        """How the observed sums were annualised, in words for reports and the workbook, e.g.
+        ``"annualised x 12.17 = 365 / 30 days observed (first start ... to last end ...; at least 1 day)"``;
+        *method* ``"span"`` or ``"active_days"`` (the ``annualisation`` assumption), *coverage* the
+        ``data_coverage`` assumption (0..1; mentioned only when not 1).
+        """
         if method == "active_days":
             base = (f"annualised x {self.factor(method):.4g} = 365 / {max(self.active_days, 1)} days with at "
                     f"least one run")
@@ -108,6 +113,14 @@ class Baseline:
 
     @staticmethod
     def confirmed(assumptions: Mapping) -> dict[str, bool]:
+        """Which assumed lines count: ``{"storage_cost": bool, "incident_cost": bool}`` from the global
+        ``storage_confirmed`` / ``incident_confirmed`` assumptions of *assumptions* (a validated
+        assumptions dict).
+
+        Raises:
+            KeyError: when *assumptions* lacks ``global`` or those keys (pass it through
+                :func:`~etl_desk.core.business_case.assumptions.validate_assumptions` first).
+        """
         g = assumptions["global"]
         return {"storage_cost": bool(g["storage_confirmed"]), "incident_cost": bool(g["incident_confirmed"])}
 

@@ -70,6 +70,15 @@ class Assumption:
 
 @dataclass(frozen=True)
 class Solution:
+    """One remedy of the case study as the catalogue (``resources/solutions.toml``) describes it.
+
+    ``id`` (``error-monitoring`` ...), ``name``, ``summary``; ``target``: the baseline component it
+    acts on by default (a :data:`~etl_desk.core.business_case.baseline.TARGET_KEYS` key);
+    ``assumptions``: its :data:`SOLUTION_KEYS` with defaults, units and rationale; for IT
+    leadership ``personnel`` (roles) and ``timeline`` (text); for operations ``feasibility``,
+    ``technology`` (requirements) and ``diagram`` (an SVG file name under ``resources/diagrams``);
+    ``number``: its 1-based position, the case study's numbering.
+    """
     id: str
     name: str
     summary: str
@@ -85,6 +94,9 @@ class Solution:
 
 @dataclass(frozen=True)
 class Target:
+    """A baseline component a solution can act on: ``key`` (``failed_cost`` ...), display ``label`` and
+    ``description`` (the ``[targets]`` table of ``resources/solutions.toml``).
+    """
     key: str
     label: str
     description: str
@@ -109,6 +121,11 @@ class Driver:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """The whole of ``resources/solutions.toml``, validated: the solutions in order, the global
+    assumptions (:data:`GLOBAL_KEYS`), targets by key, the scenario drivers
+    (:data:`SCENARIO_DRIVERS`, multipliers per low / high scenario) and the sensitivity inputs
+    (:data:`SENSITIVITY_KEYS`, low and high values), each :class:`Driver` with its rationale.
+    """
     solutions: tuple[Solution, ...]
     globals: dict[str, Assumption]
     targets: dict[str, Target] = field(default_factory=dict)
@@ -148,7 +165,15 @@ def _assumption(key: str, raw: dict, where: str) -> Assumption:
 
 
 def parse_catalogue(data: dict) -> Catalogue:
-    """Validate the parsed TOML *data* and build a :class:`Catalogue`."""
+    """Validate the parsed TOML *data* and build a :class:`Catalogue`.
+
+    Raises:
+        CatalogueError: naming the section and key, for a missing or unexpected key, a duplicate
+            solution id, an unknown target, a numeric default outside its range or without
+            min / max / step, a choice default not among its choices, an empty rationale, or a
+            driver kind other than ``multiplier`` / ``absolute``.
+        KeyError: for a ``[targets]`` entry without a ``label``.
+    """
     targets = {k: Target(k, str(v["label"]), str(v.get("description", "")))
                for k, v in data.get("targets", {}).items()}
     g = data.get("global", {})
@@ -232,6 +257,11 @@ def targets() -> dict[str, Target]:
 
 
 def solution_by_id(sid: str) -> Solution:
+    """The catalogue's :class:`Solution` with id *sid* (``"error-monitoring"`` ...).
+
+    Raises:
+        KeyError: for an id the catalogue does not hold.
+    """
     for s in catalogue().solutions:
         if s.id == sid:
             return s

@@ -81,13 +81,16 @@ class Schedule:
 
     @property
     def net(self) -> np.ndarray:
+        """Net cash flow per month (USD): savings - investment - maintenance, same length as the series."""
         return self.savings - self.investment - self.maintenance
 
     @property
     def cumulative_net(self) -> np.ndarray:
+        """Cumulative net cash flow at the end of each month (USD), undiscounted."""
         return np.cumsum(self.net)
 
     def head(self, n: int) -> "Schedule":
+        """The first *n* months (the horizon) of the three series, as a new :class:`Schedule`."""
         return Schedule(self.investment[:n], self.maintenance[:n], self.savings[:n])
 
 
@@ -142,35 +145,51 @@ class Result:
 
     @property
     def payback_within_horizon(self) -> bool:
+        """True when the undiscounted payback falls within the horizon (``payback_months <= horizon_months``).
+        """
         return self.payback_months is not None and self.payback_months <= self.horizon_months
 
     @property
     def break_even_month(self) -> int | None:
+        """The month (1-based) in which cumulative net cash turns non-negative for good:
+        ``ceil(payback_months)``; None when it never does within the 120-month schedule.
+        """
         return None if self.payback_months is None else int(np.ceil(self.payback_months))
 
     @property
     def total_savings(self) -> float:
+        """Savings summed over the horizon (USD, undiscounted)."""
         return float(self.schedule.savings.sum())
 
     @property
     def total_costs(self) -> float:
+        """Investment plus maintenance summed over the horizon (USD, undiscounted)."""
         return float(self.schedule.investment.sum() + self.schedule.maintenance.sum())
 
     @property
     def net_benefit(self) -> float:
+        """Savings minus costs over the horizon (USD, undiscounted)."""
         return self.total_savings - self.total_costs
 
     @property
     def roi(self) -> float | None:
+        """Return on investment over the horizon, undiscounted: net benefit / costs as a fraction
+        (0.5 = 50 %); None when there are no costs.
+        """
         c = self.total_costs
         return None if c <= 0 else self.net_benefit / c
 
     @property
     def pv_costs(self) -> float:
+        """Present value of investment plus maintenance over the horizon (USD; month-end discount factors
+        ``(1 + r) ** (-m / 12)``).
+        """
         return float(np.sum((self.schedule.investment + self.schedule.maintenance) * self.discount))
 
     @property
     def pv_savings(self) -> float:
+        """Present value of the savings over the horizon (USD; month-end discount factors ``(1 + r) ** (-m / 12)``).
+        """
         return float(np.sum(self.schedule.savings * self.discount))
 
     @property
@@ -204,6 +223,7 @@ class BusinessCase:
 
     @property
     def horizon_months(self) -> int:
+        """The horizon in months (``horizon_years`` x 12; the length of ``months``, ``discount`` ...)."""
         return len(self.months)
 
     @property
@@ -217,9 +237,15 @@ class BusinessCase:
 
     @property
     def portfolio_cumulative(self) -> np.ndarray:
+        """Cumulative cost with the portfolio at the end of months 0..N (USD, length horizon + 1)."""
         return self.with_cumulative(self.portfolio)
 
     def result(self, rid: str) -> Result:
+        """The :class:`Result` of option *rid*: a solution id, ``"portfolio"`` or ``"do-nothing"``.
+
+        Raises:
+            KeyError: for any other id.
+        """
         for r in self.solutions + [self.portfolio, self.do_nothing]:
             if r.id == rid:
                 return r

@@ -77,6 +77,9 @@ class MeasuredChange:
 
     @property
     def projection_within_ci(self) -> bool | None:
+        """Whether the projected effect lies inside the measured effect's 95 % interval (bounds
+        included); None when there is no projection or no interval (unknown, not "no").
+        """
         if self.projected_effect is None or self.measured_effect_ci is None:
             return None
         lo, hi = self.measured_effect_ci
@@ -97,11 +100,24 @@ class Realisation:
     notes: list[str] = field(default_factory=list)
 
     def change(self, target: str) -> MeasuredChange:
+        """The :class:`MeasuredChange` of *target* (a :data:`MEASURED_TARGETS` key).
+
+        Raises:
+            StopIteration: when *target* was not measured.
+        """
         return next(c for c in self.changes if c.target == target)
 
 
 def split_at(df: pd.DataFrame, go_live, settle_days: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Runs that started before *go_live*, and those that started *settle_days* or more after it."""
+    """Runs that started before *go_live*, and those that started *settle_days* or more after it.
+
+    Start times compare as naive UTC; runs within the settling period are in neither part.
+
+    Raises:
+        DataError: when either part would hold no run (the message gives the date and both
+            counts; no file: the caller adds it).
+        ValueError: when *go_live* is not a date :class:`pandas.Timestamp` can read.
+    """
     t = pd.Timestamp(go_live)
     start = df["start_time"]
     before = df[start < t]

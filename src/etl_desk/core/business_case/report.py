@@ -74,6 +74,17 @@ def plain_json(obj):
 
 
 def result_json(r: Result, case: BusinessCase | None = None) -> dict:
+    """One option (*r*: a solution, the portfolio or doing nothing) as a JSON-safe dict.
+
+    Money in USD (``investment_usd``, ``npv_usd``, ``horizon_*_usd``, ``pv_*_usd``; per-period
+    figures ``maintenance_usd`` / ``savings_usd`` / ``net_savings_usd`` / ``cost_usd`` as
+    ``{"day", "week", "month", "quarter", "year"}`` run-rates, year = 365 days), time in weeks and
+    months, ``roi`` / ``irr_annual`` / ``effect`` as fractions, ``profitability_index`` a ratio;
+    ``null`` for a figure that does not exist (never pays back, no IRR, no costs), never NaN.
+    ``target`` / ``effect`` keys only for options that have them; with *case*, also
+    ``horizon_spend_usd`` (cumulative cost with this option at the horizon's end) and
+    ``pv_spend_usd`` (PV of doing nothing minus this option's NPV).
+    """
     out = {
         "id": r.id, "name": r.name, "enabled": r.enabled, "member": r.member,
         "investment_usd": _num(r.investment_usd), "personnel_fte": _num(r.personnel_fte),

@@ -59,6 +59,7 @@ class SensitivityRow:
 
     @property
     def swing(self) -> float:
+        """``|npv_high - npv_low|`` (USD): the bar length the tornado chart sorts by."""
         return abs(self.npv_high - self.npv_low)
 
 

@@ -40,6 +40,9 @@ def months(n: int = SCHEDULE_MONTHS) -> np.ndarray:
 
 
 def growth_factors(growth_rate: float, m: np.ndarray) -> np.ndarray:
+    """Spend growth factor per month *m* (1-based array): ``(1 + growth_rate) ** ((m - 1) / 12)``,
+    1.0 in month 1; *growth_rate* is a fraction a year (0.05 = 5 %).
+    """
     return (1 + growth_rate) ** ((m - 1) / MONTHS_PER_YEAR)
 
 

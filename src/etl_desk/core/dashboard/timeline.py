@@ -34,6 +34,7 @@ class Timeline:
 
     @property
     def n(self) -> int:
+        """Number of periods (length of every per-period array)."""
         return len(self.starts)
 
     def period_of(self, start_ns: np.ndarray) -> np.ndarray:
@@ -45,6 +46,8 @@ class Timeline:
         return np.where((idx >= 0) & (idx < self.n), idx, -1)
 
     def label(self, i: int) -> str:
+        """Axis label of period *i*: ``"2024-04-14"`` per day, ``"week of 2024-04-08"`` (a Monday) per week.
+        """
         d = pd.Timestamp(self.starts[i])
         return f"{d:%Y-%m-%d}" if self.freq == "day" else f"week of {d:%Y-%m-%d}"
 

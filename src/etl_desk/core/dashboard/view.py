@@ -35,6 +35,14 @@ NO_NAME = "(no pipeline name)"
 
 @dataclass(frozen=True)
 class ViewFilter:
+    """Which runs the dashboard shows; every field ``None`` / empty means "no restriction".
+
+    ``statuses``: the :data:`~etl_desk.core.data.schema.FAILED` label keeps failed runs, any other
+    label keeps the successful ones (``None``: all; an empty set: none). ``sources``: source-system
+    names (``SAP``, ``GIS``, ``Other``); ignored when the table has no source system at all.
+    ``start`` (inclusive) / ``end`` (exclusive) bound the run's start time (UTC, naive).
+    ``text``: a case-insensitive substring of the pipeline name or the run ID.
+    """
     statuses: frozenset[str] | None = None  # None = all
     sources: frozenset[str] | None = None  # None = all
     start: pd.Timestamp | None = None  # inclusive, on start time
@@ -42,10 +50,14 @@ class ViewFilter:
     text: str = ""  # case-insensitive substring of pipeline name or run ID
 
     def is_active(self) -> bool:
+        """True when any field restricts the runs (a blank ``text`` does not)."""
         return bool(self.statuses is not None or self.sources is not None or self.start is not None
                     or self.end is not None or self.text.strip())
 
     def describe(self) -> str:
+        """The filter in words for captions and exports, e.g. ``"status: Failed; from 2024-04-01"``;
+        ``"none (all runs)"`` when nothing restricts.
+        """
         parts = []
         if self.statuses is not None:
             parts.append("status: " + (", ".join(sorted(self.statuses)) or "none"))
@@ -62,6 +74,13 @@ class ViewFilter:
 
 @dataclass(frozen=True)
 class ViewSpec:
+    """What the dashboard shows: a :class:`ViewFilter`, the sort key (a :data:`SORT_KEYS` key),
+    ``descending``, and the grouping (a :data:`GROUPINGS` key: per run, pipeline, day, week, month).
+
+    Raises:
+        ValueError: on construction, for a sort key or grouping not in :data:`SORT_KEYS` /
+            :data:`GROUPINGS`.
+    """
     filter: ViewFilter = field(default_factory=ViewFilter)
     sort_key: str = "run_id"
     descending: bool = False
@@ -131,9 +150,15 @@ class Dataset:
         return rank
 
     def run_id_at(self, i: int) -> str:
+        """The run ID (text) of table row *i* (0-based position, not the DataFrame index label)."""
         return str(self.run_id.iat[int(i)])
 
     def filter_mask(self, f: ViewFilter) -> np.ndarray:
+        """Boolean array of length ``n``: True for the rows *f* keeps (all conditions combined with AND).
+
+        Unknown values never match a restriction: a run without a source system is dropped by a source
+        filter, one without a pipeline name matches *text* only through its run ID.
+        """
         mask = np.ones(self.n, dtype=bool)
         if f.statuses is not None:
             want_failed = FAILED in f.statuses
@@ -181,21 +206,32 @@ class View:
 
     @property
     def grouped(self) -> bool:
+        """True when a bar stands for several runs (grouping other than ``"run"``)."""
         return self.spec.grouping != "run"
 
     @property
     def row_mask(self) -> np.ndarray:
+        """Boolean array over the table's rows (length ``dataset.n``): the row is in a bar (passed the filter).
+        """
         return self.bar_of_row >= 0
 
     def label(self, i: int) -> str:
+        """Axis label of bar *i*: the run ID per run, else the group's label (pipeline name,
+        ``YYYY-MM-DD``, ``"YYYY-MM-DD wk"`` for the week starting that Monday, or ``YYYY-MM``).
+        """
         if self.positions is not None:
             return self.dataset.run_id_at(self.positions[i])
         return str(self.group_labels[i])
 
     def labels(self, start: int, stop: int) -> list[str]:
+        """Labels of bars *start* to *stop* - 1, clipped to ``0 .. n_bars`` (what a chart's axis shows)."""
         return [self.label(i) for i in range(max(start, 0), min(stop, self.n_bars))]
 
     def failed_share(self, metric: str) -> np.ndarray:
+        """Per bar (length ``n_bars``), the failed runs' share 0..1 of *metric* (a :data:`METRICS` key).
+
+        0.0 where the bar's total is zero or unknown (NaN), so the bar draws all-success.
+        """
         tot = self.totals[metric]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(tot > 0, self.failed_parts[metric] / tot, 0.0)
@@ -271,6 +307,15 @@ def _sort_values(ds: Dataset, key: str) -> np.ndarray:
 
 
 def build_view(ds: Dataset, spec: ViewSpec) -> View:
+    """The :class:`View` of data set *ds* under *spec*: filter, then group, then sort.
+
+    Per run: one bar per kept row, sorted by the key (unknown values last in either direction;
+    ties in natural run-ID order, also when descending). Grouped: one bar per pipeline / calendar day / week
+    (Monday to Sunday) / month holding at least one kept run, with summed cost (USD), data (GB)
+    and duration (minutes), and the failed runs' part of each; unknown (NaN) values add nothing
+    to a group's sum. Groups sort by name or time, or by summed metric; by ``start_time``, by their
+    first run. Arrays are numpy, per bar in display order (bar 0 at the top).
+    """
     mask = ds.filter_mask(spec.filter)
     rows = np.flatnonzero(mask)
     if spec.grouping == "run":

@@ -282,3 +282,16 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, list] | None:
     if isinstance(codes, np.ndarray) and codes.dtype.kind != "i":  # pragma: no cover - defensive
         codes = codes.astype(np.int64)
     return np.asarray(codes), seed.to_pylist()
+
+
+def factorize(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of any column: int codes per row, -1 for missing.
+
+    :func:`factorize_text` (from the Arrow buffers) when the column is low-cardinality
+    Arrow text, else :func:`pandas.factorize`; never raises on a column of any dtype.
+    """
+    got = factorize_text(s)
+    if got is not None:
+        return got
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, list(uniques)

@@ -16,8 +16,13 @@ def generate(preset: str = "case-study", *, runs: int | None = None, seed: int |
     """Generate a canonical table with the named preset.
 
     ``case-study`` ignores *anomaly_rate*; ``realistic`` takes a
-    :class:`etl_desk.core.realistic.RealisticSettings` (``settings``) whose
+    :class:`etl_desk.core.data.realistic.RealisticSettings` (``settings``) whose
     runs / seed / anomaly rate the keyword arguments override.
+
+    Raises:
+        ValueError: for a preset not in :data:`PRESETS`.
+        SettingsError: (a DataError) when the realistic settings are out of range, listing every problem.
+        Cancelled: (:class:`etl_desk.core.tasks.Cancelled`) when ``cancel()`` returns True (realistic only).
     """
     if preset == "case-study":
 

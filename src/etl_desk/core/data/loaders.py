@@ -69,7 +69,16 @@ def load_path(path: str | os.PathLike, *, report: LoadReport | None = None,
 
 def load_paths(paths: Iterable[str | os.PathLike], *, report: LoadReport | None = None,
                options: ImportOptions | None = None, **kwargs) -> pd.DataFrame:
-    """Load several files (e.g. system tables chosen together, Jobs API pages) as one table."""
+    """Load several files (e.g. system tables chosen together, Jobs API pages) as one table.
+
+    Keyword arguments are :class:`ImportOptions` fields, as for :func:`load_path`.
+
+    Raises:
+        DataError: naming file, row and column where known: no input, or anything the readers
+            refuse; any other failure while reading (memory, recursion, a library error) is
+            turned into a DataError naming the input, so bad input never escapes as another type.
+        TypeError: for a keyword argument that is not an import option.
+    """
     opts = ImportOptions.from_kwargs(options, **kwargs).validate()
     report = report if report is not None else LoadReport()
     paths = [p for p in paths]
@@ -110,7 +119,12 @@ def detect(path: str | os.PathLike) -> str:
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
-    """Files behind *paths*: folders become their supported files (one sub-folder level deep)."""
+    """Files behind *paths*: folders become their supported files (one sub-folder level deep).
+
+    Raises:
+        DataError: naming the path: it does not exist, a folder holds no supported file
+            (:data:`SUPPORTED_SUFFIXES`), or more than :data:`MAX_FOLDER_FILES` files in all.
+    """
     out: list[str] = []
     for p in paths:
         p = Path(p)

@@ -76,7 +76,16 @@ def column_evidence(txt: pd.Series) -> tuple[bool | None, str] | None:
 
 def parse_dates(s: pd.Series, *, dayfirst: bool | None, label: str, file: str | None, rows) -> pd.Series | None:
     """Naive datetimes from d/m/y-style text *s*, or None when *s* is not such a column.
-    *dayfirst* None: the column's own evidence, refusing when it is ambiguous."""
+    *dayfirst* None: the column's own evidence, refusing when it is ambiguous.
+
+    *label* (the column) and *file* name the column in errors; *rows* gives each value's data-row
+    number for them.
+
+    Raises:
+        DataError: naming file, column (and row): the column mixes day-first and month-first
+            values, or a value cannot be read in the chosen order.
+        AmbiguousDates: (a DataError) when *dayfirst* is None and nothing in the column settles it.
+    """
     if pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         return None
     txt = s.astype("string").str.strip()
@@ -114,6 +123,10 @@ def parse_dates(s: pd.Series, *, dayfirst: bool | None, label: str, file: str | 
 
 
 def ambiguous_error(txt: pd.Series, label: str, file: str | None) -> AmbiguousDates:
+    """The :class:`AmbiguousDates` error (not raised here) for date column *label* of *file*: quotes up
+    to three values of *txt* and says how to state day-first or month-first (:data:`HOW_TO_STATE`).
+    *txt* must hold at least one non-empty value.
+    """
     ex = txt.dropna()
     ex = ex[ex != ""].head(3).tolist()
     return AmbiguousDates(

@@ -129,6 +129,10 @@ def parse_numbers(s: pd.Series, *, decimal: str | None, label: str, file: str | 
 
 
 def ambiguous_error(txt: pd.Series, label: str, file: str | None) -> AmbiguousNumbers:
+    """The :class:`AmbiguousNumbers` error (not raised here) for number column *label* of *file*: quotes
+    up to three values of *txt*, shows the first read both ways (decimal and thousands) and says how
+    to state the decimal mark (:data:`HOW_TO_STATE`). *txt* must hold at least one non-empty value.
+    """
     ex = txt.dropna()
     ex = ex[ex != ""].head(3).tolist()
     shown = ", ".join(ex)

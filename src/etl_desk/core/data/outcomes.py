@@ -55,7 +55,12 @@ def key(value: object) -> str:
 
 @lru_cache(maxsize=1)
 def table() -> tuple[dict, ...]:
-    """The rows of the outcome table: dicts with source, value, outcome, doc, meaning."""
+    """The rows of the outcome table: dicts with source, value, outcome, doc, meaning.
+
+    Raises:
+        ValueError: when a row of the shipped table names an unknown source or outcome (a
+            packaging bug, not user input).
+    """
     text = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE).read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     rows = tuple(csv.DictReader(io.StringIO("\n".join(lines))))
@@ -67,7 +72,11 @@ def table() -> tuple[dict, ...]:
 
 @lru_cache(maxsize=None)
 def by_source(source: str) -> dict[str, str]:
-    """``{value: outcome}`` for one source field."""
+    """``{value: outcome}`` for one source field.
+
+    Raises:
+        KeyError: for a *source* not in :data:`SOURCES`.
+    """
     if source not in SOURCES:
         raise KeyError(source)
     return {r["value"]: r["outcome"] for r in table() if r["source"] == source}

@@ -21,6 +21,9 @@ CATALOGUE_FILE = "pipelines.toml"
 
 @dataclass(frozen=True)
 class Pipeline:
+    """One named job of the realistic generator's catalogue (``resources/pipelines.toml``): its
+    schedule, volume, cluster and failure parameters, each field documented below.
+    """
     #: Job name as it appears in Databricks and in the charts.
     name: str
     #: "SAP" or "GIS".

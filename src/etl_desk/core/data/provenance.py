@@ -109,8 +109,8 @@ def build(df: pd.DataFrame, files: list[dict], report, opts) -> dict:
             first["rows_kept"] = max(0, first["rows_read"] - sum(e["count"] for e in first["left_out"]))
     code = df.attrs.get("cost_basis", "file")
     text = df.attrs.get("cost_basis_text") or BASIS_TEXT.get(code, code)
-    if code == "usd_per_hour":
-        text = BASIS_TEXT["usd_per_hour"]
+    if code in ("usd_per_hour", "none"):  # the importers' own text is a sentinel or carries the rate
+        text = BASIS_TEXT[code]
     why = df.attrs.get("cost_unknown_why")
     t0 = df["start_time"].min() if len(df) else None
     t1 = df["end_time"].max() if len(df) else None

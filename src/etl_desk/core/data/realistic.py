@@ -1,6 +1,6 @@
 """The realistic SAP/GIS generator: a physically coherent, fully vectorised workload.
 
-Every scheduled run of a catalogue pipeline (:mod:`etl_desk.core.catalogue`) is
+Every scheduled run of a catalogue pipeline (:mod:`etl_desk.core.data.pipelines`) is
 drawn with NumPy's ``Generator(PCG64(seed))``, with no per-row Python loop:
 
 * **schedule** - the runs are shared between SAP and GIS by ``sap_share`` and
@@ -58,7 +58,7 @@ __all__ = ["RealisticSettings", "REALISTIC_SCENARIOS", "generate_realistic", "Se
 class SettingsError(DataError):
     """Generator settings out of range; ``problems`` lists one human message per bad field.
 
-    A :class:`~etl_desk.core.schema.DataError` (hence a ValueError), so the
+    A :class:`~etl_desk.core.errors.DataError` (hence a ValueError), so the
     command line reports it in one line with exit status 2.
     """
 

@@ -64,6 +64,10 @@ DRIFT_CAP = 3.0
 
 @dataclass(frozen=True)
 class Drift:
+    """Ground truth of one injected drift: *pipeline*, *metric* (``"cost_per_tb"``: more node-hours at
+    the same run time; ``"duration_per_gb"``: slower runs, cost follows), *start* (ISO date of its first
+    day) and *pct_per_week* (compounding growth, percent a week, capped at :data:`DRIFT_CAP` x).
+    """
     pipeline: str
     metric: str            # "cost_per_tb" (node-hours) or "duration_per_gb" (slower runs)
     start: str             # ISO date: the first day of the drift
@@ -72,17 +76,25 @@ class Drift:
 
 @dataclass(frozen=True)
 class FailureWave:
+    """Ground truth of one injected failure wave: *pipeline* and the ISO date of the wave's Monday
+    (*week_start*); :data:`FAILURE_WAVE_SHARE` of its successful runs that week fail.
+    """
     pipeline: str
     week_start: str        # ISO date of the Monday
 
 
 @dataclass(frozen=True)
 class GroundTruth:
+    """What the optional stages injected, for scoring detection: drifts, failure waves and notes
+    (stored as ``df.attrs["ground_truth"]`` through :meth:`to_dict`).
+    """
     drifts: tuple[Drift, ...] = ()
     failure_waves: tuple[FailureWave, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict:
+        """JSON-ready ``{"drifts": [Drift fields], "failure_waves": [FailureWave fields], "notes": [str]}``.
+        """
         return {"drifts": [asdict(d) for d in self.drifts],
                 "failure_waves": [asdict(w) for w in self.failure_waves], "notes": list(self.notes)}
 

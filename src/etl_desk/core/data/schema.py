@@ -39,7 +39,7 @@ from etl_desk.core.data.status_codes import (  # noqa: F401 - re-exported
     DEFAULT_CANCELLED_POLICY,
     DEFAULT_SKIPPED_POLICY,
 )
-from etl_desk.core.data.arrow_text import TextFacts, factorize_text, max_bytes, strings_unique, text_facts
+from etl_desk.core.data.arrow_text import TextFacts, factorize, max_bytes, strings_unique, text_facts
 from etl_desk.core.data.tags import normalize_tags
 from etl_desk.core.errors import DataError, LoadReport
 
@@ -54,6 +54,12 @@ STATUS_COLORS = {SUCCESS: "#F28E2B", FAILED: "#4E79A7"}
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the canonical job-run table (:data:`COLUMNS`; the table in DESIGN.md).
+
+    ``name`` (``cost_usd``), display ``label`` (the case study's header, ``Cost (USD)``), ``kind``
+    (``string`` | ``category`` | ``datetime`` | ``float`` | ``int`` | ``bool``), ``required``, ``unit``
+    (``USD``, ``GB``, ``min``, ``h`` or ``""``), ``description`` and, for a category, its ``categories``.
+    """
     name: str
     label: str
     kind: str  # string | category | datetime | float | int | bool
@@ -121,19 +127,10 @@ def has_values(df: pd.DataFrame, name: str) -> bool:
     return name in df.columns and bool(df[name].notna().any())
 
 
-def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
-    """(codes with -1 for missing, distinct values); from the Arrow buffers when possible."""
-    got = factorize_text(s)
-    if got is not None:
-        return got
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes, list(uniques)
-
-
 def _source_codes(s: pd.Series) -> np.ndarray:
     """Source systems as int8 codes into :data:`SOURCE_SYSTEMS` (-1 when blank): SAP and GIS
     in any case, anything else non-blank is Other."""
-    codes, uniques = _factorize(s)
+    codes, uniques = factorize(s)
     key = pd.Series(uniques, dtype="object").astype("string").str.strip().str.upper().fillna("")
     table = np.array([SOURCE_SYSTEMS.index(k) if k in ("SAP", "GIS") else 2 if k else -1
                       for k in key.tolist()] + [-1], dtype=np.int8)
@@ -256,6 +253,9 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     With ``strict=True`` the first bad value raises :class:`DataError`; with
     ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
     listed in *report*.
+
+    Raises:
+        ValueError: when *row_numbers* does not have one entry per row (a caller's bug).
     """
     report = report if report is not None else LoadReport()
     src = df.rename(columns={k: v for k, v in NAMES_BY_LABEL.items() if k in df.columns})

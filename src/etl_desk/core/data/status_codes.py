@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core.data import outcomes
-from etl_desk.core.data.arrow_text import factorize_text
+from etl_desk.core.data.arrow_text import factorize
 from etl_desk.core.errors import DataError
 
 SUCCESS = "Success"
@@ -36,15 +36,6 @@ DEFAULT_CANCELLED_POLICY = RunPolicy.FAILED
 DEFAULT_SKIPPED_POLICY = RunPolicy.EXCLUDE
 
 
-def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
-    """(codes with -1 for missing, distinct values); from the Arrow buffers when possible."""
-    got = factorize_text(s)
-    if got is not None:
-        return got
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes, list(uniques)
-
-
 #: Codes of :func:`status_codes`: the index into STATUSES, or one of these.
 CODE_EMPTY, CODE_EXCLUDED, CODE_UNKNOWN, CODE_RUNNING = -1, -2, -3, -4
 #: Outcome codes of :func:`outcome_codes`: the index into ``outcomes.OUTCOMES``, or
@@ -59,7 +50,7 @@ def outcome_codes(states: pd.Series, *, direct: bool = False) -> np.ndarray:
     outcome table. *direct*: the values already are outcome names (``success`` ...).
     Works on the distinct values only (a handful) and broadcasts by code: O(n) in C.
     """
-    codes, uniques = _factorize(states)
+    codes, uniques = factorize(states)
     table = []
     for u in uniques:
         text = "" if u is None or (isinstance(u, float) and u != u) else str(u).strip()

@@ -24,6 +24,11 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parque
 
 
 def file_format(path: str | os.PathLike) -> str:
+    """``"csv"``, ``"xlsx"`` or ``"parquet"`` from *path*'s extension (case-insensitive; ``.pq`` is Parquet).
+
+    Raises:
+        DataError: naming the file, for any other extension.
+    """
     ext = Path(path).suffix.lower()
     try:
         return FORMATS[ext]
@@ -102,6 +107,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
     CSV text cells that a spreadsheet would run as a formula are neutralised
     (:func:`neutralise_csv_text`); XLSX writes all text as text cells; Parquet is typed.
+
+    Raises:
+        DataError: naming the file: an unsupported extension, more runs than one Excel sheet holds
+            (XLSX), or the file cannot be written.
     """
     fmt = file_format(path)
     out = labelled_frame(df)
@@ -121,7 +130,13 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 def read_table(path: str | os.PathLike, *, strict: bool = True, report: LoadReport | None = None,
                **canonical_kwargs) -> pd.DataFrame:
-    """Read a CSV, XLSX or Parquet file whose headers are canonical labels or names."""
+    """Read a CSV, XLSX or Parquet file whose headers are canonical labels or names.
+
+    Raises:
+        DataError: naming the file (and row and column where the validator finds a bad value): an
+            unsupported extension, a missing or empty file, unreadable content, no table, or
+            (with *strict*) a value the canonical table refuses.
+    """
     path = Path(path)
     fmt = file_format(path)
     if not path.exists():

@@ -65,7 +65,14 @@ class TooManyRowsError(DataError):
 
 
 def row_plan(n: int, policy: str, path: str) -> tuple[list[tuple[int, int]], bool, list[str]]:
-    """Split the rows over data sheets: list of (start, stop), truncated?, notes."""
+    """Split the rows over data sheets: list of (start, stop), truncated?, notes.
+
+    *n* runs, *policy* a :class:`RowsPolicy` value; each sheet holds at most 1,048,575 runs.
+
+    Raises:
+        ValueError: for a policy not in :data:`ROW_POLICIES`.
+        TooManyRowsError: (a DataError naming *path*) when *n* does not fit and *policy* is ``refuse``.
+    """
     if policy not in ROW_POLICIES:
         raise ValueError(f"max_rows_policy must be one of {ROW_POLICIES}, not {policy!r}")
     cap = xlsx_sheet.EXCEL_MAX_ROWS - 1
@@ -83,6 +90,7 @@ def row_plan(n: int, policy: str, path: str) -> tuple[list[tuple[int, int]], boo
 
 
 def data_sheet_names(parts: int) -> list[str]:
+    """Names of *parts* Data sheets: ``["Data", "Data (2)", "Data (3)", ...]``."""
     return [DATA_SHEET] + [f"{DATA_SHEET} ({i})" for i in range(2, parts + 1)]
 
 
@@ -111,7 +119,12 @@ def export_data_workbook(path: str | os.PathLike, df: pd.DataFrame, *, progress:
 
 
 def write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """:func:`etl_desk.core.files.atomic_write` with the workbook's own messages for permission problems."""
+    """:func:`etl_desk.core.files.atomic_write` with the workbook's own messages for permission problems.
+
+    Raises:
+        DataError: naming the file, when it cannot be written (permission denied: open in another
+            program or a read-only folder; other OS errors with their reason).
+    """
     try:
         atomic_write(path, write)
     except PermissionError:

@@ -43,7 +43,13 @@ def _unescape(text: str) -> str:
 
 
 def read_workbook(path: str | os.PathLike) -> tuple[pd.DataFrame, dict | None]:
-    """The canonical runs and the assumptions (``None`` when the workbook has none) of an ETL Desk workbook."""
+    """The canonical runs and the assumptions (``None`` when the workbook has none) of an ETL Desk workbook.
+
+    Raises:
+        DataError: naming the file (and sheet, row and column where there is one): no such file, not
+            an ETL Desk workbook, damaged, made by a newer format version, or its metadata, data or
+            assumptions cannot be read back (sheets missing, headers or row counts changed in Excel).
+    """
     import openpyxl
 
     path = Path(path)

@@ -82,7 +82,10 @@ def write_data_sheet(wb, ws, labelled: pd.DataFrame, first_row: int = 0, *, tabl
     in chunks while the workbook is closed (several times faster than
     ``write_number`` per cell, and no per-cell memory), calling
     ``progress(fraction)`` per chunk and raising
-    :class:`etl_desk.core.generate.Cancelled` when ``cancel()`` returns True.
+    :class:`etl_desk.core.tasks.Cancelled` when ``cancel()`` returns True.
+
+    Raises:
+        ValueError: when *labelled* has no columns.
     """
     n = len(labelled)
     ncols = len(labelled.columns)

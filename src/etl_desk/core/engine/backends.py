@@ -44,12 +44,20 @@ class Source:
 
     @property
     def label(self) -> str:
+        """What to call the data in messages: its root path, ``"in-memory table"`` for a DataFrame source, else ``""``.
+        """
         return self.root or ("in-memory table" if self.df is not None else "")
 
     def fingerprint(self) -> dict:
         """The identity of the data: each file's path, size and mtime (ns). Raises OSError when a file is gone.
 
         An in-memory table has no stable identity and gets no stored index.
+
+        Returns ``{"kind", "root", "files": [[path, size in bytes, mtime in ns], ...]}``.
+
+        Raises:
+            ValueError: for an in-memory (``"dataframe"``) source.
+            OSError: when a file is gone or cannot be read (from :func:`os.stat`).
         """
         if self.kind == "dataframe":
             raise ValueError("an in-memory table has no file fingerprint")

@@ -102,7 +102,14 @@ def engine_queries(t) -> dict:
 
 
 def print_sql_script(days: int = 365, dialect: str = "databricks") -> str:
-    """The whole SQL script (view + queries), statements separated by ``;`` and titled by comments."""
+    """The whole SQL script (view + queries), statements separated by ``;`` and titled by comments.
+
+    *days*: how far back the canonical view reads the system tables; *dialect*: any sqlglot
+    dialect Ibis compiles to (``"databricks"``, ``"spark"``, ``"duckdb"`` ...).
+
+    Raises:
+        ValueError: when *days* < 1.
+    """
     if int(days) < 1:
         raise ValueError("days must be at least 1")
     parts = ["-- ETL Desk: run history from the Databricks system tables (canonical view), then the "

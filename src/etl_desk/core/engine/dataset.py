@@ -83,6 +83,9 @@ def generate_dataset(out_dir: str | os.PathLike, settings: RealisticSettings, ch
     ``{"runs", "files", "days", "bytes"}``. Raises :class:`SettingsError` for bad
     settings or more than 5,000,000 runs a day, :class:`DataError` when *out_dir*
     exists and is not empty.
+
+    Raises:
+        ValueError: when *chunk_runs* < 1.
     """
     out = Path(out_dir)
     days = int(settings.days)

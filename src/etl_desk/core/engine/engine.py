@@ -131,6 +131,9 @@ class Engine:
         *index*: a built :class:`~.index.RunIndex` to answer from. Raises
         :class:`DataError` (bad source, missing required column) or, for Spark,
         DataError with an install hint when pyspark is missing.
+
+        Raises:
+            ValueError: for a *backend* other than ``"duckdb"`` or ``"spark"``.
         """
         settings = settings or EngineSettings()
         source = data if isinstance(data, Source) else open_source(data)
@@ -160,6 +163,8 @@ class Engine:
             self._n = index.runs
 
     def close(self) -> None:
+        """Disconnect from the backend (best effort: a failure to close is ignored); the engine is unusable after.
+        """
         try:
             self.con.disconnect()
         except Exception:  # pragma: no cover - closing is best effort

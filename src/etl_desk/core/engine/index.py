@@ -109,14 +109,17 @@ class RunIndex:
 
     @property
     def runs(self) -> int:
+        """Number of runs indexed (``meta["runs"]``; 0 when the meta has no count yet)."""
         return int(self.meta.get("runs", 0))
 
     @property
     def has_runs(self) -> bool:
+        """True when the "runs" stage (run order, ``runs.parquet``) is built and its file is present."""
         return "runs" in self.meta.get("stages", []) and (self.path / "runs.parquet").exists()
 
     @property
     def has_pyramid(self) -> bool:
+        """True when the level-of-detail pyramid is loaded (at least one level)."""
         return bool(self.levels)
 
     @classmethod
@@ -374,6 +377,12 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
     rollup cube: every grouping and cube filter), "rollups" (histograms too:
     percentiles), "runs" (run order: pages by position).
     Raises :class:`~etl_desk.core.errors.DataError` for a source it cannot read.
+
+    Raises:
+        ValueError: for an in-memory source (the pandas path serves those), or *stages* with
+            ``"pyramid"`` but not ``"runs"``.
+        OSError: when the files change while the index is built (open the data again).
+        Cancelled: (:class:`etl_desk.core.tasks.Cancelled`) when ``cancel()`` returns True.
     """
     source = source if isinstance(source, Source) else open_source(source)
     if source.kind == "dataframe":

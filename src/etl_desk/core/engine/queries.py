@@ -60,6 +60,7 @@ def money_sum(x, where=None):
 
 
 def failed(t):
+    """Boolean Ibis expression: the run's ``status`` is :data:`FAILED` (``"Failed"``)."""
     return t.status == FAILED
 
 
@@ -105,7 +106,13 @@ def duration_histogram(t, by=()):
 # --------------------------------------------------------------------------- rollups
 
 def grain_key(t, grain: str):
-    """The group key of *grain* as an Ibis expression (weeks start on Monday, as in ISO 8601)."""
+    """The group key of *grain* as an Ibis expression (weeks start on Monday, as in ISO 8601).
+
+    *grain*: one of :data:`GRAINS` (``day``, ``week``, ``month``, ``pipeline``, ``status``, ``source``).
+
+    Raises:
+        ValueError: for any other grain.
+    """
     if grain == "day":
         return t.start_time.truncate("D")
     if grain == "week":
@@ -188,7 +195,11 @@ GRAIN_DIM = {"day": "day", "week": "day", "month": "day", "pipeline": "job_name"
 
 
 def rollup_from_cube(c, grain: str):
-    """:func:`rollup` answered from a (filtered) cube table (same columns and order)."""
+    """:func:`rollup` answered from a (filtered) cube table (same columns and order).
+
+    Raises:
+        ValueError: for a *grain* not in :data:`GRAINS`.
+    """
     if grain in ("day", "week", "month"):
         key = c.day.truncate({"day": "D", "week": "W", "month": "M"}[grain])
     else:
@@ -272,7 +283,13 @@ def scored(t_r, stats, z_threshold: float):
 # --------------------------------------------------------------------------- envelope and pages
 
 def sort_value(t, key: str):
-    """The sort value of *key*; unknown metric values sort last in ascending order (+inf)."""
+    """The sort value of *key*; unknown metric values are +inf: last ascending, first descending.
+
+    *key*: one of :data:`SORT_KEYS`.
+
+    Raises:
+        ValueError: for any other key.
+    """
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r}; use one of: {', '.join(SORT_KEYS)}")
     col = t[key]
@@ -287,6 +304,9 @@ def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, 
     Columns: bucket, runs, failed_runs, max, min, sum, failed_max (largest value
     of a failed run; NULL when none), failed_sum (sum over failed runs; NULL when none),
     first (position of the bucket's first bar).
+
+    Raises:
+        ValueError: for a *metric* not in :data:`METRICS`, or a *sort_key* not in :data:`SORT_KEYS`.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")

@@ -73,6 +73,7 @@ class Rule:
 
     @classmethod
     def failed(cls) -> "Rule":
+        """The rule "status is Failed" (every failed run, whatever its source, time or name)."""
         return cls(statuses=frozenset({FAILED}))
 
     def __and__(self, other: "Rule") -> "Rule":

@@ -25,6 +25,14 @@ REPORT_VERSION = 1
 
 @dataclass
 class Analysis:
+    """The whole analysis of one run table, as :func:`analyze` returns it.
+
+    ``kpis``: :func:`~etl_desk.core.insights.kpis.compute_kpis`'s dict (:data:`KPI_KEYS`; USD,
+    fractions 0..1, minutes, TB; None where unknown). ``insights``: the findings in the order
+    computed (case study first). ``anomalies``: :func:`detect_anomalies`'s DataFrame
+    (:data:`~etl_desk.core.insights.anomalies.ANOMALY_COLUMNS`, one row per finding).
+    ``notes``: what could not be computed and why. ``thresholds``: the anomaly settings used.
+    """
     kpis: dict
     insights: list[Insight]
     anomalies: pd.DataFrame
@@ -92,6 +100,10 @@ def evidence_records(ev: pd.DataFrame) -> list[dict]:
 
 
 def insight_dict(i: Insight, *, evidence: bool = False) -> dict:
+    """One insight as JSON-ready dict: ``id, area, severity, title, headline, verdict`` (None unless a
+    case-study claim), ``missing`` (why it could not be computed, or None), ``run_ids`` (text), and
+    with *evidence* its evidence table as row dicts (:func:`evidence_records`; NaN -> None).
+    """
     d = {"id": i.id, "area": i.area, "severity": i.severity, "title": i.title, "headline": i.headline,
          "verdict": i.verdict, "missing": i.missing, "run_ids": [str(r) for r in i.run_ids]}
     if evidence:

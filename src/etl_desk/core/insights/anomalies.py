@@ -65,6 +65,9 @@ _MAD_TO_SD = 1.4826
 
 
 def empty_anomalies() -> pd.DataFrame:
+    """The anomaly table with no findings: the :data:`ANOMALY_COLUMNS` with their dtypes (float64 for
+    the numbers, datetime64 for ``start_time``, object for the rest) and ``attrs["notes"] = []``.
+    """
     df = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("observed", "baseline", "threshold", "score",
                                                              "excess_usd", "excess_pct")
                                     else "object") for c in ANOMALY_COLUMNS})
@@ -270,6 +273,10 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     below) that expectation (NaN when the cost is unknown), ``reason`` one plain sentence.
     Notes on what could not be done are in ``result.attrs["notes"]``; the rules as
     stated (:func:`describe_rules`) in ``result.attrs["rules"]``.
+
+    Raises:
+        ValueError: when *thresholds* are out of range or both directions are off (the message
+            lists every problem, from :meth:`AnomalyThresholds.validate`).
     """
     th = thresholds or AnomalyThresholds()
     bad = th.validate()
@@ -625,6 +632,12 @@ def score_detection(df: pd.DataFrame, anomalies: pd.DataFrame, rules=RUN_RULES) 
 
     A run counts as predicted anomalous when any rule in *rules* flags it.
     Failure-rate-jump findings concern pipeline-weeks, not runs, and are left out.
+
+    Returns ``{"true_positives", "false_positives", "false_negatives": int, "precision", "recall":
+    fraction or None when undefined}``.
+
+    Raises:
+        ValueError: when *df* has no ``injected_anomaly`` ground truth (only generated data has).
     """
     if not has_values(df, "injected_anomaly"):
         raise ValueError("no ground truth: the data has no 'Injected Anomaly' column")

@@ -83,6 +83,7 @@ class AnomalyThresholds:
         return msgs
 
     def to_dict(self) -> dict:
+        """Every threshold by field name (plain values: floats, ints, bools), for settings and JSON."""
         return asdict(self)
 
     @property

@@ -80,6 +80,11 @@ class Attribution:
 
     @property
     def untagged(self) -> AttributionRow:
+        """The row of runs without a value for this dimension (:data:`UNTAGGED` / :data:`NOT_RECORDED`).
+
+        Raises:
+            StopIteration: if the table has no such row (:func:`attribute` always adds one).
+        """
         return next(r for r in self.rows if r.untagged)
 
     def to_frame(self) -> pd.DataFrame:
@@ -94,7 +99,14 @@ class Attribution:
 
 
 def resolve_dimension(by: str) -> tuple[str, str]:
-    """``(canonical by, label)`` for what a user typed: a built-in name (or alias) or a tag key."""
+    """``(canonical by, label)`` for what a user typed: a built-in name (or alias) or a tag key.
+
+    Built-ins: :data:`BUILTIN_DIMENSIONS` (aliases ``job``, ``source``, ``serverless`` ...); anything
+    else is a tag key (``team`` or ``tag:team``) -> ``("tag:team", "Tag 'team'")``.
+
+    Raises:
+        ValueError: for an empty name, or ``tag:`` without a key.
+    """
     b = by.strip()
     if not b:
         raise ValueError("name a dimension: pipeline, source_system, workspace, sku, compute or a tag key")

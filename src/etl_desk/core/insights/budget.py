@@ -28,6 +28,9 @@ _BUDGET_RE = re.compile(r"^\s*\$?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*(
 
 @dataclass(frozen=True)
 class Budget:
+    """A monthly budget in USD (``amount_usd``), optionally for the runs carrying one tag
+    (``tag_key`` = ``tag_value``); ``period`` is always ``"month"`` (:func:`parse_budget`).
+    """
     amount_usd: float
     period: str = "month"
     tag_key: str | None = None
@@ -35,6 +38,7 @@ class Budget:
 
     @property
     def label(self) -> str:
+        """The budget in words: ``"$25,000 a month"`` or ``"$5,000 a month for team=finance"``."""
         scope = f" for {self.tag_key}={self.tag_value}" if self.tag_key else ""
         return f"${self.amount_usd:,.0f} a month{scope}"
 
@@ -75,6 +79,11 @@ class BudgetStatus:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """JSON-ready status: the month (``YYYY-MM``; ``""`` without data), days, ``burn_to_date`` and ``month_end`` with its
+        80 / 95 % band (USD; None where unknown), ``crossing`` dates (ISO, earliest / latest; None when
+        not crossed), ``status`` and ``reason``, ``budget_usd``, ``scope`` (``{tag_key: tag_value}`` or
+        None) and the notes. The ``daily`` table is left out.
+        """
         d = {k: getattr(self, k) for k in ("month", "days_in_month", "days_elapsed", "burn_to_date", "month_end",
                                            "month_end_lo80", "month_end_hi80", "month_end_lo95", "month_end_hi95",
                                            "crossing", "crossing_earliest", "crossing_latest", "status", "reason")}

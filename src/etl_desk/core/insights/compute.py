@@ -95,7 +95,7 @@ def compute_insights(df: pd.DataFrame, anomalies: pd.DataFrame | None = None, *,
                      kpis: dict | None = None) -> list[Insight]:
     """All insights for the canonical table *df* (case study first, then cost, data volume, duration).
 
-    *anomalies* (from :func:`etl_desk.core.anomalies.detect_anomalies`) adds a summary
+    *anomalies* (from :func:`etl_desk.core.insights.anomalies.detect_anomalies`) adds a summary
     insight per metric; *kpis* may be passed to avoid computing them twice.
     """
     if len(df) == 0:

@@ -98,6 +98,7 @@ class DriftFinding:
     reason: str
 
     def to_dict(self) -> dict:
+        """Every field by name (plain values; None for unknown money), for the JSON report."""
         return asdict(self)
 
 
@@ -116,6 +117,9 @@ class DriftResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
+        """JSON-ready: ``findings`` (each :meth:`DriftFinding.to_dict`), ``notes``, ``settings`` (the
+        :class:`DriftSettings` fields) and ``seconds`` taken; the daily ``series`` are left out.
+        """
         return {"findings": [f.to_dict() for f in self.findings], "notes": list(self.notes),
                 "settings": asdict(self.settings), "seconds": self.seconds}
 

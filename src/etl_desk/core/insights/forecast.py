@@ -59,6 +59,10 @@ _Q = {"lo80": 0.10, "hi80": 0.90, "lo95": 0.025, "hi95": 0.975}
 
 @dataclass(frozen=True)
 class ForecastSettings:
+    """Settings of :func:`forecast_costs`: ``horizon_days`` forecast (30-90 is what a budget needs),
+    ``backtest_weeks`` of weekly backtest origins, ``calibration_step_days`` between the rolling origins
+    whose errors calibrate the intervals, ``min_history_days`` of data below which no forecast is made.
+    """
     horizon_days: int = 90          # 30-90 is what a budget needs
     backtest_weeks: int = 8
     calibration_step_days: int = 7  # rolling origins for the interval errors
@@ -80,7 +84,8 @@ class Backtest:
 class Forecast:
     """One series: ``history`` (day, cost_usd) and ``frame`` (:data:`FORECAST_COLUMNS`, USD a day).
 
-    ``sim_paths`` (days x paths, USD) lets a budget add up days with their joint uncertainty.
+    ``sum_errors`` (k days -> out-of-sample log errors of k-day sums) lets a budget add up days with
+    their joint uncertainty; ``log_errors`` (horizon -> log errors) calibrates the daily bands.
     """
 
     scope: str
@@ -107,6 +112,11 @@ class Forecast:
         return out
 
     def to_dict(self, days: int | None = None) -> dict:
+        """JSON-ready: ``scope``, ``method``, ``backtest`` (coverage80/95 and MAPE as fractions, None when
+        too short), ``totals`` (:meth:`period_total` over 30 / 60 / 90 days, those within the horizon;
+        USD), ``forecast`` (one dict per day: ISO ``day``, ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` in
+        USD; the first *days* days, None: all) and ``notes``.
+        """
         f = self.frame if days is None else self.frame.head(days)
         return {"scope": self.scope, "method": self.method, "backtest": asdict(self.backtest),
                 "totals": [self.period_total(d) for d in (30, 60, 90) if d <= len(self.frame)],
@@ -117,12 +127,18 @@ class Forecast:
 
 @dataclass
 class ForecastResult:
+    """What :func:`forecast_costs` returns: the forecast of all runs (``total``; None when the history is
+    shorter than ``min_history_days``), one per pipeline name, notes, and the seconds it took.
+    """
     total: Forecast | None
     pipelines: dict[str, Forecast] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self, days: int | None = 31) -> dict:
+        """JSON-ready: ``total`` and each of ``pipelines`` as :meth:`Forecast.to_dict` over the first *days*
+        days (default 31; None: the whole horizon), ``notes`` and ``seconds``.
+        """
         return {"total": self.total.to_dict(days) if self.total is not None else None,
                 "pipelines": {k: v.to_dict(days) for k, v in self.pipelines.items()},
                 "notes": list(self.notes), "seconds": self.seconds}
@@ -222,7 +238,11 @@ def error_quantile(errors: dict, h: int, q: float) -> float:
 
 def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None = None,
                     cancel: CancelFn | None = None, notes: list[str] | None = None) -> Forecast | None:
-    """Forecast one daily cost series (USD a day, a complete daily index); None when too short."""
+    """Forecast one daily cost series (USD a day, a complete daily index); None when too short.
+
+    Raises:
+        Cancelled: (:class:`etl_desk.core.tasks.Cancelled`) when ``cancel()`` returns True.
+    """
     st = settings or ForecastSettings()
     notes = list(notes or [])
     n = len(y)

@@ -160,6 +160,10 @@ def compute_kpis(df: pd.DataFrame) -> dict:
 
 
 def kpi_format(key: str) -> str:
+    """Display format of KPI *key*: ``"int"``, ``"usd"``, ``"pct"`` (a fraction shown as %), ``"min"``,
+    ``"tb"``, ``"days"``, ``"datetime"`` or ``"text"``: from :data:`KPI_DISPLAY`, else by the key's
+    suffix (``_usd``, ``_share`` / ``_rate``, ``_min``, ``_runs``).
+    """
     if key in KPI_DISPLAY:
         return KPI_DISPLAY[key][1]
     if key.endswith("_usd"):
@@ -186,10 +190,12 @@ def kpi_unit(key: str) -> str:
 
 
 def kpi_label(key: str) -> str:
+    """The display label of KPI *key* (:data:`KPI_DISPLAY`; else the key with spaces, capitalised)."""
     return KPI_DISPLAY.get(key, (key.replace("_", " ").capitalize(), ""))[0]
 
 
 def ordered_kpis(kpis: dict) -> list[str]:
+    """The keys of *kpis* in display order: :data:`KPI_KEYS` first, then any others as they come."""
     keys = [k for k in KPI_KEYS if k in kpis]
     return keys + [k for k in kpis if k not in keys]
 

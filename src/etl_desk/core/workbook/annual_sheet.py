@@ -20,6 +20,17 @@ COLS = ("Year", "Fiscal year", "Months", "Investment", "Maintenance", "Savings",
 
 
 def write_annual_sheet(wb, st: Styles, case: BusinessCase, annual: dict[str, list[AnnualRow]]) -> None:
+    """Add the "Annual cash flows" sheet to the xlsxwriter workbook *wb*.
+
+    *annual*: option id (each solution's id and ``"portfolio"``) -> its :class:`AnnualRow` per
+    fiscal year, as :func:`etl_desk.core.business_case.cashflows.annual_rollup` rolls them up; the
+    rows only give the cached values, every cell is a SUMIFS formula over the Monthly schedule
+    (``sch_yidx``, ``sch_inh``, ``sch_<option>_<column>``), so that sheet must be written too.
+    One table per option of Year 0..10 (:data:`MAX_YEARS` rows, blank after the horizon): months,
+    investment, maintenance, savings, net, cumulative, discounted net (month-end discount factors)
+    and discounted cumulative, in USD; the total of the discounted column is named
+    ``bc_<option>_annual_npv`` and the Checks sheet ties it to the option's NPV.
+    """
     ws = wb.add_worksheet(ANNUAL_SHEET)
     ws.set_column(0, 0, 8)
     ws.set_column(1, 2, 11)

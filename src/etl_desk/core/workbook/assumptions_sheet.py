@@ -50,9 +50,11 @@ class DataRefs:
     why_values: str = "the Data sheet holds only part of them"
 
     def col(self, label: str) -> str:
+        """Structured reference to column *label* of the Data table, e.g. ``Runs[Cost (USD)]``."""
         return f"{self.table}[{label}]"
 
     def has(self, label: str) -> bool:
+        """True when formulas may read column *label*: the table holds every run and has that column."""
         return self.complete and label in self.labels
 
 

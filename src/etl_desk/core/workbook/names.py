@@ -33,18 +33,24 @@ def prefix(rid: str) -> str:
 
 
 def solution_ids() -> list[str]:
+    """The catalogue's solution ids in catalogue order (``error-monitoring``, ...: hyphens, see :func:`prefix`)."""
     return [s.id for s in load_catalogue()]
 
 
 def bc(rid: str, what: str) -> str:
+    """Defined name of Business Case figure *what* of option *rid*: ``bc("error-monitoring", "npv")`` ->
+    ``bc_error_monitoring_npv``.
+    """
     return f"bc_{prefix(rid)}_{what}"
 
 
 def sch(what: str, rid: str | None = None) -> str:
+    """Defined name of a Monthly schedule column: ``sch_<what>`` (timeline) or ``sch_<option>_<what>``."""
     return f"sch_{what}" if rid is None else f"sch_{prefix(rid)}_{what}"
 
 
 def quote(sheet: str) -> str:
+    """Sheet name quoted for a formula (``'Business Case'``; a ``'`` inside is doubled)."""
     return "'" + sheet.replace("'", "''") + "'"
 
 
@@ -57,13 +63,18 @@ def ref(sheet: str, row: int, col: int, row2: int | None = None, col2: int | Non
 
 
 def define(wb, name: str, sheet: str, row: int, col: int, row2: int | None = None, col2: int | None = None) -> str:
+    """Define workbook-level name *name* for the absolute cell or range (0-based rows and columns,
+    as :func:`ref`) and return *name*, so a writer can use it in the formula it writes next.
+    """
     wb.define_name(name, ref(sheet, row, col, row2, col2))
     return name
 
 
 def a1(row: int, col: int, *, abs_row: bool = False, abs_col: bool = False) -> str:
+    """A1 reference of 0-based *row*, *col* (``a1(0, 0)`` -> ``A1``; ``$`` where *abs_row* / *abs_col*)."""
     return xl_rowcol_to_cell(row, col, row_abs=abs_row, col_abs=abs_col)
 
 
 def col(c: int) -> str:
+    """Column letters of 0-based column *c* (0 -> ``A``, 26 -> ``AA``)."""
     return xl_col_to_name(c)

@@ -12,6 +12,16 @@ HEADS = ("Target", "Rate before", "Rate after", "Change", "95 % interval: from",
 
 
 def write_realisation_sheet(wb, st: Styles, real: Realisation) -> None:
+    """Add the "Benefits realisation" sheet to the xlsxwriter workbook *wb* from *real*
+    (:func:`etl_desk.core.business_case.realisation.realised_vs_projected`).
+
+    Header lines: both periods (runs, first start, last end, days), the go-live date, the method
+    and the on-demand share of cost. Then one row per target (:data:`HEADS`): rate before and after
+    and the change with its 95 % interval (USD per TB, or USD when ``real.per`` is not ``"TB"``),
+    measured effect and interval (fractions shown as %), saving a year with interval and the
+    projected effect and saving (USD), whether the projection lies in the interval, the solutions.
+    Unknown values (None) are written as ``"n/a"``, never 0. Values only, no formulas.
+    """
     ws = wb.add_worksheet(SHEET)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 14, 12)

@@ -41,6 +41,15 @@ def _contribution(r) -> float:
 
 def write_scenario_sheet(wb, st: Styles, case: BusinessCase, scenarios: list[ScenarioResult],
                          sens: list[SensitivityRow]) -> None:
+    """Add the "Scenarios" sheet (protected, no password) to the xlsxwriter workbook *wb*.
+
+    Low / base / high per option (*scenarios*, from
+    :func:`etl_desk.core.business_case.scenarios.scenario_results`) and one-at-a-time sensitivity with
+    tornado charts (*sens*, :func:`~etl_desk.core.business_case.scenarios.sensitivity`), all
+    live formulas over the Assumptions sheet's names, the Business Case working figures and the
+    Monthly schedule (see the module docstring for the closed-form NPV); the values in *scenarios*
+    and *sens* are only cached results. Those sheets must be written in the same workbook.
+    """
     ws = wb.add_worksheet(SCENARIO_SHEET)
     sols = case.solutions
     ids = [r.id for r in sols] + ["portfolio"]

@@ -67,6 +67,11 @@ class Layout:
         self.ncols = c
 
     def c(self, key: str, rid: str | None = None) -> int:
+        """0-based column of series *key* (a :data:`TIMELINE` key with *rid* None, else a column key of option *rid*).
+
+        Raises:
+            KeyError: for a key or option the layout has no column for.
+        """
         return self.col[(rid, key)]
 
     def cell(self, key: str, m: int, rid: str | None = None) -> str:

@@ -41,6 +41,7 @@ SHEET_TITLES = {
 
 
 def finite(x) -> bool:
+    """True for a real, finite number (int, float, numpy number; not bool, None, NaN, inf or text)."""
     try:
         return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
     except (TypeError, ValueError):
@@ -71,11 +72,19 @@ def write_value(ws, row: int, col: int, value, fmt=None, text_fmt=None) -> None:
 
 
 def sheet_ref(name: str) -> str:
+    """Sheet name quoted for a formula or link (``'KPIs'``; a ``'`` inside is doubled)."""
     return "'" + name.replace("'", "''") + "'"
 
 
 def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, notes, flag: str | None,
                 cost_basis: str = "") -> None:
+    """Fill worksheet *ws* as the cover: title, checks flag (*flag*: the Checks sheet's master cell,
+    None when there is no Checks sheet), data source, cost basis, run count, period (first start to
+    last end, UTC), filters in force, when and by which version it was made, *notes* (warnings
+    in red), a linked contents list of the sheets *names* with their :data:`SHEET_TITLES`, and how
+    to read it (units: USD, GB with 1 TB = 1,000 GB, minutes, UTC; the year/month/week conventions).
+    *df* is the canonical run table the workbook holds.
+    """
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 3)
     ws.set_column(1, 1, 24)
@@ -168,6 +177,14 @@ def _kpi_formulas(data: DataRefs, cells: dict[str, str]) -> dict[str, str]:
 
 
 def write_kpis(ws, st: Styles, kpis: dict, data: DataRefs) -> None:
+    """Fill worksheet *ws* with the KPI table: KPI, value, how it is computed.
+
+    *kpis*: :func:`etl_desk.core.insights.kpis.compute_kpis`'s dict (nested values are skipped).
+    Where *data* holds every run the value is a live formula over the Data table (``COUNTIFS``,
+    ``SUMIFS``, ``PERCENTILE`` (linear, like numpy's default); cost per TB over the runs with a
+    known volume, 1 TB = 1,000 GB) with the app's value cached; else the value. A KPI the app
+    could not compute (None) is written as ``"n/a"`` with the reason, never as 0.
+    """
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 22)
@@ -239,6 +256,11 @@ def write_frame(ws, st: Styles, frame: pd.DataFrame, row: int, col: int = 0, *, 
 
 
 def write_insights(ws, st: Styles, analysis) -> None:
+    """Fill worksheet *ws* with *analysis*'s insights (an :class:`~etl_desk.core.insights.analysis.Analysis`
+    or anything with an ``insights`` list): one row per finding (area, severity, title, headline
+    with what was not computed, verdict), then each non-empty evidence DataFrame (first 50 rows)
+    with number formats from the insight's ``units``. No insights: one line saying so.
+    """
     ws.hide_gridlines(2)
     insights = list(getattr(analysis, "insights", None) or [])
     ws.write_string(0, 0, "Insights", st.title)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from etl_desk.core import fmt
-from etl_desk.core.insights.anomalies import RULE_LABELS
+from etl_desk.core.insights.anomaly_rules import RULE_LABELS
 
 METRIC_LABELS = {"duration_min": "Duration", "cost_usd": "Cost", "cost_per_min": "Cost per minute",
                  "failure_rate": "Failure rate"}

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButt
 
 from etl_desk.core import fmt
 from etl_desk.core.fields import field_specs, value_kind
-from etl_desk.core.insights.anomalies import AnomalyThresholds
+from etl_desk.core.insights.anomaly_rules import AnomalyThresholds
 from etl_desk.core.insights.base import AREAS
 from etl_desk.ui.insights.anomaly_table import fit_columns, make_anomaly_table
 from etl_desk.ui.insights.cards import AREA_TITLES, InsightCard

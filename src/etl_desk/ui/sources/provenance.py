@@ -142,8 +142,8 @@ def _reconciliation(r) -> Reconciliation | None:
     un = r.get("unattributed_job_spend") or {}
     reasons = [(str(pick(x, "reason", "")), _int(pick(x, "rows")), _float(x.get("dbus")), _float(x.get("usd")))
                for x in un.get("reasons", []) if isinstance(x, dict)]
-    notes = [str(d["note"]) for d in (r.get("retractions"), r.get("runs_without_usage"))
-             if isinstance(d, dict) and d.get("note")]
+    ret = r.get("retractions")  # its note only when there were retractions to net
+    notes = [str(ret["note"])] if isinstance(ret, dict) and ret.get("note") and _int(ret.get("rows")) else []
     rwu = r.get("runs_without_usage")
     if isinstance(rwu, dict) and _int(rwu.get("count")):
         n = int(rwu["count"])

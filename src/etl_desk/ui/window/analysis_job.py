@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from etl_desk.core.insights.anomalies import AnomalyThresholds
+from etl_desk.core.insights.anomaly_rules import AnomalyThresholds
 from etl_desk.ui import settings as keys
 from etl_desk.ui.window.workers import FilteredJob
 

@@ -55,7 +55,7 @@ def _import_data_libraries_first() -> None:
     # the Qt-free modules the window needs for its first paint (the case-study data and its view)
     import etl_desk.core.dashboard.view  # noqa: F401
     import etl_desk.core.data.case_study  # noqa: F401
-    import etl_desk.core.insights.anomalies  # noqa: F401
+    import etl_desk.core.insights.anomaly_rules  # noqa: F401
     import etl_desk.core.insights.kpis  # noqa: F401
 
 

@@ -1,6 +1,6 @@
 """Importers: sniffing, column mapping, Databricks system tables, Jobs API JSON.
 
-The single entry point for callers is :func:`etl_desk.core.loaders.load_path`;
+The single entry point for callers is :func:`etl_desk.core.data.loaders.load_path`;
 this package holds the pieces (and :func:`preview` for the window's mapping step).
 """
 from __future__ import annotations
@@ -16,7 +16,12 @@ __all__ = ["ImportOptions", "Mapping", "apply_mapping", "guess_mapping", "header
 
 
 def preview(path, n: int = 20):
-    """``(headers, rows, guessed Mapping)`` for the mapping step: the first *n* rows as text."""
+    """``(headers, rows, guessed Mapping)`` for the mapping step: the first *n* rows as text.
+
+    Raises:
+        DataError: naming the file: it is a JSON or folder (which need no mapping), or cannot be
+            read as a table (see :func:`~etl_desk.core.data.importers.files.read_raw`).
+    """
     kind = what_is(path)
     if kind not in ("csv", "xlsx", "parquet"):
         raise DataError(f"a {kind} needs no column mapping", file=str(path))

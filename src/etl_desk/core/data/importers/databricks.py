@@ -59,7 +59,19 @@ NO_PRICE_WHY = ("billing usage has DBUs but no list prices and no $/DBU were giv
 
 def load_system_tables(tables: dict[str, list[RawTable]], *, options: ImportOptions | None = None,
                        report: LoadReport | None = None) -> pd.DataFrame:
-    """Merge exported system tables into the canonical table (see the module docstring)."""
+    """Merge exported system tables into the canonical table (see the module docstring).
+
+    *tables*: table kind (``job_run_timeline``, ``jobs``, ``usage``, ``list_prices``,
+    ``job_task_run_timeline``) -> the exports read as :class:`RawTable`; warnings and rows left out
+    go to *report*. Cost in USD from billing usage x list price (or ``usd_per_dbu``, or run time
+    x ``usd_per_hour``); NaN (unknown, never $0) where no price applies.
+
+    Raises:
+        DataError: naming file, row and column where there is one: no ``job_run_timeline`` export;
+            a missing required column, an empty run_id, an unreadable time or number, an end before
+            its start; with ``strict``, no billing usage / no price for a usage row; and bad
+            *options* (:meth:`ImportOptions.validate`).
+    """
     options = (options or ImportOptions()).validate()
     report = report if report is not None else LoadReport()
     if "job_task_run_timeline" in tables:

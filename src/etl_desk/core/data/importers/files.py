@@ -60,7 +60,14 @@ def _name(path) -> str:
 
 
 def what_is(path: str | os.PathLike) -> str:
-    """Classify a file by its content: csv | xlsx | parquet | json (refusing the rest)."""
+    """Classify a file by its content: csv | xlsx | parquet | json (refusing the rest).
+
+    ``"folder"`` for a directory.
+
+    Raises:
+        DataError: naming the file: it does not exist, cannot be opened, is empty or only blank
+            lines, is binary, an encrypted workbook or an old .xls / OLE file.
+    """
     p = Path(path)
     if not p.exists():
         raise DataError("no such file or folder", file=_name(path))
@@ -104,7 +111,13 @@ def _refuse_ole(path) -> None:
 # zip / xlsx guards
 
 def check_zip(path: str | os.PathLike) -> None:
-    """Refuse truncated zips and zip bombs by reading only the central directory."""
+    """Refuse truncated zips and zip bombs by reading only the central directory.
+
+    Raises:
+        DataError: naming the file: a damaged or truncated archive, more than :data:`MAX_MEMBERS`
+            members, a member inflating more than :data:`MAX_RATIO`-fold, or more than
+            :data:`MAX_UNCOMPRESSED_TOTAL` bytes (2 GiB) in all.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -127,7 +140,12 @@ def check_zip(path: str | os.PathLike) -> None:
 
 
 def check_xlsx(path: str | os.PathLike) -> None:
-    """Zip guards, then: is it a workbook, and does any XML part carry a DTD (entity bomb)?"""
+    """Zip guards, then: is it a workbook, and does any XML part carry a DTD (entity bomb)?
+
+    Raises:
+        DataError: naming the file: the zip guards of :func:`check_zip`, no ``xl/workbook.xml``,
+            a part that declares a DTD or entities, or a damaged archive.
+    """
     check_zip(path)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -150,7 +168,13 @@ def check_xlsx(path: str | os.PathLike) -> None:
 
 
 def workbook_info(path: str | os.PathLike) -> dict:
-    """Sheet names, hidden sheets and defined names of an XLSX (runs :func:`check_xlsx` first)."""
+    """Sheet names, hidden sheets and defined names of an XLSX (runs :func:`check_xlsx` first).
+
+    Returns ``{"sheets": [str], "hidden": [str], "defined_names": [str]}``.
+
+    Raises:
+        DataError: naming the file, when the guards refuse it or openpyxl cannot open it.
+    """
     import openpyxl
 
     check_xlsx(path)
@@ -180,6 +204,18 @@ def _short(exc: BaseException, n: int = 160) -> str:
 # readers
 
 def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTable:
+    """Read a delimited text file as a :class:`RawTable` (columns as pandas infers them; no mapping yet).
+
+    Encoding, delimiter and decimal mark come from the first :data:`SNIFF_BYTES` bytes
+    (:func:`detect_dialect`); a title block above the header row is skipped
+    (:func:`~etl_desk.core.data.importers.table_shape.find_header`) and all-blank lines under it
+    dropped. *nrows*: read at most that many data rows (the mapping preview), None: all.
+
+    Raises:
+        DataError: naming the file: it cannot be opened, holds no table or no header row, its
+            lines do not split into columns with the sniffed delimiter (with the row pandas
+            reports), or its text is not valid in the sniffed encoding.
+    """
     head = read_head(path, SNIFF_BYTES)
     try:
         dialect = detect_dialect(head)
@@ -210,6 +246,17 @@ def read_csv_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTab
 
 def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: int | None = None,
                   info: dict | None = None) -> RawTable:
+    """Read one sheet of an XLSX workbook as a :class:`RawTable`, the header row found by its shape.
+
+    *sheet* None: the first visible sheet named Data / Runs / Job runs, else the first visible
+    sheet. *nrows*: at most that many data rows (None: all). *info*: :func:`workbook_info`'s dict
+    when the caller has it already (else it is read, running the zip and XML guards). An empty
+    sheet gives an empty frame.
+
+    Raises:
+        DataError: naming the file: the archive is damaged, a zip bomb or an XML entity bomb
+            (:func:`check_xlsx`), the workbook has no sheets, or the sheet cannot be read.
+    """
     info = info or workbook_info(path)
     if not info["sheets"]:
         raise DataError("the workbook has no sheets", file=_name(path))
@@ -232,6 +279,12 @@ def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: i
 
 
 def check_parquet(path: str | os.PathLike):
+    """Open *path* as a :class:`pyarrow.parquet.ParquetFile` after checking its footer.
+
+    Raises:
+        DataError: naming the file, when it is not readable Parquet, or when its row groups
+            would expand beyond :data:`MAX_PARQUET_UNCOMPRESSED` bytes (8 GiB) in memory.
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -248,6 +301,13 @@ def check_parquet(path: str | os.PathLike):
 
 
 def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTable:
+    """Read a Parquet file as a :class:`RawTable` (typed columns as stored); *nrows*: at most that
+    many rows, read batch by batch (None: all).
+
+    Raises:
+        DataError: naming the file, when it is not readable Parquet or too large
+            (:func:`check_parquet`). MemoryError passes through (the loader turns it into a DataError).
+    """
     pf = check_parquet(path)
     try:
         if nrows is not None:
@@ -330,7 +390,12 @@ def _json_documents(text: str) -> list:
 
 
 def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None) -> RawTable:
-    """Read *path* (csv | xlsx | parquet) as a raw table; kind sniffed when None."""
+    """Read *path* (csv | xlsx | parquet) as a raw table; kind sniffed when None.
+
+    Raises:
+        DataError: naming the file: a JSON or folder *kind* (not a table), or whatever the reader
+            for its kind refuses (:func:`read_csv_raw`, :func:`read_xlsx_raw`, :func:`read_parquet_raw`).
+    """
     kind = kind or what_is(path)
     if kind == "csv":
         return read_csv_raw(path, nrows=nrows)

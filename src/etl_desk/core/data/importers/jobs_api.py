@@ -111,7 +111,16 @@ def _ms(v):
 
 def load_runs_list(docs: list[tuple[object, str]], *, options: ImportOptions | None = None,
                    report: LoadReport | None = None) -> pd.DataFrame:
-    """Parsed JSON documents ``[(data, file), ...]`` (pages) -> the canonical table."""
+    """Parsed JSON documents ``[(data, file), ...]`` (pages) -> the canonical table.
+
+    Runs repeated across pages count once; runs still going are left out (noted in *report*).
+    Cost: run time x ``usd_per_hour`` when given, else NaN (unknown, never $0) with a warning.
+
+    Raises:
+        DataError: naming file, and run (as row) and field where there is one: not a runs/list
+            response, no runs, every run still running, a run without run_id or start_time, a
+            non-numeric time or attempt; with ``strict``, no cost basis; bad *options*.
+    """
     options = (options or ImportOptions()).validate()
     report = report if report is not None else LoadReport()
     rows = []

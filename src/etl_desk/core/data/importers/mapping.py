@@ -152,12 +152,21 @@ class Mapping:
     dayfirst: dict[str, bool] = field(default_factory=dict)
 
     def unit(self, name: str) -> str:
+        """The unit source column *name* is in (a :data:`UNITS` key: ``"s"``, ``"MB"``, ``"epoch_ms"`` ...):
+        the mapping's, else the canonical default (:data:`DEFAULT_UNITS`), else ``""``.
+        """
         return self.units.get(name, DEFAULT_UNITS.get(name, ""))
 
     def decimal_of(self, name: str) -> str | None:
+        """The decimal mark (``","`` or ``"."``) stated for field *name* (or for every field, ``"*"``);
+        None: not stated (the column's own values must settle it).
+        """
         return self.decimal.get(name, self.decimal.get("*"))
 
     def dayfirst_of(self, name: str) -> bool | None:
+        """True (day-first) / False (month-first) as stated for date field *name* (or for every field,
+        ``"*"``); None: not stated (the column's own values must settle it).
+        """
         return self.dayfirst.get(name, self.dayfirst.get("*"))
 
     def missing(self) -> list[str]:
@@ -173,9 +182,15 @@ class Mapping:
         return out
 
     def describe_missing(self) -> str:
+        """What the mapping still lacks, in words for the mapping dialog and errors
+        (``"a run ID column; a status or result-state column"``); ``""`` when usable.
+        """
         return "; ".join(REQUIRED_HELP[m] for m in self.missing())
 
     def to_dict(self) -> dict:
+        """The mapping as the JSON-ready dict of the module docstring: ``{"version": 1, "columns": {field:
+        header}, "units": {field: unit}}`` plus ``"decimal"`` / ``"dayfirst"`` when any are stated.
+        """
         d = {"version": 1, "columns": dict(self.columns), "units": dict(self.units)}
         if self.decimal:
             d["decimal"] = dict(self.decimal)
@@ -184,6 +199,7 @@ class Mapping:
         return d
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON text with sorted keys (what ``--map FILE`` reads back)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
@@ -262,6 +278,12 @@ class Mapping:
 
     @classmethod
     def from_json(cls, text: str, *, source: str | None = None) -> "Mapping":
+        """Parse JSON *text* (a ``--map`` file or a remembered mapping) and validate it (:meth:`from_dict`).
+
+        Raises:
+            DataError: naming *source* as the file: the text is not valid JSON (or nested too deeply),
+                or a key or value is wrong (the message names the key, e.g. ``key 'units.duration_min'``).
+        """
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as exc:
@@ -382,4 +404,7 @@ def guess_mapping(headers) -> Mapping:
 
 
 def key_of(f: str, full: str) -> str:
+    """*full* when the whole normalised header *full* is itself a synonym of field *f* (:data:`SYNONYMS`),
+    else ``""``: a header with a unit word may map to a non-quantity field only then.
+    """
     return full if (f, full) in _SYN_RANK else ""

@@ -26,7 +26,7 @@ class ImportOptions:
     * ``usd_per_hour`` — an assumption for sources that have no cost at all (Jobs API
       JSON, a run timeline without billing usage, a file without cost or DBUs):
       cost = run time in hours x this rate. Without it such sources load with
-      cost 0 and a loud warning.
+      cost unknown (NaN, never $0) and a warning; with ``strict`` they are refused.
     * ``cancelled`` / ``skipped`` — ``failed`` | ``success`` | ``exclude``. Defaults:
       cancelled runs count as failed spend (they consumed compute and produced
       nothing); skipped runs are left out (they never ran).
@@ -51,6 +51,14 @@ class ImportOptions:
     dayfirst: bool | None = None
 
     def validate(self) -> "ImportOptions":
+        """Check the options and return ``self`` (so calls chain).
+
+        Raises:
+            DataError: no file named (these are the user's settings, not a file's): for a ``usd_per_dbu``
+                or ``usd_per_hour`` that is not a finite number >= 0, a ``contract_discount`` outside
+                0 <= d < 1, a ``decimal`` other than ``","`` / ``"."`` / None, or a ``cancelled`` /
+                ``skipped`` policy not in :data:`CANCELLED_POLICIES`.
+        """
         for name in ("usd_per_dbu", "usd_per_hour"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
@@ -74,9 +82,15 @@ class ImportOptions:
         return float(self.usd_per_dbu) * (1.0 - float(self.contract_discount))
 
     def canonical_kwargs(self) -> dict:
+        """The keyword arguments :func:`~etl_desk.core.data.schema.to_canonical` takes from these options:
+        ``{"cancelled", "skipped", "strict"}``.
+        """
         return {"cancelled": self.cancelled, "skipped": self.skipped, "strict": self.strict}
 
     def to_dict(self) -> dict[str, Any]:
+        """Every option as a plain dict (field name -> value; ``mapping`` as :meth:`Mapping.to_dict` or None),
+        for provenance and persistence.
+        """
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mapping"}
         d["mapping"] = self.mapping.to_dict() if self.mapping is not None else None
         return d

@@ -39,6 +39,11 @@ class TextDialect:
 
 
 def read_head(path: str | os.PathLike, n: int = SNIFF_BYTES) -> bytes:
+    """The first *n* bytes of the file (fewer when it is shorter), for sniffing.
+
+    Raises:
+        DataError: naming the file, when it cannot be opened (the OS reason in the message).
+    """
     try:
         with open(path, "rb") as fh:
             return fh.read(n)
@@ -127,7 +132,11 @@ _NUM_DOT = re.compile(r"^-?\d+\.\d+$")
 
 
 def detect_dialect(head: bytes, *, encoding: str | None = None) -> TextDialect:
-    """Encoding, delimiter (, ; tab |) and decimal separator of a delimited text head."""
+    """Encoding, delimiter (, ; tab |) and decimal separator of a delimited text head.
+
+    Raises:
+        DataError: without a file (the caller adds it), when the head holds no non-blank line.
+    """
     enc = encoding or detect_encoding(head)
     text = _decode_head(head, enc).lstrip("\ufeff")
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]

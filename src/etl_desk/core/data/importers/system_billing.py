@@ -37,7 +37,14 @@ BASIS_DBU = "billed usage x user $/DBU"
 
 def read_usage(tables: dict[str, list[RawTable]], options: ImportOptions, report: LoadReport) -> pd.DataFrame:
     """Every usage row: ws, run (job_run_id or NA), jobs (bool), start, end, dbus, price, cost, sku,
-    record_type, file, row, tags, which (price column used). ``df.attrs``: basis, price_table."""
+    record_type, file, row, tags, which (price column used). ``df.attrs``: basis, price_table.
+
+    Raises:
+        DataError: naming file, row and column: a required column missing (``usage_quantity``,
+            ``sku_name``, a job-run id), a quantity empty or not finite, an unreadable time or
+            number, a list prices export without ``pricing.default``; with ``strict``, a usage row
+            without a list price or no list prices and no $/DBU at all.
+    """
     ut = tables["usage"]
     u, fidx, rows = _concat(ut)
     _require(u, ("usage_quantity", "sku_name"), "usage", ut)
