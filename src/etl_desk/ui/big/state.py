@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from etl_desk.core.dashboard.view import METRICS, ViewFilter, ViewSpec
+from etl_desk.core.dashboard.view import ViewFilter, ViewSpec
+from etl_desk.ui.big.run_rows import RunRowsMixin, RunView
+from etl_desk.ui.big.selection import SelectionMixin
 from etl_desk.ui.window.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -44,24 +46,6 @@ class BigData:
         self.start_ns = np.asarray([first_ns, last_ns], dtype=np.int64)
 
 
-class RunView:
-    """The per-run view of a big history: *n_bars* runs in the spec's order; nothing per run is held.
-
-    Labels of runs come from the rows last read for the charts (only drawn when rows are tall).
-    """
-
-    grouped = False
-    positions = None
-    group_labels = None
-
-    def __init__(self, state: "BigState", spec: ViewSpec, n_bars: int, waiting: str = ""):
-        self.state, self.spec, self.n_bars, self.waiting = state, spec, n_bars, waiting
-
-    def label(self, i: int) -> str:
-        """The run ID at position *i* when its row was read (zoomed in), else its position ("#1,234")."""
-        return self.state.run_label(i) or f"#{i + 1:,}"
-
-
 class _Bridge(QObject):
     """Signals a worker emits to the UI thread (queued)."""
 
@@ -70,7 +54,7 @@ class _Bridge(QObject):
     text = Signal(str)
 
 
-class BigState(QObject):
+class BigState(RunRowsMixin, SelectionMixin, QObject):
     """Public: ``engine``, ``index``, ``stage`` ("none", "day", "cube", "rollups", "complete", "stopped"),
     ``building``, ``spec``, ``view``, ``dataset``, ``selection`` (a Rule or None), ``kpis``, ``timings``
     (name -> seconds of the last UI-thread queries); ``open(path)``, ``set_filter/sort/grouping``,
@@ -393,146 +377,5 @@ class BigState(QObject):
 
     builder_progress = 0.0
 
-    # --- per-run rows for the charts ----------------------------------------------------------------
-    def fast_runs(self) -> bool:
-        """Per-run rows come from the index (run order, no filter): read on the UI thread."""
-        idx = self.index
-        return bool(idx is not None and idx.has_pyramid and self.spec.sort_key == "run_id" and self.rule.is_all)
 
-    def run_rows(self, i0: int, i1: int, rows_px: float):
-        """The rows the per-run charts draw for bars *i0*..*i1*-1 on *rows_px* pixel rows (a RunRows), or
-        None while a worker computes them (``rowsReady`` follows)."""
-        from etl_desk.core.engine.views import aligned_range, rows_per_draw
-
-        v = self.view
-        if not isinstance(v, RunView) or v.n_bars == 0:
-            return None
-        fast = self.fast_runs()
-        lod = rows_per_draw(i1 - i0, rows_px, indexed=fast)
-        lo, hi = aligned_range(i0, i1, lod, v.n_bars)
-        key = (self._gen, lo, hi, lod)
-        hit = self._rows.get(key)
-        if hit is not None:
-            return hit
-        spec, rule = self.spec, self.rule
-        if fast:
-            with self.timed("chart rows"):
-                rows = _rows_now(self.engine, lo, hi, lod, spec, rule)
-            self._keep(key, rows)
-            return rows
-        if key != self._rows_wanted:
-            self._rows_wanted = key
-            self.note.emit("Drawing the runs in view (scanning the runs: a sort or filter the index does not hold)…")
-
-            def done(rows):
-                self._keep(key, rows)
-                self.note.emit("")
-                self.rowsReady.emit()
-
-            self.in_worker("rows", lambda eng, cancel: _rows_now(eng, lo, hi, lod, spec, rule, cancel), done)
-        return None
-
-    def _keep(self, key, rows) -> None:
-        while len(self._rows) > 8:
-            self._rows.pop(next(iter(self._rows)))
-        self._rows[key] = rows
-
-    def run_label(self, i: int) -> str | None:
-        for rows in reversed(list(self._rows.values())):
-            lab = rows.label(i)
-            if lab is not None:
-                return lab
-        return None
-
-    def rows_at(self, i: int):
-        """The run at position *i* as last read for the charts (a pandas row), or None."""
-        for rows in reversed(list(self._rows.values())):
-            if rows.rows is not None and rows.lo <= i < rows.lo + len(rows.rows):
-                return rows.rows.iloc[i - rows.lo]
-        return None
-
-    # --- selection --------------------------------------------------------------------------------
-    def select_rule(self, rule, mode: str = "replace") -> None:
-        """Select the runs of *rule* (a Rule, or None to clear). *mode* "add"/"toggle" unite hand-picked run IDs."""
-        cur = self.selection
-        if rule is not None and cur is not None and mode in ("add", "toggle") \
-                and rule.run_ids is not None and cur.run_ids is not None:
-            ids = cur.run_ids | rule.run_ids if mode == "add" else cur.run_ids ^ rule.run_ids
-            rule = replace(cur, run_ids=ids) if ids else None
-        if rule == cur:
-            return
-        self.selection = rule
-        self._sel_bars = self._sel_count = None
-        self.selectionChanged.emit()
-
-    def clear_selection(self) -> None:
-        self.select_rule(None)
-
-    def select_bars(self, bars, mode: str = "replace") -> None:
-        """Select what bars *bars* of the current view stand for, as a rule."""
-        from etl_desk.core.engine.rules import Rule
-
-        v, bars = self.view, [int(b) for b in np.atleast_1d(bars)]
-        if v is None or not bars:
-            return
-        if isinstance(v, RunView):
-            ids = [self.run_label(b) for b in bars]
-            ids = [i for i in ids if i]
-            if ids:
-                self.select_rule(Rule(run_ids=frozenset(ids)), mode)
-            return
-        keys = [v.keys[b] for b in bars if 0 <= b < v.n_bars]
-        if v.spec.grouping == "pipeline":
-            self.select_rule(Rule(pipelines=frozenset(map(str, keys))), mode)
-            return
-        ts = sorted(pd.Timestamp(k) for k in keys)
-        step = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}.get(v.spec.grouping)
-        end = ts[-1] + step if step is not None else ts[-1] + pd.offsets.MonthBegin(1)
-        self.select_rule(Rule(start=ts[0], end=end), mode)
-
-    def selected_count(self) -> int | None:
-        """Runs selected within the filter (None while a worker counts them)."""
-        if self.selection is None or self.engine is None:
-            return 0
-        if self._sel_count is None:
-            both = self.rule & self.selection
-            if self.fast(both):
-                with self.timed("selection count"):
-                    self._sel_count = self.engine.count(both)
-            else:
-                self._sel_count = -1
-
-                def done(n):
-                    self._sel_count = int(n)
-                    self.selectionChanged.emit()
-
-                self.in_worker("selection", lambda eng, cancel: eng.count(both), done)
-        return None if self._sel_count < 0 else self._sel_count
-
-    def selected_bars(self) -> np.ndarray:
-        """Per bar of a grouped view: does it hold selected runs (from the cube; empty when it cannot say)."""
-        v = self.view
-        if v is None or isinstance(v, RunView) or self.selection is None:
-            return np.zeros(0 if isinstance(v, RunView) or v is None else v.n_bars, dtype=bool)
-        if self._sel_bars is None:
-            both = self.rule & self.selection
-            if self.fast(both, v.spec.grouping):
-                df = self.rollup(v.spec.grouping, both)
-                keys = set(df.loc[df["runs"] > 0, "key"].tolist())
-                self._sel_bars = np.fromiter((k in keys for k in v.keys), dtype=bool, count=v.n_bars)
-            else:
-                self._sel_bars = np.zeros(v.n_bars, dtype=bool)
-        return self._sel_bars
-
-
-def _rows_now(eng, lo: int, hi: int, lod: int, spec: ViewSpec, rule, cancel=None):
-    """RunRows for bars lo..hi-1 at lod runs a row (exact rows when lod = 1), from *eng*."""
-    from etl_desk.core.engine.views import rows_from_envelopes, rows_from_runs
-
-    if lod == 1:
-        page = eng.page(spec.sort_key, n=hi - lo, rule=rule, descending=spec.descending, at=lo, cancel=cancel)
-        return rows_from_runs(page.rows, lo)
-    buckets = -(-(hi - lo) // lod)
-    end = lo + buckets * lod  # may pass the last run: every row but the last holds exactly lod runs
-    envs = {m: eng.envelope(lo, end, buckets, m, spec.sort_key, spec.descending, rule, cancel) for m in METRICS}
-    return rows_from_envelopes(envs, lo, hi, lod)
+__all__ = ["BigData", "BigState", "PAGE_ROWS", "RunView"]
