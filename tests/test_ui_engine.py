@@ -203,3 +203,22 @@ def test_other_pages_say_what_runs_on_a_big_history(window, qtbot, folder, index
     assert not out.exists()
     assert "200,000" in win.copy_kpis() or "200000" in win.copy_kpis()
 
+
+
+def test_name_filter_and_dates_go_to_the_engine(window, qtbot, folder, index_dir, monkeypatch, runs):
+    win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
+    # a name filter the cube cannot answer: a worker scans the runs, the strip says "…" meanwhile
+    st.set_filter(ViewFilter(text="inventory"))
+    assert page.kpis.text("runs") == "…"
+    qtbot.waitUntil(lambda: not st.kpis.get("pending"), timeout=60_000)
+    hit = runs["job_name"].str.lower().str.contains("inventory") | runs["run_id"].str.lower().str.contains("inventory")
+    assert st.kpis["runs"] == int(hit.sum()) > 0
+    qtbot.waitUntil(lambda: st.view is not None and st.view.grouped and int(st.view.runs.sum()) == int(hit.sum()),
+                    timeout=60_000)
+    # a date range (whole days: from the cube at once), per run: the count is the runs in it
+    start, end = pd.Timestamp(runs["start_time"].min()).normalize() + pd.Timedelta(days=3), None
+    end = start + pd.Timedelta(days=7)
+    st.set_grouping("run")
+    st.set_filter(ViewFilter(start=start, end=end))
+    inside = (runs["start_time"] >= start) & (runs["start_time"] < end)
+    assert st.view.n_bars == int(inside.sum()) and st.kpis["runs"] == int(inside.sum())
