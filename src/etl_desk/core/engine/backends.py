@@ -105,26 +105,6 @@ def open_source(obj) -> Source:
     return Source(kinds.pop()[1:], files, str(p), hive=hive)
 
 
-def parquet_rows(path) -> int | None:
-    """Rows in a Parquet file or a folder of Parquet files, read from the files' footers (no data read).
-
-    None when *path* is not Parquet (a CSV, a workbook, a folder of other files) or cannot be read:
-    the caller then takes the in-memory path. Milliseconds even for 100M rows in 31 files.
-    """
-    import pyarrow.parquet as pq
-
-    try:
-        src = open_source(path)
-    except (DataError, OSError):
-        return None
-    if src.kind != "parquet":
-        return None
-    try:
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in src.files)
-    except Exception:  # noqa: BLE001 - an unreadable footer: let the loader report it properly
-        return None
-
-
 # --------------------------------------------------------------------------- connections
 
 def connect_duckdb(memory_limit: str = "1.5GB", threads: int = 2, temp_directory: str | None = None):
