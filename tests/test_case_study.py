@@ -89,3 +89,11 @@ def test_money_is_shown_as_a_spreadsheet_shows_it():
     assert fmt.usd(62.59) == "$62.59"
     assert fmt.usd(-0.005) == "-$0.01"
     assert fmt.usd(float("nan")) == "—"
+
+
+def test_zero_runs_is_refused_not_read_as_the_default():
+    from etl_desk.core.data.generate import generate
+
+    with pytest.raises(ValueError, match="at least 1"):
+        generate("case-study", runs=0)
+    assert len(generate("case-study", runs=3)) == 3 and len(generate("case-study")) == 1000

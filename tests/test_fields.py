@@ -77,3 +77,13 @@ def test_range_text_and_problems():
 ])
 def test_by_unit(v, unit, text):
     assert fmt.by_unit(v, unit) == text
+
+
+@pytest.mark.parametrize("v", [None, float("nan"), np.float32("nan"), np.float64("inf"), pd.NA, pd.NaT])
+def test_unknown_of_any_type_reads_as_unknown_in_every_formatter(v):
+    """NumPy float32 NaN (Arrow float columns) and pandas NA used to raise inside fmt.usd / fmt.gb."""
+    assert fmt.usd(v) == "—" and fmt.usd_short(v) == "—" and fmt.gb(v) == "—" and fmt.by_unit(v, "usd") == "—"
+
+
+def test_numpy_numbers_format_like_floats():
+    assert fmt.usd(np.float32(2.5)) == "$2.50" and fmt.usd(np.int64(3)) == "$3.00" and fmt.gb(np.float64(1.5)) == "1.50 GB"

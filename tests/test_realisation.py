@@ -72,3 +72,39 @@ def test_a_go_live_date_splits_one_history(histories):
     assert later["start_time"].min() >= pd.Timestamp("2024-05-01")
     with pytest.raises(DataError, match="leaves no runs"):
         split_at(both, "2030-01-01")
+
+
+def _days(costs_gb, start):
+    """One run a day: (cost USD or None, GB or None) each."""
+    import numpy as np
+
+    from etl_desk.core.data.schema import to_canonical
+
+    n = len(costs_gb)
+    t = pd.date_range(start, periods=n, freq="D") + pd.Timedelta(hours=2)
+    return to_canonical(pd.DataFrame({
+        "run_id": [f"{start}-{i}" for i in range(n)], "job_name": ["etl"] * n, "start_time": t,
+        "duration_min": [30.0] * n, "result_state": ["SUCCESS"] * n,
+        "cost_usd": [np.nan if c is None else c for c, _ in costs_gb],
+        "data_processed_gb": [np.nan if g is None else g for _, g in costs_gb]}), unknown_cost=True)
+
+
+def test_runs_of_unknown_cost_or_volume_are_left_out_not_counted_as_zero():
+    # before: $10 per TB on the known runs (each $5 for 500 GB), plus two unpriced runs of 500 GB and one
+    # priced run of unknown volume; after: $8 per TB ($4 for 500 GB). Counting the unknowns as $0 / 0 TB
+    # would make "before" $5.00 x 4 / 2.5 TB = ... anything but $10.
+    before = _days([(5.0, 500.0)] * 4 + [(None, 500.0), (None, 500.0), (5.0, None)], "2024-01-01")
+    after = _days([(4.0, 500.0)] * 4, "2024-02-01")
+    r = realised_vs_projected(before, after)
+    c = r.change("compute_cost")
+    assert c.unit == "USD per TB"
+    assert c.before_rate == pytest.approx(10.0) and c.after_rate == pytest.approx(8.0)
+    assert c.change == pytest.approx(-2.0)
+    assert "3 of 7 runs before the go-live left out: unknown cost or data volume" in r.notes
+
+
+def test_a_period_with_no_known_cost_is_refused():
+    before = _days([(None, 500.0)] * 3, "2024-01-01")
+    after = _days([(4.0, 500.0)] * 3, "2024-02-01")
+    with pytest.raises(DataError, match="no run before the go-live has a known cost"):
+        realised_vs_projected(before, after)

@@ -19,7 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 
 def _bad(x) -> bool:
-    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
+    """True for an unknown value: None, pandas' NA/NaT, NaN or infinity of any float type (NumPy's too)."""
+    if x is None:
+        return True
+    try:
+        f = float(x)
+    except (TypeError, ValueError):  # pd.NA and pd.NaT refuse float(); text is left to the caller
+        return x is not x or type(x).__name__ in ("NAType", "NaTType")
+    return math.isnan(f) or math.isinf(f)
 
 
 def money_round(x: float, decimals: int = 2) -> Decimal:

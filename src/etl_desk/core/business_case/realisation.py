@@ -103,9 +103,12 @@ class Realisation:
         """The :class:`MeasuredChange` of *target* (a :data:`MEASURED_TARGETS` key).
 
         Raises:
-            StopIteration: when *target* was not measured.
+            KeyError: when *target* was not measured.
         """
-        return next(c for c in self.changes if c.target == target)
+        for c in self.changes:
+            if c.target == target:
+                return c
+        raise KeyError(f"no measured change for target {target!r}")
 
 
 def split_at(df: pd.DataFrame, go_live, settle_days: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -134,6 +137,29 @@ def _excess(df: pd.DataFrame, anomaly_runs: pd.DataFrame | None) -> np.ndarray:
         m = anomaly_runs.drop_duplicates("run_id").set_index("run_id")["excess_usd"]
         out = df["run_id"].astype(str).map(m).fillna(0.0).to_numpy(float)
     return out
+
+
+def _measurable(df: pd.DataFrame, per_tb: bool, side: str, notes: list[str]) -> pd.DataFrame:
+    """The runs of one period whose cost (and, per TB, data volume) is known; the rest left out with a note.
+
+    An unpriced run counted as $0, or a run of unknown volume counted as 0 TB, would bias every
+    rate (cost per TB up, cost per run down), so they are measured as absent, not as zero.
+
+    Raises:
+        DataError: when no run of the period has both.
+    """
+    known = df["cost_usd"].notna().to_numpy()
+    if per_tb:
+        known = known & df["data_processed_gb"].notna().to_numpy()
+    left = int((~known).sum())
+    if left == 0:
+        return df
+    if not known.any():
+        raise DataError(f"no run {side} the go-live has a known cost{' and data volume' if per_tb else ''}: "
+                        "nothing to measure")
+    what = "cost or data volume" if per_tb else "cost"
+    notes.append(f"{left:,} of {len(df):,} runs {side} the go-live left out: unknown {what}")
+    return df[known]
 
 
 def _daily(df: pd.DataFrame, per_tb: bool, anomaly_runs: pd.DataFrame | None) -> pd.DataFrame:
@@ -188,6 +214,7 @@ def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: Busin
     notes = []
     if not per_tb:
         notes.append("a history has no data-volume column: rates are per run, not per TB")
+    before, after = _measurable(before, per_tb, "before", notes), _measurable(after, per_tb, "after", notes)
     db, da = _daily(before, per_tb, before_anomaly_runs), _daily(after, per_tb, after_anomaly_runs)
     pb, pa = _period(before, float(db["x"].sum())), _period(after, float(da["x"].sum()))
     cov = data_coverage if data_coverage is not None else (

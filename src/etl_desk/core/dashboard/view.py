@@ -313,7 +313,7 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
     ties in natural run-ID order, also when descending). Grouped: one bar per pipeline / calendar day / week
     (Monday to Sunday) / month holding at least one kept run, with summed cost (USD), data (GB)
     and duration (minutes), and the failed runs' part of each; unknown (NaN) values add nothing
-    to a group's sum. Groups sort by name or time, or by summed metric; by ``start_time``, by their
+    to a group's sum, and a group where no run has a value is unknown (NaN), not 0. Groups sort by name or time, or by summed metric; by ``start_time``, by their
     first run. Arrays are numpy, per bar in display order (bar 0 at the top).
     """
     mask = ds.filter_mask(spec.filter)
@@ -359,9 +359,14 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
     failed_runs = np.bincount(gcodes, weights=failed, minlength=ngroups).astype(np.int64)
     totals, failed_parts = {}, {}
     for m in METRICS:
-        v = np.nan_to_num(ds.values[m][rows], nan=0.0)
-        totals[m] = np.bincount(gcodes, weights=v, minlength=ngroups)
-        failed_parts[m] = np.bincount(gcodes, weights=np.where(failed, v, 0.0), minlength=ngroups)
+        raw = ds.values[m][rows]
+        known = ~np.isnan(raw)
+        v = np.where(known, raw, 0.0)
+        # a group none of whose runs has a value is unknown (NaN), never a $0 / 0 GB bar
+        none_known = np.bincount(gcodes, weights=known, minlength=ngroups) == 0
+        totals[m] = np.where(none_known, np.nan, np.bincount(gcodes, weights=v, minlength=ngroups))
+        failed_parts[m] = np.where(none_known, np.nan,
+                                   np.bincount(gcodes, weights=np.where(failed, v, 0.0), minlength=ngroups))
     present = np.flatnonzero(runs > 0)
     if spec.sort_key in METRICS:
         key = totals[spec.sort_key][present]

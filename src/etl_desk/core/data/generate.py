@@ -20,13 +20,13 @@ def generate(preset: str = "case-study", *, runs: int | None = None, seed: int |
     runs / seed / anomaly rate the keyword arguments override.
 
     Raises:
-        ValueError: for a preset not in :data:`PRESETS`.
+        ValueError: for a preset not in :data:`PRESETS`, or case-study *runs* < 1 (0 is not "the default").
         SettingsError: (a DataError) when the realistic settings are out of range, listing every problem.
         Cancelled: (:class:`etl_desk.core.tasks.Cancelled`) when ``cancel()`` returns True (realistic only).
     """
     if preset == "case-study":
 
-        df = generate_case_study(runs=runs or RUNS, seed=SEED if seed is None else seed)
+        df = generate_case_study(runs=RUNS if runs is None else runs, seed=SEED if seed is None else seed)
         if progress:
             progress(1.0)
         return df

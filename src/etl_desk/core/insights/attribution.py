@@ -83,9 +83,12 @@ class Attribution:
         """The row of runs without a value for this dimension (:data:`UNTAGGED` / :data:`NOT_RECORDED`).
 
         Raises:
-            StopIteration: if the table has no such row (:func:`attribute` always adds one).
+            KeyError: if the table has no such row (:func:`attribute` always adds one).
         """
-        return next(r for r in self.rows if r.untagged)
+        for r in self.rows:
+            if r.untagged:
+                return r
+        raise KeyError("no untagged row (every attribution has one; this table was built by hand)")
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a DataFrame (columns of :class:`AttributionRow`), total not included."""

@@ -14,6 +14,7 @@ from etl_desk.core.insights.kpis import kpi_label, kpi_unit, ordered_kpis
 from etl_desk.core.workbook.assumptions_sheet import DataRefs
 from etl_desk.core.workbook.decision_sheet import flag_cell
 from etl_desk.core.workbook.formats import Styles, wrapped_height
+from etl_desk.core.workbook.names import quote
 
 #: The shared cell formats under their older name (the trend sheets use it).
 Formats = Styles
@@ -71,11 +72,6 @@ def write_value(ws, row: int, col: int, value, fmt=None, text_fmt=None) -> None:
         ws.write_string(row, col, str(value)[:xlsx_sheet.EXCEL_MAX_TEXT], text_fmt)
 
 
-def sheet_ref(name: str) -> str:
-    """Sheet name quoted for a formula or link (``'KPIs'``; a ``'`` inside is doubled)."""
-    return "'" + name.replace("'", "''") + "'"
-
-
 def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, notes, flag: str | None,
                 cost_basis: str = "") -> None:
     """Fill worksheet *ws* as the cover: title, checks flag (*flag*: the Checks sheet's master cell,
@@ -123,7 +119,7 @@ def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, n
         if name == "Cover":
             continue
         base = DATA_SHEET if name.startswith(DATA_SHEET + " (") else name
-        ws.write_url(r, 1, f"internal:{sheet_ref(name)}!A1", st.link, string=name, tip=f"Go to {name}")
+        ws.write_url(r, 1, f"internal:{quote(name)}!A1", st.link, string=name, tip=f"Go to {name}")
         ws.write_string(r, 2, SHEET_TITLES.get(base, ""), st.plain)
         r += 1
     r += 1
