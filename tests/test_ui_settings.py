@@ -28,6 +28,7 @@ SAMPLES = {
     keys.OPEN_DIR: "/data/exports",
     keys.EXPORT_DIR: "/data/reports",
     keys.RECENT: ["/data/a.csv", "/data/b.parquet"],
+    keys.BIG_HISTORY_RUNS: 20_000_000,
 }
 
 

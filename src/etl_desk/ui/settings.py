@@ -64,11 +64,13 @@ ASSUMPTIONS_DIR = Key("business_case/lastDir", "str", "", "Folder of the last as
 OPEN_DIR = Key("files/lastDir", "str", "", "Folder of the last run history opened")
 EXPORT_DIR = Key("files/lastExportDir", "str", "", "Folder of the last workbook exported")
 RECENT = Key("files/recent", "str_list", [], "Recently opened files, newest first")
+BIG_HISTORY_RUNS = Key("files/bigHistoryRuns", "int", 5_000_000,
+                       "Parquet files or folders with more runs than this open through the engine (big-history mode)")
 
 #: Every key (the per-header-set column mappings live under :data:`MAPPING_PREFIX`).
 KEYS: tuple[Key, ...] = (GEOMETRY, PAGE, GENERATOR_VISIBLE, DASHBOARD_LAYOUT, INSIGHTS_LAYOUT, BUSINESS_CASE_LAYOUT,
                          SOURCES_LAYOUT, GENERATOR, THRESHOLDS, FORECAST_DAYS, BUDGET, ASSUMPTIONS, ASSUMPTIONS_DIR,
-                         OPEN_DIR, EXPORT_DIR, RECENT)
+                         OPEN_DIR, EXPORT_DIR, RECENT, BIG_HISTORY_RUNS)
 #: Column mappings remembered per header set (``mappings/<header key>``: Mapping JSON), like Orange's
 #: context settings: the mapping chosen for a file applies to the next file with the same columns.
 MAPPING_PREFIX = "mappings/"

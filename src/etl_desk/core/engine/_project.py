@@ -5,7 +5,8 @@ those modules move, only the imports below change.
 """
 from __future__ import annotations
 
-from etl_desk.core.dashboard.view import NO_NAME, ViewFilter
+from etl_desk.core.dashboard.timeline import NS_PER_DAY, Timeline
+from etl_desk.core.dashboard.view import NO_NAME, View, ViewFilter, ViewSpec
 from etl_desk.core.data.realistic import RealisticSettings, SettingsError, generate_realistic
 from etl_desk.core.data.schema import (BY_NAME, COLUMN_NAMES, FAILED, NAMES_BY_LABEL, SOURCE_SYSTEMS, STATUSES,
                                        SUCCESS)
@@ -16,4 +17,5 @@ from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
 
 __all__ = ["AnomalyThresholds", "BY_NAME", "COLUMN_NAMES", "FAILED", "NAMES_BY_LABEL", "SOURCE_SYSTEMS", "STATUSES",
            "SUCCESS", "DataError", "CancelFn", "Cancelled", "ProgressFn", "GB_PER_TB", "KPI_KEYS", "compute_kpis",
-           "RealisticSettings", "SettingsError", "generate_realistic", "NO_NAME", "ViewFilter"]
+           "RealisticSettings", "SettingsError", "generate_realistic", "NO_NAME", "ViewFilter",
+           "NS_PER_DAY", "Timeline", "View", "ViewSpec"]

@@ -58,8 +58,10 @@ class Envelope:
 
     ``first[i]`` is the position of bucket i's first bar; ``runs``/``failed_runs`` count
     its bars; ``max``/``min``/``sum`` of the metric; ``failed_max`` the largest value
-    of a failed bar (NaN when none): the chart draws ``max`` in the status colour of
-    success and ``failed_max`` on top in the failed colour. ``exact`` is False when
+    of a failed bar (NaN when none); ``failed_sum`` the sum of the metric over the failed
+    bars (None from an index built before it was kept). The window draws each bucket as
+    the mean ``sum / runs`` with the failed part ``failed_sum / runs`` on it, so the
+    failed colour takes the failed share of the drawn length. ``exact`` is False when
     bucket edges were rounded to the index pyramid's grain (``grain`` bars).
     """
 
@@ -72,6 +74,7 @@ class Envelope:
     failed_max: np.ndarray
     exact: bool = True
     grain: int = 1
+    failed_sum: np.ndarray | None = None
 
 
 @dataclass
@@ -156,7 +159,7 @@ class Engine:
         if index.hist is not None:
             self.con.con.register("etl_desk_hist", index.hist)
             self._hist = self.con.table("etl_desk_hist")
-        if index.runs is not None:
+        if "runs" in index.meta:  # a partly built index (per-day cube only) has no count yet
             self._n = index.runs
 
     def close(self) -> None:
@@ -214,6 +217,11 @@ class Engine:
         p = rule.cube_predicate(self._cube)
         return self._cube if p is None else self._cube.filter(p)
 
+    def answers_from_index(self, rule: Rule | None = None, grain: str | None = None) -> bool:
+        """True when :meth:`kpis`, :meth:`count` and :meth:`rollup` (*grain*) for *rule* come from the
+        index's cube (milliseconds; the window may ask on its UI thread), False when they scan the runs."""
+        return self._use_cube(rule, grain)
+
     def _use_cube(self, rule: Rule | None, grain: str | None = None) -> bool:
         """True when the index's cube (maybe still the coarse day x status one) can answer *rule* (and *grain*)."""
         if self._cube is None:
@@ -224,21 +232,25 @@ class Engine:
         return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
 
     # ------------------------------------------------------------------ KPIs
-    def kpis(self, rule: Rule | None = None, progress=None, cancel=None) -> dict:
+    def kpis(self, rule: Rule | None = None, progress=None, cancel=None, quantiles: bool = True) -> dict:
         """The KPIs of :func:`~etl_desk.core.insights.kpis.compute_kpis` for the runs of *rule*.
 
         Differences, by design: ``total_cost_usd`` and the other money figures are
         None (not 0) when no selected run has a known cost; ``notes`` says how the
         duration percentiles were computed ("exact" or the histogram's stated
         error) and how many runs have no cost. From the index: sums from the cube,
-        percentiles from its histograms.
+        percentiles from its histograms. *quantiles* False leaves the percentiles out (None, noted
+        "being computed"): the cube's sums alone take milliseconds, the histograms of a filter at
+        100M runs a few hundred (the window asks for those on a worker).
         """
         rule = rule or Rule()
         if self._use_cube(rule):
             c = self._filter_cube(rule)
             sums = self.execute(Q.kpi_sums_from_cube(c), progress, cancel, "KPIs").iloc[0]
             h = self._hist
-            if h is None:
+            if not quantiles:
+                qs = ({}, "being computed")
+            elif h is None:
                 qs = ({}, "not yet known (the index is still building its histograms)")
             else:
                 hp = rule.cube_predicate(h)
@@ -405,12 +417,13 @@ class Engine:
             raise ValueError(f"bad range {lo}..{hi} or bucket count {buckets}")
         rule = rule or Rule()
         if self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all:
-            return self.index.envelope(lo, min(hi, self.index.runs), buckets, metric, descending)
+            return self.index.envelope(lo, hi, buckets, metric, descending)
         buckets = min(buckets, hi - lo)
         df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets), None, cancel)
         return Envelope(df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64),
                         df["failed_runs"].to_numpy(np.int64), df["max"].to_numpy(float), df["min"].to_numpy(float),
-                        df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan))
+                        df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan),
+                        failed_sum=df["failed_sum"].to_numpy(float, na_value=0.0))
 
     def page(self, sort_key: str = "run_id", after: tuple | None = None, n: int = 100, rule: Rule | None = None,
              descending: bool = False, at: int | None = None, cancel=None) -> Page:

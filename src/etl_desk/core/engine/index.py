@@ -16,7 +16,7 @@ Contents (one folder per data source and fingerprint):
 ``pyramid/NN.npy``
     The level-of-detail pyramid over run order: level L holds, for each block
     of ``PYRAMID_BASE * 2**L`` consecutive runs, the run and failed counts and,
-    per metric, max / min / sum / largest failed value. A chart's envelope at
+    per metric, max / min / sum / largest failed value / sum of failed values. A chart's envelope at
     any zoom is a slice of one level (memory-mapped).
 ``meta.json``
     Version, the source's fingerprint (file paths, sizes, mtimes), counts.
@@ -51,7 +51,7 @@ from ._project import FAILED, Cancelled
 from .backends import Source, canonical, connect_duckdb, open_source, register
 from .engine import Envelope, run_watched
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the pyramid keeps the failed runs' sum per block (honest colour)
 #: Runs per block of the pyramid's finest level.
 PYRAMID_BASE = 256
 #: Rows per row group of runs.parquet (a page read decodes one group).
@@ -85,7 +85,8 @@ def index_dir(source: Source, base: str | os.PathLike | None = None) -> Path:
 def _pyramid_dtype():
     fields_ = [("runs", "<i8"), ("failed", "<i8")]
     for m in Q.METRICS:
-        fields_ += [(f"{m}_max", "<f8"), (f"{m}_min", "<f8"), (f"{m}_sum", "<f8"), (f"{m}_fmax", "<f8")]
+        fields_ += [(f"{m}_max", "<f8"), (f"{m}_min", "<f8"), (f"{m}_sum", "<f8"), (f"{m}_fmax", "<f8"),
+                    (f"{m}_fsum", "<f8")]
     return np.dtype(fields_)
 
 
@@ -194,17 +195,21 @@ class RunIndex:
         return int(self._rg_start[g]) + bisect.bisect_right(ids, run_id)
 
     def envelope(self, lo: int, hi: int, buckets: int, metric: str, descending: bool = False):
-        """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in at most *buckets* buckets.
+        """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in buckets of (*hi* - *lo*) / *buckets*
+        runs (*hi* may pass the last run: the last bucket is then partial).
 
         Exact from the runs when the range has at most :data:`EXACT_ENVELOPE_BARS` runs
         (or fewer than PYRAMID_BASE runs a bucket); otherwise from the pyramid level whose
         block is the largest not wider than a bucket, bucket edges rounded to that block.
         """
         n = self.runs
-        lo, hi = max(0, lo), min(hi, n)
-        buckets = max(1, min(buckets, hi - lo))
+        lo = max(0, lo)
+        # the bucket width asked for: *hi* may pass the last run (the last bucket is then partial),
+        # so a window that asks for whole rows of k runs gets them up to the end
+        width = max((hi - lo) / max(1, buckets), 1.0)
+        hi = min(hi, n)
+        buckets = max(1, int(math.ceil((hi - lo) / width - 1e-9)))
         a_lo, a_hi = (n - hi, n - lo) if descending else (lo, hi)
-        width = (hi - lo) / buckets
         if hi - lo <= EXACT_ENVELOPE_BARS or width < PYRAMID_BASE or not self.levels:
             df = self.rows(a_lo, a_hi, columns=["status", *Q.METRICS])  # one cached read serves the 3 charts
             v = df[metric].to_numpy(dtype=float, na_value=np.nan)
@@ -217,7 +222,8 @@ class RunIndex:
             fv = np.where(f, v, np.nan)
             return Envelope(lo + starts, runs, np.add.reduceat(f.astype(np.int64), starts),
                             np.fmax.reduceat(v, starts), np.fmin.reduceat(v, starts),
-                            np.add.reduceat(np.nan_to_num(v), starts), np.fmax.reduceat(fv, starts))
+                            np.add.reduceat(np.nan_to_num(v), starts), np.fmax.reduceat(fv, starts),
+                            failed_sum=np.add.reduceat(np.nan_to_num(fv), starts))
         L = min(int(math.floor(math.log2(width / PYRAMID_BASE))), len(self.levels) - 1)
         size = PYRAMID_BASE << L
         lev = self.levels[L]
@@ -233,7 +239,8 @@ class RunIndex:
         return Envelope(lo + (b[starts] * width).astype(np.int64), np.add.reduceat(blk["runs"], starts),
                         np.add.reduceat(blk["failed"], starts), np.fmax.reduceat(blk[f"{metric}_max"], starts),
                         np.fmin.reduceat(blk[f"{metric}_min"], starts), np.add.reduceat(blk[f"{metric}_sum"], starts),
-                        np.fmax.reduceat(blk[f"{metric}_fmax"], starts), exact=False, grain=size)
+                        np.fmax.reduceat(blk[f"{metric}_fmax"], starts), exact=False, grain=size,
+                        failed_sum=np.add.reduceat(blk[f"{metric}_fsum"], starts))
 
 
 def find_index(source: Source, base=None) -> RunIndex | None:
@@ -327,6 +334,7 @@ def _pyramid(runs_file: Path, out: Path, cancel=None, progress=None) -> int:
                 blk[f"{m}_min"] = np.fmin.reduce(vv, axis=1)
                 blk[f"{m}_sum"] = np.nansum(vv, axis=1)
                 blk[f"{m}_fmax"] = np.fmax.reduce(np.where(ff, vv, np.nan), axis=1)
+                blk[f"{m}_fsum"] = np.nansum(np.where(ff, vv, np.nan), axis=1)
             k += nb
         if progress is not None:
             progress(done / max(n, 1), "level-of-detail pyramid")
@@ -351,6 +359,7 @@ def _pyramid(runs_file: Path, out: Path, cancel=None, progress=None) -> int:
             up[f"{m}_min"] = np.fmin(a[f"{m}_min"], b[f"{m}_min"])
             up[f"{m}_sum"] = a[f"{m}_sum"] + b[f"{m}_sum"]
             up[f"{m}_fmax"] = np.fmax(a[f"{m}_fmax"], b[f"{m}_fmax"])
+            up[f"{m}_fsum"] = a[f"{m}_fsum"] + b[f"{m}_fsum"]
         level, L = up, L + 1
     return L + 1
 

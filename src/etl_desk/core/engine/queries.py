@@ -302,7 +302,8 @@ def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, 
     """Bars ``lo..hi-1`` of *t* in (*sort_key*, run_id) order grouped into *buckets* equal buckets.
 
     Columns: bucket, runs, failed_runs, max, min, sum, failed_max (largest value
-    of a failed run; NULL when none), first (position of the bucket's first bar).
+    of a failed run; NULL when none), failed_sum (sum over failed runs; NULL when none),
+    first (position of the bucket's first bar).
 
     Raises:
         ValueError: for a *metric* not in :data:`METRICS`, or a *sort_key* not in :data:`SORT_KEYS`.
@@ -318,7 +319,7 @@ def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, 
     r = r.mutate(bucket=((r.pos - lo) / width).floor().cast("int64"))
     return r.group_by("bucket").aggregate(
         runs=r.count(), failed_runs=r.count(where=r.f), max=r.v.max(), min=r.v.min(), sum=r.v.sum(),
-        failed_max=r.v.max(where=r.f), first=r.pos.min(),
+        failed_max=r.v.max(where=r.f), failed_sum=r.v.sum(where=r.f), first=r.pos.min(),
     ).order_by("bucket")
 
 

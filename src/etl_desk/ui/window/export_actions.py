@@ -57,10 +57,22 @@ class ExportActions(QObject):
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
         self._progress: QProgressDialog | None = None
+        #: why exports are not available now (a big history is on screen: ui/big), or None
+        self.blocked = lambda: None
+        #: the key figures Copy takes (the window's state, or a big history's engine KPIs)
+        self.kpis = lambda: self.state.kpis
+
+    def _refuse(self) -> bool:
+        reason = self.blocked()
+        if reason:
+            self.status.emit(f"Export {reason}")
+            if not os.environ.get("ETL_DESK_NO_DIALOGS"):
+                QMessageBox.information(self.widget, APP_NAME, f"Export {reason}.")
+        return bool(reason)
 
     # --- workbook ------------------------------------------------------------------------------
     def workbook_dialog(self) -> None:
-        if self.state.view is None:
+        if self.state.view is None or self._refuse():
             return
         start = self.settings.get(keys.EXPORT_DIR) or str(Path.home())
         current = self._current_path()
@@ -164,6 +176,8 @@ class ExportActions(QObject):
         *max_rows_policy*: a :class:`~etl_desk.core.data.xlsx_book.RowsPolicy` (or its value)."""
         from etl_desk.core.workbook.export import export_workbook
 
+        if self._refuse():
+            return
         df, mask = self.state.df, self.state.view.row_mask
         sub = df if mask.all() else df.loc[mask].reset_index(drop=True)
         # the shared results when they are of these runs; otherwise the export computes them, at the
@@ -228,7 +242,7 @@ class ExportActions(QObject):
     def data_dialog(self, kind: str) -> None:
         from etl_desk.core.data.tables import write_table
 
-        if self.state.view is None:
+        if self.state.view is None or self._refuse():
             return
         path, _ = QFileDialog.getSaveFileName(self.widget, "Export filtered data", f"runs.{kind}",
                                               "CSV (*.csv)" if kind == "csv" else "Parquet (*.parquet)")
@@ -253,7 +267,7 @@ class ExportActions(QObject):
         """The KPIs of the filtered runs, tab-separated (ready to paste into Excel), to the clipboard."""
         from etl_desk.core.insights.kpis import kpi_table_text
 
-        text = kpi_table_text(self.state.kpis)
+        text = kpi_table_text(self.kpis())
         QApplication.clipboard().setText(text)
         self.status.emit("Key figures copied to the clipboard")
         return text

@@ -29,7 +29,7 @@ from etl_desk.ui.dashboard.state import DashboardState
 from etl_desk.ui.settings import Settings
 from etl_desk.ui.window.analysis_job import AnalysisJob
 from etl_desk.ui.window.export_actions import ExportActions
-from etl_desk.ui.window.file_actions import NO_DIALOGS_ENV, FileActions, LoadedRuns
+from etl_desk.ui.window.file_actions import NO_DIALOGS_ENV, BigHistoryRequest, FileActions, LoadedRuns
 from etl_desk.ui.window import persistence
 from etl_desk.ui.window.menus import action, build_menus
 
@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
     exportFinished = Signal(str)  # path
     exportFailed = Signal(str)  # message, or "cancelled"
     pageChanged = Signal(str)
+    bigHistoryOpened = Signal(str)  # path: the big-history pages are on screen (ui/big)
 
     def __init__(self, settings: QSettings | Settings | None = None, restore: bool = True,
                  load_default: bool = True):
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self._assumptions = None  # the AssumptionsModel, made on first use (not needed for the first paint)
         self.source = ""
         self.current_path: str | None = None
+        self.big = None  # BigMode (ui/big), made when a history above the big-history threshold is opened
         self.setAcceptDrops(True)
 
         self.dashboard = DashboardPage(self.state, settings)
@@ -155,7 +157,7 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Filter, sort and grouping", self)
         tb.setObjectName("filterToolbar")
         tb.setMovable(False)
-        tb.addWidget(self.filter_bar)
+        self.filter_action = tb.addWidget(self.filter_bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbars = [nav, tb]
 
@@ -258,6 +260,8 @@ class MainWindow(QMainWindow):
         if name != "dashboard":
             self.ensure_pages()
         self.stack.setCurrentIndex(list(PAGES).index(name))
+        if self.big_active:
+            self.big.show_page(name)
         self.page_actions[name].setChecked(True)
         page = self._pages[name]
         if hasattr(page, "set_on_screen"):
@@ -313,6 +317,8 @@ class MainWindow(QMainWindow):
     def set_data(self, df, source: str = "", path: str | None = None, dataset: Dataset | None = None,
                  view=None, kpis: dict | None = None) -> None:
         """Show *df* (a canonical table). The previous data is replaced only here."""
+        if self.big is not None:
+            self.big.leave()
         self.source = source or df.attrs.get("source", "")
         self.current_path = path
         self.state.set_data(df, self.source, dataset=dataset, view=view, kpis=kpis)
@@ -342,6 +348,24 @@ class MainWindow(QMainWindow):
 
     def cancel_work(self) -> None:
         self.files.cancel()
+        if self.big is not None:
+            self.big.cancel()
+
+    @property
+    def big_active(self) -> bool:
+        """True while a big history (read by the engine, ui/big) is on screen."""
+        return self.big is not None and self.big.active
+
+    def open_big(self, path: str, rows: int) -> None:
+        """Open *path* (Parquet above the big-history threshold) through the engine; the pages switch when
+        its per-day totals exist (a Cancel before that keeps the data on screen)."""
+        if self.big is None:
+            from etl_desk.ui.big.mode import BigMode  # the engine (Ibis, DuckDB): only for big histories
+
+            self.big = BigMode(self)
+            self.exports.blocked = lambda: self.big.unavailable() if self.big_active else None
+            self.exports.kpis = lambda: self.big.state.kpis if self.big_active else self.state.kpis
+        self.big.open(path, rows)
 
     def recent_files(self) -> list[str]:
         return self.files.recent_files()
@@ -366,6 +390,9 @@ class MainWindow(QMainWindow):
         return job.result.baseline if job.is_current() else None
 
     def _on_loaded(self, r: LoadedRuns) -> None:
+        if isinstance(r, BigHistoryRequest):
+            self.open_big(r.path, r.rows)
+            return
         self.set_data(r.df, r.source, path=r.path, dataset=r.dataset, view=r.view, kpis=r.kpis)
         if r.path:
             self.files.add_recent(r.path)
@@ -471,6 +498,8 @@ class MainWindow(QMainWindow):
         self.files.cancel()
         self.exports.cancel()
         self.analysis_job.cancel()
+        if self.big is not None:
+            self.big.close()
 
     def close_without_saving(self) -> None:
         """Close and keep the stored settings as they are (tests; a reset)."""

@@ -1,0 +1,173 @@
+"""The Dashboard page over a big history: key figures, the three linked charts, cost over time, the runs.
+
+Laid out as the Dashboard page (docks the user can move), rendering one
+:class:`~etl_desk.ui.big.state.BigState`. A note line under the legend says what the
+index holds so far and what is being computed.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+
+from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
+from etl_desk.ui.big.charts import BigBarChart
+from etl_desk.ui.big.kpi_strip import BigKpiStrip
+from etl_desk.ui.big.state import RunView
+from etl_desk.ui.big.table_model import BigTableModel
+from etl_desk.ui.big.time_chart import BigTimeChart
+from etl_desk.ui.dashboard.chart_parts import StatusLegend
+from etl_desk.ui.dashboard.table_sync import make_run_table
+from etl_desk.ui.widgets.guard import Guard
+
+STAGE_TEXT = {
+    "none": "Opening…",
+    "day": "Index: per-day totals ready (grouped per day / week / month); building the full rollups…",
+    "cube": "Index: rollups ready (every grouping and filter); building the duration histograms…",
+    "rollups": "Index: rollups and percentiles ready; sorting the runs by run ID for the per-run views…",
+    "complete": "Index complete: every view answers from it.",
+    "stopped": "Index not complete: grouped views from what was built; other views scan the files.",
+}
+
+
+class BigDashboardPage(QMainWindow):
+    """Public: ``charts``, ``chart_docks``, ``time_chart``, ``table``, ``table_model``, ``kpis``, ``note``."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("bigDashboardPage")
+        self.setWindowFlags(Qt.WindowType.Widget)
+        self.setDockNestingEnabled(True)
+        self.state = state
+        self.kpis = BigKpiStrip(state)
+        self.legend = StatusLegend()
+        head = QWidget()
+        col = QVBoxLayout(head)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.legend)
+        self.note = QLabel()
+        self.note.setObjectName("bigNote")
+        self.note.setContentsMargins(8, 0, 8, 2)
+        self.note.setWordWrap(True)
+        col.addWidget(self.note)
+        for name, title, w in (("bigKpiToolbar", "Key figures", self.kpis), ("bigLegendToolbar", "Legend", head)):
+            tb = QToolBar(title, self)
+            tb.setObjectName(name)
+            tb.setMovable(False)
+            tb.addWidget(w)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+            self.addToolBarBreak()
+        self.charts: dict[str, BigBarChart] = {}
+        self.chart_docks: dict[str, QDockWidget] = {}
+        prev = None
+        for i, m in enumerate(METRICS):
+            chart = BigBarChart(m, state, show_job_labels=(i == 0))
+            self.charts[m] = chart
+            dock = self._dock(METRIC_TITLES[m], f"bigChartDock_{m}", chart, Qt.DockWidgetArea.TopDockWidgetArea)
+            self.chart_docks[m] = dock
+            if prev is not None:
+                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
+                chart.vb.setYLink(self.charts[METRICS[0]].vb)
+            prev = dock
+        self.charts[METRICS[0]].lodChanged.connect(lambda lod: self.legend.set_binned(lod > 1))
+        self.time_chart = BigTimeChart(state)
+        self.time_dock = self._dock("Cost over time", "bigTimeDock", self.time_chart,
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.table_model = BigTableModel(state, self)
+        self.table = make_run_table(self.table_model)
+        self.table.setObjectName("bigRunTable")
+        self.table.verticalHeader().setVisible(False)  # positions are a column (see table_model.POSITION)
+        self.table_dock = self._dock("Runs", "bigTableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.time_dock, self.table_dock, Qt.Orientation.Horizontal)
+        self.table_link = _TableLink(state, self.table, self.table_model, self)
+        self._stage_text = STAGE_TEXT["none"]
+        self._work_text = ""
+        state.stageChanged.connect(self._on_stage)
+        state.note.connect(self._on_note)
+        state.selectionChanged.connect(self._show_note)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, d)
+        return d
+
+    def initial_sizes(self) -> None:
+        w, h = max(self.width(), 600), max(self.height() - 90, 300)
+        self.resizeDocks(list(self.chart_docks.values()), [w // 3] * 3, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.chart_docks[METRICS[0]], self.time_dock], [int(h * 0.58), int(h * 0.42)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.time_dock, self.table_dock], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal)
+
+    def _on_stage(self, stage: str) -> None:
+        self._stage_text = STAGE_TEXT.get(stage, "")
+        self._show_note()
+
+    def _on_note(self, text: str) -> None:
+        self._work_text = text
+        self._show_note()
+
+    def _show_note(self) -> None:
+        st = self.state
+        parts = [f"{st.label}: {self._stage_text}"]
+        if self._work_text:
+            parts.append(self._work_text)
+        if st.selection is not None:
+            n = st.selected_count()
+            parts.append(f"Selected: {st.selection.describe()} — "
+                         + ("counting…" if n is None else f"{n:,} run(s)"))
+        self.note.setText("  ·  ".join(parts))
+
+    def reset_zoom(self) -> None:
+        self.charts[METRICS[0]].reset_zoom()
+
+    def zoom_out(self) -> None:
+        """Every bar in view (a million or a hundred million runs: one drawn row per pyramid block)."""
+        v = self.state.view
+        n = v.n_bars if v is not None else 0
+        self.charts[METRICS[0]].vb.setYRange(-0.5, max(n, 1) - 0.5, padding=0)
+
+
+class _TableLink(QObject):
+    """Rows picked in the table select their runs (hand-picked run IDs) or groups; grouped selections mirror back."""
+
+    def __init__(self, state, table, model: BigTableModel, parent=None):
+        super().__init__(parent)
+        self.state, self.table, self.model = state, table, model
+        self._echo = Guard()
+        table.selectionModel().selectionChanged.connect(self._on_table)
+        state.selectionChanged.connect(self._mirror)
+        model.modelReset.connect(self._mirror)
+
+    def _on_table(self, *args) -> None:
+        if self._echo:
+            return
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        with self._echo:
+            if not rows:
+                self.state.clear_selection()
+            elif isinstance(self.state.view, RunView):
+                from etl_desk.core.engine.rules import Rule
+
+                ids = [self.model.run_id_at(r) for r in rows[:5000]]
+                ids = frozenset(i for i in ids if i)
+                if ids:
+                    self.state.select_rule(Rule(run_ids=ids))
+            else:
+                self.state.select_bars(rows)
+
+    def _mirror(self) -> None:
+        if self._echo or isinstance(self.state.view, RunView) or self.state.view is None:
+            return
+        import numpy as np
+
+        idx = np.flatnonzero(self.state.selected_bars())
+        with self._echo:
+            sel = QItemSelection()
+            last = max(0, self.model.columnCount() - 1)
+            for i in idx[:2000]:
+                sel.select(self.model.index(int(i), 0), self.model.index(int(i), last))
+            self.table.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
