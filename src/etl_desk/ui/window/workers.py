@@ -183,7 +183,8 @@ class FilteredJob(QObject):
 
     def key(self):
         v = self.state.view
-        if self.state.dataset is None or v is None:
+        # no runs in memory (none loaded, or a big history the engine answers): nothing to compute on
+        if getattr(self.state.dataset, "df", None) is None or v is None:
             return None
         return (self._generation, np.asarray(v.row_mask, dtype=bool).tobytes(), self.extra())
 
