@@ -138,3 +138,19 @@ def test_budget_parsing_and_tag_scope():
     st = budget_status(df, parse_budget("100/month:team=a"))
     assert st.burn_to_date == pytest.approx(df.loc[(df["tags"] == '{"team":"a"}') & (df["start_time"] >= "2024-04-01"),
                                                    "cost_usd"].sum(), rel=1e-9)
+
+
+def test_a_short_history_has_no_backtest_and_no_made_up_band():
+    """59 days (the case study): too short to calibrate and then backtest the bands. The coverage is
+    unknown (it read "0 % of days", from zero-width bands) and a 30-day total has no band (it read
+    "80 %: $473-$532" with the point at the top, from 4 past sums)."""
+    from etl_desk.core.data.generate import generate
+
+    res = forecast_costs(generate("case-study"), ForecastSettings(horizon_days=30), by_pipeline=False)
+    bt = res.total.backtest
+    assert bt.days == 0 and bt.coverage80 is None and bt.coverage95 is None
+    p = res.total.period_total(30)
+    assert p["mean"] == pytest.approx(res.total.frame["mean"].head(30).sum())
+    assert p["lo80"] is None and p["hi95"] is None
+    f = res.total.frame  # the daily bands still hold their point
+    assert (f["lo80"] < f["mean"]).all() and (f["mean"] < f["hi80"]).all()

@@ -50,6 +50,10 @@ FORECAST_COLUMNS = ("day", "mean", "lo80", "hi80", "lo95", "hi95")
 METHOD = ("AutoReg(1) with trend on the last 120 days of log daily cost, day-of-week and month-end dummies "
           "(statsmodels); "
           "intervals from the model's out-of-sample errors at rolling origins (split conformal)")
+#: Fewer past k-day sums than this near k days: no band on a k-day total (its quantiles would be noise).
+MIN_PERIOD_ERRORS = 10
+#: Days of rolling-origin errors that calibrate the backtest's bands before it starts (4 origins a week apart).
+CALIBRATION_DAYS = 28
 #: The model sees the last this many days (older days describe a workload that has since changed) ...
 FIT_WINDOW_DAYS = 120
 #: ... with a constant and a linear trend in log cost (a drifting bill keeps drifting).
@@ -101,13 +105,19 @@ class Forecast:
         """Forecast cost of the next *days* days together: ``mean`` and the 80/95 % band of the sum (USD).
 
         The band comes from the out-of-sample errors of sums over as many days (days that err
-        together are not treated as independent), not from adding up the daily bands.
+        together are not treated as independent), not from adding up the daily bands; with fewer than
+        :data:`MIN_PERIOD_ERRORS` such sums the band is unknown (``lo80`` … ``hi95`` None).
         """
         k = min(int(days), len(self.frame))
         mean = float(self.frame["mean"].head(k).sum())
         out = {"days": k, "mean": mean}
+        # too few past sums of about this length (a short history): the band is unknown, not a guess
+        known = k > 0 and _pool_size(self.sum_errors, k) >= MIN_PERIOD_ERRORS
         for name, q in _Q.items():
-            f = math.exp(error_quantile(self.sum_errors, k, q)) if k else 1.0
+            if not known:
+                out[name] = None
+                continue
+            f = math.exp(error_quantile(self.sum_errors, k, q))
             out[name] = mean * (min(f, 1.0) if name.startswith("lo") else max(f, 1.0))
         return out
 
@@ -222,6 +232,15 @@ def _pool(origins, end: int) -> tuple[dict, dict]:
     return by_h, by_k
 
 
+def _pool_size(errors: dict, h: int) -> int:
+    """How many errors :func:`error_quantile` would pool at horizon *h* (its week of horizons)."""
+    if not errors:
+        return 0
+    hh = min(h, max(errors))
+    lo = ((hh - 1) // 7) * 7 + 1
+    return sum(len(errors[j]) for j in range(lo, lo + 7) if j in errors)
+
+
 def error_quantile(errors: dict, h: int, q: float) -> float:
     """Error quantile at horizon *h*, pooled over its week of horizons; beyond the data, widened by sqrt."""
     if not errors:
@@ -253,16 +272,18 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     c = max(0.01 * float(yv.mean()), 1e-6)
     ly = np.log(yv + c)
     h = int(st.horizon_days)
-    bt_days = min(7 * st.backtest_weeks, n - st.min_history_days // 2)
+    # the first 28 days fit the model, the next CALIBRATION_DAYS calibrate the backtest's bands, the rest (up to
+    # backtest_weeks) is the backtest; a shorter history has no backtest (coverage unknown, never 0 %)
+    bt_days = min(7 * st.backtest_weeks, max(n - 28 - CALIBRATION_DAYS, 0))
     bt_start = n - bt_days
     # errors for the intervals: origins before the backtest (so the backtest stays out of sample) ...
     first = max(28, bt_start - 280)
-    origins = _origin_errors(ly, yv, days, c, h, st.calibration_step_days, first, cancel)
+    origins = _origin_errors(ly, yv, days, c, h, st.calibration_step_days, 28 if bt_days == 0 else first, cancel)
     cal_h, _ = _pool([x for x in origins if x[0] < bt_start], bt_start)
     # ... backtest: weekly origins in the last weeks, 7 days each
     inside80 = inside95 = total = 0
     ape = []
-    for o in range(bt_start, n - 6, 7):
+    for o in (range(bt_start, n - 6, 7) if bt_days and cal_h else ()):
         if cancel is not None and cancel():
             raise Cancelled("forecast cancelled")
         pred = _fit_predict(ly[:o], days[:o], 7)

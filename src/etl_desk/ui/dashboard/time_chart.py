@@ -246,7 +246,9 @@ class TimeChart(QWidget):
             totals = total.period_total(out.days)
             self.coverage.setText(
                 f"Forecast of the next {out.days} days{per_week}: {fmt.usd(totals['mean'], 0)} "
-                f"(80 %: {fmt.usd(totals['lo80'], 0)}–{fmt.usd(totals['hi80'], 0)}). {coverage_text(total.backtest)}")
+                + (f"(80 %: {fmt.usd(totals['lo80'], 0)}–{fmt.usd(totals['hi80'], 0)}). " if totals["lo80"] is not None
+                   else "(80 % band on the total: unknown, too few past periods this long). ")
+                + coverage_text(total.backtest))
             self.coverage.setToolTip(f"{total.method}\n" + "\n".join(total.notes + out.forecast.notes))
         if out is not None and out.budget is not None:
             self.budget_chart.show_status(out.budget)
