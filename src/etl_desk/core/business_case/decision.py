@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from etl_desk.core import fmt
+from etl_desk.core.fields import CHOICE_LABELS
 from etl_desk.core.business_case.baseline import ASSUMED
 from etl_desk.core.business_case.catalogue import targets
 from etl_desk.core.business_case.model import BusinessCase, Result
@@ -174,10 +175,11 @@ def _statement(case: BusinessCase, ranked: list[Result], sw: dict[str, Switching
         return text
     p = case.portfolio
     names = ", ".join(str(case.result(i).number) for i in case.members) or "none"
+    rule = CHOICE_LABELS.get(case.assumptions["global"]["portfolio"], case.assumptions["global"]["portfolio"])
     text = (f"{len(paying)} of {len(ranked)} options pay back within the {h}-month horizon (NPV > 0). "
             f"Best: {paying[0].number}. {paying[0].name}, NPV {fmt.usd(paying[0].npv_usd, 0)}"
             + (f", payback month {paying[0].payback_months:,.1f}" if paying[0].payback_months is not None else "")
-            + f". The portfolio ({case.assumptions['global']['portfolio']}: solutions {names}) has NPV "
+            + f". The portfolio ({rule}: solutions {names}) has NPV "
             f"{fmt.usd(p.npv_usd, 0)}")
     if p.payback_months is not None:
         text += f" and pays back in month {p.payback_months:,.1f}"
