@@ -183,6 +183,9 @@ def test_other_pages_say_what_runs_on_a_big_history(window, qtbot, folder, index
     from etl_desk.core import fmt
 
     win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
+    # the time view's forecast says it does not run here (its job needs the runs in memory)
+    tc = page.time_chart
+    assert not tc.forecast_controls.isEnabled() and "not available on a big history" in tc.coverage.text()
     # Insights: the engine's analysis, on request; per-pipeline counts as pandas counts them
     win.show_page("insights")
     ins = win.big.pages["insights"]

@@ -19,6 +19,15 @@ class BigTimeChart(TimeChart):
         self._big_key = None
         super().__init__(state, parent)
         self.setObjectName("bigTimeChart")
+        # the forecast and the budget are fitted on the runs in memory, which a big history does not hold
+        self.forecast_controls.setEnabled(False)
+        self._draw_forecast(None)
+
+    def _draw_forecast(self, out) -> None:
+        """No forecast here: say why, in its place."""
+        self.forecast_layer.clear()
+        self.coverage.setText("Forecast and budget: not available on a big history yet (they are fitted on the runs "
+                              "in memory); open a smaller extract, e.g. a few months, to see them.")
 
     def refresh(self, *args) -> None:
         st = self.state
