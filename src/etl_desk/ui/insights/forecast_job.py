@@ -40,7 +40,8 @@ def _work(runs, extra, progress, cancel) -> ForecastOutcome:
 
 class ForecastJob(QObject):
     """Signals: ``resultReady(ForecastOutcome)``, ``failed(str)``, ``busyChanged(bool)``,
-    ``progress(float)``; ``days`` / ``budget`` (a :class:`Budget` or None) with their setters."""
+    ``progress(float)``; ``days`` / ``budget`` (a :class:`Budget` or None) with their setters;
+    ``watch(viewer, on_screen)``: the views that show the one result (it runs while one is on screen)."""
 
     resultReady = Signal(object)
     failed = Signal(str)
@@ -65,6 +66,19 @@ class ForecastJob(QObject):
         self.runner.busyChanged.connect(self.busyChanged)
         self.runner.progress.connect(self.progress)
         state.datasetChanged.connect(self._forget)
+        self._viewers: set = set()
+
+    def watch(self, viewer, on_screen: bool) -> None:
+        """*viewer* (the time view, the Insights page's Forecast tab) came on screen or left it: the forecast
+        takes seconds of CPU at 1M runs, so it runs while at least one viewer is on screen (held otherwise)."""
+        if on_screen:
+            self._viewers.add(viewer)
+        else:
+            self._viewers.discard(viewer)
+        if self._viewers:
+            self.job.release()
+        else:
+            self.job.hold()
 
     def _stored_days(self) -> int:
         d = self.settings.get(keys.FORECAST_DAYS) if self.settings is not None else keys.FORECAST_DAYS.default
