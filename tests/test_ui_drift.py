@@ -14,6 +14,7 @@ from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.insights.drift import detect_drift
 from etl_desk.core.insights.forecast import ForecastSettings, forecast_costs
+from tests.layout_check import clipped
 
 COLS = ["pipeline", "metric_label", "start", "pct_per_week", "before", "now", "extra_spend_usd", "annualised_usd",
         "p_value"]
@@ -65,17 +66,18 @@ def test_drift_rows_equal_core_findings_and_a_filter_change_recomputes(window, q
     assert [c for c, _ in view.model.COLUMNS] == COLS
     assert f"in {len({f.pipeline for f in core.findings})} of 16 pipelines" in view.title.text()
     assert "Mann–Kendall" in view.method.text() and "Theil–Sen" in view.method.text()
-    # a filter to the GIS pipelines (none of them drifts in cost, and the duration drift is too young to show)
+    # a filter to the GIS pipelines: core finds no drift among them at this size (the injected duration drift of
+    # gis-parcel-sync is not found on 20,000 runs), so the tab says how many pipelines it tested
     with qtbot.waitSignal(view.driftReady, timeout=30_000):
         win.state.set_filter(ViewFilter(text="gis"))
     mask = np.asarray(win.state.view.row_mask, dtype=bool)
     runs = drifting.loc[mask]
     core = detect_drift(runs)
-    assert _cells(view) == [_expected(f) for f in core.findings]
-    if not core.findings:
-        n = runs["job_name"].nunique()
-        assert 1 <= n < 16
-        assert f"No drift found in {n} pipelines" in view.title.text() and view.model.rowCount() == 0
+    assert core.findings == [] and _cells(view) == []
+    # by hand: the 7 pipelines named gis-… (asset-inventory, imagery-tiles, network-topology, outage-map,
+    # parcel-sync, vegetation-risk, work-order-geocode)
+    assert runs["job_name"].nunique() == 7
+    assert "No drift found in 7 pipelines" in view.title.text() and view.model.rowCount() == 0
 
 
 def test_clicking_a_finding_selects_its_pipeline_runs_from_the_start(window, qtbot, drifting):
@@ -168,3 +170,26 @@ def test_forecast_tab_shows_the_time_views_forecast_30_day_total(window, qtbot):
     assert t.item(1, 1).text().startswith("beyond the 30-day forecast")  # 60 days: past the job's horizon
     assert "Backtest" in tab.coverage.text()
     assert "Set a monthly budget" in tab.budget_chart.summary.text()
+
+
+@pytest.mark.parametrize("size", [(1326, 708), (1366, 768), (1920, 1080)], ids=["1366x768 opened",
+                                                                                "1366x768 maximised", "1920x1080"])
+def test_drift_and_forecast_tabs_are_not_clipped(window, qtbot, drifting, size):
+    # the page walk of tests/test_ui_layout.py sees the Insights page's first tab only: these two, filled, here
+    win = window(size=size)
+    page, view = _open_tab(win, qtbot, drifting)
+    assert view.model.rowCount() > 0
+    problems = []
+    for generator in (True, False):
+        win.set_generator_visible(generator)
+        page.left_tabs.setCurrentWidget(view)
+        qtbot.wait(30)
+        problems += [f"drift: {p}" for p in clipped(win)]
+        if page.forecast_job.result is None:
+            with qtbot.waitSignal(page.forecast_job.resultReady, timeout=60_000):
+                page.left_tabs.setCurrentWidget(page.forecast)
+        page.left_tabs.setCurrentWidget(page.forecast)
+        qtbot.wait(30)
+        assert page.forecast.totals.item(0, 1).text().startswith("$")
+        problems += [f"forecast: {p}" for p in clipped(win)]
+    assert problems == []
