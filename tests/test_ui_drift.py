@@ -16,7 +16,7 @@ from etl_desk.core.insights.drift import detect_drift
 from etl_desk.core.insights.forecast import ForecastSettings, forecast_costs
 from tests.layout_check import clipped
 
-COLS = ["pipeline", "metric_label", "start", "pct_per_week", "before", "now", "extra_spend_usd", "annualised_usd",
+COLS = ["pipeline", "metric_label", "pct_per_week", "extra_spend_usd", "annualised_usd", "start", "before", "now",
         "p_value"]
 
 
@@ -45,10 +45,10 @@ def _expected(f) -> list[str]:
     unit = f"/{f.unit.split('/')[1]}" if "/" in f.unit else ""
     level = (lambda x: fmt.usd(x) + unit) if f.unit.startswith("$") else (lambda x: f"{fmt.number(x, 2)} {f.unit}")
     return [f.pipeline, f.metric_label,
-            f"{pd.Timestamp(f.start):%d %b %Y} ({fmt.number(f.weeks, 1)} wk)",
             f"{'+' if f.pct_per_week >= 0 else '−'}{fmt.number(abs(f.pct_per_week), 1)} %",
-            level(f.before) if f.before is not None else "unknown", level(f.now) if f.now is not None else "unknown",
             fmt.usd(f.extra_spend_usd, missing="unknown"), fmt.usd(f.annualised_usd, missing="unknown"),
+            f"{pd.Timestamp(f.start):%d %b %Y} ({fmt.number(f.weeks, 1)} wk)",
+            level(f.before) if f.before is not None else "unknown", level(f.now) if f.now is not None else "unknown",
             f"{f.p_value:.1g}" if f.p_value >= 1e-4 else "< 0.0001"]
 
 
@@ -116,7 +116,7 @@ def test_unknown_money_reads_unknown_never_zero(window, qtbot):
     page, view = _open_tab(win, qtbot, df)
     row = _cells(view)[0]
     assert row == _expected(core.findings[0])
-    assert row[6] == row[7] == "unknown" and "$0" not in " ".join(row)
+    assert row[3] == row[4] == "unknown" and "$0" not in " ".join(row)
     assert "No run has a known cost" in view.notes.text()
 
 

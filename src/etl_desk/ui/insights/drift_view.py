@@ -46,10 +46,10 @@ def _work(runs: pd.DataFrame, extra, progress, cancel) -> tuple[DriftResult, int
 class DriftModel(QAbstractTableModel):
     """One row per :class:`~etl_desk.core.insights.drift.DriftFinding`, in core's order (largest annualised first)."""
 
-    COLUMNS = [("pipeline", "Pipeline"), ("metric_label", "Metric"), ("start", "Since"),
-               ("pct_per_week", "Change a week"), ("before", "Before"), ("now", "Last 7 days"),
-               ("extra_spend_usd", "Extra spend so far"), ("annualised_usd", "Annualised"),
-               ("p_value", "Mann–Kendall p")]
+    # what it costs first (the columns a narrow window still shows), then the evidence
+    COLUMNS = [("pipeline", "Pipeline"), ("metric_label", "Metric"), ("pct_per_week", "Change a week"),
+               ("extra_spend_usd", "Extra spend so far"), ("annualised_usd", "Annualised"), ("start", "Since"),
+               ("before", "Before"), ("now", "Last 7 days"), ("p_value", "Mann–Kendall p")]
     TIPS = {"pct_per_week": "Theil–Sen rate over the test window, compounding, % a week",
             "start": "Day the drift began (segmented-regression break)",
             "before": "The metric over the 4 weeks before the start",
@@ -228,11 +228,10 @@ class DriftView(QWidget):
                                f"({fmt.count(n)} runs in the filter).")
         else:
             drifting = len({f.pipeline for f in res.findings})
-            money = [f.annualised_usd for f in res.findings]
-            total = (fmt.usd(sum(money)) if all(m is not None for m in money) else "unknown")
+            # no grand total: a pipeline drifting in duration and in cost shows the same extra spend twice
             self.title.setText(f"<b>{fmt.count(k)} drift{'s' if k != 1 else ''}</b> in {fmt.count(drifting)} of "
-                               f"{fmt.count(pipes)} pipelines ({fmt.count(n)} runs in the filter); annualised "
-                               f"cost of all of them <b>{total}</b>. Click a row to select its runs since the start.")
+                               f"{fmt.count(pipes)} pipelines ({fmt.count(n)} runs in the filter), largest "
+                               f"annualised cost first. Click a row to select its runs since the start.")
         self.notes.setText(" ".join(res.notes))
         self.notes.setVisible(bool(res.notes))
         self.driftReady.emit(res)

@@ -86,6 +86,7 @@ class ForecastTab(QWidget):
         head.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignTop)
         self.totals = _table("forecastTotals", TOTAL_HEADERS)
         self.totals.setRowCount(len(PERIODS))
+        self.totals.horizontalHeader().setStretchLastSection(False)
         self.totals.setFixedHeight(self.totals.horizontalHeader().sizeHint().height() + 20 * len(PERIODS) + 4)
         self.coverage = QLabel()
         self.coverage.setObjectName("forecastTabCoverage")
