@@ -169,7 +169,13 @@ def test_forecast_tab_shows_the_time_views_forecast_30_day_total(window, qtbot):
     assert t.item(0, 2).text() == band
     assert t.item(1, 1).text().startswith("beyond the 30-day forecast")  # 60 days: past the job's horizon
     assert "Backtest" in tab.coverage.text()
-    assert "Set a monthly budget" in tab.budget_chart.summary.text()
+    assert "No monthly budget set" in tab.budget_note.text() and not tab.budget_chart.isVisible()
+    # a budget set on the time view: the same BudgetStatus on both, drawn here too
+    with qtbot.waitSignal(tc.forecast_job.resultReady, timeout=60_000):
+        assert tc.set_budget("2,000")
+    st = tc.forecast_job.result.budget
+    assert tab.budget_chart.isVisible() and tab.budget_chart.status is st is not None
+    assert tab.budget_chart.summary.text() == tc.budget_chart.summary.text()
 
 
 @pytest.mark.parametrize("size", [(1326, 708), (1366, 768), (1920, 1080)], ids=["1366x768 opened",

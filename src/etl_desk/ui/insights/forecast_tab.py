@@ -91,6 +91,9 @@ class ForecastTab(QWidget):
         self.coverage = QLabel()
         self.coverage.setObjectName("forecastTabCoverage")
         self.coverage.setWordWrap(True)
+        self.budget_note = QLabel()  # no budget: this line instead of an empty chart
+        self.budget_note.setObjectName("forecastTabBudgetNote")
+        self.budget_note.setWordWrap(True)
         self.pipelines = _table("forecastPipelines", ["Pipeline", "Next 30 days", "80 % band"])
         self.budget_chart = BudgetChart()
         split = QSplitter(Qt.Orientation.Vertical)
@@ -104,6 +107,7 @@ class ForecastTab(QWidget):
         v.addLayout(head)
         v.addWidget(self.totals)
         v.addWidget(self.coverage)
+        v.addWidget(self.budget_note)
         v.addWidget(split, 1)
         job.resultReady.connect(self.show_outcome)
         job.failed.connect(lambda msg: self.title.setText(
@@ -149,8 +153,8 @@ class ForecastTab(QWidget):
             self.title.setText("Forecast: not computed yet (it runs on the runs in the filter while this tab or the "
                                "Dashboard's time view is on screen).")
             self.coverage.setText("")
-            self.budget_chart.show_status(None, "Set a monthly budget on the Dashboard's time view to see the month "
-                                                "against it." if budget is None else "")
+            self.pipelines.setVisible(False)
+            self._show_budget(None)
             return
         if total is None:
             self.title.setText("<b>No forecast</b>: " + html.escape(" ".join(out.forecast.notes)))
@@ -173,7 +177,7 @@ class ForecastTab(QWidget):
                 self.totals.setItem(r, 2, _item(band_text(t, 80)))
                 self.totals.setItem(r, 3, _item(band_text(t, 95)))
             notes = " ".join(total.notes + out.forecast.notes)
-            self.coverage.setText(coverage_text(total.backtest) + (f" {html.escape(notes)}" if notes else ""))
+            self.coverage.setText(coverage_text(total.backtest) + (f" {notes}" if notes else ""))
         pipes = out.forecast.pipelines
         self.pipelines.setVisible(bool(pipes))
         self.pipelines.setRowCount(len(pipes))
@@ -182,8 +186,16 @@ class ForecastTab(QWidget):
             self.pipelines.setItem(r, 0, _item(name, False))
             self.pipelines.setItem(r, 1, _item(fmt.usd(t["mean"], 0)))
             self.pipelines.setItem(r, 2, _item(band_text(t, 80)))
-        if out.budget is not None:
-            self.budget_chart.show_status(out.budget)
+        self._show_budget(out.budget)
+
+    def _show_budget(self, status) -> None:
+        """The month against the budget (core's BudgetStatus), or one line saying where to set one."""
+        self.budget_chart.setVisible(status is not None)
+        self.budget_note.setVisible(status is None)
+        if status is not None:
+            self.budget_chart.show_status(status)
+        elif self.job.budget is not None:
+            self.budget_note.setText("Budget: waiting for the forecast.")
         else:
-            self.budget_chart.show_status(None, "Set a monthly budget on the Dashboard's time view (Budget / month) "
-                                                "to see the month against it.")
+            self.budget_note.setText("No monthly budget set: set one on the Dashboard's time view (Budget / month) "
+                                     "to see the month against it here.")
