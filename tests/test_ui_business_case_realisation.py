@@ -119,3 +119,15 @@ def test_an_after_history_opened_from_a_file(win, qtbot, histories, tmp_path, mo
     assert real.after.runs == len(after) and real.go_live is None
     lo, hi = real.change("failed_cost").measured_effect_ci
     assert lo <= INJECTED_EFFECT <= hi
+
+
+def test_the_window_stops_a_measurement_when_it_stops_all_work(win, qtbot, histories):
+    """Closing the window (cancel_all_work) reaches the realisation, the chargeback and the forecast too."""
+    before, after = histories
+    win.set_data(before, "before only")
+    view = win.business_case_page.realisation
+    with qtbot.waitSignal(view.runner.cancelled, timeout=5000):
+        view.compare_with(after, "after.parquet")
+        assert view.runner.busy
+        win.cancel_all_work()
+    assert view.realisation is None and not view.cancel_button.isVisible()
