@@ -138,6 +138,16 @@ def test_drift_waits_off_screen_and_cancel_keeps_what_was_shown(window, qtbot, d
     assert view.result is first and view.model.rowCount() == len(first.findings)
 
 
+def test_closing_the_window_stops_a_running_drift_test(window, qtbot, drifting):
+    win = window()
+    page, view = _open_tab(win, qtbot, drifting)
+    first = view.result
+    view.job.run_now()
+    assert view.job.runner.busy
+    win.cancel_all_work()  # what closing the window does
+    assert not view.job.runner.busy and not view.cancel.isVisible() and view.result is first
+
+
 def _daily_runs() -> pd.DataFrame:
     """Two runs a day for 120 days up to 10 April 2024: $40 + $10 x weekday and $60."""
     days = pd.date_range(end="2024-04-10", periods=120, freq="D")

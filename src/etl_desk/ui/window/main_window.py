@@ -503,6 +503,7 @@ class MainWindow(QMainWindow):
         self.time_chart.forecast_job.cancel()
         if self._pages["insights"] is not None:  # pages built after the first paint
             self._pages["insights"].chargeback.job.runner.cancel()
+            self._pages["insights"].drift.job.runner.cancel()
             self._pages["business_case"].realisation.runner.cancel()
         if self.big is not None:
             self.big.close()
