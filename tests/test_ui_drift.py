@@ -178,6 +178,13 @@ def test_forecast_tab_shows_the_time_views_forecast_30_day_total(window, qtbot):
             else "unknown (too few past periods this long)")
     assert t.item(0, 2).text() == band
     assert t.item(1, 1).text().startswith("beyond the 30-day forecast")  # 60 days: past the job's horizon
+    # 90 days ahead, set here: one setting (the time view's box follows), and the 60/90-day totals are core's
+    with qtbot.waitSignal(tc.forecast_job.resultReady, timeout=60_000):
+        tab.days.setValue(90)
+    assert tc.forecast_job.days == 90 and tc.forecast_controls.days.value() == 90
+    core90 = forecast_costs(df, ForecastSettings(horizon_days=90), by_pipeline=False).total
+    for row, days in enumerate((30, 60, 90)):
+        assert t.item(row, 1).text() == fmt.usd(core90.period_total(days)["mean"], 0), days
     assert "Backtest" in tab.coverage.text()
     assert "No monthly budget set" in tab.budget_note.text() and not tab.budget_chart.isVisible()
     # a budget set on the time view: the same BudgetStatus on both, drawn here too

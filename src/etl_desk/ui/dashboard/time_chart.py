@@ -128,6 +128,7 @@ class TimeChart(QWidget):
         job = self.forecast_job
         self.forecast_controls = fc = ForecastControls(job.days, job.budget_text)
         fc.daysChanged.connect(job.set_days)
+        job.daysChanged.connect(fc.days.setValue)  # set on the Insights page's Forecast tab too
         fc.budgetEdited.connect(self.set_budget)
         fc.cancel.clicked.connect(job.cancel)
         self.coverage = QLabel()

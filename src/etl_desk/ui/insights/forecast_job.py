@@ -39,11 +39,12 @@ def _work(runs, extra, progress, cancel) -> ForecastOutcome:
 
 
 class ForecastJob(QObject):
-    """Signals: ``resultReady(ForecastOutcome)``, ``failed(str)``, ``busyChanged(bool)``,
+    """Signals: ``resultReady(ForecastOutcome)``, ``daysChanged(int)``, ``failed(str)``, ``busyChanged(bool)``,
     ``progress(float)``; ``days`` / ``budget`` (a :class:`Budget` or None) with their setters;
     ``watch(viewer, on_screen)``: the views that show the one result (it runs while one is on screen)."""
 
     resultReady = Signal(object)
+    daysChanged = Signal(int)  # days ahead, set from any view: the others show the same number
     failed = Signal(str)
     busyChanged = Signal(bool)
     progress = Signal(float)
@@ -90,6 +91,7 @@ class ForecastJob(QObject):
             self.days = days
             if self.settings is not None:
                 self.settings.set(keys.FORECAST_DAYS, days)
+            self.daysChanged.emit(days)
             self.job.schedule()
 
     def set_budget(self, text: str) -> None:

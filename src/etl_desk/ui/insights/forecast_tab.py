@@ -9,7 +9,8 @@ reads "unknown", and a period past the forecast's days says so), the backtest's 
 coverage (:func:`~etl_desk.ui.insights.forecast_view.coverage_text`), one row per pipeline when
 core returned pipelines, and the month against the budget
 (:class:`~etl_desk.ui.insights.budget_chart.BudgetChart`). Days ahead and the budget are set on
-the time view; while this tab is on screen the job runs (progress and Cancel here too).
+the time view (days ahead here too: one setting); while this tab is on screen the job runs (progress and
+Cancel here too).
 """
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from etl_desk.core import fmt
 from etl_desk.ui.insights.budget_chart import BudgetChart
-from etl_desk.ui.insights.forecast_job import ForecastJob, ForecastOutcome
+from etl_desk.ui.insights.forecast_job import MAX_DAYS, MIN_DAYS, ForecastJob, ForecastOutcome
 from etl_desk.ui.insights.forecast_view import coverage_text
 
 PERIODS = (30, 60, 90)
@@ -80,8 +81,20 @@ class ForecastTab(QWidget):
         self.cancel.setToolTip("Stop the forecast; the tab keeps what it showed")
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(job.cancel)
+        self.days = QSpinBox()
+        self.days.setObjectName("forecastTabDays")
+        self.days.setRange(MIN_DAYS, MAX_DAYS)
+        self.days.setValue(job.days)
+        self.days.setPrefix("Next ")
+        self.days.setSuffix(" days")
+        self.days.setKeyboardTracking(False)
+        self.days.setToolTip("How many days ahead to forecast (the same setting as the Dashboard's time view; "
+                             "90 gives the 60- and 90-day totals)")
+        self.days.valueChanged.connect(job.set_days)
+        job.daysChanged.connect(self.days.setValue)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
+        head.addWidget(self.days, 0, Qt.AlignmentFlag.AlignTop)
         head.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignTop)
         head.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignTop)
         self.totals = _table("forecastTotals", TOTAL_HEADERS)
@@ -162,11 +175,11 @@ class ForecastTab(QWidget):
         else:
             self.title.setText(
                 f"<b>Cost forecast of the runs in the filter</b>, the next {out.days} days (the same forecast as the "
-                f"Dashboard's time view, where days ahead and the budget are set). {html.escape(total.method)}")
+                f"Dashboard's time view, where the budget is set). {html.escape(total.method)}")
             for r, days in enumerate(PERIODS):
                 self.totals.setItem(r, 0, _item(f"{days} days", False))
                 if days > len(total.frame):
-                    past = f"beyond the {len(total.frame)}-day forecast (set Next to {days} days on the time view)"
+                    past = f"beyond the {len(total.frame)}-day forecast (set Next to {days} days above)"
                     self.totals.setItem(r, 1, _item(past, False))
                     self.totals.setSpan(r, 1, 1, 3)
                     continue
