@@ -51,7 +51,10 @@ class InsightsPage(QWidget):
 
     def __init__(self, state, job: AnalysisJob | None = None, forecast_job: ForecastJob | None = None, parent=None):
         super().__init__(parent)
-        self.forecast_job = forecast_job if forecast_job is not None else ForecastJob(state, parent=self)
+        if forecast_job is None:  # a page on its own: its own forecast, run while its tab is on screen
+            forecast_job = ForecastJob(state, parent=self)
+            forecast_job.job.hold()
+        self.forecast_job = forecast_job
         self.setObjectName("insightsPage")
         self.state = state
         self.analysis = None
