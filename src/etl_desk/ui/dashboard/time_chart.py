@@ -128,6 +128,7 @@ class TimeChart(QWidget):
         job = self.forecast_job
         self.forecast_controls = fc = ForecastControls(job.days, job.budget_text)
         fc.daysChanged.connect(job.set_days)
+        job.daysChanged.connect(fc.days.setValue)  # set on the Insights page's Forecast tab too
         fc.budgetEdited.connect(self.set_budget)
         fc.cancel.clicked.connect(job.cancel)
         self.coverage = QLabel()
@@ -164,11 +165,11 @@ class TimeChart(QWidget):
     # the forecast takes seconds of CPU at 1M runs: it runs while the time view is on screen
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().showEvent(ev)
-        self.forecast_job.job.release()
+        self.forecast_job.watch(self, True)
 
     def hideEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().hideEvent(ev)
-        self.forecast_job.job.hold()
+        self.forecast_job.watch(self, False)
 
     def _palette_changed(self, pal: QPalette) -> None:
         self.items["selected"].setOpts(pen=pg.mkPen(pal.color(QPalette.ColorRole.Text), width=1.5))

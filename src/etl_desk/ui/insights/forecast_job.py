@@ -39,10 +39,12 @@ def _work(runs, extra, progress, cancel) -> ForecastOutcome:
 
 
 class ForecastJob(QObject):
-    """Signals: ``resultReady(ForecastOutcome)``, ``failed(str)``, ``busyChanged(bool)``,
-    ``progress(float)``; ``days`` / ``budget`` (a :class:`Budget` or None) with their setters."""
+    """Signals: ``resultReady(ForecastOutcome)``, ``daysChanged(int)``, ``failed(str)``, ``busyChanged(bool)``,
+    ``progress(float)``; ``days`` / ``budget`` (a :class:`Budget` or None) with their setters;
+    ``watch(viewer, on_screen)``: the views that show the one result (it runs while one is on screen)."""
 
     resultReady = Signal(object)
+    daysChanged = Signal(int)  # days ahead, set from any view: the others show the same number
     failed = Signal(str)
     busyChanged = Signal(bool)
     progress = Signal(float)
@@ -65,6 +67,19 @@ class ForecastJob(QObject):
         self.runner.busyChanged.connect(self.busyChanged)
         self.runner.progress.connect(self.progress)
         state.datasetChanged.connect(self._forget)
+        self._viewers: set = set()
+
+    def watch(self, viewer, on_screen: bool) -> None:
+        """*viewer* (the time view, the Insights page's Forecast tab) came on screen or left it: the forecast
+        takes seconds of CPU at 1M runs, so it runs while at least one viewer is on screen (held otherwise)."""
+        if on_screen:
+            self._viewers.add(viewer)
+        else:
+            self._viewers.discard(viewer)
+        if self._viewers:
+            self.job.release()
+        else:
+            self.job.hold()
 
     def _stored_days(self) -> int:
         d = self.settings.get(keys.FORECAST_DAYS) if self.settings is not None else keys.FORECAST_DAYS.default
@@ -76,6 +91,7 @@ class ForecastJob(QObject):
             self.days = days
             if self.settings is not None:
                 self.settings.set(keys.FORECAST_DAYS, days)
+            self.daysChanged.emit(days)
             self.job.schedule()
 
     def set_budget(self, text: str) -> None:

@@ -12,7 +12,8 @@ Public API (used by tests): ``analysis`` (last result or None), ``analysisReady`
 signal, ``refresh()``, ``card_for(insight_id)``, ``select_insight(insight_id)``,
 ``anomaly_model`` (source model), ``anomaly_table``, ``threshold_editors``,
 ``thresholds`` / ``set_thresholds(t)``, ``job`` (the shared AnalysisJob) and ``runner``;
-``chargeback`` (the Chargeback tab beside the cards, ``left_tabs``).
+``chargeback``, ``drift`` and ``forecast`` (the Chargeback, Drift and Forecast & budget tabs beside the cards,
+``left_tabs``); ``forecast_job`` (the window's one ForecastJob, shared with the Dashboard's time view).
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ from etl_desk.core.insights.base import AREAS
 from etl_desk.ui.insights.anomaly_table import fit_columns, make_anomaly_table
 from etl_desk.ui.insights.cards import AREA_TITLES, InsightCard
 from etl_desk.ui.insights.chargeback import ChargebackView
+from etl_desk.ui.insights.drift_view import DriftView
+from etl_desk.ui.insights.forecast_job import ForecastJob
+from etl_desk.ui.insights.forecast_tab import ForecastTab
 from etl_desk.ui.widgets.guard import Guard
 from etl_desk.ui.widgets.spec_form import FormField, SpecForm
 from etl_desk.ui.window.analysis_job import AnalysisJob, error_text
@@ -38,14 +42,19 @@ from etl_desk.ui.window.analysis_job import AnalysisJob, error_text
 class InsightsPage(QWidget):
     """Insight cards grouped by area, a sortable anomalies table and the anomaly thresholds.
 
-    *job*: the window's shared :class:`AnalysisJob` (one of its own when not given).
+    *job*: the window's shared :class:`AnalysisJob` (one of its own when not given); *forecast_job*: the
+    window's one :class:`ForecastJob` (the time view's; one of its own when not given).
     """
 
     analysisReady = Signal(object)  # the Analysis
     analysisFailed = Signal(str)
 
-    def __init__(self, state, job: AnalysisJob | None = None, parent=None):
+    def __init__(self, state, job: AnalysisJob | None = None, forecast_job: ForecastJob | None = None, parent=None):
         super().__init__(parent)
+        if forecast_job is None:  # a page on its own: its own forecast, run while its tab is on screen
+            forecast_job = ForecastJob(state, parent=self)
+            forecast_job.job.hold()
+        self.forecast_job = forecast_job
         self.setObjectName("insightsPage")
         self.state = state
         self.analysis = None
@@ -114,6 +123,15 @@ class InsightsPage(QWidget):
         self.left_tabs.addTab(self.chargeback, "Chargeback")
         self.left_tabs.setTabToolTip(1, "Cost, failed cost and runs by team tag, workspace, SKU, compute type, "
                                         "source or pipeline; untagged spend always shown")
+        # what is drifting and where the bill is heading: the same filtered runs, computed while on screen
+        self.drift = DriftView(self.state)
+        self.left_tabs.addTab(self.drift, "Drift")
+        self.left_tabs.setTabToolTip(2, "Pipelines whose cost per TB or duration per GB rises week after week, "
+                                        "with the extra spend so far and its annualised cost")
+        self.forecast = ForecastTab(self.forecast_job)
+        self.left_tabs.addTab(self.forecast, "Forecast && budget")
+        self.left_tabs.setTabToolTip(3, "The next 30 / 60 / 90 days' cost with 80 % and 95 % bands, the backtest's "
+                                        "coverage and the month against the budget (the time view's forecast)")
         split.addWidget(self.left_tabs)
 
         # right: anomalies, then their rules

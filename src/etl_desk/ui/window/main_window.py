@@ -231,7 +231,9 @@ class MainWindow(QMainWindow):
         from etl_desk.ui.insights.page import InsightsPage
         from etl_desk.ui.sources.page import SourcesPage
 
-        built = {"insights": InsightsPage(self.state, job=self.analysis_job),
+        # one forecast for the window: the time view owns it, the Insights page shows the same result
+        built = {"insights": InsightsPage(self.state, job=self.analysis_job,
+                                          forecast_job=self.dashboard.time_chart.forecast_job),
                  "business_case": BusinessCasePage(self.state, job=self.analysis_job, model=self.assumptions,
                                                    settings=self.settings),
                  "sources": SourcesPage(self.state)}
@@ -501,6 +503,7 @@ class MainWindow(QMainWindow):
         self.time_chart.forecast_job.cancel()
         if self._pages["insights"] is not None:  # pages built after the first paint
             self._pages["insights"].chargeback.job.runner.cancel()
+            self._pages["insights"].drift.job.runner.cancel()
             self._pages["business_case"].realisation.runner.cancel()
         if self.big is not None:
             self.big.close()
