@@ -107,7 +107,14 @@ class BudgetChart(QWidget):
                 self.budget_line.setValue(st.budget.amount_usd)
             self.summary.setText(message or (st.reason if st is not None else
                                              "Set a monthly budget above to see the month against it."))
+            # an empty month, not pyqtgraph's default range of an empty plot (it read -400..400 x0.001)
+            pi = self.plot.getPlotItem()
+            pi.setXRange(1, 31, padding=0.02)
+            top = st.budget.amount_usd * 1.1 if st is not None else 1.0
+            pi.setYRange(0, top, padding=0)
+            pi.getAxis("left").setStyle(showValues=st is not None)
             return
+        self.plot.getPlotItem().getAxis("left").setStyle(showValues=True)
         d = st.daily
         x = pd.to_datetime(d["day"]).dt.day.to_numpy(dtype=np.float64)
         act = d["actual"].to_numpy(float)
