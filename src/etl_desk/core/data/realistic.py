@@ -35,6 +35,10 @@ whole ones dropped at random (evenly over the period) until the rows fit. The
 same settings give byte-identical output. Each row's cost is exactly
 ``compute_hours x rate`` rounded to 4 decimals, so costs are reproducible.
 
+
+Size: one job, the realistic generator (settings, schedule, attempts, costs, frame: stages that share
+the per-pipeline arrays), ~670 lines; the extras (tags, drift, failure waves) are already in
+``realistic_extras``. Next cut: ``RealisticSettings`` and its validation into ``realistic_settings.py``.
 """
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ selection, as a rule) and the optional ``progress(fraction, text)`` /
 raises the project's ``Cancelled``. Queries run where the data lies; only their
 (small) results come back as pandas/NumPy. With an index (:mod:`.index`),
 answers the rollup cube can give come from it in milliseconds.
+
+Size: the Engine facade (~610 lines) is one job: every query the window and the CLI ask, with the
+same progress/cancel and memory-limit handling; the query definitions are in ``queries``, the index in
+``index``. Next cut: KPI assembly into ``engine/kpis.py``.
 """
 from __future__ import annotations
 
@@ -359,7 +363,6 @@ class Engine:
         report(0.0, "anomaly scores: volume fit")
         fit = self._fit(t, cancel)
         tr = Q.with_residual(t, self._small(fit[["key", "a", "b", "mean_gb"]], "etl_desk_fit"))
-        n_total = int(fit["n"].sum()) if len(fit) else 0
         exact = self._exact(self.count(rule) if not rule.is_all else self.n_runs)
         report(0.25, "anomaly scores: medians")
         med = self._median_of(tr, "r", exact, cancel).rename(columns={"value": "med"})

@@ -30,6 +30,10 @@ place when complete: a build that is killed or cancelled leaves no index that
 could be mistaken for a complete one (stale partial folders are removed by the
 next build). DuckDB runs the build within ``memory_limit``, spilling to the
 partial folder.
+
+Size: one job, the on-disk index (its stages, their manifest, reuse and atomic publish) in one
+place so a half-built index can never be published; ~500 lines. Next cut: the LOD pyramid stage into
+``index_pyramid.py``.
 """
 from __future__ import annotations
 

@@ -39,6 +39,11 @@ Rules
 
 Everything is vectorised (``np.bincount`` sums, pandas groupby medians); no
 Python loop runs per row. 1,000,000 runs take about 0.3 s.
+
+Size: one detector (~670 lines): the run rules share one per-pipeline baseline (medians, MADs,
+seasonal adjustment) computed once and freed rule by rule for memory; the rule settings are in
+``anomaly_rules`` and seasonality in ``seasonal``. Next cut: the pipeline-level rules (``GROUP_RULES``)
+into ``anomaly_groups.py``.
 """
 from __future__ import annotations
 

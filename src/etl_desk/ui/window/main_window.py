@@ -9,6 +9,10 @@ pages subscribe to the shared objects, so switching pages keeps the filter and t
 selection. Ctrl+1…4 move between pages; the generator panel opens beside any page
 (one click on "Generator"); the filter bar is above every page. Only the Dashboard
 page is built before the first paint; the others right after it.
+
+Size: the window shell (pages, status bar, persistence hooks, big-history switch) is ~530 lines;
+its helpers already live beside it (file_actions, export_actions, menus, persistence). Next cut: the
+status-bar work indicator into ``window/status.py``.
 """
 from __future__ import annotations
 
