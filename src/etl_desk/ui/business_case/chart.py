@@ -77,7 +77,7 @@ class CumulativeCostChart(QWidget):
         self.chart.setObjectName("cumulativeCostChart")
         pi = self.chart.getPlotItem()
         set_axis_label(pi, "bottom", "Months from the project start")
-        set_axis_label(pi, "left", "Cumulative cost (USD)")
+        set_axis_label(pi, "left", "Cumulative USD")  # short: the plot is ~130 px tall at 1366x768
         pi.showGrid(x=True, y=True, alpha=0.15)
         without_menus(pi)
         pi.hideButtons()
