@@ -247,3 +247,16 @@ def test_areas_severities_and_verdicts_are_enums():
     assert i.area == "cost" and json.dumps({"area": i.area}) == '{"area": "cost"}'
     with pytest.raises(ValueError, match="costs"):
         Insight("x", "costs", "info", "t", "h")
+
+
+def test_volume_extremes_headline_reads_like_a_report():
+    """Thousands separated and a vanishing p-value as "p < 0.001" (a 1M-run history read "3122 failures" and
+    "chi-square p = 0")."""
+    n = 10_000
+    gb = np.arange(1, n + 1, dtype=float)
+    i = np.arange(n)
+    failed = ((i < 2000) | (i >= 8000)) & (i % 2 == 0)  # 1,000 failures in each extreme fifth, none between
+    df = frame(n, gb=gb, status=np.where(failed, "Failed", "Success").tolist())
+    head = by_id(compute_insights(df))["case.volume_extremes"].headline
+    assert "1,000 failures among the smallest fifth" in head and "1,000 among the largest fifth" in head
+    assert "chi-square p < 0.001" in head and "p = 0)" not in head

@@ -67,13 +67,14 @@ def _case_study(ctx: _Ctx, vol: dict | None, dur: dict) -> list[Insight]:
         both = lo["Failed"] > 0 and hi["Failed"] > 0
         p = vol["bands"]["p"]
         verdict = "confirmed" if both else "refuted"
+        ptxt = f"p = {p:.3g}" if not math.isnan(p) and p >= 0.001 else "p < 0.001"  # as stats.py words it
         indep = ("" if math.isnan(p) else
                  (" Failure rates differ between volume bands more than chance would explain (chi-square "
-                  f"p = {p:.3g}), so volume matters." if p < ALPHA else
+                  f"{ptxt}), so volume matters." if p < ALPHA else
                   f" Failure rates do not differ between volume bands more than chance would explain (chi-square "
-                  f"p = {p:.3g}): failures are not tied to volume."))
-        head = (f"{'Confirmed' if both else 'Refuted'}: {int(lo['Failed'])} failures among the smallest fifth of runs "
-                f"(≤ {lo['To (GB)']:,.0f} GB, {lo['Failure rate (%)']:.1f} %) and {int(hi['Failed'])} among the "
+                  f"{ptxt}): failures are not tied to volume."))
+        head = (f"{'Confirmed' if both else 'Refuted'}: {int(lo['Failed']):,} failures among the smallest fifth of runs "
+                f"(≤ {lo['To (GB)']:,.0f} GB, {lo['Failure rate (%)']:.1f} %) and {int(hi['Failed']):,} among the "
                 f"largest fifth (≥ {hi['From (GB)']:,.0f} GB, {hi['Failure rate (%)']:.1f} %).{indep}")
         known = ~np.isnan(ctx.gb)
         band = vol["bands"]["band"]
