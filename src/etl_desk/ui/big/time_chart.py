@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from etl_desk.ui.dashboard.time_chart import TimeChart
+from etl_desk.ui.dashboard.time_chart import TimeChart, summary_text
 
 
 class BigTimeChart(TimeChart):
@@ -54,8 +54,6 @@ class BigTimeChart(TimeChart):
 
     def draw_timeline(self, t, unknown: int) -> None:
         """Draw *t* (a Timeline) as :meth:`TimeChart.refresh` draws the one it computes from the runs."""
-        from etl_desk.core import fmt
-
         self.timeline = self.date_axis.timeline = t
         x = np.arange(t.n, dtype=np.float64)
         self.items["failed"].setOpts(x=x, y0=0.0, height=t.failed, width=0.8)
@@ -70,18 +68,10 @@ class BigTimeChart(TimeChart):
         pi.setXRange(-0.6, max(t.n, 1) - 0.4, padding=0)
         pi.setYRange(0, top * 1.08, padding=0)
         unit = "day" if t.freq == "day" else "week"
-        note = f"; {fmt.count(unknown)} runs of unknown cost left out" if unknown else ""
         if unknown and not t.total.sum():
             self.summary.setText("Cost unknown for these runs: the source has no cost (nothing to draw)")
-        elif t.slope is None:
-            self.summary.setText(f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend{note}")
         else:
-            mean = float(t.total.mean())
-            rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
-            share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
-            sign = "+" if t.slope >= 0 else "−"
-            self.summary.setText(f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
-                                 f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
+            self.summary.setText(summary_text(t, unit, unknown))
 
     def _draw_selection(self) -> None:
         st, t = self.state, self.timeline

@@ -34,6 +34,19 @@ COLUMN_WIDTH = 0.8
 TREND_COLOR = "#6B4C9A"  # not a status colour: the trend is neither success nor failure
 
 
+def summary_text(t: Timeline, unit: str, unknown: int) -> str:
+    """The line above the time view: columns, failed share of the cost, least-squares trend, runs left out."""
+    note = f"; {fmt.count(unknown)} runs of unknown cost left out" if unknown else ""
+    if t.slope is None:
+        return f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend{note}"
+    mean = float(t.total.mean())
+    rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
+    share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
+    sign = "+" if t.slope >= 0 else "−"
+    return (f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
+            f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
+
+
 class DateAxis(pg.AxisItem):
     """Period numbers as dates (column i starts ``i`` days or weeks after the first)."""
 
@@ -200,16 +213,7 @@ class TimeChart(QWidget):
         if unknown and not t.n:
             self.summary.setText("Cost unknown for these runs: the source has no cost (nothing to draw)")
             return
-        note = f"; {fmt.count(unknown)} runs of unknown cost left out" if unknown else ""
-        if t.slope is None:
-            self.summary.setText(f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend{note}")
-        else:
-            mean = float(t.total.mean())
-            rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
-            share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
-            sign = "+" if t.slope >= 0 else "−"
-            self.summary.setText(f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
-                                 f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
+        self.summary.setText(summary_text(t, unit, unknown))
         self._draw_selection()
 
     def _fit_ranges(self) -> None:

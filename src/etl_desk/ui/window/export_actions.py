@@ -142,16 +142,7 @@ class ExportActions(QObject):
             progress(1.0)
             return WorkbookWritten(path, None)
 
-        dlg = QProgressDialog(f"Printing {os.path.basename(path)} with LibreOffice…", "Cancel", 0, 100, self.widget)
-        dlg.setObjectName("exportProgress")
-        dlg.setWindowTitle("Export report PDF")
-        dlg.setMinimumDuration(400)
-        dlg.setAutoClose(False)
-        dlg.setAutoReset(False)
-        dlg.canceled.connect(self.runner.cancel)
-        self._progress = dlg
-        self.status.emit(f"Exporting {path}…")
-        self.runner.start(work, "export")
+        self._start(work, path, f"Printing {os.path.basename(path)} with LibreOffice…", "Export report PDF")
 
     def _ask_rows_policy(self):
         """REFUSE when the runs fit one sheet; else the user's choice (None = cancelled)."""
@@ -199,9 +190,13 @@ class ExportActions(QObject):
                                   cancel=cancel, max_rows_policy=max_rows_policy)
             return WorkbookWritten(path, rep)
 
-        dlg = QProgressDialog(f"Writing {os.path.basename(path)}…", "Cancel", 0, 100, self.widget)
+        self._start(work, path, f"Writing {os.path.basename(path)}…", "Export workbook")
+
+    def _start(self, work, path: str, text: str, title: str) -> None:
+        """Run *work* on the export runner with a cancellable progress dialog (shown after 0.4 s)."""
+        dlg = QProgressDialog(text, "Cancel", 0, 100, self.widget)
         dlg.setObjectName("exportProgress")
-        dlg.setWindowTitle("Export workbook")
+        dlg.setWindowTitle(title)
         dlg.setMinimumDuration(400)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
