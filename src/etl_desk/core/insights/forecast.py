@@ -2,8 +2,8 @@
 
 Model (per series: all runs, and each pipeline)
     ``log(cost of the day + c)`` (c = 1 % of the mean day, so a day without runs is
-    defined) as an autoregression with exogenous regressors, fitted by statsmodels'
-    :class:`statsmodels.tsa.ar_model.AutoReg` (OLS) on the last ``FIT_WINDOW_DAYS`` (120)
+    defined) as an autoregression with exogenous regressors, the model of statsmodels'
+    :class:`statsmodels.tsa.ar_model.AutoReg` fitted as it fits it (OLS) on the last ``FIT_WINDOW_DAYS`` (120)
     days: one lag (yesterday's level, so a level that moves is followed), a constant and
     a linear trend (a drifting bill goes on drifting), day-of-week dummies (weekly seasonality)
     and dummies for the last three and first two calendar days of the month (monthly
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -48,7 +47,7 @@ __all__ = ["ForecastSettings", "Backtest", "Forecast", "ForecastResult", "foreca
 
 FORECAST_COLUMNS = ("day", "mean", "lo80", "hi80", "lo95", "hi95")
 METHOD = ("AutoReg(1) with trend on the last 120 days of log daily cost, day-of-week and month-end dummies "
-          "(statsmodels); "
+          "(OLS as statsmodels' AutoReg fits it); "
           "intervals from the model's out-of-sample errors at rolling origins (split conformal)")
 #: Fewer past k-day sums than this near k days: no band on a k-day total (its quantiles would be noise).
 MIN_PERIOD_ERRORS = 10
@@ -187,17 +186,28 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
 
 
 def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> np.ndarray:
-    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days)."""
-    # statsmodels takes ~0.5 s to import: only when a forecast is asked for, not at the window's start-up
-    from statsmodels.tsa.ar_model import AutoReg
+    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days).
 
+    The model of statsmodels' ``AutoReg(ly, lags=1, trend="ct", exog=_exog(days))``, fitted as it
+    fits it (OLS by the Moore-Penrose pseudo-inverse, :func:`numpy.linalg.pinv`) and forecast as its
+    ``predict`` does out of sample (each day's forecast is the next day's lag). Written out with
+    NumPy because importing statsmodels (and the SciPy modules it imports) added ~60 MB to the
+    window's memory (issue 15 item 8); tests/test_forecast.py checks it against statsmodels.
+    """
     if len(ly) > FIT_WINDOW_DAYS:
         ly, days = ly[-FIT_WINDOW_DAYS:], days[-FIT_WINDOW_DAYS:]
+    n = len(ly)
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = AutoReg(ly, lags=1, trend=_TREND, exog=_exog(days)).fit()
-        return np.asarray(res.predict(start=len(ly), end=len(ly) + h - 1, exog_oos=_exog(future)))
+    # regressors of day t (1-based): constant, trend t, yesterday's level, the calendar dummies
+    x = np.column_stack([np.ones(n - 1), np.arange(2, n + 1, dtype=np.float64), ly[:-1], _exog(days)[1:]])
+    beta = np.linalg.pinv(x) @ ly[1:]
+    calendar = _exog(future) @ beta[3:]
+    out = np.empty(h)
+    prev = float(ly[-1])
+    for j in range(h):
+        prev = beta[0] + beta[1] * (n + 1 + j) + beta[2] * prev + calendar[j]
+        out[j] = prev
+    return out
 
 
 def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: float, h: int, step: int,
