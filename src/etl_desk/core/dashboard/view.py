@@ -118,7 +118,7 @@ class Dataset:
         #: arrays views derive from this data set once (e.g. the table's columns), by name
         self.cache: dict[str, object] = {}
         codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
-        self.name_codes = codes.astype(np.int64, copy=False)
+        self.name_codes = codes.astype(_index_dtype(len(uniques)), copy=False)
         self.name_values = np.asarray(uniques, dtype=object)
 
         # computed here, where the data is built (off the UI thread), not on the first sort
@@ -132,8 +132,8 @@ class Dataset:
                 order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
             else:
                 order = np.argsort(self.run_id.astype(str).to_numpy(dtype=object), kind="stable")
-            rank = np.empty(self.n, dtype=np.int64)
-            rank[order] = np.arange(self.n)
+            rank = np.empty(self.n, dtype=_index_dtype(self.n))
+            rank[order] = np.arange(self.n, dtype=rank.dtype)
             return rank
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -146,8 +146,8 @@ class Dataset:
             order = np.argsort(nums, kind="stable")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             order = np.asarray(pc.sort_indices(arr))
-        rank = np.empty(self.n, dtype=np.int64)
-        rank[order] = np.arange(self.n)
+        rank = np.empty(self.n, dtype=_index_dtype(self.n))
+        rank[order] = np.arange(self.n, dtype=rank.dtype)
         return rank
 
     def run_id_at(self, i: int) -> str:
@@ -406,7 +406,7 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
         # ties keep run-ID order; descending flips the key only
         tie = ds.run_rank[rows]
         order = np.lexsort((tie, -keyvals if spec.descending else keyvals))
-        positions = rows[order]
+        positions = rows[order].astype(_index_dtype(ds.n), copy=False)
         bar_of_row = np.full(ds.n, -1, dtype=_index_dtype(ds.n))
         bar_of_row[positions] = np.arange(len(positions), dtype=bar_of_row.dtype)
         failed = ds.failed[positions]
