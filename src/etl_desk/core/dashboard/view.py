@@ -18,6 +18,7 @@ import pandas as pd
 
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED
+from etl_desk.core.data.times import datetime_ns
 
 METRICS = ("cost_usd", "data_processed_gb", "duration_min")
 METRIC_TITLES = {"cost_usd": "Cost (USD)", "data_processed_gb": "Data Processed (GB)",
@@ -104,7 +105,7 @@ class Dataset:
         self.run_id = df["run_id"].reset_index(drop=True)  # string Series, no per-row Python objects
         self.failed = (df["status"] == FAILED).to_numpy(dtype=bool)
         self.values = {m: df[m].to_numpy(dtype=np.float64) for m in METRICS}
-        self.start_ns = df["start_time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        self.start_ns = datetime_ns(df["start_time"]).view(np.int64)  # no copy
         src = df["source_system"]
         self.source_codes = src.cat.codes.to_numpy()
         self.source_names = list(src.cat.categories)

@@ -54,6 +54,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from etl_desk.core.data.schema import has_values
+from etl_desk.core.data.times import datetime_ns
 from etl_desk.core.insights.anomaly_rules import (GROUP_RULES, RULE_LABELS, RUN_RULES, AnomalyThresholds,
                                                   describe_rules)
 from etl_desk.core.insights.kpis import failed_mask
@@ -302,7 +303,7 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     dur = df["duration_min"].to_numpy(dtype=float, na_value=np.nan)
     cost = df["cost_usd"].to_numpy(dtype=float, na_value=np.nan)
     run_ids = df["run_id"]
-    start = df["start_time"].to_numpy(dtype="datetime64[ns]")
+    start = datetime_ns(df["start_time"])  # no copy
     use_vol = th.use_volume and has_values(df, "data_processed_gb")
     if use_vol:
         gb = df["data_processed_gb"].to_numpy(dtype=float, na_value=np.nan)
