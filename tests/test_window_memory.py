@@ -132,3 +132,44 @@ def test_filtered_and_sorted_per_run_view_has_the_same_bars_as_a_copy():
     assert list(v.bar_parts("cost_usd", 1, 2)[1]) == [4.0]
     assert v.value_max("cost_usd") == 5.0
     assert list(v.rows_of_bars([1])) == [False, False, True, False, False]
+
+
+def _text_runs() -> pd.DataFrame:
+    """Four runs whose text columns need cleaning: padded names, a blank state, a missing code."""
+    return pd.DataFrame({
+        "Job ID": ["r1", "r2", "r3", "r4"],
+        "Job Name": [" sap-fi ", "gis-map", "sap-fi", None],
+        "Start Time": pd.to_datetime(["2024-03-01 01:00", "2024-03-01 02:00", "2024-03-01 03:00",
+                                      "2024-03-01 04:00"]),
+        "Duration (min)": [10.0, 20.0, 30.0, 40.0],
+        "Job Status": ["Success", "Failed", "Success", "Success"],
+        "Result State": ["SUCCESS", "FAILED", "", "SUCCESS"],
+        "Termination Code": [None, "DRIVER_ERROR", None, None],
+        "Cost (USD)": [1.25, 2.50, 3.75, 5.00],
+    })
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_text_columns_load_dictionary_encoded_with_the_same_values(tmp_path, suffix):
+    from etl_desk.core.data.loaders import load_path
+    from etl_desk.core.data.schema import DICTIONARY_TEXT
+
+    path = tmp_path / f"runs{suffix}"
+    raw = _text_runs()
+    raw.to_parquet(path) if suffix == ".parquet" else raw.to_csv(path, index=False)
+    df = load_path(path)
+    for name in DICTIONARY_TEXT:
+        assert isinstance(df[name].dtype, pd.CategoricalDtype), name  # one code per run, each value once
+    # cleaned as text is: padding stripped, blank -> missing; missing never shown as a value
+    assert df["job_name"].tolist()[:3] == ["sap-fi", "gis-map", "sap-fi"] and pd.isna(df["job_name"].iloc[3])
+    assert list(df["job_name"].cat.categories) == ["gis-map", "sap-fi"]
+    assert df["result_state"].tolist()[:2] == ["SUCCESS", "FAILED"] and pd.isna(df["result_state"].iloc[2])
+    assert df["termination_code"].notna().tolist() == [False, True, False, False]
+    assert df["workspace_id"].isna().all()
+    # per pipeline, by hand: sap-fi $1.25 + $3.75 = $5.00 (2 runs), gis-map $2.50 (1 failed run)
+    ds = Dataset(df)
+    v = build_view(ds, ViewSpec(grouping="pipeline"))
+    got = dict(zip(v.labels(0, v.n_bars), zip(v.runs.tolist(), v.totals["cost_usd"].tolist(),
+                                              v.failed_runs.tolist())))
+    assert got == {"(no pipeline name)": (1, 5.0, 0), "gis-map": (1, 2.5, 1), "sap-fi": (2, 5.0, 0)}
+    assert ds.filter_mask(ViewFilter(text="SAP")).tolist() == [True, False, True, False]

@@ -35,6 +35,21 @@ GROUPINGS = {"run": "Per run", "pipeline": "Per pipeline", "day": "Per day", "we
 NO_NAME = "(no pipeline name)"
 
 
+def _name_codes(names: pd.Series) -> tuple[np.ndarray, list]:
+    """(code per run, pipeline names in sorted order): a missing name is :data:`NO_NAME`. A categorical
+    column (the canonical table's) is read from its codes, without a million strings."""
+    if not isinstance(names.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
+        return codes, list(uniques)
+    cats = [str(c) for c in names.cat.categories]
+    codes = names.cat.codes.to_numpy()
+    missing = bool((codes < 0).any())
+    values = sorted(cats + [NO_NAME]) if missing else sorted(cats)
+    pos = {v: i for i, v in enumerate(values)}
+    table = np.array([pos[c] for c in cats] + [pos.get(NO_NAME, -1)], dtype=np.int64)
+    return table[codes], values  # code -1 (missing) takes the table's last entry
+
+
 @dataclass(frozen=True)
 class ViewFilter:
     """Which runs the dashboard shows; every field ``None`` / empty means "no restriction".
@@ -118,7 +133,7 @@ class Dataset:
         self.single_attempt = "attempt" not in df.columns or bool((df["attempt"] == 1).all())
         #: arrays views derive from this data set once (e.g. the table's columns), by name
         self.cache: dict[str, object] = {}
-        codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
+        codes, uniques = _name_codes(names)
         self.name_codes = codes.astype(_index_dtype(len(uniques)), copy=False)
         self.name_values = np.asarray(uniques, dtype=object)
 

@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import chdtrc, ndtr
 
-# scipy.stats is imported only where a small sample needs its exact test (mann_whitney_volumes):
-# with the modules it pulls in, it added ~35 MB to the window's memory (issue 15 item 8)
+# SciPy is imported where a test needs it, not with the window's pages (scipy.special ~15 MB resident);
+# scipy.stats only where a small sample needs its exact test (mann_whitney_volumes): with the modules
+# it pulls in, it added ~35 MB to the window's memory (issue 15 item 8)
 
 #: Significance level used to turn a p-value into a yes/no sentence.
 ALPHA = 0.05
@@ -57,6 +57,8 @@ def chi_square_independence(table) -> dict:
     # Pearson's statistic against the counts expected under independence, as
     # scipy.stats.chi2_contingency(t, correction=False) computes it; p from the chi-square
     # survival function (scipy.special.chdtrc, what scipy.stats.chi2.sf evaluates)
+    from scipy.special import chdtrc
+
     expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum()
     chi2 = float(((t - expected) ** 2 / expected).sum())
     dof = (t.shape[0] - 1) * (t.shape[1] - 1)
@@ -124,6 +126,8 @@ def _mwu_asymptotic(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if sd == 0:
         return u1, 1.0
     z = (u - n1 * n2 / 2.0 - 0.5) / sd
+    from scipy.special import ndtr
+
     return u1, float(min(2.0 * ndtr(-z), 1.0))  # ndtr(-z): the normal survival function, scipy.stats.norm.sf
 
 
