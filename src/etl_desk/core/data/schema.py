@@ -226,6 +226,12 @@ def _clean_category(s: pd.Series, label: str) -> tuple[pd.Series, str | None]:
     return pd.Series(pd.Categorical.from_codes(table[codes], dtype=dtype), index=s.index, name=s.name), warning
 
 
+def _clean_dictionary_text(s: pd.Series, label: str) -> tuple[pd.Series, str | None]:
+    """:func:`_clean_text`, dictionary-encoded (:func:`dictionary_text`) on the same worker thread."""
+    out, warning = _clean_text(s, label)
+    return dictionary_text(out), warning
+
+
 #: Tables at least this long validate their independent columns on worker threads (Arrow
 #: and NumPy release the GIL); shorter ones are not worth the hand-off.
 PARALLEL_ROWS = 50_000
@@ -344,7 +350,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     status_job = (_later(parallel, _outcome_job, src[state_col], state_col == "outcome")
                   if state_col is not None else None)
     source_job = _later(parallel, _source_codes, src["source_system"]) if "source_system" in src.columns else None
-    text_jobs = {name: _later(parallel, _clean_text, src[name], LABELS[name])
+    text_jobs = {name: _later(parallel, _clean_dictionary_text, src[name], LABELS[name])
                  for name in ("job_name", "result_state", "termination_code", "workspace_id", "sku_name")
                  if name in src.columns}
     rid = src["run_id"]
@@ -487,7 +493,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
             if clipped:
                 report.add(clipped)
         else:
-            texts[name] = pd.Series(pd.NA, index=src.index, dtype="string")
+            texts[name] = missing_text(src.index)
     if "tags" in src.columns:
         tags, bad_tag = normalize_tags(src["tags"])
         if bad_tag is not None:
@@ -497,7 +503,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
             # a run is not dropped for its tags: it keeps its data and counts as untagged
             report.add(f"{msg} at row {int(rows[bad_tag])}: such runs count as untagged")
     else:
-        tags = pd.Series(pd.NA, index=src.index, dtype="string")
+        tags = missing_text(src.index)
 
     out = {
         "run_id": rid,
@@ -550,25 +556,17 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
 
 def dictionary_text(s: pd.Series) -> pd.Series:
     """Text column *s* as a categorical of its distinct values (:data:`DICTIONARY_TEXT`): categories
-    in code-point order, missing values missing. Encoded by Arrow from the text's own buffers."""
-    if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.is_monotonic_increasing \
-            and s.cat.categories.dtype == "string":
+    are text in code-point order (pandas sorts the distinct values), missing values stay missing."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.dtype == "string" \
+            and s.cat.categories.is_monotonic_increasing:
         return s
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    return (s if s.dtype == "string" else s.astype("string")).astype("category")
 
-    text = s.astype("string")
-    arr = pa.array(text.array)
-    enc = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).dictionary_encode()
-    order = np.asarray(pc.sort_indices(enc.dictionary))  # new position -> old code
-    remap = np.empty(len(order) + 1, dtype=np.int32)
-    remap[order] = np.arange(len(order), dtype=np.int32)
-    remap[-1] = -1  # missing
-    idx = enc.indices
-    codes = np.asarray(pc.fill_null(idx, -1) if idx.null_count else idx).astype(np.int32, copy=False)
-    cats = pd.Index(pd.array(enc.dictionary.take(pa.array(order)), dtype="string"))
-    out = pd.Categorical.from_codes(remap[codes], dtype=pd.CategoricalDtype(cats))
-    return pd.Series(out, index=s.index, name=s.name)
+
+def missing_text(index: pd.Index) -> pd.Series:
+    """A :data:`DICTIONARY_TEXT` column with no values (one int8 code per row; no text at all)."""
+    dtype = pd.CategoricalDtype(pd.Index(pd.array([], dtype="string")))
+    return pd.Series(pd.Categorical.from_codes(np.full(len(index), -1, dtype=np.int8), dtype=dtype), index=index)
 
 
 def dictionary_columns(df: pd.DataFrame) -> pd.DataFrame:
