@@ -96,6 +96,10 @@ def sizing_warnings(case: BusinessCase) -> dict[str, str]:
     """Options whose upkeep alone exceeds the spend they act on (they cannot pay back at this scale)."""
     out = {}
     for r in case.solutions:
+        if r.target_usd_per_year is None and r.target in targets():  # e.g. retries in a source without attempts
+            out[r.id] = (f"the {targets()[r.target].label.lower()} it acts on is unknown in this data: its "
+                         f"savings cannot be sized (counted as none)")
+            continue
         t = r.target_usd_per_year or 0.0
         if r.maintenance_year > t:
             out[r.id] = (f"upkeep {fmt.usd(r.maintenance_year, 0)} a year is more than the whole "
@@ -159,7 +163,8 @@ def _statement(case: BusinessCase, ranked: list[Result], sw: dict[str, Switching
         for r in ranked:
             s = sw[r.id]
             if s.target_needed_usd_per_year is not None:
-                today = f"today {fmt.usd(r.target_usd_per_year or 0, 0)}"
+                today = ("today unknown: not in this data" if r.target_usd_per_year is None
+                         else f"today {fmt.usd(r.target_usd_per_year, 0)}")
                 if r.target in ASSUMED and not case.baseline.confirmed(case.assumptions)[r.target]:
                     today += f" counted, {fmt.usd(case.assumed[r.target], 0)} assumed"
                 parts.append(f"{r.number}. {fmt.usd(s.target_needed_usd_per_year, 0)} a year of "

@@ -32,6 +32,7 @@ from etl_desk.core.business_case.model import BusinessCase
 from etl_desk.core.conventions import DAYS_PER_YEAR
 from etl_desk.core.data.schema import FAILED, has_values
 from etl_desk.core.errors import DataError
+from etl_desk.core.insights.kpis import attempt_known
 
 Z95 = 1.959963984540054
 #: Targets measured, in display order (``compute_cost`` is the total cost per TB).
@@ -165,7 +166,7 @@ def _measurable(df: pd.DataFrame, per_tb: bool, side: str, notes: list[str]) -> 
 def _daily(df: pd.DataFrame, per_tb: bool, anomaly_runs: pd.DataFrame | None) -> pd.DataFrame:
     cost = np.nan_to_num(df["cost_usd"].to_numpy(float, na_value=np.nan))
     failed = (df["status"].astype("object") == FAILED).to_numpy()
-    retry = df["attempt"].to_numpy(float, na_value=1.0) > 1 if "attempt" in df.columns else np.zeros(len(df), bool)
+    retry = attempt_known(df)[0] > 1  # unknown attempts: NaN > 1 is False (the target is left out then)
     on_demand = ~df["spot"].fillna(False).to_numpy(bool) if has_values(df, "spot") else np.ones(len(df), bool)
     x = (np.nan_to_num(df["data_processed_gb"].to_numpy(float, na_value=np.nan)) / 1000.0 if per_tb
          else np.ones(len(df)))
@@ -231,6 +232,14 @@ def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: Busin
     changes = []
     targets_here = [t for t in MEASURED_TARGETS if t != "anomaly_excess_cost" or
                     (before_anomaly_runs is not None and after_anomaly_runs is not None)]
+    # retries are measured only where every run records its attempt: a run of unknown attempt is
+    # not a first attempt, and a retry rate over part of the runs would be biased
+    no_attempt = {side: int((~attempt_known(d)[1]).sum()) for side, d in (("before", before), ("after", after))}
+    if any(no_attempt.values()):
+        targets_here.remove("retry_cost")
+        notes.append("retry cost not measured: " + "; ".join(
+            f"{k:,} of {len(d):,} runs {side} the go-live have no attempt recorded"
+            for (side, k), d in zip(no_attempt.items(), (before, after)) if k))
     for t in targets_here:
         rb, vb = _ratio(db, t)
         ra, va = _ratio(da, t)

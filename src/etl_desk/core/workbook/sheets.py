@@ -210,8 +210,10 @@ def write_kpis(ws, st: Styles, kpis: dict, data: DataRefs) -> None:
             note = (note + "; " if note else "") + "formula over the Data sheet"
         elif v is None:
             ws.write_string(r, 1, "n/a", st.text)
-            note = "No data-volume column in this source" if key == "cost_per_tb_usd" else \
-                "Cannot be computed from these runs"
+            note = ("No data-volume column in this source" if key == "cost_per_tb_usd" else
+                    "No attempt or retry column in this source: retries are unknown, not 0"
+                    if key in ("retry_runs", "retry_cost_usd") and kpis.get("retry_runs") is None else
+                    "Cannot be computed from these runs")
         elif unit == "datetime":
             write_value(ws, r, 1, pd.Timestamp(v), fmt)
         elif isinstance(v, str):
