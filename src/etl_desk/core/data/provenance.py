@@ -26,6 +26,7 @@ Schema (``"schema": "etl-desk.provenance/1"``)::
     left_out_total  int: rows left out over all files
     warnings        [str]: the load warnings
     notes           [str]: facts worth knowing (repairs read as attempts, ...)
+    skipped         [{"file", "why"}]: files of an opened folder that are not run data, not read
     reconciliation  null, or for system-table exports with billing usage (reasons and other_products
                     also carry "rows_by_file": {file: rows}):
                     {"period": {"start", "end"},
@@ -128,6 +129,7 @@ def build(df: pd.DataFrame, files: list[dict], report, opts) -> dict:
         "left_out_total": int(sum(f2["count"] for f in out_files for f2 in f["left_out"])),
         "warnings": list(report.warnings),
         "notes": list(report.notes),
+        "skipped": [dict(x) for x in getattr(report, "skipped", [])],
         "reconciliation": df.attrs.get("reconciliation"),
     }
 
@@ -142,6 +144,8 @@ def text_lines(prov: dict) -> list[str]:
             lines.append(f"    left out {e['count']:,}: {e['reason']}" + (f" (rows {ex})" if ex else ""))
         for col, how in f["read_as"].items():
             lines.append(f"    {col}: {how}")
+    for x in prov.get("skipped") or []:
+        lines.append(f"  Skipped {x['file']}: {x['why']}")
     for n in prov.get("notes") or []:
         lines.append(f"  Note: {n}")
     for p in prov.get("price_table") or []:

@@ -64,6 +64,14 @@ def write_sources_sheet(wb, st: Styles, provenance: dict | None, *, source: str 
     r = _left_out(ws, st, r + 1, provenance, name)
     r = _prices(ws, st, r + 1, provenance.get("price_table") or [])
     r = _reconciliation(ws, st, r + 1, provenance.get("reconciliation"), name)
+    skipped = provenance.get("skipped") or []
+    if skipped:  # files of the folder that are not run data
+        r = _heading(ws, st, r + 1, f"Files skipped, not run data ({len(skipped)})")
+        for x in skipped:
+            text = f"{name(x['file'])}: {x['why']}"
+            ws.merge_range(r, 0, r, len(_WIDTHS) - 1, text, st.wrap_plain)
+            ws.set_row(r, wrapped_height(text, sum(_WIDTHS)))
+            r += 1
     notes = list(provenance.get("notes") or []) + list(provenance.get("warnings") or [])
     if notes:
         r = _heading(ws, st, r + 1, "Notes and warnings")
