@@ -46,6 +46,8 @@ import math
 
 import pandas as pd
 
+from etl_desk.core import fmt
+
 SCHEMA = "etl-desk.provenance/1"
 
 BASIS_TEXT = {
@@ -157,7 +159,7 @@ def text_lines(prov: dict) -> list[str]:
         def money(x):
             return "unknown $" if x is None else f"${x:,.2f}"
         ju, at, un = rec["job_usage"], rec["attributed_to_runs"], rec["unattributed_job_spend"]
-        lines.append(f"  Reconciliation ({rec['period']['start']} to {rec['period']['end']}):")
+        lines.append(f"  Reconciliation ({fmt.from_to(rec['period']['start'], rec['period']['end'])}):")
         lines.append(f"    job usage in billing.usage     {ju['dbus']:>12,.3f} DBU  {money(ju['usd']):>14}")
         lines.append(f"    attributed to the runs         {at['dbus']:>12,.3f} DBU  {money(at['usd']):>14}")
         lines.append(f"    unattributed job spend         {un['dbus']:>12,.3f} DBU  {money(un['usd']):>14}")

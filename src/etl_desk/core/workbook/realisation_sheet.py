@@ -4,6 +4,7 @@ from __future__ import annotations
 from etl_desk.core.business_case.realisation import Realisation
 from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.workbook.formats import Styles, wrapped_height
+from etl_desk.core import fmt
 
 SHEET = "Benefits realisation"
 HEADS = ("Target", "Rate before", "Rate after", "Change", "95 % interval: from", "to", "Measured effect",
@@ -28,8 +29,8 @@ def write_realisation_sheet(wb, st: Styles, real: Realisation) -> None:
     ws.set_column(15, 15, 40)
     ws.write_string(0, 0, "Benefits realisation: measured after go-live, beside the projection", st.title)
     b, a = real.before, real.after
-    lines = [f"Before: {b.runs:,} runs, {b.first_start or '-'} to {b.last_end or '-'} ({b.span_days:,.1f} days). "
-             f"After: {a.runs:,} runs, {a.first_start or '-'} to {a.last_end or '-'} ({a.span_days:,.1f} days)"
+    lines = [f"Before: {b.runs:,} runs, {fmt.from_to(b.first_start or '-', b.last_end or '-')} ({b.span_days:,.1f} days). "
+             f"After: {a.runs:,} runs, {fmt.from_to(a.first_start or '-', a.last_end or '-')} ({a.span_days:,.1f} days)"
              + (f"; go-live {real.go_live}." if real.go_live else "."),
              real.method,
              f"On-demand share of cost: {real.on_demand_share[0]:.1%} before, {real.on_demand_share[1]:.1%} after."]

@@ -208,7 +208,7 @@ class SourcesPage(QWidget):
                     rows += [[f"   – {reason}", r2, _dbu(d2), _usd(u2)] for reason, r2, d2, u2 in rec.reasons]
             _fill(self.reconciliation_table, rows, numeric={1, 2, 3})
             self.reconciliation_table.setVisible(True)
-            period = f"Period {rec.period[0] or '?'} to {rec.period[1] or '?'}. " if any(rec.period) else ""
+            period = f"Period {fmt.from_to(rec.period[0] or '?', rec.period[1] or '?')}. " if any(rec.period) else ""
             notes = [n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in rec.notes]
             self.reconciliation_note.setText(period + " ".join(notes))
         self.splitter.setVisible(p.recorded)  # without a record there is nothing to tabulate
