@@ -99,6 +99,8 @@ class Realisation:
     go_live: str | None = None
     method: str = ""
     notes: list[str] = field(default_factory=list)
+    #: what was measured, in words: the go-live split or the "after" file, and the files read
+    measured: str = ""
 
     def change(self, target: str) -> MeasuredChange:
         """The :class:`MeasuredChange` of *target* (a :data:`MEASURED_TARGETS` key).
@@ -201,13 +203,15 @@ def _period(df: pd.DataFrame, volume: float) -> Period:
 def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: BusinessCase | None = None, *,
                           before_anomaly_runs: pd.DataFrame | None = None,
                           after_anomaly_runs: pd.DataFrame | None = None,
-                          data_coverage: float | None = None, go_live: str | _dt.date | None = None) -> Realisation:
+                          data_coverage: float | None = None, go_live: str | _dt.date | None = None,
+                          measured: str = "") -> Realisation:
     """Measured change of each target between *before* and *after* (canonical tables), beside *case*'s projection.
 
     *case*: the business case of the before period (projection; optional). The anomaly
     excess is measured only when both periods' ``Baseline.anomaly_runs`` are given.
     *data_coverage* defaults to the case's (else 1). Raises :class:`DataError` when a
-    period has no runs or no volume to normalise by.
+    period has no runs or no volume to normalise by. *measured*: what was compared, in words
+    (the go-live split or the files), kept for the reports.
     """
     if not len(before) or not len(after):
         raise DataError("realised savings need runs before and after the go-live")
@@ -267,4 +271,4 @@ def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: Busin
               f"{'TB' if per_tb else 'runs'} a year ({volume_year:,.1f}, data coverage {cov:g}).")
     return Realisation(before=pb, after=pa, per="TB" if per_tb else "run", changes=changes, on_demand_share=share,
                        go_live=None if go_live is None else str(pd.Timestamp(go_live).date()), method=method,
-                       notes=notes)
+                       notes=notes, measured=measured)
