@@ -62,7 +62,7 @@ def test_opening_and_drawing_a_file_does_not_import_statsmodels_or_scipy_stats(t
     assert got["modules"] == []
 
 
-@pytest.mark.parametrize("days", [40, 90, 200])
+@pytest.mark.parametrize("days", [12, 40, 90, 200])
 def test_forecast_model_is_statsmodels_autoreg(days):
     from statsmodels.tsa.ar_model import AutoReg
 
@@ -72,11 +72,16 @@ def test_forecast_model_is_statsmodels_autoreg(days):
     ly = (5.0 + 0.002 * np.arange(days) + 0.3 * (idx.day_of_week.to_numpy() == 0)
           + 0.2 * (idx.days_in_month - idx.day == 0) + rng.normal(0, 0.05, days))
     h = 30
-    got = forecast._fit_predict(ly, idx, h)
+    got, why = forecast._fit_predict(ly, idx, h)
     w = min(days, forecast.FIT_WINDOW_DAYS)
-    ref = AutoReg(ly[-w:], lags=1, trend="ct", exog=forecast._exog(idx[-w:])).fit()
+    # the same design (12 days: no month-end among them, so those dummies are left out)
+    mask, trend, why_ref = forecast._design(ly[-w:], idx[-w:])
+    assert why == why_ref and (why is None) == (days >= 40)
     future = pd.date_range(idx[-1] + pd.Timedelta(days=1), periods=h, freq="D")
-    want = np.asarray(ref.predict(start=w, end=w + h - 1, exog_oos=forecast._exog(future)))
+    ex = None if mask is None else forecast._exog(idx[-w:])[:, mask]
+    oos = None if mask is None else forecast._exog(future)[:, mask]
+    ref = AutoReg(ly[-w:], lags=1, trend="ct" if trend else "c", exog=ex).fit()
+    want = np.asarray(ref.predict(start=w, end=w + h - 1, exog_oos=oos))
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 

@@ -9,6 +9,11 @@ Model (per series: all runs, and each pipeline)
     and dummies for the last three and first two calendar days of the month (monthly
     seasonality: the month-end close). Hyndman & Athanasopoulos, *Forecasting: Principles
     and Practice* (3rd ed.), ch. 7 (regressors, dummies) and 9 (autoregression).
+    The design is checked before each fit: a dummy that never occurs in the fitted days is left
+    out, and a history too short or too flat to identify the full model gets a simpler one (no
+    dummies, then no trend; a flat history is its own level), said in ``Forecast.method``. So the
+    fit never meets a rank-deficient design, and no warning filter is needed (``warnings.catch_warnings``
+    swaps the process-wide filter list: not safe on the worker threads this runs on).
 
 Intervals
     The model's own intervals assume its errors are all there is; on job-run costs (level
@@ -185,29 +190,71 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     return s, notes
 
 
-def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> np.ndarray:
-    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days).
+#: What the fitted model was, when the history could not identify the full one (method texts).
+_SIMPLER = {
+    "no_dummies": "the calendar dummies that never occur in the fitted days were left out",
+    "no_calendar": "without calendar dummies (too few days to tell them apart)",
+    "no_trend": "without calendar dummies or trend (too few distinct days)",
+    "flat": "a flat history: the forecast is its last level",
+}
 
-    The model of statsmodels' ``AutoReg(ly, lags=1, trend="ct", exog=_exog(days))``, fitted as it
-    fits it (OLS by the Moore-Penrose pseudo-inverse, :func:`numpy.linalg.pinv`) and forecast as its
-    ``predict`` does out of sample (each day's forecast is the next day's lag). Written out with
-    NumPy because importing statsmodels (and the SciPy modules it imports) added ~60 MB to the
-    window's memory (issue 15 item 8); tests/test_forecast.py checks it against statsmodels.
+
+def _design(ly: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray | None, bool, str | None]:
+    """Which calendar dummies to fit (a mask over :func:`_exog`'s columns; None: none), whether to fit
+    a trend, and what was simplified (a :data:`_SIMPLER` key; None: the full model).
+
+    Checked before fitting, so the least-squares design is never rank-deficient (statsmodels'
+    ``SingularMatrixWarning``, same test: ``numpy.linalg.matrix_rank``): a dummy that is 0 on every
+    fitted day (a 28-day window without a month-end) is dropped; if the design is still short of
+    full rank (a constant history makes the lag equal the constant), the calendar dummies go, then
+    the trend; a flat history is its own level.
+    """
+    if np.ptp(ly) == 0:
+        return None, False, "flat"
+    ex = _exog(days)[1:]  # AutoReg(1) fits rows 1..n-1
+    used = ex.any(axis=0)
+    const, trend, lag = np.ones(len(ly) - 1), np.arange(1.0, len(ly)), ly[:-1]
+    for mask, with_trend, why in ((used, True, None if used.all() else "no_dummies"),
+                                  (None, True, "no_calendar"), (None, False, "no_trend")):
+        cols = [const] + ([trend] if with_trend else []) + [lag]
+        x = np.column_stack(cols + ([ex[:, mask]] if mask is not None and mask.any() else []))
+        if x.shape[0] > x.shape[1] and np.linalg.matrix_rank(x) == x.shape[1]:
+            return (mask if mask is not None and mask.any() else None), with_trend, why
+    return None, False, "flat"
+
+
+def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> tuple[np.ndarray, str | None]:
+    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days),
+    and what was simplified (None: the full model; see :func:`_design`).
+
+    The model of statsmodels' ``AutoReg(ly, lags=1, trend="ct" (or "c"), exog=<the dummies _design
+    keeps>)``, fitted as it fits it (OLS by the Moore-Penrose pseudo-inverse, :func:`numpy.linalg.pinv`)
+    and forecast as its ``predict`` does out of sample (each day's forecast is the next day's lag).
+    Written out with NumPy because importing statsmodels (and the SciPy modules it imports) added
+    ~60 MB to the window's memory (issue 15 item 8); tests/test_window_memory.py checks it against
+    statsmodels.
     """
     if len(ly) > FIT_WINDOW_DAYS:
         ly, days = ly[-FIT_WINDOW_DAYS:], days[-FIT_WINDOW_DAYS:]
     n = len(ly)
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
-    # regressors of day t (1-based): constant, trend t, yesterday's level, the calendar dummies
-    x = np.column_stack([np.ones(n - 1), np.arange(2, n + 1, dtype=np.float64), ly[:-1], _exog(days)[1:]])
-    beta = np.linalg.pinv(x) @ ly[1:]
-    calendar = _exog(future) @ beta[3:]
+    mask, trend, why = _design(ly, days)
+    if why == "flat":
+        return np.full(h, ly[-1]), why
+    # regressors of day t (1-based, days 2..n are fitted): constant, [trend t], yesterday's level, [dummies]
+    cols = [np.ones(n - 1)] + ([np.arange(2, n + 1, dtype=np.float64)] if trend else []) + [ly[:-1]]
+    if mask is not None:
+        cols.append(_exog(days)[1:, mask])
+    beta = np.linalg.pinv(np.column_stack(cols)) @ ly[1:]
+    slope = beta[1] if trend else 0.0
+    phi = beta[2] if trend else beta[1]
+    calendar = _exog(future)[:, mask] @ beta[3 if trend else 2:] if mask is not None else np.zeros(h)
     out = np.empty(h)
     prev = float(ly[-1])
     for j in range(h):
-        prev = beta[0] + beta[1] * (n + 1 + j) + beta[2] * prev + calendar[j]
+        prev = beta[0] + slope * (n + 1 + j) + phi * prev + calendar[j]
         out[j] = prev
-    return out
+    return out, why
 
 
 def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: float, h: int, step: int,
@@ -220,7 +267,7 @@ def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: flo
         if cancel is not None and cancel():
             raise Cancelled("forecast cancelled")
         hh = min(h, n - o)
-        pred = _fit_predict(ly[:o], days[:o], hh)
+        pred, _ = _fit_predict(ly[:o], days[:o], hh)
         fc = np.cumsum(np.maximum(np.exp(pred) - c, 0.0))
         act = np.cumsum(y[o:o + hh])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -296,7 +343,7 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     for o in (range(bt_start, n - 6, 7) if bt_days and cal_h else ()):
         if cancel is not None and cancel():
             raise Cancelled("forecast cancelled")
-        pred = _fit_predict(ly[:o], days[:o], 7)
+        pred, _ = _fit_predict(ly[:o], days[:o], 7)
         for j in range(7):
             actual = ly[o + j]
             lo80, hi80 = pred[j] + error_quantile(cal_h, j + 1, 0.10), pred[j] + error_quantile(cal_h, j + 1, 0.90)
@@ -310,7 +357,7 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
                   coverage95=inside95 / total if total else None, mape=float(np.mean(ape)) if ape else None)
     # the forecast itself: intervals from every error seen (the backtest period included)
     all_h, all_k = _pool(origins, n)
-    pred = _fit_predict(ly, days, h)
+    pred, simpler = _fit_predict(ly, days, h)
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
     frame = pd.DataFrame({"day": future, "mean": np.maximum(np.exp(pred) - c, 0.0)})
     for col, q in _Q.items():
@@ -320,8 +367,9 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     frame["hi80"] = np.maximum(frame["hi80"], frame["mean"])
     frame["lo95"] = np.minimum(frame["lo95"], frame["lo80"])
     frame["hi95"] = np.maximum(frame["hi95"], frame["hi80"])
+    method = METHOD if simpler is None else f"{METHOD}; this history: {_SIMPLER[simpler]}"
     return Forecast(scope=scope, history=pd.DataFrame({"day": days, "cost_usd": yv}), frame=frame, backtest=bt,
-                    notes=notes, log_errors=all_h, sum_errors=all_k)
+                    method=method, notes=notes, log_errors=all_h, sum_errors=all_k)
 
 
 def forecast_costs(df: pd.DataFrame, settings: ForecastSettings | None = None, *, by_pipeline: bool = True,
