@@ -84,6 +84,10 @@ def empty_anomalies() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- group statistics
 
+#: Rows per block where a per-run array is computed block by block (robust_z)
+_BLOCK = 1 << 16
+
+
 def _gsum(codes: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
     return np.bincount(codes, weights=w, minlength=k)
 
@@ -110,9 +114,14 @@ def robust_z(values: np.ndarray, codes: np.ndarray, k: int, base: np.ndarray, mi
     mad = group_median(np.abs(vb - med[cb]), cb, k)
     spread = np.maximum(_MAD_TO_SD * mad, min_spread)
     cnt = np.bincount(cb, minlength=k)
+    z = np.empty(len(values), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = values - med[codes]
-        z /= spread[codes]  # in place: the same numbers as (values - med) / spread, one 1M-run array fewer
+        # (values - median) / spread, the same numbers, block by block: the per-run median and spread
+        # are never whole 1M-run arrays beside z (peak memory, issue 15 item 8)
+        for i in range(0, len(values), _BLOCK):
+            c = codes[i:i + _BLOCK]
+            np.subtract(values[i:i + _BLOCK], med[c], out=z[i:i + _BLOCK])
+            z[i:i + _BLOCK] /= spread[c]
     return z, med, spread, cnt
 
 
@@ -345,12 +354,12 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         if season is not None:
             key = (id(gcodes), "season")
             if key not in cells:
-                cells[key] = gcodes * N_CLASSES + season
+                cells[key] = (gcodes * N_CLASSES + season).astype(np.int32)  # a few thousand cells
             adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[cells[key]]
         if week is not None:  # the level of the pipeline that week (after its seasons), shrunk by its noise
             key = (id(gcodes), "week")
             if key not in cells:
-                cells[key] = gcodes * n_weeks + week
+                cells[key] = (gcodes * n_weeks + week).astype(np.int32)  # pipelines x weeks cells
             adj += season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
                                      n_classes=n_weeks)[cells[key]]
         z, med, _, _ = robust_z(resid - adj, gcodes, gk, base, th.min_spread)

@@ -177,7 +177,10 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
                      "only the known cost.")
     if not known.any():
         return pd.Series(dtype=float), notes + ["No known cost: no forecast."]
-    s = pd.Series(cost[known]).groupby(day.to_numpy()[known]).sum()
+    if known.all():  # the usual case: the columns as they are, not 1M-run copies (issue 15 item 8)
+        s = pd.Series(cost).groupby(day.to_numpy()).sum()
+    else:
+        s = pd.Series(cost[known]).groupby(day.to_numpy()[known]).sum()
     idx = pd.date_range(s.index.min(), s.index.max(), freq="D")
     s = s.reindex(idx, fill_value=0.0)
     runs = day.value_counts().reindex(idx, fill_value=0)
