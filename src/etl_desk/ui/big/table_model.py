@@ -4,9 +4,9 @@ Grouped views show their (few) bars as the Dashboard's table does. Per run, the 
 holds only the pages it has read (:data:`~etl_desk.ui.big.state.PAGE_ROWS` runs each):
 a cell of a page not read yet shows "…" and asks for its page. In run-ID order without a
 filter, the page comes from the index's run-ordered file on the UI thread (one row-group
-read, ~13 ms at 100M runs); otherwise a worker asks the engine -- by key after the page
-before it when that one is known (keyset: as fast at row 50,000,000 as at row 0), else
-by position -- and the rows appear when it answers.
+read, ~13 ms at 100M runs, no query); otherwise the scan lane asks the engine -- by key after
+the page before it when that one is known (keyset: as fast at row 50,000,000 as at row 0),
+else by position -- and the rows appear when it answers.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pandas as pd
 from PySide6.QtCore import QModelIndex, Qt
 
 from etl_desk.core.data.schema import LABELS
+from etl_desk.core.engine.engine import Page
+from etl_desk.ui.big.run_rows import index_page
 from etl_desk.ui.big.state import PAGE_ROWS, RunView
 from etl_desk.ui.dashboard.table_model import GROUP_COLUMNS, RunTableModel
 
@@ -95,9 +97,8 @@ class BigTableModel(RunTableModel):
             return
         st = self.state
         if self._fast():
-            with st.timed("table page"):
-                self._store(p, st.engine.page("run_id", n=PAGE_ROWS, descending=st.spec.descending,
-                                              at=p * PAGE_ROWS))
+            rows = index_page(st.index, p * PAGE_ROWS, PAGE_ROWS, st.spec.descending)
+            self._store(p, Page(rows, None))
             return
         if p in self._wanted:
             self._wanted.remove(p)
@@ -106,7 +107,11 @@ class BigTableModel(RunTableModel):
         self._next()
 
     def _next(self) -> None:
-        if self._fetching is not None or not self._wanted:
+        table = self.state.runners.get("table")
+        if self._fetching is not None and table is not None and table.busy:
+            return  # one page at a time (a fetch dropped by a newer filter does not hold the next one up)
+        self._fetching = None
+        if not self._wanted:
             return
         p = self._wanted.pop(0)
         st, spec, rule = self.state, self.state.spec, self.state.rule
@@ -126,7 +131,7 @@ class BigTableModel(RunTableModel):
                 self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.columnCount() - 1))
             self._next()
 
-        st.in_worker("table", fetch, done)
+        st.ask("table", fetch, done, lane="scan")
 
     def _store(self, p: int, page) -> None:
         self.page_fetches += 1
