@@ -1,0 +1,100 @@
+"""The big-history window after the index, timed the way a user meets it: from the action to the new state painted.
+
+Run by :mod:`benchmarks.bench_engine` (row 4b) as ``--worker window PATH CACHE THRESHOLD`` in a fresh
+process: the real :class:`MainWindow` at 1366x768 (offscreen), the history opened from the
+filter bar's own entry point (``open_file``) with its index already built in *CACHE* (found and
+reused), then each action is done through the widgets a user touches -- the filter bar's source
+combo and status check boxes, the charts' job-axis range (a zoom step), the run table's scroll
+position -- and timed until the window has painted the answer: Qt's events processed until no
+engine query is under way, then ``grab()`` of the whole window (which paints every widget on it;
+the cost of one such paint with nothing changed is reported as ``idle_paint_ms``).
+
+Figures are milliseconds, the largest of each kind (``*_max_ms``) and all of them (``*_ms``).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+
+def _app_window(threshold: int):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("ETL_DESK_NO_DIALOGS", "1")
+    # a settings file of its own: the user's recent files, layout and threshold stay untouched
+    os.environ["ETL_DESK_SETTINGS"] = os.path.join(tempfile.mkdtemp(prefix="etl-desk-bench-settings-"), "s.ini")
+    from etl_desk.ui import settings as keys
+    from etl_desk.ui.window.app import ensure_app, make_settings
+    from etl_desk.ui.window.main_window import MainWindow
+
+    app = ensure_app()
+    win = MainWindow(settings=make_settings())
+    win.settings.set(keys.BIG_HISTORY_RUNS, int(threshold))
+    win.resize(1366, 768)
+    win.show()
+    return app, win
+
+
+def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
+    os.environ["ETL_DESK_INDEX_DIR"] = str(cache)
+    app, win = _app_window(int(threshold))
+    t0 = time.perf_counter()
+    win.open_file(str(path))
+    st = None
+
+    def settle(timeout: float = 300.0) -> None:
+        t = time.perf_counter()
+        app.processEvents()
+        while st is None or st.pending() or st.dataset is None:
+            app.processEvents()
+            time.sleep(0.001)
+            if time.perf_counter() - t > timeout:
+                raise TimeoutError("the window did not settle")
+        app.processEvents()
+        win.grab()
+
+    while not (win.big_active and win.big.state.stage == "complete"):
+        app.processEvents()
+        time.sleep(0.002)
+        if time.perf_counter() - t0 > 600:
+            raise TimeoutError("the index was not found or built")
+    st = win.big.state
+    settle()
+    out: dict = {"first_view_ms": (time.perf_counter() - t0) * 1000, "runs": st.dataset.n}
+    page, fb = win.big.dashboard, win.big.filter_bar
+
+    def timed(kind: str, action) -> None:
+        t = time.perf_counter()
+        action()
+        settle()
+        out.setdefault(f"{kind}_ms", []).append((time.perf_counter() - t) * 1000)
+
+    for _ in range(3):
+        timed("idle_paint", lambda: None)
+    sap = fb.source.findText("SAP")
+    for _ in range(2):  # per day (the first screen): a source, then failed runs only, then back
+        timed("filter_change", lambda: fb.source.setCurrentIndex(sap))
+        timed("filter_change", lambda: fb.success.setChecked(False))
+        timed("filter_change", lambda: fb.success.setChecked(True))
+        timed("filter_change", lambda: fb.source.setCurrentIndex(0))
+    fb.grouping.setCurrentIndex(fb.grouping.findData("run"))
+    settle()
+    page.zoom_out()
+    settle()
+    cost, n = page.charts["cost_usd"], st.view.n_bars
+    lo, hi = 0, n
+    for _ in range(12):  # zoom in around the middle, halving the range each step (three charts a step)
+        mid = (lo + hi) // 2
+        lo, hi = mid - (hi - lo) // 4, mid + (hi - lo) // 4
+        timed("zoom_step", lambda: cost.vb.setYRange(lo - 0.5, hi - 0.5, padding=0))
+    model = page.table_model
+    for r in (n // 2, n - 300, 1_000, n // 3):  # a jump of the scroll bar, then the page after it
+        timed("table_page", lambda: page.table.scrollTo(model.index(r, 1)))
+        timed("table_page", lambda: page.table.scrollTo(model.index(r + 250, 1)))
+    timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(sap))
+    timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(0))
+    for k in [k for k in out if k.endswith("_ms") and isinstance(out[k], list)]:
+        out[k.replace("_ms", "_max_ms")] = max(out[k])
+    out["timings_s"] = dict(st.timings)
+    win.close()
+    return out
