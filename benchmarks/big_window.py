@@ -10,6 +10,8 @@ engine query is under way (the event loop paints the widgets that changed, as on
 ``*_ms``; and after a ``grab()`` of the whole window as well (every widget painted once more,
 changed or not): ``*_grab_ms``. ``idle_paint_grab_ms``: that grab with nothing changed.
 
+``first_view_ms``: from the index handed to the window (found on disk) to the dashboard painted;
+``open_to_view_ms``: from ``open_file`` (imports of the engine, its connection, finding the index).
 Figures are milliseconds, the largest of each kind (``*_max_ms``) and all of them (lists).
 """
 from __future__ import annotations
@@ -42,6 +44,8 @@ def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
     t0 = time.perf_counter()
     win.open_file(str(path))
     st = None
+    ready: list[float] = []  # when the index (found on disk) was handed to the window
+    win.big.state.stageChanged.connect(lambda stage: ready.append(time.perf_counter()))
 
     def settle(timeout: float = 300.0) -> float:
         """Process Qt's events (which paints what changed) until no query is under way; then grab the whole
@@ -64,8 +68,9 @@ def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
         if time.perf_counter() - t0 > 600:
             raise TimeoutError("the index was not found or built")
     st = win.big.state
-    settle()
-    out: dict = {"first_view_ms": (time.perf_counter() - t0) * 1000, "runs": st.dataset.n}
+    painted = settle()
+    out: dict = {"open_to_view_ms": (painted - t0) * 1000, "first_view_ms": (painted - ready[0]) * 1000,
+                 "runs": st.dataset.n}
     page, fb = win.big.dashboard, win.big.filter_bar
 
     def timed(kind: str, action) -> None:
@@ -97,8 +102,11 @@ def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
     for r in (n // 2, n - 300, 1_000, n // 3):  # a jump of the scroll bar, then the page after it
         timed("table_page", lambda: page.table.scrollTo(model.index(r, 1)))
         timed("table_page", lambda: page.table.scrollTo(model.index(r + 250, 1)))
-    timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(sap))
-    timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(0))
+    try:  # a filter the pyramid does not hold: the charts' rows and the table page scan the runs
+        timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(sap))
+        timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(0))
+    except TimeoutError:
+        out.setdefault("filter_change_per_run_ms", []).append(float("inf"))
     for k in [k for k in out if k.endswith("_ms") and isinstance(out[k], list)]:
         out[k[:-3] + "_max_ms"] = max(out[k])
     out["timings_s"] = dict(st.timings)

@@ -67,6 +67,9 @@ class BigDashboardPage(QMainWindow):
         self.table_dock = self._dock("Runs", "bigTableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.time_dock, self.table_dock, Qt.Orientation.Horizontal)
         self.table_link = _TableLink(state, self.table, self.table_model, self)
+        # a new filter, sort or grouping starts the runs at the top: the position the user had scrolled to is
+        # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
+        self.table_model.modelReset.connect(self.table.scrollToTop)
         self._stage_text = STAGE_TEXT["none"]
         self._work_text = ""
         state.stageChanged.connect(self._on_stage)
