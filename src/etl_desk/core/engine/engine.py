@@ -13,7 +13,7 @@ raises the project's ``Cancelled``. Queries run where the data lies; only their
 (small) results come back as pandas/NumPy. With an index (:mod:`.index`),
 answers the rollup cube can give come from it in milliseconds.
 
-Size: the Engine facade (~610 lines) is one job: every query the window and the CLI ask, with the
+Size: the Engine facade (~650 lines) is one job: every query the window and the CLI ask, with the
 same progress/cancel and memory-limit handling; the query definitions are in ``queries``, the index in
 ``index``. Next cut: KPI assembly into ``engine/kpis.py``.
 """
