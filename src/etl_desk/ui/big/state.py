@@ -260,10 +260,10 @@ class BigState(RequestsMixin, RunRowsMixin, SelectionMixin, QObject):
             return
         self._gen += 1
         self.cancel_queries()
-        self.note.emit("")
         self._rows.clear()
         self._rows_wanted = None
         self._sel_bars = self._sel_count = None
+        self.note.emit("")  # the page's note line asks for the selection's count within the new filter
         rule = self.rule
         self._build_view(rule)
         if kpis:
