@@ -430,6 +430,8 @@ def window_rows(d: Path, cache: Path, big: int, quick: bool) -> list[dict]:
             "is under way and the event loop painted what changed; with a grab of the whole window after: "
             "filter {filter_change_grab_max_ms:.0f} / zoom {zoom_step_grab_max_ms:.0f} / page "
             "{table_page_grab_max_ms:.0f} ms (one grab with nothing changed {idle_paint_grab_max_ms:.0f} ms); "
+            "UI thread busy at most filter {filter_change_ui_busy_max_ms:.0f} / zoom {zoom_step_ui_busy_max_ms:.0f} / "
+            "page {table_page_ui_busy_max_ms:.0f} ms at a stretch; "
             "from open_file (engine imports, connection, index found) to the first view "
             "{open_to_view_ms:.0f} ms; whole process peak {peak:.0f} MB").format(peak=m["peak_mb"], **r)
     out = []

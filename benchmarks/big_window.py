@@ -10,6 +10,8 @@ engine query is under way (the event loop paints the widgets that changed, as on
 ``*_ms``; and after a ``grab()`` of the whole window as well (every widget painted once more,
 changed or not): ``*_grab_ms``. ``idle_paint_grab_ms``: that grab with nothing changed.
 
+``*_ui_busy_ms``: the longest the UI thread went without serving its event loop meanwhile (a 5 ms timer's
+largest gap, from the action to the paint): how long the window was frozen.
 ``first_view_ms``: from the index handed to the window (found on disk) to the dashboard painted;
 ``open_to_view_ms``: from ``open_file`` (imports of the engine, its connection, finding the index).
 Figures are milliseconds, the largest of each kind (``*_max_ms``) and all of them (lists).
@@ -92,12 +94,24 @@ def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
                  "runs": st.dataset.n}
     page, fb = win.big.dashboard, win.big.filter_bar
 
+    from PySide6.QtCore import QTimer
+
+    beats: list[float] = []  # a 5 ms timer's ticks: the longest gap is how long the UI thread was busy
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(lambda: beats.append(time.perf_counter()))
+
     def timed(kind: str, action) -> None:
+        beats.clear()
+        beat.start()
         t = time.perf_counter()
         action()
         painted = settle()
+        beat.stop()
         out.setdefault(f"{kind}_ms", []).append((painted - t) * 1000)
         out.setdefault(f"{kind}_grab_ms", []).append((time.perf_counter() - t) * 1000)
+        ticks = [t, *beats, painted]
+        out.setdefault(f"{kind}_ui_busy_ms", []).append(max(b - a for a, b in zip(ticks, ticks[1:])) * 1000)
 
     for _ in range(3):
         timed("idle_paint", lambda: None)
