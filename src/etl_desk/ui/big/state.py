@@ -286,16 +286,12 @@ class BigState(RequestsMixin, RunRowsMixin, SelectionMixin, QObject):
             self.kpisChanged.emit()
 
         if self.fast(rule):
-            # sums from the cube (milliseconds); then the percentiles from its histograms (a few hundred ms
-            # for a filter at 100M runs), both on the index lane
+            # sums from the cube (milliseconds), shown as soon as they come; then the percentiles from its
+            # histograms (~0.1 s for a filter at 100M runs), asked now: the index lane answers in the order asked
             hist = self.index.hist is not None
-
-            def sums(k):
-                done(k)
-                if hist:
-                    self.ask("percentiles", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done)
-
-            self.ask("kpis", lambda eng, cancel: eng.kpis(rule, quantiles=not hist, cancel=cancel), sums)
+            self.ask("kpis", lambda eng, cancel: eng.kpis(rule, quantiles=not hist, cancel=cancel), done)
+            if hist:
+                self.ask("percentiles", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done)
             return
         self._kpis = {"pending": True}
         self.kpisChanged.emit()
