@@ -101,7 +101,7 @@ def test_a_view_not_on_screen_is_refreshed_when_shown(window, qtbot, folder, ind
     failed = runs[runs["status"] == FAILED]
     assert st.kpis["runs"] == len(failed)  # the state (and the Insights page's key figures) follow at once
     # the hidden charts and cost over time drew nothing: they are marked stale and keep what they showed
-    assert cost.stale == "view" and page.time_chart._stale
+    assert cost.stale == "view" and page.time_chart.stale
     np.testing.assert_allclose(drawn_widths(cost), before, rtol=1e-12)
     win.show_page("dashboard")
     settled(qtbot, st)

@@ -23,7 +23,8 @@ from etl_desk.ui.widgets.plots import set_axis_label
 
 
 class BigBarChart(BarChart):
-    """One metric over a big history (``state`` is a :class:`~etl_desk.ui.big.state.BigState`)."""
+    """One metric over a big history (``state`` is a :class:`~etl_desk.ui.big.state.BigState`). ``stale``: "view"
+    or "draw" when the view or its drawing changed while the chart was not on screen (done when shown), else ""."""
 
     def __init__(self, metric: str, state, *, show_job_labels: bool = True, parent=None):
         self.waiting = pg.TextItem(anchor=(0.5, 0.5))

@@ -14,11 +14,12 @@ from etl_desk.ui.dashboard.time_chart import TimeChart, summary_text
 
 
 class BigTimeChart(TimeChart):
-    """The time view over a :class:`~etl_desk.ui.big.state.BigState`."""
+    """The time view over a :class:`~etl_desk.ui.big.state.BigState`. ``stale``: the filter changed while it was
+    not on screen (it asks for its totals when shown)."""
 
     def __init__(self, state, parent=None):
         self._big_key = None
-        self._stale = False
+        self.stale = False
         super().__init__(state, parent)
         self.setObjectName("bigTimeChart")
         # the forecast and the budget are fitted on the runs in memory, which a big history does not hold
@@ -38,9 +39,9 @@ class BigTimeChart(TimeChart):
         if st.engine is None or st.dataset is None:
             return
         if not self.isVisible():
-            self._stale = True
+            self.stale = True
             return
-        self._stale = False
+        self.stale = False
         freq, rule = self.freq.currentData(), st.rule
         key = (id(st.engine), st.stage, rule, freq)
         if key == self._big_key:
@@ -57,7 +58,7 @@ class BigTimeChart(TimeChart):
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().showEvent(ev)
-        if self._stale:
+        if self.stale:
             self.refresh()
 
     def _show(self, df, freq: str) -> None:
