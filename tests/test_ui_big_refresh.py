@@ -139,7 +139,14 @@ def test_the_newest_filter_wins_and_no_query_runs_on_the_ui_thread(window, qtbot
     assert st.kpis["runs"] == len(want) and shown and set(shown) == {len(want)}
     assert int(st.view.runs.sum()) == len(want)
     np.testing.assert_allclose(drawn_widths(page.charts["cost_usd"]), per_day(want).to_numpy(), rtol=1e-9)
-    # every query (key figures, per-day totals, percentiles) ran on a worker lane, none on the UI thread
+    # a new grouping right after a new filter: the filter's key figures still arrive (not dropped with the bars)
+    fb.source.setCurrentIndex(0)  # every source, successful runs
+    fb.grouping.setCurrentIndex(fb.grouping.findData("week"))
+    settled(qtbot, st)
+    ok = runs[runs["status"] != FAILED]
+    assert st.kpis["runs"] == len(ok) and page.kpis.text("runs") == f"{len(ok):,}"
+    assert st.view.spec.grouping == "week" and int(st.view.runs.sum()) == len(ok)
+    # every query (key figures, totals, percentiles) ran on a worker lane, none on the UI thread
     assert on_ui and not any(on_ui)
     # the lanes are pools of their own with one thread each; the global pool keeps Qt's default size
     assert all(lane.pool.maxThreadCount() == 1 for lane in st.lanes.values())

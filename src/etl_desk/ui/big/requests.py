@@ -38,9 +38,10 @@ class RequestsMixin:
             r.cancelled.connect(lambda k=kind: self._dropped(k))
         return r
 
-    def ask(self, kind: str, fn, done, lane: str = "index") -> None:
-        """Run ``fn(engine, cancel)`` on *lane* ("index" or "scan"); ``done(result)`` on the UI thread if
-        nothing newer came first. A newer request of *kind* cancels this one."""
+    def ask(self, kind: str, fn, done, lane: str = "index", still=None) -> None:
+        """Run ``fn(engine, cancel)`` on *lane* ("index" or "scan"); ``done(result)`` on the UI thread if the answer
+        still applies -- ``still()`` says so, by default: no filter, sort or grouping change came meanwhile. A newer
+        request of *kind* cancels this one."""
         source, settings, index, gen, ln = self.source, self.settings, self.index, self._gen, self.lanes[lane]
         timings = self.timings
 
@@ -55,17 +56,21 @@ class RequestsMixin:
 
         r = self._runner(kind)
         r.cancel()  # the older request of this kind is dropped first (its cancelled signal forgets it)
-        self._done[kind] = lambda res: done(res) if gen == self._gen else None
+        applies = still or (lambda: gen == self._gen)
+        self._done[kind] = lambda res: done(res) if applies() else None
         r.start(work, kind, pool=ln.pool)
 
     def pending(self) -> bool:
         """True while a query the views wait for is under way (the index build aside)."""
         return any(r.busy for r in self.runners.values())
 
-    def cancel_queries(self) -> None:
-        for r in list(self.runners.values()):
-            r.cancel()
-        self._done.clear()
+    def cancel_queries(self, keep: tuple = ()) -> None:
+        """Cancel every query under way or queued, but those of the kinds in *keep*."""
+        for kind, r in list(self.runners.items()):
+            if kind not in keep:
+                r.cancel()
+        for kind in [k for k in self._done if k not in keep]:
+            del self._done[kind]
         self._rollup_waiting.clear()
         for kind in list(self._rollup_kinds):
             self._rollup_kinds.pop(kind)
