@@ -35,12 +35,20 @@ class BigBarChart(BarChart):
         self.setObjectName(f"bigChart_{metric}")
         self.waiting.setZValue(100)
         self.getPlotItem().vb.addItem(self.waiting, ignoreBounds=True)
-        state.rowsReady.connect(self._redraw)
+        state.rowsReady.connect(self._rows_arrived)
         self.drawn = None  # the RunRows last drawn (per-run views)
 
     @property
     def per_run(self) -> bool:
         return isinstance(self.view, RunView)
+
+    def _rows_arrived(self) -> None:
+        """The runs in view came from the scan lane: draw them, and relabel the job axis (its ticks were drawn
+        with positions, "#1,234", before the run IDs were known)."""
+        self._redraw()
+        if self.isVisible():
+            self.job_axis.picture = None
+            self.job_axis.update()
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().showEvent(ev)
