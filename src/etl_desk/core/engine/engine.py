@@ -13,7 +13,7 @@ raises the project's ``Cancelled``. Queries run where the data lies; only their
 (small) results come back as pandas/NumPy. With an index (:mod:`.index`),
 answers the rollup cube can give come from it in milliseconds.
 
-Size: the Engine facade (~610 lines) is one job: every query the window and the CLI ask, with the
+Size: the Engine facade (~650 lines) is one job: every query the window and the CLI ask, with the
 same progress/cancel and memory-limit handling; the query definitions are in ``queries``, the index in
 ``index``. Next cut: KPI assembly into ``engine/kpis.py``.
 """
@@ -237,12 +237,7 @@ class Engine:
 
     def _use_cube(self, rule: Rule | None, grain: str | None = None) -> bool:
         """True when the index's cube (maybe still the coarse day x status one) can answer *rule* (and *grain*)."""
-        if self._cube is None:
-            return False
-        dims = set(self._cube.columns)
-        if grain is not None and Q.GRAIN_DIM.get(grain) not in dims:
-            return False
-        return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
+        return self._cube is not None and cube_answers(self._cube.columns, rule, grain)
 
     # ------------------------------------------------------------------ KPIs
     def kpis(self, rule: Rule | None = None, progress=None, cancel=None, quantiles: bool = True) -> dict:
@@ -441,6 +436,42 @@ class Engine:
                         df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan),
                         failed_sum=df["failed_sum"].to_numpy(float, na_value=0.0))
 
+    def envelopes(self, lo: int, hi: int, buckets: int, metrics=Q.METRICS, sort: str = "run_id",
+                  descending: bool = False, rule: Rule | None = None, cancel=None) -> dict:
+        """:meth:`envelope` of each of *metrics* over the same buckets, as metric -> Envelope, in one query
+        (one window over the runs instead of one per metric: the three charts draw from one answer).
+
+        From the index pyramid (no query) when :meth:`envelope` would be. Raises ValueError as it does.
+        """
+        rule = rule or Rule()
+        for m in metrics:
+            if m not in Q.METRICS:
+                raise ValueError(f"unknown metric {m!r}")
+        if (self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all) \
+                or not (0 <= lo < hi) or buckets < 1:
+            return {m: self.envelope(lo, hi, buckets, m, sort, descending, rule, cancel) for m in metrics}
+        buckets = min(buckets, hi - lo)
+        t = rule.apply(self.t)
+        s = Q.sort_value(t, sort)
+        order = [s.desc(), t.run_id.desc()] if descending else [s.asc(), t.run_id.asc()]
+        import ibis
+
+        r = t.mutate(pos=ibis.row_number().over(ibis.window(order_by=order)), f=Q.failed(t))
+        r = r.filter((r.pos >= lo) & (r.pos < hi))
+        r = r.mutate(bucket=((r.pos - lo) / ((hi - lo) / buckets)).floor().cast("int64"))
+        aggs = dict(runs=r.count(), failed_runs=r.count(where=r.f), first=r.pos.min())
+        for i, m in enumerate(metrics):
+            v = r[m]
+            aggs.update({f"max{i}": v.max(), f"min{i}": v.min(), f"sum{i}": v.sum(),
+                         f"fmax{i}": v.max(where=r.f), f"fsum{i}": v.sum(where=r.f)})
+        df = self.execute(r.group_by("bucket").aggregate(**aggs).order_by("bucket"), None, cancel, "envelopes")
+        first, runs = df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64)
+        nf = df["failed_runs"].to_numpy(np.int64)
+        return {m: Envelope(first, runs, nf, df[f"max{i}"].to_numpy(float), df[f"min{i}"].to_numpy(float),
+                            df[f"sum{i}"].to_numpy(float), df[f"fmax{i}"].to_numpy(float, na_value=np.nan),
+                            failed_sum=df[f"fsum{i}"].to_numpy(float, na_value=0.0))
+                for i, m in enumerate(metrics)}
+
     def page(self, sort_key: str = "run_id", after: tuple | None = None, n: int = 100, rule: Rule | None = None,
              descending: bool = False, at: int | None = None, cancel=None) -> Page:
         """*n* rows in (*sort_key*, run_id) order after the key *after* (keyset pagination).
@@ -490,6 +521,16 @@ class Engine:
 
 
 # --------------------------------------------------------------------------- helpers (engine-independent)
+
+def cube_answers(columns, rule: Rule | None = None, grain: str | None = None) -> bool:
+    """True when a rollup cube with these *columns* answers *rule* (None: all runs) and *grain* (None: no
+    grouping): the rule is one the cube can filter on and the grain's dimension is kept. The window asks
+    this of an index before choosing where a query runs (no query is made)."""
+    dims = set(columns)
+    if grain is not None and Q.GRAIN_DIM.get(grain) not in dims:
+        return False
+    return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
+
 
 def run_watched(duck, fn, progress=None, cancel=None, text: str = "query"):
     """Call *fn* (which runs queries on the DuckDB connection *duck*) while a watcher thread polls.
