@@ -75,7 +75,7 @@ class BigBarChart(BarChart):
             self.waiting.setText("")
             super().on_view_changed()
             return
-        self.job_axis.view = v
+        self.job_axis.set_view(v)
         if self.show_job_labels:
             set_axis_label(self.getPlotItem(), "left", "Job ID")
         n = v.n_bars
