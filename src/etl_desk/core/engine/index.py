@@ -362,16 +362,21 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             meta["timings_s"]["day"] = round(time.perf_counter() - t0, 2)
             if on_stage:  # the per-day views and the unfiltered KPIs can be drawn now
                 on_stage("day", idx)
-            run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
-                        lambda f, s: p(0.2 + 0.4 * f, "rollups"), cancel, "rollups")
+            # one scan for the cube and the histograms: cells (cube dims x flags x duration bucket),
+            # then both folded from that small table
+            cells_sql = con.compile(Q.cube_cells(t, buckets=True))
+            run_watched(duck, lambda: con.raw_sql(f"CREATE OR REPLACE TEMP TABLE etl_desk_cells AS {cells_sql}"),
+                        lambda f, s: p(0.2 + 0.75 * f, "rollups and duration histograms"), cancel, "rollups")
+            cells = con.table("etl_desk_cells")
+            con.to_parquet(Q.cube_from_cells(cells), str(tmp / "cube.parquet"))
             idx.cube = pq.read_table(tmp / "cube.parquet")
             meta["runs"] = int(pd.Series(idx.cube.column("runs").to_numpy()).sum())
             meta["cube_rows"] = idx.cube.num_rows
             meta["timings_s"]["cube"] = round(time.perf_counter() - t0, 2)
             if on_stage:  # the grouped views can be drawn now; percentiles follow with the histograms
                 on_stage("cube", idx)
-            run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
-                        lambda f, s: p(0.6 + 0.4 * f, "duration histograms"), cancel, "duration histograms")
+            con.to_parquet(Q.histogram_from_cells(cells), str(tmp / "hist.parquet"))
+            con.raw_sql("DROP TABLE IF EXISTS etl_desk_cells")
             idx.hist = pq.read_table(tmp / "hist.parquet")
             meta["hist_rows"] = idx.hist.num_rows
             meta["stages"].append("rollups")
