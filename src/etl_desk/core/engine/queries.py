@@ -154,7 +154,7 @@ DAY_DIMS = ("day", "status")
 
 
 def cube_cells(t, dims=CUBE_DIMS, buckets: bool = False):
-    """The scan behind :func:`cube` (and, with *buckets*, :func:`cube_histogram` too): one row per
+    """The scan behind :func:`cube` (and, with *buckets*, the cube's duration histograms): one row per
     *dims* x failed x retry x volume-known (x duration bucket) with plain sums only.
 
     Columns: the *dims*, ``_f``, ``_retry``, ``_gbk`` (and ``bucket``: the log bucket of
@@ -194,7 +194,8 @@ def cube_from_cells(cells, dims=CUBE_DIMS):
 
 
 def histogram_from_cells(cells):
-    """:func:`cube_histogram` from :func:`cube_cells` with *buckets*."""
+    """The cube's duration histograms (CUBE_DIMS + bucket, n: :func:`duration_histogram` per cube cell)
+    from :func:`cube_cells` with *buckets*."""
     h = cells.filter(cells.bucket.notnull())
     h = h.mutate(day=h.day.cast("timestamp"))
     return h.group_by([*CUBE_DIMS, "bucket"]).aggregate(n=h.runs.sum())
@@ -213,12 +214,6 @@ def cube(t, dims=CUBE_DIMS):
     -> 11 s on 2 loaded cores).
     """
     return cube_from_cells(cube_cells(t, dims), dims)
-
-
-def cube_histogram(t):
-    """The cube's duration histograms: CUBE_DIMS + bucket, n (see :func:`duration_histogram`)."""
-    c = t.mutate(day=t.start_time.truncate("D"), job_name=pipeline_key(t), spot=t.spot.fill_null(False))
-    return duration_histogram(c, CUBE_DIMS)
 
 
 def kpi_sums_from_cube(c):
