@@ -148,3 +148,14 @@ def test_the_cycle_check_finds_a_cycle():
     for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")):
         graph.add_import(importer=a, imported=b)
     assert _cycles(graph) == [["p.a", "p.b", "p.c"]]
+
+
+def test_no_process_wide_warning_filters_in_code_that_may_run_on_a_worker_thread():
+    """``warnings.catch_warnings`` / ``simplefilter`` swap the process-wide filter list: on a worker thread
+    (the forecast, the analysis, loads) they race the UI thread's filters (not thread-safe in Python 3.11).
+    Warnings are avoided at their cause instead (e.g. the forecast checks its design before fitting)."""
+    bad = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+           if not line.lstrip().startswith("#") and any(
+               w in line for w in ("catch_warnings(", "simplefilter(", "filterwarnings("))]
+    assert not bad, bad

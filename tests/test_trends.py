@@ -154,3 +154,37 @@ def test_a_short_history_has_no_backtest_and_no_made_up_band():
     assert p["lo80"] is None and p["hi95"] is None
     f = res.total.frame  # the daily bands still hold their point
     assert (f["lo80"] < f["mean"]).all() and (f["mean"] < f["hi80"]).all()
+
+
+def test_budget_texts_name_one_day_once():
+    """A flat bill crosses the budget on one day whatever the band: the reason said "between
+    2024-04-25 and 2024-04-25" and "80 %: $600–$600"."""
+    from etl_desk.core import fmt
+
+    df = daily_runs(days=105, seed=3)
+    df["cost_usd"] = 1.0
+    st = budget_status(df, parse_budget("490/month"))
+    assert st.crossing == "2024-04-25"
+    assert "Expected to cross the budget on 2024-04-25." in st.reason
+    assert "between" not in st.reason and "$600–$600" not in st.reason
+    assert fmt.between("2024-07-21", "2024-07-21") == "on 2024-07-21"
+    assert fmt.between("2024-07-21", "2024-07-23") == "between 2024-07-21 and 2024-07-23"
+    assert fmt.from_to("$5", "$5", "–") == "$5" and fmt.from_to("$5", "$7", "–") == "$5–$7"
+
+
+def test_short_and_flat_histories_fit_without_warnings_and_say_which_model():
+    """A flat bill made the lag equal the constant and a 28-day window without a month-end left its
+    dummies at 0: statsmodels warned (SingularMatrixWarning) on the forecast's worker thread, where
+    the filter that hid it was not thread-safe. The design is now checked before fitting."""
+    import warnings
+
+    flat = daily_runs(days=105, seed=3)
+    flat["cost_usd"] = 1.0  # $20 a day, every day
+    with warnings.catch_warnings(record=True) as seen:  # the test's own thread: recording is safe here
+        warnings.simplefilter("always")
+        f = forecast_costs(flat, ForecastSettings(horizon_days=14), by_pipeline=False).total
+        g = forecast_costs(daily_runs(days=120), ForecastSettings(horizon_days=14), by_pipeline=False).total
+    assert [str(w.message) for w in seen] == []
+    assert "flat history: the forecast is its last level" in f.method
+    assert f.frame["mean"].to_numpy() == pytest.approx(np.full(14, 20.0))  # the level, $20 a day
+    assert "this history" not in g.method  # 120 varied days: the full model

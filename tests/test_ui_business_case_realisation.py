@@ -131,3 +131,37 @@ def test_the_window_stops_a_measurement_when_it_stops_all_work(win, qtbot, histo
         assert view.runner.busy
         win.cancel_all_work()
     assert view.realisation is None and not view.cancel_button.isVisible()
+
+
+def test_the_report_pdf_carries_the_measurement_and_new_data_drops_it(win, qtbot, histories, tmp_path):
+    """File › Export report PDF… left the Realised tab's measurement out. It now prints it (what was
+    measured, the periods, per target the change with its 95 % interval beside the projection); new data
+    drops the measurement, and the report then says "not measured"."""
+    import shutil
+    import subprocess
+
+    view = win.business_case_page.realisation
+    with qtbot.waitSignal(view.measured, timeout=120_000) as got:
+        view.measure_at(GO_LIVE)
+    real = got.args[0]
+    assert win.exports.realisation() is real
+    assert real.measured == "the runs in the filter of two generated histories split at the go-live 2024-04-01"
+    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
+        pytest.skip("LibreOffice or pdftotext is not installed here")
+    out = tmp_path / "report.pdf"
+    with qtbot.waitSignal(win.exportFinished, timeout=300_000):
+        win.exports.export_pdf(str(out))
+    text = " ".join(subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "Benefits realisation: measured after go-live, beside the projection" in text
+    assert "Measured: the runs in the filter of two generated histories split at the go-live 2024-04-01." in text
+    failed = real.change("failed_cost")
+    lo, hi = failed.change_ci
+    # the failed-run row: rate before, after, the change and its 95 % interval (USD per TB), then the projection
+    row = (f"Failed-run cost {fmt.usd(failed.before_rate)} /TB {fmt.usd(failed.after_rate)} /TB "
+           f"{fmt.usd(failed.change)} /TB {fmt.usd(lo)} /TB {fmt.usd(hi)} /TB")
+    assert row in text, row
+    page = text.split("Benefits realisation: measured after go-live", 1)[1]
+    assert "40.0%" in page.split("Failed-run cost", 1)[1].split("Retry cost")[0]  # projected effect beside it
+    win.set_data(histories[0], "before only")  # other data: the measurement no longer applies
+    assert view.realisation is None and win.exports.realisation() is None and view.table.rowCount() == 0

@@ -104,3 +104,17 @@ def test_forecast_waits_while_the_time_view_is_off_screen(window, qtbot):
     with qtbot.waitSignal(tc.forecast_job.resultReady, timeout=60_000):
         win.show_page("dashboard")
     assert len(tc.forecast_job.result.forecast.total.frame) == tc.forecast_job.days
+
+
+def test_a_budget_set_from_code_shows_in_its_field(window, qtbot):
+    """TimeChart.set_budget() from code (a script, the settings, another page) left the field reading
+    'none' while the budget was in use."""
+    win = window()
+    tc = win.time_chart
+    field = tc.forecast_controls.budget
+    assert field.text() == ""
+    assert tc.set_budget("25k/month")
+    assert field.text() == "25k/month" and tc.forecast_job.budget.amount_usd == 25000.0
+    assert not tc.set_budget("lots")  # refused: the field shows what was refused, marked
+    assert field.text() == "lots" and "cannot read the budget" in field.toolTip()
+    assert tc.set_budget("") and field.text() == "" and tc.forecast_job.budget is None

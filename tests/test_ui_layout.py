@@ -124,3 +124,38 @@ def test_the_check_catches_a_broken_layout(qtbot):
     line.setData([0, 10], [0.2, 1.2])
     qtbot.wait(20)
     assert clipped(host) == [] and chart_overlaps(plot) == []
+
+
+#: The import dialog on each screen: the screen's free area (Xvfb and offscreen report the whole
+#: screen; a real laptop takes its taskbar off, the dialog its title bar: about 80 px in all).
+SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["first look", "refused and shown again"])
+@pytest.mark.parametrize("screen", list(SCREENS.values()), ids=list(SCREENS))
+def test_the_import_dialog_fits_the_screen_with_nothing_clipped(qtbot, tmp_path, screen, refused):
+    """It was 760 px tall (842 with a refusal): on a 1366x768 laptop its Import button was below the
+    screen. Now it takes what the screen leaves and the mapping form scrolls; on 1920x1080 nothing scrolls."""
+    from PySide6.QtCore import QRect, QSettings
+
+    from etl_desk.ui.data.import_dialog import WINDOW_FRAME_PX, ImportDialog
+    from etl_desk.ui.settings import Settings
+
+    p = tmp_path / "odd.csv"
+    p.write_text("Ident,Began,Secs,Outcome,Dollars,Notes\na-1,2024-05-01T08:00:00Z,120,ok,1.5,first\n"
+                 "a-2,2024-05-01T09:00:00Z,240,error,2.5,second\n")
+    error = "cannot tell the decimal mark of column 'Dollars' (1,250 reads as 1.25 or 1250)" if refused else None
+    dlg = ImportDialog(str(p), Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), error=error)
+    qtbot.addWidget(dlg)
+    w, h = screen
+    dlg.fit_to(QRect(0, 0, w, h))
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    qtbot.wait(30)
+    assert dlg.height() <= h - WINDOW_FRAME_PX and dlg.width() <= w
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    bottom = ok.mapTo(dlg, ok.rect().bottomLeft()).y()
+    assert 0 < bottom <= dlg.height(), (bottom, dlg.height())  # the Import button is on the dialog, in view
+    assert clipped(dlg) == []
+    if w >= 1920:  # room for everything: the form does not scroll
+        assert not dlg.scroll.verticalScrollBar().isVisible()

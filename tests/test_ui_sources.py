@@ -157,3 +157,19 @@ def test_unknown_cost_basis_is_named_as_unknown(tmp_path):
         shutil.copy(os.path.join(folder, name), tmp_path / name)
     df = load_path(str(tmp_path))
     assert status_text(read_provenance(df)) == "Sources: 3 files · none (cost unknown)"
+
+
+def test_sources_page_lists_the_files_of_the_folder_that_were_skipped(window, qtbot):
+    win = window()
+    prov = copy.deepcopy(PROVENANCE)
+    prov["skipped"] = [{"file": "/data/export/notes.txt", "why": "not a table of runs (no run id column)"},
+                       {"file": "/data/export/.DS_Store", "why": "hidden or system file"}]
+    _with_provenance(win, prov)
+    win.sources_button.click()
+    page = win.sources_page
+    assert "2 files of the folder skipped" in page.summary.text()
+    text = page.skipped_label.text()
+    assert not page.skipped_label.isHidden()
+    assert "notes.txt</b>: not a table of runs (no run id column)" in text and ".DS_Store" in text
+    _with_provenance(win, PROVENANCE)  # nothing skipped: no line
+    assert page.skipped_label.isHidden() and "skipped" not in page.summary.text()

@@ -201,7 +201,10 @@ def realisation_for(df: pd.DataFrame, results: Results, args):
     case = evaluate(b_base, results.assumptions) if b_base.cost_known else None
     return realised_vs_projected(before, after, case, before_anomaly_runs=b_base.anomaly_runs,
                                  after_anomaly_runs=a_base.anomaly_runs,
-                                 data_coverage=results.assumptions["global"]["data_coverage"], go_live=go_live)
+                                 data_coverage=results.assumptions["global"]["data_coverage"], go_live=go_live,
+                                 measured=(f"{before_path} (before) against the runs of {_source(df, args)}"
+                                           + (f" from {go_live}" if go_live else "") + " (after)" if before_path else
+                                           f"the runs of {_source(df, args)} split at the go-live {go_live}"))
 
 
 def write_outputs(df: pd.DataFrame, results: Results, report: dict, args, realisation=None,

@@ -55,6 +55,13 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)
     #: source column -> how its numbers or dates were read (locale decisions)
     read_as: dict = field(default_factory=dict)
+    #: files of a folder that were not read, ``{"file": str, "why": str}`` (not run data: a README,
+    #: a stray JSON, notes)
+    skipped: list = field(default_factory=list)
+
+    def skip(self, file: str, why: str) -> None:
+        """Record that *file* (found in a folder) was not read, and *why*."""
+        self.skipped.append({"file": str(file), "why": why})
 
     def add(self, msg: str) -> None:
         """Append one warning line *msg* (shown to the user; duplicates are kept)."""

@@ -203,3 +203,13 @@ def by_unit(x, unit: str | None, missing: str = "—") -> str:
     if unit == "ratio":
         return f"{fixed(x, 2)}x"
     return number(x)
+
+
+def between(a: str, b: str) -> str:
+    """'between *a* and *b*', or 'on *a*' when both ends read the same (a range of one day is a day)."""
+    return f"on {a}" if str(a) == str(b) else f"between {a} and {b}"
+
+
+def from_to(a: str, b: str, sep: str = " to ") -> str:
+    """'*a* to *b*' (or *a* *sep* *b*, e.g. '–' for a band), or just *a* when both ends read the same."""
+    return str(a) if str(a) == str(b) else f"{a}{sep}{b}"

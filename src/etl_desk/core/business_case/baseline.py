@@ -29,6 +29,7 @@ from etl_desk.core.conventions import DAYS_PER_YEAR, MONTHS_PER_YEAR
 from etl_desk.core.data.schema import FAILED, has_values
 from etl_desk.core.errors import DataError
 from etl_desk.core.insights.anomalies import GROUP_RULES, detect_anomalies
+from etl_desk.core.insights.kpis import attempt_known, retry_unknown_reason
 
 #: Measured baseline components (sums over the data), in display order.
 MEASURED = ("compute_cost", "failed_cost", "retry_cost", "on_demand_cost", "large_volume_cost",
@@ -50,8 +51,8 @@ class Baseline:
     """What the data says, before any assumption: sums over the observed span (USD).
 
     ``observed`` holds measured costs summed over the priced runs; ``None`` where the
-    data cannot give it (``large_volume_cost`` without a volume column; everything when
-    no run has a price). ``anomaly_runs`` lists the flagged runs with their pipeline's
+    data cannot give it (``large_volume_cost`` without a volume column; ``retry_cost`` when no
+    run records its attempt; everything when no run has a price). ``anomaly_runs`` lists the flagged runs with their pipeline's
     median cost and the excess (columns ``run_id, pipeline, cost_usd,
     pipeline_median_usd, excess_usd``); its ``excess_usd`` sums to
     ``observed["anomaly_excess_cost"]``. Annual figures come from :meth:`annual`.
@@ -248,9 +249,19 @@ def compute_baseline(df: pd.DataFrame, anomalies: pd.DataFrame | None = None,
     failed = (df["status"] == FAILED).to_numpy(dtype=bool) if n else np.zeros(0, bool)
     observed["failed_cost"] = total(failed)
     counts["failed_runs"] = int(failed.sum())
-    retry = (df["attempt"].to_numpy() > 1) if n and "attempt" in df.columns else np.zeros(n, bool)
-    observed["retry_cost"] = total(retry)
-    counts["retry_runs"] = int(retry.sum())
+    att, att_known = attempt_known(df)
+    retry = att > 1
+    why = retry_unknown_reason(n, int(att_known.sum()))
+    if n and not att_known.any():  # no attempt recorded: retry cost unknown, not $0
+        observed["retry_cost"] = None
+        counts["retry_runs"] = None
+        notes.append(f"{why}: retry cost cannot be measured (a solution acting on it has an unknown input "
+                     f"and is sized on nothing)")
+    else:
+        observed["retry_cost"] = total(retry)
+        counts["retry_runs"] = int(retry.sum())
+        if why:
+            notes.append(f"{why} (the measured retry cost is a lower bound)")
 
     if has_values(df, "spot"):
         on_demand = ~df["spot"].fillna(False).to_numpy(dtype=bool)

@@ -96,6 +96,10 @@ def sizing_warnings(case: BusinessCase) -> dict[str, str]:
     """Options whose upkeep alone exceeds the spend they act on (they cannot pay back at this scale)."""
     out = {}
     for r in case.solutions:
+        if r.target_usd_per_year is None and r.target in targets():  # e.g. retries in a source without attempts
+            out[r.id] = (f"the {targets()[r.target].label.lower()} it acts on is unknown in this data: its "
+                         f"savings cannot be sized (counted as none)")
+            continue
         t = r.target_usd_per_year or 0.0
         if r.maintenance_year > t:
             out[r.id] = (f"upkeep {fmt.usd(r.maintenance_year, 0)} a year is more than the whole "
@@ -108,7 +112,7 @@ def provenance(case: BusinessCase, source: str = "") -> str:
     b = case.baseline
     g = case.assumptions["global"]
     basis = COST_BASIS_TEXT.get(b.cost_basis, b.cost_basis or "costs as given by the source")
-    period = f"{(b.first_start or '-')[:16]} to {(b.last_end or '-')[:16]} UTC ({b.span_days:,.1f} days)"
+    period = f"{fmt.from_to((b.first_start or '-')[:16], (b.last_end or '-')[:16])} UTC ({b.span_days:,.1f} days)"
     priced = "" if not b.counts.get("unpriced_runs") else f" ({b.counts['unpriced_runs']:,} without a price)"
     return (f"Source: {source or 'not saved to a file'}; {b.runs:,} runs{priced}, {period}, annualised "
             f"x {b.factor(g['annualisation']):.3g} ({g['annualisation']}); data coverage {fmt.pct(g['data_coverage'], 0)} "
@@ -134,8 +138,8 @@ def _risks(case: BusinessCase, sens: list[SensitivityRow], warnings: dict[str, s
     if top and top[0].swing > 0:
         t = top[0]
         out.append(f"The NPV of {'the portfolio' if focus.id == 'portfolio' else focus.name} moves from "
-                   f"{fmt.usd(t.npv_low, 0)} to {fmt.usd(t.npv_high, 0)} with the {t.label.lower()} "
-                   f"({t.low_value:g} to {t.high_value:g}): the largest swing of the sensitivity table.")
+                   f"{fmt.from_to(fmt.usd(t.npv_low, 0), fmt.usd(t.npv_high, 0))} with the {t.label.lower()} "
+                   f"({fmt.from_to(f'{t.low_value:g}', f'{t.high_value:g}')}): the largest swing of the sensitivity table.")
     if warnings:
         nums = [str(case.result(rid).number) for rid in warnings]
         out.append(f"Solution{'s' if len(nums) > 1 else ''} {', '.join(nums)}: the upkeep alone is more than the "
@@ -159,7 +163,8 @@ def _statement(case: BusinessCase, ranked: list[Result], sw: dict[str, Switching
         for r in ranked:
             s = sw[r.id]
             if s.target_needed_usd_per_year is not None:
-                today = f"today {fmt.usd(r.target_usd_per_year or 0, 0)}"
+                today = ("today unknown: not in this data" if r.target_usd_per_year is None
+                         else f"today {fmt.usd(r.target_usd_per_year, 0)}")
                 if r.target in ASSUMED and not case.baseline.confirmed(case.assumptions)[r.target]:
                     today += f" counted, {fmt.usd(case.assumed[r.target], 0)} assumed"
                 parts.append(f"{r.number}. {fmt.usd(s.target_needed_usd_per_year, 0)} a year of "

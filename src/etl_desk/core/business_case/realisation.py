@@ -32,6 +32,7 @@ from etl_desk.core.business_case.model import BusinessCase
 from etl_desk.core.conventions import DAYS_PER_YEAR
 from etl_desk.core.data.schema import FAILED, has_values
 from etl_desk.core.errors import DataError
+from etl_desk.core.insights.kpis import attempt_known
 
 Z95 = 1.959963984540054
 #: Targets measured, in display order (``compute_cost`` is the total cost per TB).
@@ -98,6 +99,8 @@ class Realisation:
     go_live: str | None = None
     method: str = ""
     notes: list[str] = field(default_factory=list)
+    #: what was measured, in words: the go-live split or the "after" file, and the files read
+    measured: str = ""
 
     def change(self, target: str) -> MeasuredChange:
         """The :class:`MeasuredChange` of *target* (a :data:`MEASURED_TARGETS` key).
@@ -165,7 +168,7 @@ def _measurable(df: pd.DataFrame, per_tb: bool, side: str, notes: list[str]) -> 
 def _daily(df: pd.DataFrame, per_tb: bool, anomaly_runs: pd.DataFrame | None) -> pd.DataFrame:
     cost = np.nan_to_num(df["cost_usd"].to_numpy(float, na_value=np.nan))
     failed = (df["status"].astype("object") == FAILED).to_numpy()
-    retry = df["attempt"].to_numpy(float, na_value=1.0) > 1 if "attempt" in df.columns else np.zeros(len(df), bool)
+    retry = attempt_known(df)[0] > 1  # unknown attempts: NaN > 1 is False (the target is left out then)
     on_demand = ~df["spot"].fillna(False).to_numpy(bool) if has_values(df, "spot") else np.ones(len(df), bool)
     x = (np.nan_to_num(df["data_processed_gb"].to_numpy(float, na_value=np.nan)) / 1000.0 if per_tb
          else np.ones(len(df)))
@@ -200,13 +203,15 @@ def _period(df: pd.DataFrame, volume: float) -> Period:
 def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: BusinessCase | None = None, *,
                           before_anomaly_runs: pd.DataFrame | None = None,
                           after_anomaly_runs: pd.DataFrame | None = None,
-                          data_coverage: float | None = None, go_live: str | _dt.date | None = None) -> Realisation:
+                          data_coverage: float | None = None, go_live: str | _dt.date | None = None,
+                          measured: str = "") -> Realisation:
     """Measured change of each target between *before* and *after* (canonical tables), beside *case*'s projection.
 
     *case*: the business case of the before period (projection; optional). The anomaly
     excess is measured only when both periods' ``Baseline.anomaly_runs`` are given.
     *data_coverage* defaults to the case's (else 1). Raises :class:`DataError` when a
-    period has no runs or no volume to normalise by.
+    period has no runs or no volume to normalise by. *measured*: what was compared, in words
+    (the go-live split or the files), kept for the reports.
     """
     if not len(before) or not len(after):
         raise DataError("realised savings need runs before and after the go-live")
@@ -231,6 +236,14 @@ def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: Busin
     changes = []
     targets_here = [t for t in MEASURED_TARGETS if t != "anomaly_excess_cost" or
                     (before_anomaly_runs is not None and after_anomaly_runs is not None)]
+    # retries are measured only where every run records its attempt: a run of unknown attempt is
+    # not a first attempt, and a retry rate over part of the runs would be biased
+    no_attempt = {side: int((~attempt_known(d)[1]).sum()) for side, d in (("before", before), ("after", after))}
+    if any(no_attempt.values()):
+        targets_here.remove("retry_cost")
+        notes.append("retry cost not measured: " + "; ".join(
+            f"{k:,} of {len(d):,} runs {side} the go-live have no attempt recorded"
+            for (side, k), d in zip(no_attempt.items(), (before, after)) if k))
     for t in targets_here:
         rb, vb = _ratio(db, t)
         ra, va = _ratio(da, t)
@@ -258,4 +271,4 @@ def realised_vs_projected(before: pd.DataFrame, after: pd.DataFrame, case: Busin
               f"{'TB' if per_tb else 'runs'} a year ({volume_year:,.1f}, data coverage {cov:g}).")
     return Realisation(before=pb, after=pa, per="TB" if per_tb else "run", changes=changes, on_demand_share=share,
                        go_live=None if go_live is None else str(pd.Timestamp(go_live).date()), method=method,
-                       notes=notes)
+                       notes=notes, measured=measured)

@@ -160,7 +160,8 @@ def switching_values(case: BusinessCase) -> list[SwitchingValue]:
         pvc = r.pv_costs
         out.append(SwitchingValue(
             option_id=r.id, option_name=r.name, npv_usd=r.npv_usd, effect=r.effect,
-            effect_needed=pvc / (t * v) if t * v > 0 else None, target=r.target, target_usd_per_year=t,
+            effect_needed=pvc / (t * v) if t * v > 0 else None, target=r.target,
+            target_usd_per_year=r.target_usd_per_year,  # None: unknown (e.g. retries without attempts)
             target_needed_usd_per_year=pvc / (r.effect * v) if r.effect and v > 0 else None,
             baseline_multiple=pvc / r.pv_savings if r.pv_savings > 0 else None))
     p = case.portfolio

@@ -283,7 +283,7 @@ class View:
             ]
             if pd.notna(row["termination_code"]):
                 out.append(("Termination", str(row["termination_code"])))
-            if int(row["attempt"]) > 1:
+            if pd.notna(row["attempt"]) and int(row["attempt"]) > 1:
                 out.append(("Attempt", str(int(row["attempt"]))))
             if pd.notna(row["spot"]):
                 out.append(("Spot", "yes" if bool(row["spot"]) else "no"))

@@ -110,7 +110,7 @@ def to_focus(df: pd.DataFrame, *, billing_account_id: str = "unassigned", billin
         "x_Status": d["status"].astype("object").to_numpy(),
         "x_TerminationCode": d["termination_code"].astype("object").to_numpy() if "termination_code" in d.columns
         else None,
-        "x_Attempt": d["attempt"].to_numpy() if "attempt" in d.columns else 1,
+        "x_Attempt": pd.array(d["attempt"], dtype="Int64") if "attempt" in d.columns else None,  # <NA>: not recorded
         "x_Spot": spot.to_numpy(dtype=object),
         "x_DurationSeconds": d["duration_min"].to_numpy(float) * 60.0,
         "x_DataProcessedGB": d["data_processed_gb"].to_numpy(float) if "data_processed_gb" in d.columns else np.nan,

@@ -5,7 +5,12 @@ line use. They look at what each file *is* (by its bytes, not its extension) and
 dispatch:
 
 * a folder -> every supported file in it (and in its sub-folders one level down,
-  as Spark writes ``table/part-*.parquet``);
+  as Spark writes ``table/part-*.parquet``); a file of the folder that is not run data
+  (a README, notes, a JSON that is not a runs/list response, a table without run ID / start /
+  status columns, hidden files such as ``.DS_Store``) is skipped and listed in
+  ``report.skipped`` with the reason (the Sources page shows it). Only run data of kinds that
+  cannot be combined (system tables with a run table, or with Jobs API JSON) is refused,
+  naming the files of each kind;
 * ETL Desk's own workbook (sheet "Data" + a hidden sheet or an ETL Desk defined
   name) -> :func:`etl_desk.core.data.xlsx_read.read_workbook`;
 * Databricks system-table exports (``job_run_timeline``, ``jobs``, ``billing.usage``,
@@ -127,25 +132,31 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
         DataError: naming the path: it does not exist, a folder holds no supported file
             (:data:`SUPPORTED_SUFFIXES`), or more than :data:`MAX_FOLDER_FILES` files in all.
     """
-    out: list[str] = []
+    return [f for f, _ in _expand(paths, [])]
+
+
+def _expand(paths: Iterable[str | os.PathLike], skipped: list) -> list[tuple[str, bool]]:
+    """(file, found in a folder) behind *paths*; the folders' files that are not read go to *skipped*
+    as (file, why)."""
+    out: list[tuple[str, bool]] = []
     for p in paths:
         p = Path(p)
         if not p.exists():
             raise DataError("no such file or folder", file=str(p))
         if p.is_dir():
-            found = _folder_files(p, depth=1)
+            found = _folder_files(p, depth=1, skipped=skipped)
             if not found:
                 raise DataError(f"the folder holds no supported files ({', '.join(SUPPORTED_SUFFIXES)})",
                                 file=str(p))
-            out.extend(found)
+            out.extend((f, True) for f in found)
         else:
-            out.append(str(p))
+            out.append((str(p), False))
         if len(out) > MAX_FOLDER_FILES:
             raise DataError(f"more than {MAX_FOLDER_FILES:,} files; choose fewer", file=str(p))
     return out
 
 
-def _folder_files(folder: Path, depth: int) -> list[str]:
+def _folder_files(folder: Path, depth: int, skipped: list | None = None) -> list[str]:
     files: list[str] = []
     try:
         entries = sorted(folder.iterdir(), key=lambda e: e.name)
@@ -153,12 +164,20 @@ def _folder_files(folder: Path, depth: int) -> list[str]:
         raise DataError(f"cannot list the folder ({exc.strerror or exc})", file=str(folder)) from None
     for e in entries:
         if e.name.startswith((".", "_", "~$")):
+            if skipped is not None and e.is_file():
+                skipped.append((str(e), "hidden or system file (name starts with '.', '_' or '~$')"))
             continue
         if e.is_dir():
             if depth > 0:
-                files.extend(_folder_files(e, depth - 1))
-        elif e.suffix.lower() in SUPPORTED_SUFFIXES and e.stat().st_size > 0:
+                files.extend(_folder_files(e, depth - 1, skipped))
+        elif e.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if skipped is not None:
+                skipped.append((str(e), f"not a run-data file type ({e.suffix or 'no extension'}; reads "
+                                        f"{', '.join(SUPPORTED_SUFFIXES)})"))
+        elif e.stat().st_size > 0:
             files.append(str(e))
+        elif skipped is not None:
+            skipped.append((str(e), "empty file"))
         if len(files) > MAX_FOLDER_FILES:
             raise DataError(f"more than {MAX_FOLDER_FILES:,} files; choose fewer", file=str(folder))
     return files
@@ -179,6 +198,18 @@ def _read_etl_desk_workbook(path: str, report: LoadReport) -> pd.DataFrame:
     report.rows_in = report.rows_out = len(df)
     df.attrs.setdefault("cost_basis", "file")
     return df
+
+
+def _not_run_data(raw: RawTable) -> str | None:
+    """Why the table *raw* (found in a folder) is not run data, or None when it may be: no table,
+    no rows, or no column the header guess takes for a run ID, a start time or a status."""
+    frame = raw.frame
+    if len(frame.columns) == 0 or frame.empty:
+        return "holds no table of runs"
+    missing = guess_mapping(frame.columns).missing()
+    if missing:
+        return f"not a table of runs (no {', '.join(m.replace('_', ' ') for m in missing)} column)"
+    return None
 
 
 def _from_generic(raw: RawTable, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
@@ -232,19 +263,24 @@ def column_evidence_or_none(s: pd.Series) -> str | None:
 
 
 def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
-    files = expand_paths(paths)
+    skipped: list[tuple[str, str]] = []
+    files = _expand(paths, skipped)
     system: dict[str, list[RawTable]] = {}
     pages: list[tuple[object, str]] = []
     parts: list[tuple[str, pd.DataFrame, LoadReport]] = []
     info: list[dict] = []  # provenance: one entry per file
-    for f in files:
+    for f, in_folder in files:
         kind = what_is(f)
         if kind == "json":
             data = read_json(f)
             if not jobs_api.is_runs_list(data):
                 keys = ", ".join(list(data)[:8]) if isinstance(data, dict) else type(data).__name__
-                raise DataError(f"this JSON is not a Databricks Jobs API runs/list response (no 'runs' "
-                                f"array; found {keys or 'an empty object'})", file=f)
+                why = (f"this JSON is not a Databricks Jobs API runs/list response (no 'runs' "
+                       f"array; found {keys or 'an empty object'})")
+                if in_folder:  # a stray JSON beside the run data: not run data
+                    skipped.append((f, why[5:]))
+                    continue
+                raise DataError(why, file=f)
             pages.append((data, f))
             info.append({"file": f, "kind": "jobs api json", "rows_read": len(jobs_api.runs_of(data, f)),
                          "header_row": None})
@@ -261,15 +297,31 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
             info.append({"file": f, "kind": f"system_table:{table}", "rows_read": len(raw.frame),
                          "header_row": raw.header_row + 1})
             continue
+        if in_folder and opts.mapping is None:
+            why = _not_run_data(raw)
+            if why:
+                skipped.append((f, why))
+                continue
         rep = LoadReport()
         parts.append((f, _from_generic(raw, opts, rep), rep))
         info.append({"file": f, "kind": f"{kind} table", "rows_read": rep.rows_in, "header_row": raw.header_row + 1,
                      "read_as": dict(rep.read_as)})
-    kinds = [k for k, present in (("Databricks system tables", system), ("Jobs API JSON", pages),
-                                  ("run tables", parts)) if present]
-    if len(kinds) > 1:
-        odd = (parts[0][0] if parts else pages[0][1])
-        raise DataError(f"cannot combine {' and '.join(kinds)} in one import; choose one kind", file=odd)
+    for f, why in skipped:
+        report.skip(f, why)
+    groups = [(k, names) for k, names in (
+        ("Databricks system tables", [r.file for raws in system.values() for r in raws]),
+        ("Jobs API JSON", [f for _, f in pages]), ("run tables", [f for f, _, _ in parts])) if names]
+    if len(groups) > 1:
+        def listed(names):
+            shown = ", ".join(os.path.basename(n) for n in names[:3])
+            return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise DataError("cannot combine " + " and ".join(f"{k} ({listed(n)})" for k, n in groups)
+                        + " in one import; open the files of one kind (move the others out of the folder)",
+                        file=groups[-1][1][0])
+    if not groups:
+        detail = "; ".join(f"{os.path.basename(f)}: {why}" for f, why in skipped[:5])
+        raise DataError(f"no run data found (skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''}: "
+                        f"{detail})", file=str(paths[0]) if len(paths) == 1 else f"{len(paths)} inputs")
     if system:
         df = databricks.load_system_tables(system, options=opts, report=report)
     elif pages:
@@ -279,7 +331,7 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
     report.rows_out = len(df)
     if df.empty:
         detail = f" ({report.warnings[0]})" if report.warnings else ""
-        raise DataError(f"no usable runs{detail}", file=files[0] if len(files) == 1 else f"{len(files)} files")
+        raise DataError(f"no usable runs{detail}", file=files[0][0] if len(files) == 1 else f"{len(files)} files")
     if system:
         _system_rows_kept(info, df, report)
     df.attrs["provenance"] = provenance.build(df, info, report, opts)

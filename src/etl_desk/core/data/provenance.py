@@ -26,6 +26,7 @@ Schema (``"schema": "etl-desk.provenance/1"``)::
     left_out_total  int: rows left out over all files
     warnings        [str]: the load warnings
     notes           [str]: facts worth knowing (repairs read as attempts, ...)
+    skipped         [{"file", "why"}]: files of an opened folder that are not run data, not read
     reconciliation  null, or for system-table exports with billing usage (reasons and other_products
                     also carry "rows_by_file": {file: rows}):
                     {"period": {"start", "end"},
@@ -44,6 +45,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
+from etl_desk.core import fmt
 
 SCHEMA = "etl-desk.provenance/1"
 
@@ -128,6 +131,7 @@ def build(df: pd.DataFrame, files: list[dict], report, opts) -> dict:
         "left_out_total": int(sum(f2["count"] for f in out_files for f2 in f["left_out"])),
         "warnings": list(report.warnings),
         "notes": list(report.notes),
+        "skipped": [dict(x) for x in getattr(report, "skipped", [])],
         "reconciliation": df.attrs.get("reconciliation"),
     }
 
@@ -142,6 +146,8 @@ def text_lines(prov: dict) -> list[str]:
             lines.append(f"    left out {e['count']:,}: {e['reason']}" + (f" (rows {ex})" if ex else ""))
         for col, how in f["read_as"].items():
             lines.append(f"    {col}: {how}")
+    for x in prov.get("skipped") or []:
+        lines.append(f"  Skipped {x['file']}: {x['why']}")
     for n in prov.get("notes") or []:
         lines.append(f"  Note: {n}")
     for p in prov.get("price_table") or []:
@@ -153,7 +159,7 @@ def text_lines(prov: dict) -> list[str]:
         def money(x):
             return "unknown $" if x is None else f"${x:,.2f}"
         ju, at, un = rec["job_usage"], rec["attributed_to_runs"], rec["unattributed_job_spend"]
-        lines.append(f"  Reconciliation ({rec['period']['start']} to {rec['period']['end']}):")
+        lines.append(f"  Reconciliation ({fmt.from_to(rec['period']['start'], rec['period']['end'])}):")
         lines.append(f"    job usage in billing.usage     {ju['dbus']:>12,.3f} DBU  {money(ju['usd']):>14}")
         lines.append(f"    attributed to the runs         {at['dbus']:>12,.3f} DBU  {money(at['usd']):>14}")
         lines.append(f"    unattributed job spend         {un['dbus']:>12,.3f} DBU  {money(un['usd']):>14}")

@@ -653,7 +653,8 @@ def _frame(s: RealisticSettings, sch: _Schedule, rows: _Rows, cost: _Cost) -> pd
         "termination_code": _strings(codes),
         "compute_hours": cost.hours,
         "cost_usd": cost.cost,
-        "attempt": rows.attempt,
+        "attempt": pd.arrays.IntegerArray(np.ascontiguousarray(rows.attempt, dtype=np.int64),
+                                          np.zeros(len(rows.attempt), dtype=bool)),  # every attempt known
         "spot": _bools(rows.spot),
         "injected_anomaly": _bools(cost.anomaly),
         "workspace_id": _nulls(len(rows.dur)),

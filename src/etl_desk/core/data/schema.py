@@ -86,7 +86,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("termination_code", "Termination Code", "string", False),
     Column("compute_hours", "Compute Hours Used", "float", False, unit="h"),
     Column("cost_usd", "Cost (USD)", "float", True, unit="USD"),
-    Column("attempt", "Attempt", "int", False, description="1 for the first try of a scheduled run"),
+    Column("attempt", "Attempt", "int", False,
+           description="1 for the first try of a scheduled run; <NA> where the source does not record it"),
     Column("spot", "Spot", "bool", False),
     Column("injected_anomaly", "Injected Anomaly", "bool", False,
            description="Generator ground truth only"),
@@ -430,22 +431,22 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
         problem(cost.isna().to_numpy(), "no cost", "Cost (USD)")
 
     # --- optional -----------------------------------------------------------------
+    # attempt: <NA> where the source does not record it (no column, or a blank cell): unknown
+    # retries are not "no retries" (the KPIs then say unknown, never 0)
     if "attempt" not in src.columns:
-        attempt = pd.Series(1, index=src.index, dtype="int64")
+        attempt = pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)), index=src.index)
     else:
         a = src["attempt"]
         if pd.api.types.is_integer_dtype(a.dtype) and not a.isna().any():
             v = a.to_numpy(dtype=np.int64)
-            if v.min() >= 1:
-                attempt = a.astype("int64")
-            else:
+            if v.min(initial=1) < 1:
                 problem(v < 1, "attempt must be a whole number >= 1", "Attempt")
-                attempt = pd.Series(np.maximum(v, 1), index=src.index, dtype="int64")
+            attempt = pd.Series(pd.array(np.maximum(v, 1), dtype="Int64"), index=src.index)
         else:
             a = _to_float(a, "Attempt", file, rows)
             problem((a < 1).to_numpy() | (a.notna() & (a % 1 != 0)).to_numpy(),
                     "attempt must be a whole number >= 1", "Attempt")
-            attempt = a.fillna(1).clip(lower=1).astype("int64")
+            attempt = a.clip(lower=1).round().astype("Int64")
     bools = {}
     for name in ("spot", "injected_anomaly"):
         if name in src.columns:
@@ -535,7 +536,7 @@ def assert_canonical(df: pd.DataFrame) -> None:
     assert str(df["end_time"].dtype) == "datetime64[ns]"
     for name in ("duration_min", "data_processed_gb", "compute_hours", "cost_usd"):
         assert df[name].dtype == np.float64, name
-    assert df["attempt"].dtype == np.int64
+    assert str(df["attempt"].dtype) == "Int64"  # nullable: <NA> = not recorded
     assert isinstance(df["status"].dtype, pd.CategoricalDtype)
     assert list(df["status"].cat.categories) == list(STATUSES)
     assert df["run_id"].is_unique
@@ -551,8 +552,6 @@ def informative_columns(df: pd.DataFrame) -> list[str]:
         if not col.required:
             s = df[name]
             if not s.notna().any():
-                continue
-            if name == "attempt" and bool((s == 1).all()):
                 continue
         cols.append(name)
     return cols

@@ -2,7 +2,7 @@
 
 Files use the display labels as headers (the case study's CSV reads with no
 mapping). Columns that carry no information (an optional column that is empty
-everywhere, or attempts that are all 1) are not written, so the case study
+everywhere, or attempts the source did not record) are not written, so the case study
 writes exactly its eight published columns.
 """
 from __future__ import annotations

@@ -158,8 +158,8 @@ def _read_data(wb, meta: dict, path: Path) -> pd.DataFrame:
 
 def _absent(name: str, n: int) -> pd.Series:
     kind = BY_NAME[name].kind
-    if name == "attempt":
-        return pd.Series(np.ones(n, dtype=np.int64))
+    if name == "attempt":  # the workbook did not record attempts: unknown, not 1
+        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
     if kind == "float":
         return pd.Series(np.full(n, np.nan))
     if kind == "bool":
@@ -185,10 +185,8 @@ def _column(name: str, values: list, n: int, meta: dict, path: Path):
         return s.astype("datetime64[ns]")
     if kind == "float":
         return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
-    if kind == "int":
-        if any(v is None for v in values):
-            raise DataError("a value is missing", file=str(path), column=BY_NAME[name].label)
-        return pd.Series([int(v) for v in values], dtype="int64")
+    if kind == "int":  # attempt: a blank cell is a run whose attempt the source did not record
+        return pd.Series(pd.array([None if v is None else int(v) for v in values], dtype="Int64"))
     if kind == "bool":
         return pd.Series(pd.array([None if v is None else bool(v) for v in values], dtype="boolean"))
     texts = [None if v is None else _unescape(str(v)) for v in values]

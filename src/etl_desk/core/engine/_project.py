@@ -12,10 +12,11 @@ from etl_desk.core.data.schema import (BY_NAME, COLUMN_NAMES, FAILED, NAMES_BY_L
                                        SUCCESS)
 from etl_desk.core.errors import DataError
 from etl_desk.core.insights.anomalies import AnomalyThresholds
-from etl_desk.core.insights.kpis import GB_PER_TB, KPI_KEYS, compute_kpis
+from etl_desk.core.insights.kpis import GB_PER_TB, KPI_KEYS, compute_kpis, retry_unknown_reason
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
 
 __all__ = ["AnomalyThresholds", "BY_NAME", "COLUMN_NAMES", "FAILED", "NAMES_BY_LABEL", "SOURCE_SYSTEMS", "STATUSES",
            "SUCCESS", "DataError", "CancelFn", "Cancelled", "ProgressFn", "GB_PER_TB", "KPI_KEYS", "compute_kpis",
+           "retry_unknown_reason",
            "RealisticSettings", "SettingsError", "generate_realistic", "NO_NAME", "ViewFilter",
            "NS_PER_DAY", "Timeline", "View", "ViewSpec"]

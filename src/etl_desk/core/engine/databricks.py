@@ -18,7 +18,9 @@ Mapping, following the system tables' documentation and DESIGN.md's traps:
   (``pricing.effective_list.default`` when present, else ``pricing.default``),
   summed per ``usage_metadata.job_run_id``, retraction rows (negative quantities)
   included; a run without usage rows has unknown (NULL) cost, not zero;
-* no data-volume column exists in the system tables: ``data_processed_gb`` is NULL.
+* no data-volume column exists in the system tables: ``data_processed_gb`` is NULL;
+* a run's repairs are merged into it here, so its attempts are not counted: ``attempt`` is
+  NULL and the retry KPIs read "unknown" (the file importer reads repairs as attempts).
 """
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ SELECT
   r.result_state, r.termination_code,
   CAST(NULL AS DOUBLE) AS compute_hours,
   c.cost_usd,
-  CAST(1 AS BIGINT) AS attempt,
+  CAST(NULL AS BIGINT) AS attempt,
   CAST(NULL AS BOOLEAN) AS spot,
   CAST(NULL AS BOOLEAN) AS injected_anomaly
 FROM runs AS r

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import queries as Q
 from . import sketch
-from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled
+from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled, retry_unknown_reason
 from .backends import Source, canonical, connect_duckdb, connect_spark, open_source, register
 from .rules import Rule
 
@@ -123,6 +123,7 @@ class Engine:
         self.index = index
         self._n: int | None = None
         self._numeric: bool | None = None
+        self._attempts: int | None = None  # runs of the whole source with an attempt recorded
         self._cube = None
         self._hist = None
         if index is not None:
@@ -219,6 +220,14 @@ class Engine:
                 self._numeric = bool(int(c["runs"].iat[0]) > 0 and int(c["int_ids"].iat[0]) == int(c["runs"].iat[0]))
         return self._numeric
 
+    @property
+    def attempts_recorded(self) -> int:
+        """Runs of the whole source whose attempt is recorded (one COUNT(attempt), cached): 0 for a
+        source without an attempt column, whose retries are then unknown, not 0."""
+        if self._attempts is None:
+            self._attempts = int(self.t.attempt.count().to_pyarrow().as_py() or 0)
+        return self._attempts
+
     def count(self, rule: Rule | None = None) -> int:
         """Runs selected by *rule* (all runs when None)."""
         if rule is None or rule.is_all:
@@ -267,7 +276,11 @@ class Engine:
         rule = rule or Rule()
         if self._use_cube(rule):
             c = self._filter_cube(rule)
-            sums = self.execute(Q.kpi_sums_from_cube(c), progress, cancel, "KPIs").iloc[0]
+            sums = self.execute(Q.kpi_sums_from_cube(c), progress, cancel, "KPIs").iloc[0].copy()
+            # the cube has no attempt count: exact when the source records every attempt or none
+            rec = self.attempts_recorded
+            sums["attempt_known"] = (0 if rec == 0 else int(sums["runs"] or 0) if rec == self.n_runs
+                                     else None)
             h = self._hist
             if not quantiles:
                 qs = ({}, "being computed")
@@ -618,8 +631,14 @@ def kpis_from_sums(sums, quantiles: dict, quantile_note: str) -> dict:
     out["failure_rate"] = _ratio(nf, n)
     out["avg_cost_success_usd"] = _ratio(None if total is None else total - fcost, n - nf)
     out["avg_cost_failed_usd"] = _ratio(fcost, nf)
-    out["retry_runs"] = int(sums["retry_runs"] or 0)
-    out["retry_cost_usd"] = (_num(sums["retry_cost"]) or 0.0) if known else None
+    # retries: unknown (None) when no selected run records its attempt; else among those that do
+    att = _num(sums.get("attempt_known"))  # None: some runs of the source record it, how many here is unknown
+    if n and att == 0:
+        out["retry_runs"], out["retry_cost_usd"] = None, None
+    else:
+        out["retry_runs"] = int(sums["retry_runs"] or 0)
+        out["retry_cost_usd"] = (_num(sums["retry_cost"]) or 0.0) if known else None
+    out["attempt_unknown_runs"] = None if att is None else n - int(att)
     out["total_tb"] = None
     if n and int(sums["gb_known"] or 0):
         tb = (_num(sums["gb"]) or 0.0) / GB_PER_TB
@@ -637,5 +656,9 @@ def kpis_from_sums(sums, quantiles: dict, quantile_note: str) -> dict:
     notes = [f"duration percentiles: {quantile_note}"]
     if out["cost_unknown_runs"]:
         notes.append(f"{out['cost_unknown_runs']:,} of {n:,} runs have no cost: money figures are unknown, not zero")
+    if att is None:
+        notes.append("some runs of this source have no attempt recorded: retries are counted among those that do")
+    elif n and att < n:
+        notes.append(retry_unknown_reason(n, int(att)))
     out["notes"] = notes
     return out

@@ -77,7 +77,9 @@ def kpi_sums(t):
     """One row of additive KPI inputs: counts, exact money sums, volume, retries, time span.
 
     Columns: runs, failed_runs, cost_known, cost, failed_cost, retry_runs,
-    retry_cost, gb_known, gb, cost_gb_known, dur_known, first_start, last_end.
+    retry_cost, attempt_known, gb_known, gb, cost_gb_known, dur_known, first_start, last_end.
+    A NULL attempt reads as a first attempt for the row; ``attempt_known`` (runs whose source
+    recorded the attempt) lets the KPIs say "unknown" when it is 0.
     """
     f = failed(t)
     retry = t.attempt.fill_null(1) > 1
@@ -85,7 +87,7 @@ def kpi_sums(t):
     return t.aggregate(
         runs=t.count(), failed_runs=t.count(where=f),
         cost_known=t.cost_usd.count(), cost=money_sum(t.cost_usd), failed_cost=money_sum(t.cost_usd, f),
-        retry_runs=t.count(where=retry), retry_cost=money_sum(t.cost_usd, retry),
+        retry_runs=t.count(where=retry), retry_cost=money_sum(t.cost_usd, retry), attempt_known=t.attempt.count(),
         gb_known=t.data_processed_gb.count(), gb=t.data_processed_gb.sum(),
         cost_gb_known=money_sum(t.cost_usd, gb_known),
         dur_known=t.duration_min.count(),

@@ -19,6 +19,7 @@ import pandas as pd
 
 from etl_desk.core.data.tags import tag_values
 from etl_desk.core.insights.forecast import Forecast, ForecastSettings, error_quantile, daily_costs, forecast_series
+from etl_desk.core import fmt
 
 __all__ = ["Budget", "BudgetStatus", "parse_budget", "budget_status"]
 
@@ -155,12 +156,15 @@ def budget_status(df: pd.DataFrame, budget: Budget, forecast: Forecast | None = 
         latest = _first_at(band["lo80"], remaining, amount)
         status = ("likely over" if total >= amount else "at risk" if ends["hi80"] >= amount else "on track")
     pct = burn / amount * 100.0
+    band80 = fmt.from_to(f"${ends['lo80']:,.0f}", f"${ends['hi80']:,.0f}", "–")  # one figure when the month is over
     reason = (f"{month0.strftime('%B %Y')}: ${burn:,.2f} spent in {elapsed} of {dim} days ({pct:.0f} % of "
-              f"{budget.label}); forecast month-end ${total:,.0f} (80 %: ${ends['lo80']:,.0f}–${ends['hi80']:,.0f}).")
+              f"{budget.label}); forecast month-end ${total:,.0f}"
+              + (f" (80 %: {band80})." if "–" in band80 else "."))
     if status == "over budget":
         reason += f" The budget was crossed on {crossing}."
     elif crossing:
-        reason += f" Expected to cross the budget on {crossing} (between {earliest} and {latest or 'month-end'})."
+        when = fmt.between(earliest, latest or "month-end")  # "on X" when the 80 % band crosses on one day
+        reason += f" Expected to cross the budget on {crossing}" + ("." if when == f"on {crossing}" else f" ({when}).")
     elif earliest:
         reason += f" Could cross it from {earliest} if spending runs high."
     else:

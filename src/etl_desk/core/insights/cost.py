@@ -20,7 +20,7 @@ from etl_desk.core.insights.base import (
     usd,
 )
 from etl_desk.core.conventions import DAYS_PER_YEAR, MONTHS_PER_YEAR
-from etl_desk.core.insights.kpis import GB_PER_TB
+from etl_desk.core.insights.kpis import GB_PER_TB, attempt_known, retry_unknown_reason
 
 
 def _cost_insights(ctx: _Ctx) -> list[Insight]:
@@ -66,17 +66,21 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
             run_ids=_ids(ctx, ctx.failed),
             units={"Runs": "count", "Average cost (USD)": "usd", "Median cost (USD)": "usd"}))
 
-    # retries
-    att = ctx.df["attempt"].to_numpy(dtype=float, na_value=1.0) if "attempt" in ctx.df.columns else np.ones(n)
+    # retries: counted among the runs that record their attempt; none recorded -> unknown, not 0
+    att, att_known = attempt_known(ctx.df)
     retry = att > 1
-    if not retry.any():
+    partial = retry_unknown_reason(n, int(att_known.sum()))
+    if not att_known.any():
         out.append(Insight("cost.retry", "cost", "info", "Cost of retries",
-                           "No retries recorded: every run is a first attempt.", run_ids=[],
-                           missing="this source records no retries (every run is attempt 1), so retry cost "
-                                   "is zero or unknown"))
+                           "Retry cost unknown: this source does not record attempts.", run_ids=[],
+                           missing=partial))
+    elif not retry.any():
+        out.append(Insight("cost.retry", "cost", "info", "Cost of retries",
+                           "No retries recorded: every run with an attempt is a first attempt.", run_ids=[],
+                           missing=partial))
     else:
         rc = float(ctx.cost[retry].sum())
-        levels = np.clip(att.astype(np.int64), 1, None)
+        levels = np.clip(np.nan_to_num(att, nan=0).astype(np.int64), 0, None)
         lv = np.unique(levels[retry])
         rows = [{"Attempt": int(a), "Runs": int((levels == a).sum()),
                  "Cost (USD)": cents(float(ctx.cost[levels == a].sum())),
@@ -86,7 +90,7 @@ def _cost_insights(ctx: _Ctx) -> list[Insight]:
             "cost.retry", "cost", _share_severity(rshare), "Cost of retries",
             (f"{int(retry.sum()):,} runs were retries (attempt 2 or later); they cost {usd(rc)}, "
              f"{pct(rshare)} of the total — money spent re-doing work that had already failed once."),
-            evidence=pd.DataFrame(rows), run_ids=_ids(ctx, retry),
+            evidence=pd.DataFrame(rows), run_ids=_ids(ctx, retry), missing=partial,
             units={"Attempt": "count", "Runs": "count", "Cost (USD)": "usd", "Failed": "count"}))
 
     out.append(_top_pipelines(ctx))

@@ -9,6 +9,11 @@ Model (per series: all runs, and each pipeline)
     and dummies for the last three and first two calendar days of the month (monthly
     seasonality: the month-end close). Hyndman & Athanasopoulos, *Forecasting: Principles
     and Practice* (3rd ed.), ch. 7 (regressors, dummies) and 9 (autoregression).
+    The design is checked before each fit: a dummy that never occurs in the fitted days is left
+    out, and a history too short or too flat to identify the full model gets a simpler one (no
+    dummies, then no trend; a flat history is its own level), said in ``Forecast.method``. So the
+    fit never meets a rank-deficient design, and no warning filter is needed (``warnings.catch_warnings``
+    swaps the process-wide filter list: not safe on the worker threads this runs on).
 
 Intervals
     The model's own intervals assume its errors are all there is; on job-run costs (level
@@ -34,7 +39,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -186,18 +190,54 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     return s, notes
 
 
-def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> np.ndarray:
-    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days)."""
+#: What the fitted model was, when the history could not identify the full one (method texts).
+_SIMPLER = {
+    "no_dummies": "the calendar dummies that never occur in the fitted days were left out",
+    "no_calendar": "without calendar dummies (too few days to tell them apart)",
+    "no_trend": "without calendar dummies or trend (too few distinct days)",
+    "flat": "a flat history: the forecast is its last level",
+}
+
+
+def _design(ly: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray | None, bool, str | None]:
+    """Which calendar dummies to fit (a mask over :func:`_exog`'s columns; None: none), whether to fit
+    a trend, and what was simplified (a :data:`_SIMPLER` key; None: the full model).
+
+    Checked before fitting, so the least-squares design is never rank-deficient (statsmodels'
+    ``SingularMatrixWarning``, same test: ``numpy.linalg.matrix_rank``): a dummy that is 0 on every
+    fitted day (a 28-day window without a month-end) is dropped; if the design is still short of
+    full rank (a constant history makes the lag equal the constant), the calendar dummies go, then
+    the trend; a flat history is its own level.
+    """
+    if np.ptp(ly) == 0:
+        return None, False, "flat"
+    ex = _exog(days)[1:]  # AutoReg(1) fits rows 1..n-1
+    used = ex.any(axis=0)
+    const, trend, lag = np.ones(len(ly) - 1), np.arange(1.0, len(ly)), ly[:-1]
+    for mask, with_trend, why in ((used, True, None if used.all() else "no_dummies"),
+                                  (None, True, "no_calendar"), (None, False, "no_trend")):
+        cols = [const] + ([trend] if with_trend else []) + [lag]
+        x = np.column_stack(cols + ([ex[:, mask]] if mask is not None and mask.any() else []))
+        if x.shape[0] > x.shape[1] and np.linalg.matrix_rank(x) == x.shape[1]:
+            return (mask if mask is not None and mask.any() else None), with_trend, why
+    return None, False, "flat"
+
+
+def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> tuple[np.ndarray, str | None]:
+    """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days),
+    and what was simplified (None: the full model; see :func:`_design`)."""
     # statsmodels takes ~0.5 s to import: only when a forecast is asked for, not at the window's start-up
     from statsmodels.tsa.ar_model import AutoReg
 
     if len(ly) > FIT_WINDOW_DAYS:
         ly, days = ly[-FIT_WINDOW_DAYS:], days[-FIT_WINDOW_DAYS:]
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = AutoReg(ly, lags=1, trend=_TREND, exog=_exog(days)).fit()
-        return np.asarray(res.predict(start=len(ly), end=len(ly) + h - 1, exog_oos=_exog(future)))
+    mask, trend, why = _design(ly, days)
+    if why == "flat":
+        return np.full(h, ly[-1]), why
+    ex, oos = (None, None) if mask is None else (_exog(days)[:, mask], _exog(future)[:, mask])
+    res = AutoReg(ly, lags=1, trend=_TREND if trend else "c", exog=ex).fit()
+    return np.asarray(res.predict(start=len(ly), end=len(ly) + h - 1, exog_oos=oos)), why
 
 
 def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: float, h: int, step: int,
@@ -210,7 +250,7 @@ def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: flo
         if cancel is not None and cancel():
             raise Cancelled("forecast cancelled")
         hh = min(h, n - o)
-        pred = _fit_predict(ly[:o], days[:o], hh)
+        pred, _ = _fit_predict(ly[:o], days[:o], hh)
         fc = np.cumsum(np.maximum(np.exp(pred) - c, 0.0))
         act = np.cumsum(y[o:o + hh])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -286,7 +326,7 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     for o in (range(bt_start, n - 6, 7) if bt_days and cal_h else ()):
         if cancel is not None and cancel():
             raise Cancelled("forecast cancelled")
-        pred = _fit_predict(ly[:o], days[:o], 7)
+        pred, _ = _fit_predict(ly[:o], days[:o], 7)
         for j in range(7):
             actual = ly[o + j]
             lo80, hi80 = pred[j] + error_quantile(cal_h, j + 1, 0.10), pred[j] + error_quantile(cal_h, j + 1, 0.90)
@@ -300,7 +340,7 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
                   coverage95=inside95 / total if total else None, mape=float(np.mean(ape)) if ape else None)
     # the forecast itself: intervals from every error seen (the backtest period included)
     all_h, all_k = _pool(origins, n)
-    pred = _fit_predict(ly, days, h)
+    pred, simpler = _fit_predict(ly, days, h)
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
     frame = pd.DataFrame({"day": future, "mean": np.maximum(np.exp(pred) - c, 0.0)})
     for col, q in _Q.items():
@@ -310,8 +350,9 @@ def forecast_series(y: pd.Series, scope: str, settings: ForecastSettings | None 
     frame["hi80"] = np.maximum(frame["hi80"], frame["mean"])
     frame["lo95"] = np.minimum(frame["lo95"], frame["lo80"])
     frame["hi95"] = np.maximum(frame["hi95"], frame["hi80"])
+    method = METHOD if simpler is None else f"{METHOD}; this history: {_SIMPLER[simpler]}"
     return Forecast(scope=scope, history=pd.DataFrame({"day": days, "cost_usd": yv}), frame=frame, backtest=bt,
-                    notes=notes, log_errors=all_h, sum_errors=all_k)
+                    method=method, notes=notes, log_errors=all_h, sum_errors=all_k)
 
 
 def forecast_costs(df: pd.DataFrame, settings: ForecastSettings | None = None, *, by_pipeline: bool = True,

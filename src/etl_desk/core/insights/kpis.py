@@ -12,7 +12,11 @@ Conventions (shared by insights and the JSON report):
 * unknown is not zero: when any run's ``cost_usd`` is NaN (the source has no cost,
   see ``df.attrs["cost_unknown_why"]``) every money KPI is ``None`` and
   ``cost_unknown_runs`` counts those runs; ``total_tb`` is ``None`` when no run has
-  a data volume.
+  a data volume;
+* retries are unknown, not zero, when the source does not record attempts: ``retry_runs``
+  and ``retry_cost_usd`` are ``None`` when no run has an ``attempt`` (<NA> in the canonical
+  table); when some runs have one, they count the runs that do, and ``attempt_unknown_runs``
+  says how many do not (see :func:`attempt_known`).
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ KPI_KEYS = (
     "cost_per_tb_usd", "duration_p50_min", "duration_p95_min",
     "duration_p90_min", "failure_rate", "avg_cost_success_usd", "avg_cost_failed_usd",
     "retry_runs", "retry_cost_usd", "total_tb", "first_start", "last_end", "span_days", "cost_unknown_runs",
+    "attempt_unknown_runs",
 )
 
 #: Display metadata for the KPI strip and the report: key -> (label, format).
@@ -58,6 +63,7 @@ KPI_DISPLAY = {
     "last_end": ("Last run ended", "datetime"),
     "span_days": ("Period", "days"),
     "cost_unknown_runs": ("Runs with unknown cost", "int"),
+    "attempt_unknown_runs": ("Runs with unknown attempt", "int"),
 }
 
 
@@ -82,6 +88,29 @@ def failed_mask(df: pd.DataFrame) -> np.ndarray:
             return np.zeros(len(df), dtype=bool)
         return st.cat.codes.to_numpy() == cats.index(FAILED)
     return (st.astype("object") == FAILED).to_numpy()
+
+
+def attempt_known(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(attempt as float with NaN where not recorded, bool "recorded") per run of *df*.
+
+    A source without an attempt column (the case-study CSV, most exports) records none: its
+    runs are not first attempts, their attempt is unknown.
+    """
+    if "attempt" not in df.columns:
+        att = np.full(len(df), np.nan)
+    else:
+        att = df["attempt"].to_numpy(dtype=float, na_value=np.nan)
+    return att, ~np.isnan(att)
+
+
+def retry_unknown_reason(n_runs: int, n_known: int) -> str | None:
+    """Why the retry figures are unknown or partial, in words; ``None`` when every run has an attempt."""
+    if n_known == n_runs:
+        return None
+    if n_known == 0:
+        return "this source does not record attempts (no attempt or retry column), so retries are unknown"
+    return (f"{n_runs - n_known:,} of {n_runs:,} runs have no attempt recorded: retries are counted "
+            f"among the {n_known:,} runs that have one")
 
 
 def format_value(value, fmt: str) -> str:
@@ -132,12 +161,14 @@ def compute_kpis(df: pd.DataFrame) -> dict:
     out["failure_rate"] = _ratio(n_failed, n)
     out["avg_cost_success_usd"] = _ratio(total - failed_cost, n - n_failed) if known else None
     out["avg_cost_failed_usd"] = _ratio(failed_cost, n_failed) if known else None
-    if n and "attempt" in df.columns:
-        retry = df["attempt"].to_numpy(dtype=float, na_value=1.0) > 1
+    att, att_known = attempt_known(df) if n else (np.zeros(0), np.zeros(0, dtype=bool))
+    if att_known.any():  # retries among the runs that record their attempt
+        retry = att > 1
         out["retry_runs"] = int(retry.sum())
         out["retry_cost_usd"] = float(cost[retry].sum()) if known else None
-    else:
-        out["retry_runs"], out["retry_cost_usd"] = 0, (0.0 if known else None)
+    else:  # no run records an attempt (or there are no runs): unknown, not 0
+        out["retry_runs"] = 0 if not n else None
+        out["retry_cost_usd"] = (0.0 if known else None) if not n else None
     out["total_tb"] = None
     if n and has_values(df, "data_processed_gb"):
         gb = df["data_processed_gb"].to_numpy(dtype=float, na_value=np.nan)
@@ -156,6 +187,7 @@ def compute_kpis(df: pd.DataFrame) -> dict:
             out["last_end"] = t1.isoformat(sep=" ")
             out["span_days"] = _f((t1 - t0) / pd.Timedelta(days=1))
     out["cost_unknown_runs"] = n_unknown
+    out["attempt_unknown_runs"] = int(n - att_known.sum())
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import textwrap
 
 from etl_desk.core.insights.trends import Trends
+from etl_desk.core import fmt
 
 __all__ = ["format_trends"]
 
@@ -55,8 +56,8 @@ def format_trends(t: Trends, max_rows: int = 15) -> list[str]:
             for days in (30, 60, 90):
                 if len(f) >= days:
                     p = fc.total.period_total(days)
-                    lines.append(f"  next {days} days: {_usd(p['mean'])} (80 %: {_usd(p['lo80'])}–{_usd(p['hi80'])}; "
-                                 f"95 %: {_usd(p['lo95'])}–{_usd(p['hi95'])})")
+                    lines.append(f"  next {days} days: {_usd(p['mean'])} (80 %: {fmt.from_to(_usd(p['lo80']), _usd(p['hi80']), '–')}; "
+                                 f"95 %: {fmt.from_to(_usd(p['lo95']), _usd(p['hi95']), '–')})")
             bt = fc.total.backtest
             if bt.coverage80 is not None:
                 lines += _wrap(f"Backtest on the last {bt.weeks} weeks ({bt.days} days, 7 days ahead): "

@@ -260,14 +260,16 @@ def _baseline(w: _Writer, case: BusinessCase, data: DataRefs) -> None:
         v = b.observed[k]
         note = "Sum of Cost (USD) over the priced runs."
         if v is None:
+            why = ("no attempt or retry column: retries are unknown, not 0" if k == "retry_cost"
+                   else "no data-volume column")
             w.line(MEASURED_LABELS[k] + ", observed", "n/a", "USD over the span",
-                   "Not measurable from this source (no data-volume column): a solution acting on it saves nothing.",
-                   f"bl_{k}_observed", fmt=st.na)
+                   f"Not measurable from this source ({why}): a solution acting on it has an unknown input and "
+                   f"saves nothing here.", f"bl_{k}_observed", fmt=st.na)
             continue
         if k == "anomaly_excess_cost":
             note = f"Total of the Anomalies sheet's excess column. Source: {b.anomaly_source}."
         elif k == "retry_cost" and formulas[k] is None:
-            note = "No run in this data is a retry (every attempt is 1)."
+            note = "No run in this data is a retry (every recorded attempt is 1)."
         elif k == "on_demand_cost" and not data.has("Spot"):
             note = "No spot column: every run is taken as on-demand."
         formula = formulas[k] if (data.complete or k == "anomaly_excess_cost") else None

@@ -73,7 +73,7 @@ from etl_desk.core.workbook.case_sheet import write_business_case_sheet
 from etl_desk.core.workbook.charts import write_charts
 from etl_desk.core.workbook.decision_sheet import write_checks_sheet, write_decision_sheet
 from etl_desk.core.workbook.formats import Styles
-from etl_desk.core.workbook.realisation_sheet import write_realisation_sheet
+from etl_desk.core.workbook.realisation_sheet import write_not_measured_sheet, write_realisation_sheet
 from etl_desk.core.workbook.scenario_sheet import write_scenario_sheet
 from etl_desk.core.workbook.schedule_sheet import write_schedule_sheet
 from etl_desk.core.workbook.sheets import write_cover, write_insights, write_kpis
@@ -205,6 +205,9 @@ def _write_book(tmp: str, df: pd.DataFrame, parts, results: Results, *, source, 
             names += write_trend_sheets(wb, st, trends)  # Chargeback, Forecast, Drift (when computed)
         if realisation is not None:
             write_realisation_sheet(wb, st, realisation)
+            names.append("Benefits realisation")
+        elif report_only:  # the report says it was not measured, rather than leave the page out
+            write_not_measured_sheet(wb, st)
             names.append("Benefits realisation")
         if decision_ws is not None:
             write_schedule_sheet(wb, st, case, scenario_cumulative(results), printable=not report_only)

@@ -10,7 +10,9 @@ and chart to keep in step with the workbook. When LibreOffice is not installed t
 export says so and how to get the same pages (print the workbook's report sheets).
 
 The report pages: Decision, Assumptions, Business Case, Annual cash flows, Scenarios,
-Checks and Charts (and Benefits realisation when given); the data sheets are not in it.
+Checks and Charts, and Benefits realisation (the measurement when given: what was measured, the
+periods, per target the change with its 95 % interval beside the projection; else a page saying it
+was not measured); the data sheets are not in it.
 """
 from __future__ import annotations
 

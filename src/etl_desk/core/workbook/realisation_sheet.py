@@ -4,6 +4,7 @@ from __future__ import annotations
 from etl_desk.core.business_case.realisation import Realisation
 from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.workbook.formats import Styles, wrapped_height
+from etl_desk.core import fmt
 
 SHEET = "Benefits realisation"
 HEADS = ("Target", "Rate before", "Rate after", "Change", "95 % interval: from", "to", "Measured effect",
@@ -28,11 +29,13 @@ def write_realisation_sheet(wb, st: Styles, real: Realisation) -> None:
     ws.set_column(15, 15, 40)
     ws.write_string(0, 0, "Benefits realisation: measured after go-live, beside the projection", st.title)
     b, a = real.before, real.after
-    lines = [f"Before: {b.runs:,} runs, {b.first_start or '-'} to {b.last_end or '-'} ({b.span_days:,.1f} days). "
-             f"After: {a.runs:,} runs, {a.first_start or '-'} to {a.last_end or '-'} ({a.span_days:,.1f} days)"
+    lines = [f"Before: {b.runs:,} runs, {fmt.from_to((b.first_start or '-')[:19], (b.last_end or '-')[:19])} ({b.span_days:,.1f} days). "
+             f"After: {a.runs:,} runs, {fmt.from_to((a.first_start or '-')[:19], (a.last_end or '-')[:19])} ({a.span_days:,.1f} days)"
              + (f"; go-live {real.go_live}." if real.go_live else "."),
              real.method,
              f"On-demand share of cost: {real.on_demand_share[0]:.1%} before, {real.on_demand_share[1]:.1%} after."]
+    if real.measured:
+        lines.insert(0, f"Measured: {real.measured}.")
     lines += [f"Note: {n}." for n in real.notes]
     row = 1
     for text in lines:
@@ -66,3 +69,18 @@ def write_realisation_sheet(wb, st: Styles, real: Realisation) -> None:
     print_setup(ws, title=SHEET)
     ws.repeat_rows(hdr)
     ws.print_area(0, 0, row, 15)
+
+
+def write_not_measured_sheet(wb, st: Styles) -> None:
+    """The "Benefits realisation" sheet of a report when nothing was measured: it says so (a report
+    that leaves the page out would let a reader think the savings were measured elsewhere)."""
+    ws = wb.add_worksheet(SHEET)
+    ws.set_column(0, 0, 80)  # an A4 portrait page wide
+    ws.write_string(0, 0, "Benefits realisation: not measured", st.title)
+    text = ("No realised savings were measured for this report: the savings in it are projections. To measure "
+            "them, give a go-live date (the runs before and after it) or a history of the runs after the go-live "
+            "(Business case › Realised in the window; --go-live or --before on the command line).")
+    ws.write_string(1, 0, text, st.wrap_plain)
+    ws.set_row(1, wrapped_height(text, 80))
+    print_setup(ws, title=SHEET, landscape=False)
+    ws.print_area(0, 0, 1, 0)

@@ -15,6 +15,7 @@ from etl_desk.core.workbook.assumptions_sheet import DataRefs
 from etl_desk.core.workbook.decision_sheet import flag_cell
 from etl_desk.core.workbook.formats import Styles, wrapped_height
 from etl_desk.core.workbook.names import quote
+from etl_desk.core import fmt
 
 #: The shared cell formats under their older name (the trend sheets use it).
 Formats = Styles
@@ -96,7 +97,7 @@ def write_cover(wb, ws, st: Styles, df, names, *, title, source, filters_text, n
     if len(df):
         t0, t1 = df["start_time"].min(), df["end_time"].max()
         if pd.notna(t0) and pd.notna(t1):
-            span = f"{t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} (UTC)"
+            span = f"{fmt.from_to(f'{t0:%Y-%m-%d %H:%M}', f'{t1:%Y-%m-%d %H:%M}')} (UTC)"
     rows = [("Data source", source or df.attrs.get("source", "") or "(not saved to a file)"),
             ("Cost basis", cost_basis or "—"), ("Runs", f"{len(df):,}"),
             ("Period", span or "—"), ("Filters in force", filters_text or "None: all runs"), ("Made", made),
@@ -210,8 +211,10 @@ def write_kpis(ws, st: Styles, kpis: dict, data: DataRefs) -> None:
             note = (note + "; " if note else "") + "formula over the Data sheet"
         elif v is None:
             ws.write_string(r, 1, "n/a", st.text)
-            note = "No data-volume column in this source" if key == "cost_per_tb_usd" else \
-                "Cannot be computed from these runs"
+            note = ("No data-volume column in this source" if key == "cost_per_tb_usd" else
+                    "No attempt or retry column in this source: retries are unknown, not 0"
+                    if key in ("retry_runs", "retry_cost_usd") and kpis.get("retry_runs") is None else
+                    "Cannot be computed from these runs")
         elif unit == "datetime":
             write_value(ws, r, 1, pd.Timestamp(v), fmt)
         elif isinstance(v, str):

@@ -16,6 +16,7 @@ import os
 
 from etl_desk.core.data.xlsx_book import print_setup
 from etl_desk.core.workbook.formats import Styles, wrapped_height
+from etl_desk.core import fmt
 
 SHEET = "Sources"
 #: Column widths (Excel characters): label/file, then figures, then text.
@@ -46,7 +47,7 @@ def write_sources_sheet(wb, st: Styles, provenance: dict | None, *, source: str 
         return
     span = provenance.get("time_span") or {}
     if span.get("first_start"):
-        r = _line(ws, st, r, "Period of the runs", f"{span['first_start']} to {span.get('last_end') or '?'} (UTC)")
+        r = _line(ws, st, r, "Period of the runs", f"{fmt.from_to(span['first_start'], span.get('last_end') or '?')} (UTC)")
     settings = {k: v for k, v in (provenance.get("user_settings") or {}).items() if v not in (None, 0, 0.0)}
     if settings:
         r = _line(ws, st, r, "Settings given", "; ".join(f"{k} = {v}" for k, v in settings.items()))
@@ -64,6 +65,14 @@ def write_sources_sheet(wb, st: Styles, provenance: dict | None, *, source: str 
     r = _left_out(ws, st, r + 1, provenance, name)
     r = _prices(ws, st, r + 1, provenance.get("price_table") or [])
     r = _reconciliation(ws, st, r + 1, provenance.get("reconciliation"), name)
+    skipped = provenance.get("skipped") or []
+    if skipped:  # files of the folder that are not run data
+        r = _heading(ws, st, r + 1, f"Files skipped, not run data ({len(skipped)})")
+        for x in skipped:
+            text = f"{name(x['file'])}: {x['why']}"
+            ws.merge_range(r, 0, r, len(_WIDTHS) - 1, text, st.wrap_plain)
+            ws.set_row(r, wrapped_height(text, sum(_WIDTHS)))
+            r += 1
     notes = list(provenance.get("notes") or []) + list(provenance.get("warnings") or [])
     if notes:
         r = _heading(ws, st, r + 1, "Notes and warnings")
@@ -168,7 +177,7 @@ def _reconciliation(ws, st: Styles, r: int, rec: dict | None, name) -> int:
     if not rec:
         return r
     period = rec.get("period") or {}
-    r = _heading(ws, st, r, f"Reconciliation with billing.usage ({period.get('start')} to {period.get('end')})")
+    r = _heading(ws, st, r, f"Reconciliation with billing.usage ({fmt.from_to(period.get('start'), period.get('end'))})")
     r = _header(ws, st, r, ("", "DBUs", "USD", "Usage rows", "What it is"))
     lines = [
         ("Job usage billed", rec["job_usage"], "billing.usage rows of billing_origin_product JOBS in the period"),

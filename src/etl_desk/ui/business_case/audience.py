@@ -130,7 +130,7 @@ def finance_rows(case, target_specs) -> list[tuple[str, str | None, object]]:
         if spec is None:
             return "combined"
         if r.target_usd_per_year is None:
-            return f"{spec.label}: not measurable"
+            return f"{spec.label}: unknown (not in this data)"
         return f"{spec.label}: {fmt.usd(r.target_usd_per_year, 0)}"
 
     rows: list = [("Investment (one-off)", "usd0", lambda r: r.investment_usd),

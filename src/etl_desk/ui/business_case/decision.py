@@ -40,6 +40,8 @@ TIPS = {  # by header text, line breaks as spaces
 def effect_needed_text(o) -> str:
     """'45.2 % (assumed 30 %)'; 'more than 100 %: 4,023 %' when no effect is enough; '—' when nothing can."""
     if o.effect_needed is None:
+        if o.target_usd_per_year is None:
+            return "unknown: the spend it acts on is not in this data"
         return "none: no spend to act on"
     assumed = f" (assumed {fmt.pct(o.effect, 0)})" if o.effect is not None else ""
     if o.effect_needed > 1:

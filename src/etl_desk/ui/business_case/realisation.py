@@ -36,7 +36,7 @@ COLUMNS = ["Target", "Before", "After", "Change (95 % interval)", "Measured effe
 
 
 def measure(before: pd.DataFrame, after: pd.DataFrame, assumptions, thresholds, go_live=None,
-            progress=lambda f: None, cancel=lambda: False):
+            progress=lambda f: None, cancel=lambda: False, measured: str = ""):
     """Worker thread: baselines of both periods, the before period's business case, then
     :func:`realised_vs_projected` (raises DataError; Cancelled between the steps)."""
     def step(f):
@@ -52,7 +52,8 @@ def measure(before: pd.DataFrame, after: pd.DataFrame, assumptions, thresholds, 
     case = evaluate(b_base, assumptions) if b_base.cost_known else None
     out = realised_vs_projected(before, after, case, before_anomaly_runs=b_base.anomaly_runs,
                                 after_anomaly_runs=a_base.anomaly_runs,
-                                data_coverage=assumptions["global"]["data_coverage"], go_live=go_live)
+                                data_coverage=assumptions["global"]["data_coverage"], go_live=go_live,
+                                measured=measured)
     step(1.0)
     return out
 
@@ -172,7 +173,13 @@ class RealisationView(QWidget):
         return st.df if mask.all() else st.df.loc[mask]
 
     def _new_data(self) -> None:
-        """A go-live date in the middle of the new data (a place to start)."""
+        """A go-live date in the middle of the new data (a place to start); a measurement of other data
+        is dropped (the reports then say "not measured")."""
+        if self.realisation is not None:
+            self.realisation = None
+            self.table.setRowCount(0)
+            self.summary.setText("New data: measure again (go-live date or an 'after' file).")
+            self.note.setText("")
         df = self.state.df if self.state.dataset is not None else None
         if df is None or not len(df):
             return
@@ -192,14 +199,20 @@ class RealisationView(QWidget):
         except DataError as exc:
             self._on_failed(exc, "")
             return
-        self._start(before, after, go_live, f"go-live {go_live}")
+        settle = int(self.settle_days.value())
+        self._start(before, after, go_live, f"go-live {go_live}",
+                    f"the runs in the filter of {self._source()} split at the go-live {go_live}"
+                    + (f", the first {settle} day{'s' if settle != 1 else ''} after it left out (settling)"
+                       if settle else ""))
 
     def compare_with(self, after: pd.DataFrame, source: str = "") -> None:
         """The runs in the filter are 'before', *after* (a canonical table) the runs after the go-live."""
         df = self._runs()
         if df is None:
             return
-        self._start(df, after, None, f"after history {source}".strip())
+        self._start(df, after, None, f"after history {source}".strip(),
+                    f"the runs in the filter of {self._source()} (before) against {source or 'a second history'} "
+                    f"(after)")
 
     def open_after_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open the runs after the go-live", os.path.expanduser("~"),
@@ -210,6 +223,7 @@ class RealisationView(QWidget):
         if before is None:
             return
         a, th = self._assumptions(), self._thresholds()
+        src = self._source()
 
         def work(progress, cancel):
             from etl_desk.core.data.loaders import load_path  # the importers: only when a file is opened
@@ -217,16 +231,22 @@ class RealisationView(QWidget):
             after = load_path(path)
             if cancel():
                 raise Cancelled()
-            return measure(before, after, a, th, None, lambda f: progress(0.3 + 0.7 * f), cancel)
+            return measure(before, after, a, th, None, lambda f: progress(0.3 + 0.7 * f), cancel,
+                           measured=f"the runs in the filter of {src} (before) against {path} (after)")
 
         self.status.emit(f"Measuring against {path}…")
         self.runner.start(work, "realisation")
 
-    def _start(self, before, after, go_live, what: str) -> None:
+    def _start(self, before, after, go_live, what: str, measured: str = "") -> None:
         a, th = self._assumptions(), self._thresholds()
         self.status.emit(f"Measuring realised savings ({what})…")
-        self.runner.start(lambda progress, cancel: measure(before, after, a, th, go_live, progress, cancel),
-                          "realisation")
+        self.runner.start(lambda progress, cancel: measure(before, after, a, th, go_live, progress, cancel,
+                                                           measured), "realisation")
+
+    def _source(self) -> str:
+        """The loaded data's source (its file(s)), for the report's 'what was measured'."""
+        ds = self.state.dataset
+        return (getattr(ds, "source", "") or "the loaded data") if ds is not None else "the loaded data"
 
     def cancel(self) -> None:
         self.runner.cancel()

@@ -251,7 +251,7 @@ class TimeChart(QWidget):
             totals = total.period_total(out.days)
             self.coverage.setText(
                 f"Forecast of the next {out.days} days{per_week}: {fmt.usd(totals['mean'], 0)} "
-                + (f"(80 %: {fmt.usd(totals['lo80'], 0)}–{fmt.usd(totals['hi80'], 0)}). " if totals["lo80"] is not None
+                + (f"(80 %: {fmt.from_to(fmt.usd(totals['lo80'], 0), fmt.usd(totals['hi80'], 0), '–')}). " if totals["lo80"] is not None
                    else "(80 % band on the total: unknown, too few past periods this long). ")
                 + coverage_text(total.backtest))
             self.coverage.setToolTip(f"{total.method}\n" + "\n".join(total.notes + out.forecast.notes))
@@ -269,9 +269,11 @@ class TimeChart(QWidget):
         try:
             self.forecast_job.set_budget(text)
         except ValueError as exc:
+            self.forecast_controls.show_budget(text)  # the text that was refused, marked
             self.forecast_controls.set_budget_error(str(exc))
             return False
         self.forecast_controls.set_budget_error(None)
+        self.forecast_controls.show_budget(self.forecast_job.budget_text)  # set from code: the field shows it
         if self.forecast_job.budget is None:
             self.budget_chart.show_status(None)
         return True

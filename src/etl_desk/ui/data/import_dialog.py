@@ -12,7 +12,8 @@ message (which names the column) so the user can choose and retry; the data on s
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout)
+                               QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from etl_desk.core.data.importers import preview
 from etl_desk.core.data.importers.mapping import EXTRA_FIELDS, FIELDS, UNITS, Mapping, header_key
@@ -25,6 +26,10 @@ DECIMAL_CHOICES = (("auto (read each column)", None), ('"." — 1,234.50', "."),
 DATE_CHOICES = (("auto (read each column)", None), ("month first — 04/03/2024 is 3 April", False),
                 ("day first — 04/03/2024 is 4 March", True))
 POLICY_TEXT = {"failed": "count as failed", "success": "count as successful", "exclude": "leave out"}
+#: Preferred size; on a smaller screen the dialog takes what is left after the taskbar and its title
+#: bar (about 80 px on a 1366x768 laptop) and the mapping form scrolls.
+PREFERRED_SIZE = (980, 800)
+WINDOW_FRAME_PX = 80
 
 
 def field_label(name: str) -> str:
@@ -76,9 +81,11 @@ class ImportDialog(QDialog):
         for i, r in enumerate(rows):
             for j, v in enumerate(r):
                 table.setItem(i, j, QTableWidgetItem(v[:200]))
-        table.setMaximumHeight(220)
-        table.setMinimumHeight(130)  # header and a few rows, however tall the form below
         table.resizeColumnsToContents()
+        # as tall as its header and up to five rows (and a scroll bar for wide files): the form gets the rest
+        shown = sum(table.rowHeight(i) for i in range(min(len(rows), 5))) or table.verticalHeader().defaultSectionSize()
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + shown + 2 * table.frameWidth()
+                             + table.horizontalScrollBar().sizeHint().height())
         lay.addWidget(table)
 
         box = QGroupBox("Columns")
@@ -104,7 +111,18 @@ class ImportDialog(QDialog):
                 ub.setToolTip("Unit of this column in the file; ETL Desk converts it")
                 grid.addWidget(ub, r, c * 3 + 2)
                 self.unit_boxes[name] = ub
-        lay.addWidget(box)
+        # the mapping and the options scroll when the screen is short (1366x768); the preview above and
+        # the buttons below stay in view
+        self.form_host = QWidget()
+        form_lay = QVBoxLayout(self.form_host)
+        form_lay.setContentsMargins(0, 0, 0, 0)
+        form_lay.addWidget(box)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("importFormScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.form_host)
+        lay.addWidget(self.scroll, 1)
 
         self.decimal = QComboBox()
         self.decimal.setObjectName("importDecimal")
@@ -119,7 +137,11 @@ class ImportDialog(QDialog):
         self.dayfirst.setToolTip("The order of dates like 04/03/2024 when no day in the column is above 12; auto: "
                                  "each column's own values decide (as --day-first / --month-first)")
         opts = QGroupBox("Numbers, dates, prices and policies")
-        form = QFormLayout(opts)
+        halves = QHBoxLayout(opts)  # two columns: half the height of one
+        form, form2 = QFormLayout(), QFormLayout()
+        halves.addLayout(form, 1)
+        halves.addSpacing(12)
+        halves.addLayout(form2, 1)
         form.addRow("Decimal mark", self.decimal)
         form.addRow("Date order", self.dayfirst)
         self.usd_per_dbu = self._money(0.0, 100.0, 0.01, "When the file has DBUs but no cost: price of one DBU "
@@ -142,10 +164,11 @@ class ImportDialog(QDialog):
         self.skipped.setToolTip("Default: skipped runs are left out — they never ran and cost nothing")
         form.addRow("$ per DBU", self.usd_per_dbu)
         form.addRow("Contract discount", self.discount)
-        form.addRow("$ per run-hour (fallback)", self.usd_per_hour)
-        form.addRow("Cancelled runs (default: count as failed)", self.cancelled)
-        form.addRow("Skipped runs (default: leave out)", self.skipped)
-        lay.addWidget(opts)
+        form2.addRow("$ per run-hour (fallback)", self.usd_per_hour)
+        form2.addRow("Cancelled runs", self.cancelled)
+        form2.addRow("Skipped runs", self.skipped)
+        form_lay.addWidget(opts)
+        form_lay.addStretch(1)  # the boxes keep their height on a tall screen
 
         self.remember = QCheckBox("Remember this mapping for files with these columns")
         self.remember.setChecked(True)
@@ -160,7 +183,7 @@ class ImportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
-        self.resize(980, 760)
+        self._fit_screen()
         if options is not None:
             self._show_options(options)
         self.refused = QLabel()
@@ -181,6 +204,18 @@ class ImportDialog(QDialog):
         self.usd_per_hour.setValue(o.usd_per_hour or 0.0)
         self.cancelled.setCurrentIndex(max(self.cancelled.findData(o.cancelled), 0))
         self.skipped.setCurrentIndex(max(self.skipped.findData(o.skipped), 0))
+
+    def _fit_screen(self) -> None:
+        screen = (self.parentWidget().screen() if self.parentWidget() is not None else None) or self.screen()
+        self.fit_to(screen.availableGeometry() if screen is not None else None)
+
+    def fit_to(self, free) -> None:
+        """Size to :data:`PREFERRED_SIZE`, or to *free* (the screen's free area, a QRect; None: no limit)
+        less the window frame and taskbar when that is smaller (the mapping form then scrolls)."""
+        w, h = PREFERRED_SIZE
+        if free is not None:
+            w, h = min(w, free.width() - 40), min(h, free.height() - WINDOW_FRAME_PX)
+        self.resize(w, h)
 
     @staticmethod
     def _money(lo, hi, step, tip) -> QDoubleSpinBox:

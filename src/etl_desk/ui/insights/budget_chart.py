@@ -152,6 +152,6 @@ class BudgetChart(QWidget):
         pi = self.plot.getPlotItem()
         pi.setXRange(0.5, st.days_in_month + 0.5, padding=0)
         pi.setYRange(0, top * 1.08, padding=0)
-        band95 = (f" 95 % band of the month-end: {fmt.usd(st.month_end_lo95, 0)}–{fmt.usd(st.month_end_hi95, 0)}."
+        band95 = (f" 95 % band of the month-end: {fmt.from_to(fmt.usd(st.month_end_lo95, 0), fmt.usd(st.month_end_hi95, 0), '–')}."
                   if st.month_end_lo95 is not None else "")
         self.summary.setText(f"<b>{st.status.capitalize()}</b> — {st.reason}{band95}")

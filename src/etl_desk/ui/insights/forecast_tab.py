@@ -34,7 +34,7 @@ def band_text(totals: dict, level: int) -> str:
     lo, hi = totals[f"lo{level}"], totals[f"hi{level}"]
     if lo is None or hi is None:
         return "unknown (too few past periods this long)"
-    return f"{fmt.usd(lo, 0)}–{fmt.usd(hi, 0)}"
+    return fmt.from_to(fmt.usd(lo, 0), fmt.usd(hi, 0), "–")
 
 
 def _item(text: str, right: bool = True) -> QTableWidgetItem:

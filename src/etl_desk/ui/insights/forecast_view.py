@@ -158,6 +158,11 @@ class ForecastControls(QWidget):
             self.progress.setRange(0, 100)
             self.progress.setValue(int(round(fraction * 100)))
 
+    def show_budget(self, text: str) -> None:
+        """Show the budget in use (*text*, as typed) in the field; no signal (it is already applied)."""
+        if self.budget.text() != text:
+            self.budget.setText(text)
+
     def set_budget_error(self, message: str | None) -> None:
         self.budget.setStyleSheet("border: 1px solid #C0392B;" if message else "")
         self.budget.setToolTip(message or self._budget_tip)

@@ -88,6 +88,11 @@ class SourcesPage(QWidget):
         self.summary.setStyleSheet("QLabel#sourcesSummary { border: 1px solid palette(mid); border-radius: 4px; "
                                    "padding: 6px 10px; font-size: 10pt; }")
         v.addWidget(self.summary)
+        self.skipped_label = QLabel()  # files of the opened folder that are not run data, and why
+        self.skipped_label.setObjectName("sourcesSkipped")
+        self.skipped_label.setWordWrap(True)
+        self.skipped_label.setTextFormat(Qt.TextFormat.RichText)
+        v.addWidget(self.skipped_label)
 
         self.files_table = _table("sourceFiles", FILE_COLUMNS)
         self.files_table.itemSelectionChanged.connect(self._show_left_out)
@@ -168,10 +173,15 @@ class SourcesPage(QWidget):
             left = sum(f.rows_left_out or 0 for f in p.files)
             basis = html.escape(p.cost_sentence or (f"Cost basis: {p.cost_basis}." if p.cost_basis else
                                                     "Cost basis: not recorded."))
+            skipped = (f" {len(p.skipped)} file{'s' if len(p.skipped) != 1 else ''} of the folder skipped "
+                       f"(not run data, listed below)." if p.skipped else "")
             self.summary.setText(
                 f"<b>{fmt.count(p.runs)} runs</b> read from <b>{n} file{'s' if n != 1 else ''}</b>"
-                f"{f', {fmt.count(left)} rows left out (reasons below)' if left else ', no rows left out'}. "
-                f"{basis}{span}")
+                f"{f', {fmt.count(left)} rows left out (reasons below)' if left else ', no rows left out'}."
+                f"{skipped} {basis}{span}")
+        self.skipped_label.setText("<b>Skipped, not run data:</b> " + "; ".join(
+            f"<b>{html.escape(os.path.basename(f) or f)}</b>: {html.escape(why)}" for f, why in p.skipped))
+        self.skipped_label.setVisible(bool(p.skipped))
         _fill(self.files_table, [[os.path.basename(f.path) or f.path, f.kind, f.rows_read, f.rows_kept, f.rows_left_out,
                                   f.cost_basis or p.cost_basis or "—",
                                   *(str(x)[:19] if x else "—" for x in (f.time_span or p.time_span or (None, None)))]
@@ -198,7 +208,7 @@ class SourcesPage(QWidget):
                     rows += [[f"   – {reason}", r2, _dbu(d2), _usd(u2)] for reason, r2, d2, u2 in rec.reasons]
             _fill(self.reconciliation_table, rows, numeric={1, 2, 3})
             self.reconciliation_table.setVisible(True)
-            period = f"Period {rec.period[0] or '?'} to {rec.period[1] or '?'}. " if any(rec.period) else ""
+            period = f"Period {fmt.from_to(rec.period[0] or '?', rec.period[1] or '?')}. " if any(rec.period) else ""
             notes = [n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in rec.notes]
             self.reconciliation_note.setText(period + " ".join(notes))
         self.splitter.setVisible(p.recorded)  # without a record there is nothing to tabulate

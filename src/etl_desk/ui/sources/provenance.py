@@ -96,6 +96,7 @@ class Provenance:
     reconciliation: Reconciliation | None
     warnings: list[str]
     notes: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why): a folder's files not read
 
 
 def _span(d) -> tuple[str | None, str | None] | None:
@@ -173,7 +174,9 @@ def read_provenance(df: pd.DataFrame | None) -> Provenance:
     prices = [p for p in pick(raw, "price_table", []) or [] if isinstance(p, dict)]
     return Provenance(True, _int(pick(raw, "runs")), basis, sentence, prices, _span(pick(raw, "time_span")), files,
                       _reconciliation(pick(raw, "reconciliation")), [str(w) for w in pick(raw, "warnings", []) or []],
-                      [str(n) for n in pick(raw, "notes", []) or []])
+                      [str(n) for n in pick(raw, "notes", []) or []],
+                      [(str(pick(x, "file", "")), str(pick(x, "why", ""))) for x in pick(raw, "skipped", []) or []
+                       if isinstance(x, dict)])
 
 
 def status_text(p: Provenance) -> str:

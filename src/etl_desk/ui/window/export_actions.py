@@ -61,6 +61,8 @@ class ExportActions(QObject):
         self.blocked = lambda: None
         #: the key figures Copy takes (the window's state, or a big history's engine KPIs)
         self.kpis = lambda: self.state.kpis
+        #: the measured benefits realisation (Business case › Realised) for the PDF report, or None
+        self.realisation = lambda: None
 
     def _refuse(self) -> bool:
         reason = self.blocked()
@@ -106,7 +108,8 @@ class ExportActions(QObject):
 
     def export_pdf(self, path: str) -> None:
         """The report pages (decision, assumptions, business case, annual cash flows, scenarios, checks,
-        charts) of the filtered runs as a PDF, as ``etl-desk analyze … -o report.pdf`` writes them
+        charts, and the benefits realisation measured on the Realised tab, or "not measured") of the
+        filtered runs as a PDF, as ``etl-desk analyze … -o report.pdf`` writes them
         (:func:`~etl_desk.core.workbook.pdf.export_report_pdf`, LibreOffice), in the background.
 
         A missing LibreOffice is a clear error (``failed`` with the core's DataError saying how to
@@ -117,6 +120,7 @@ class ExportActions(QObject):
         thresholds = self.job.thresholds
         assumptions = self._assumptions().assumptions
         source = self._source()
+        realisation = self.realisation() or None  # the Realised tab's measurement; None: "not measured"
 
         def work(progress, cancel):
             import shutil
@@ -135,7 +139,7 @@ class ExportActions(QObject):
                 raise Cancelled()
             progress(0.2)
             with tempfile.TemporaryDirectory(prefix="etl-desk-report-") as tmp:
-                printed = export_report_pdf(Path(tmp) / "report.pdf", sub, r, source=source)
+                printed = export_report_pdf(Path(tmp) / "report.pdf", sub, r, source=source, realisation=realisation)
                 if cancel():
                     raise Cancelled()
                 atomic_write(path, lambda dst: shutil.copyfile(printed, dst))

@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self.state, self.analysis_job, lambda: self.assumptions, settings, self,
                                      source=lambda: self.source, current_path=lambda: self.current_path,
                                      chart_for=self.charts.__getitem__)
+        # the Business case › Realised tab's last measurement goes into the PDF report (None: not measured)
+        self.exports.realisation = self._measured_realisation
         self.runner, self.export_runner = self.files.runner, self.exports.runner
         self._build_toolbars()
         self._build_status_bar()
@@ -223,6 +225,11 @@ class MainWindow(QMainWindow):
     @property
     def time_chart(self):
         return self.dashboard.time_chart
+
+    def _measured_realisation(self):
+        """The Realised tab's last measurement (a Realisation), or None when nothing was measured."""
+        page = self._pages.get("business_case")
+        return page.realisation.realisation if page is not None else None
 
     def ensure_pages(self) -> None:
         """Build the Insights, Business case and Sources pages (deferred until after the first paint)."""
