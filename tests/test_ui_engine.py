@@ -97,10 +97,14 @@ def test_failed_runs_selection_is_a_rule_with_the_failed_count(window, qtbot, fo
 
 
 def _pandas_order(runs, key, descending):
+    """The in-memory dashboard's sort rule: unknown values last in both directions, ties in run-ID
+    order (these run IDs are text), ascending also when descending."""
     df = runs.copy()
-    v = df[key].fillna(np.inf) if key in ("cost_usd", "duration_min", "data_processed_gb") else df[key]
-    df["_k"] = v
-    return df.sort_values(["_k", "run_id"], ascending=not descending, kind="stable").reset_index(drop=True)
+    if key == "run_id":
+        return df.sort_values("run_id", ascending=not descending, kind="stable").reset_index(drop=True)
+    df["_unknown"] = df[key].isna()
+    return df.sort_values(["_unknown", key, "run_id"], ascending=[True, not descending, True],
+                          kind="stable").reset_index(drop=True)
 
 
 def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot, folder, index_dir, monkeypatch,

@@ -122,6 +122,7 @@ class Engine:
         self.settings = settings
         self.index = index
         self._n: int | None = None
+        self._numeric: bool | None = None
         self._attempts: int | None = None  # runs of the whole source with an attempt recorded
         self._cube = None
         self._hist = None
@@ -166,6 +167,8 @@ class Engine:
             self._hist = self.con.table("etl_desk_hist")
         if "runs" in index.meta:  # a partly built index (per-day cube only) has no count yet
             self._n = index.runs
+        if "numeric_ids" in index.meta:
+            self._numeric = bool(index.meta["numeric_ids"])
 
     def close(self) -> None:
         """Disconnect from the backend (best effort: a failure to close is ignored); the engine is unusable after.
@@ -202,6 +205,20 @@ class Engine:
         if self._n is None:
             self._n = int(self.t.count().to_pyarrow().as_py())
         return self._n
+
+    @property
+    def numeric_ids(self) -> bool:
+        """True when every run ID is a whole number, so run IDs sort as numbers ("9" < "10"), as in the
+        in-memory dashboard (:meth:`~etl_desk.core.dashboard.view.Dataset._run_rank`); from the index when
+        it says, else one scan of the run IDs (cached)."""
+        if self._numeric is None:
+            meta = self.index.meta if self.index is not None else {}
+            if "numeric_ids" in meta:
+                self._numeric = bool(meta["numeric_ids"])
+            else:
+                c = self.execute(Q.id_counts(self.t))
+                self._numeric = bool(int(c["runs"].iat[0]) > 0 and int(c["int_ids"].iat[0]) == int(c["runs"].iat[0]))
+        return self._numeric
 
     @property
     def attempts_recorded(self) -> int:
@@ -430,7 +447,8 @@ class Engine:
         if self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all:
             return self.index.envelope(lo, hi, buckets, metric, descending)
         buckets = min(buckets, hi - lo)
-        df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets), None, cancel)
+        df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets,
+                                     self.numeric_ids), None, cancel)
         return Envelope(df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64),
                         df["failed_runs"].to_numpy(np.int64), df["max"].to_numpy(float), df["min"].to_numpy(float),
                         df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan),
@@ -474,7 +492,11 @@ class Engine:
 
     def page(self, sort_key: str = "run_id", after: tuple | None = None, n: int = 100, rule: Rule | None = None,
              descending: bool = False, at: int | None = None, cancel=None) -> Page:
-        """*n* rows in (*sort_key*, run_id) order after the key *after* (keyset pagination).
+        """*n* rows in :func:`.queries.sort_order` after the key *after* (keyset pagination).
+
+        One sort rule with the in-memory dashboard: unknown metric values last in both directions,
+        ties in natural run-ID order (numbers when every run ID is a whole number), ascending also
+        when *descending*.
 
         *at* jumps to a position instead (a scroll-bar drag): from the index's
         run-ordered files when sorting by run_id without a filter (one row group
@@ -487,7 +509,7 @@ class Engine:
                 rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
                 rows = rows.iloc[::-1].reset_index(drop=True) if descending else rows
             else:
-                expr = Q.page(rule.apply(self.t), sort_key, None, n + at, descending)
+                expr = Q.page(rule.apply(self.t), sort_key, None, n + at, descending, self.numeric_ids)
                 rows = self.execute(expr.limit(n, offset=at), None, cancel).drop(columns="_sort")
         elif self.index is not None and self.index.has_runs and sort_key == "run_id" and rule.is_all:
             # keyset on the index's run-ordered file: find the key's position, read one or two row groups
@@ -495,12 +517,13 @@ class Engine:
                 pos = self.n_runs - n if descending else 0
             else:
                 p = self.index.position_after(after[1])
-                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == after[1] else 0)
-                       - n) if descending else p
+                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == str(after[1])
+                            else 0) - n) if descending else p
             rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
             rows = rows.iloc[::-1] if descending else rows
         else:
-            rows = self.execute(Q.page(rule.apply(self.t), sort_key, after, n, descending), None, cancel)
+            rows = self.execute(Q.page(rule.apply(self.t), sort_key, after, n, descending, self.numeric_ids),
+                                None, cancel)
             rows = rows.drop(columns="_sort")
         rows = rows.reset_index(drop=True)
         nxt = None
@@ -508,7 +531,7 @@ class Engine:
             last = rows.iloc[-1]
             v = last[sort_key]
             if sort_key in Q.METRICS and (v is None or (isinstance(v, float) and math.isnan(v))):
-                v = float("inf")
+                v = None  # unknown: those runs come last (Q.page)
             nxt = (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, last["run_id"])
         return Page(rows, nxt, sort_key, descending)
 
