@@ -133,7 +133,7 @@ class RunIndex:
         if (path / "cube.parquet").exists():
             idx.cube = pq.read_table(path / "cube.parquet")
         if (path / "hist.parquet").exists():
-            idx.hist = pq.read_table(path / "hist.parquet")
+            idx.hist = read_hist(path / "hist.parquet")
         n_levels = int(meta.get("pyramid_levels", 0))
         idx.levels = [np.load(path / "pyramid" / f"{L:02d}.npy", mmap_mode="r") for L in range(n_levels)]
         return idx
@@ -245,6 +245,20 @@ class RunIndex:
                         np.fmin.reduceat(blk[f"{metric}_min"], starts), np.add.reduceat(blk[f"{metric}_sum"], starts),
                         np.fmax.reduceat(blk[f"{metric}_fmax"], starts), exact=False, grain=size,
                         failed_sum=np.add.reduceat(blk[f"{metric}_fsum"], starts))
+
+
+#: The histogram's text dimensions, read dictionary-encoded: at 100M runs the table has ~3M rows whose
+#: pipeline, source and status repeat; as plain strings they took 202 MB of the window's memory, as
+#: dictionaries 113 MB (DuckDB queries either alike).
+HIST_TEXT = ("job_name", "source_system", "status")
+
+
+def read_hist(path: Path):
+    """``hist.parquet`` as a pyarrow Table, its text dimensions dictionary-encoded (:data:`HIST_TEXT`)."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    return pq.read_table(path, read_dictionary=[c for c in HIST_TEXT if c in names])
 
 
 def find_index(source: Source, base=None) -> RunIndex | None:
@@ -377,7 +391,7 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
                 on_stage("cube", idx)
             con.to_parquet(Q.histogram_from_cells(cells), str(tmp / "hist.parquet"))
             con.raw_sql("DROP TABLE IF EXISTS etl_desk_cells")
-            idx.hist = pq.read_table(tmp / "hist.parquet")
+            idx.hist = read_hist(tmp / "hist.parquet")
             meta["hist_rows"] = idx.hist.num_rows
             meta["stages"].append("rollups")
             meta["timings_s"]["rollups"] = round(time.perf_counter() - t0, 2)
