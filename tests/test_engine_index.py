@@ -200,3 +200,22 @@ def test_dataset_is_the_same_whatever_the_chunk_size(tmp_path):
     names = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*.parquet"))
     assert names[0].startswith("month=2025-01/part-2025-01-20") and names == sorted(names)
     assert not (tmp_path / "a.partial").exists()
+
+
+def test_a_reopened_index_holds_its_histograms_as_dictionaries_and_answers_the_same_percentiles(built, runs):
+    # the histogram repeats pipeline, source and status on millions of rows at 100M runs: read back as
+    # dictionaries (half the memory), its percentiles must not change
+    import pyarrow as pa
+
+    folder, cache, idx, *_ = built
+    again = find_index(open_source(folder), base=cache)
+    for c in ("job_name", "source_system", "status"):
+        assert pa.types.is_dictionary(again.hist.schema.field(c).type), c
+    e = Engine.open(folder, settings=EngineSettings(**SMALL), index=again)
+    try:
+        got = e.kpis(Rule(sources={"SAP"}))
+    finally:
+        e.close()
+    sap = runs[runs["source_system"] == "SAP"]["duration_min"].dropna().to_numpy()
+    for q, key in ((0.5, "duration_p50_min"), (0.95, "duration_p95_min")):
+        assert got[key] == pytest.approx(np.quantile(sap, q), rel=0.01), key
