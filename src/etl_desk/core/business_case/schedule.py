@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 from etl_desk.core.business_case.periods import MONTHS_PER_YEAR, weeks_to_months
 
@@ -123,6 +122,9 @@ def irr_annual(net: np.ndarray) -> float | None:
         hi *= 2
     if npv(lo) * npv(hi) > 0:
         return None
+    # scipy.optimize (~25 MB resident) when a rate is solved for, not with the window's pages (issue 15 item 8)
+    from scipy.optimize import brentq
+
     r = brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500)
     out = (1 + r) ** MONTHS_PER_YEAR - 1
     return float(out) if math.isfinite(out) else None

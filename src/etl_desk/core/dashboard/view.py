@@ -10,6 +10,7 @@ All of it is vectorised: :class:`Dataset` precomputes per-table arrays once,
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED
+from etl_desk.core.data.times import datetime_ns
 
 METRICS = ("cost_usd", "data_processed_gb", "duration_min")
 METRIC_TITLES = {"cost_usd": "Cost (USD)", "data_processed_gb": "Data Processed (GB)",
@@ -31,6 +33,21 @@ SORT_KEYS = {
 GROUPINGS = {"run": "Per run", "pipeline": "Per pipeline", "day": "Per day", "week": "Per week",
              "month": "Per month"}
 NO_NAME = "(no pipeline name)"
+
+
+def _name_codes(names: pd.Series) -> tuple[np.ndarray, list]:
+    """(code per run, pipeline names in sorted order): a missing name is :data:`NO_NAME`. A categorical
+    column (the canonical table's) is read from its codes, without a million strings."""
+    if not isinstance(names.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
+        return codes, list(uniques)
+    cats = [str(c) for c in names.cat.categories]
+    codes = names.cat.codes.to_numpy()
+    missing = bool((codes < 0).any())
+    values = sorted(cats + [NO_NAME]) if missing else sorted(cats)
+    pos = {v: i for i, v in enumerate(values)}
+    table = np.array([pos[c] for c in cats] + [pos.get(NO_NAME, -1)], dtype=np.int64)
+    return table[codes], values  # code -1 (missing) takes the table's last entry
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,7 @@ class Dataset:
         self.run_id = df["run_id"].reset_index(drop=True)  # string Series, no per-row Python objects
         self.failed = (df["status"] == FAILED).to_numpy(dtype=bool)
         self.values = {m: df[m].to_numpy(dtype=np.float64) for m in METRICS}
-        self.start_ns = df["start_time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        self.start_ns = datetime_ns(df["start_time"]).view(np.int64)  # no copy
         src = df["source_system"]
         self.source_codes = src.cat.codes.to_numpy()
         self.source_names = list(src.cat.categories)
@@ -116,8 +133,8 @@ class Dataset:
         self.single_attempt = "attempt" not in df.columns or bool((df["attempt"] == 1).all())
         #: arrays views derive from this data set once (e.g. the table's columns), by name
         self.cache: dict[str, object] = {}
-        codes, uniques = pd.factorize(names.fillna(NO_NAME), sort=True)
-        self.name_codes = codes.astype(np.int64, copy=False)
+        codes, uniques = _name_codes(names)
+        self.name_codes = codes.astype(_index_dtype(len(uniques)), copy=False)
         self.name_values = np.asarray(uniques, dtype=object)
 
         # computed here, where the data is built (off the UI thread), not on the first sort
@@ -131,8 +148,8 @@ class Dataset:
                 order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
             else:
                 order = np.argsort(self.run_id.astype(str).to_numpy(dtype=object), kind="stable")
-            rank = np.empty(self.n, dtype=np.int64)
-            rank[order] = np.arange(self.n)
+            rank = np.empty(self.n, dtype=_index_dtype(self.n))
+            rank[order] = np.arange(self.n, dtype=rank.dtype)
             return rank
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -145,8 +162,8 @@ class Dataset:
             order = np.argsort(nums, kind="stable")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             order = np.asarray(pc.sort_indices(arr))
-        rank = np.empty(self.n, dtype=np.int64)
-        rank[order] = np.arange(self.n)
+        rank = np.empty(self.n, dtype=_index_dtype(self.n))
+        rank[order] = np.arange(self.n, dtype=rank.dtype)
         return rank
 
     def run_id_at(self, i: int) -> str:
@@ -189,6 +206,47 @@ class Dataset:
         return self.run_id.isin(list(run_ids)).to_numpy(dtype=bool, na_value=False)
 
 
+class RunValues(Mapping):
+    """Per-run bar values of every metric in display order, read from the data set's arrays on access.
+
+    The per-run view keeps no copy of its bars' values (at 1,000,000 runs that would be 8 MB per
+    metric, once for the totals and once for the failed parts): ``values[m]`` gathers the whole
+    array (a new one; for the data's own order, a read-only view of the data set's array) and
+    :meth:`part` only bars ``start .. stop - 1`` (what a chart draws). With *failed* (one bool per
+    bar) the values are the failed runs' parts: the value where the run failed, 0.0 elsewhere.
+    """
+
+    def __init__(self, values: dict[str, np.ndarray], positions: np.ndarray, identity: bool,
+                 failed: np.ndarray | None = None):
+        self._values, self._positions, self._identity, self._failed = values, positions, identity, failed
+
+    def __getitem__(self, metric: str) -> np.ndarray:
+        return self.part(metric, 0, len(self._positions))
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def part(self, metric: str, start: int, stop: int) -> np.ndarray:
+        """Values of *metric* for bars *start* .. *stop* - 1 (clipped to the bars there are)."""
+        src = self._values[metric]
+        v = src[start:stop] if self._identity else src[self._positions[start:stop]]
+        if self._failed is not None:
+            return np.where(self._failed[start:stop], v, 0.0)
+        return _read_only(v) if self._identity else v
+
+    def nanmax(self, metric: str) -> float:
+        """Largest known value of *metric* over all bars (NaN when none is known)."""
+        src = self._values[metric]
+        if self._failed is None and (self._identity or len(self._positions) == len(src)):
+            v = src  # every run is a bar: the order does not change the maximum
+        else:
+            v = self[metric]
+        return float(np.nanmax(v)) if len(v) and not np.isnan(v).all() else float("nan")
+
+
 @dataclass
 class View:
     """Bars in display order. Bar 0 is drawn at the top, like the case-study dashboard."""
@@ -196,9 +254,9 @@ class View:
     dataset: Dataset
     spec: ViewSpec
     n_bars: int
-    bar_of_row: np.ndarray  # int64 per table row: its bar, or -1 when filtered out
-    totals: dict[str, np.ndarray]  # per metric, per bar
-    failed_parts: dict[str, np.ndarray]  # per metric, the failed runs' share of the bar
+    bar_of_row: np.ndarray  # int32 (int64 past 2**31 rows) per table row: its bar, or -1 when filtered out
+    totals: Mapping[str, np.ndarray]  # per metric, per bar (per run: a RunValues, read on access)
+    failed_parts: Mapping[str, np.ndarray]  # per metric, the failed runs' share of the bar
     runs: np.ndarray  # runs per bar
     failed_runs: np.ndarray  # failed runs per bar
     positions: np.ndarray | None = None  # per-run grouping: table row of each bar
@@ -226,6 +284,22 @@ class View:
     def labels(self, start: int, stop: int) -> list[str]:
         """Labels of bars *start* to *stop* - 1, clipped to ``0 .. n_bars`` (what a chart's axis shows)."""
         return [self.label(i) for i in range(max(start, 0), min(stop, self.n_bars))]
+
+    def bar_parts(self, metric: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Totals and failed parts of *metric* for bars *start* .. *stop* - 1 (what a chart draws),
+        without reading the other bars."""
+        t, f = self.totals, self.failed_parts
+        if isinstance(t, RunValues) and isinstance(f, RunValues):
+            return t.part(metric, start, stop), f.part(metric, start, stop)
+        return t[metric][start:stop], f[metric][start:stop]
+
+    def value_max(self, metric: str) -> float:
+        """Largest known total of *metric* over all bars; NaN when no bar has a known value."""
+        t = self.totals
+        if isinstance(t, RunValues):
+            return t.nanmax(metric)
+        v = np.asarray(t[metric], dtype=np.float64)
+        return float(np.nanmax(v)) if len(v) and not np.isnan(v).all() else float("nan")
 
     def failed_share(self, metric: str) -> np.ndarray:
         """Per bar (length ``n_bars``), the failed runs' share 0..1 of *metric* (a :data:`METRICS` key).
@@ -318,6 +392,11 @@ def _ones(n: int) -> np.ndarray:
     return np.broadcast_to(np.int64(1), (n,))
 
 
+def _index_dtype(n: int):
+    """The integer type for row/bar numbers of a table with *n* rows (-1 included): int32 when it fits."""
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.flags.writeable = False
@@ -343,19 +422,18 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
         # ties keep run-ID order; descending flips the key only
         tie = ds.run_rank[rows]
         order = np.lexsort((tie, -keyvals if spec.descending else keyvals))
-        positions = rows[order]
-        bar_of_row = np.full(ds.n, -1, dtype=np.int64)
-        bar_of_row[positions] = np.arange(len(positions))
+        positions = rows[order].astype(_index_dtype(ds.n), copy=False)
+        bar_of_row = np.full(ds.n, -1, dtype=_index_dtype(ds.n))
+        bar_of_row[positions] = np.arange(len(positions), dtype=bar_of_row.dtype)
         failed = ds.failed[positions]
-        if len(positions) == ds.n and _is_identity(positions):
-            # every run, in the data's own order (the default view of a file sorted by run ID):
-            # the data set's arrays as they are, not a 1M-run copy of each (read-only views)
-            totals = {m: _read_only(ds.values[m]) for m in METRICS}
-        else:
-            totals = {m: ds.values[m][positions] for m in METRICS}
-        failed_parts = {m: np.where(failed, totals[m], 0.0) for m in METRICS}
+        # the bars' values are read from the data set's arrays when drawn (RunValues), not copied:
+        # in the data's own order (a file sorted by run ID) as read-only views of them
+        identity = len(positions) == ds.n and _is_identity(positions)
+        totals = RunValues(ds.values, positions, identity)
+        failed_parts = RunValues(ds.values, positions, identity, failed=failed)
+        # failed runs per bar (0 or 1): the bool array seen as int8, no copy
         return View(ds, spec, len(positions), bar_of_row, totals, failed_parts,
-                    _ones(len(positions)), failed.astype(np.int64), positions=positions)
+                    _ones(len(positions)), failed.view(np.int8), positions=positions)
 
     # --- grouped -------------------------------------------------------------------------
     if spec.grouping == "pipeline":
@@ -403,7 +481,7 @@ def build_view(ds: Dataset, spec: ViewSpec) -> View:
     groups = present[order]
     new_index = np.full(ngroups, -1, dtype=np.int64)
     new_index[groups] = np.arange(len(groups))
-    bar_of_row = np.full(ds.n, -1, dtype=np.int64)
+    bar_of_row = np.full(ds.n, -1, dtype=_index_dtype(ds.n))
     bar_of_row[rows] = new_index[gcodes]
     return View(ds, spec, len(groups), bar_of_row,
                 {m: totals[m][groups] for m in METRICS}, {m: failed_parts[m][groups] for m in METRICS},

@@ -44,13 +44,14 @@ import pandas as pd
 
 from etl_desk.core.data import provenance
 from etl_desk.core.data.importers import databricks, jobs_api
-from etl_desk.core.data.importers.files import RawTable, read_json, read_raw, what_is, workbook_info
+from etl_desk.core.data.importers.files import (RawTable, parquet_columns, read_json, read_raw, what_is,
+                                                workbook_info)
 from etl_desk.core.data.importers.apply import apply_mapping
 from etl_desk.core.data.importers.mapping import Mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.locale_numbers import column_evidence, maybe_thousands
 from etl_desk.core.data.memory import release_memory
-from etl_desk.core.data.schema import to_canonical
+from etl_desk.core.data.schema import DICTIONARY_TEXT, to_canonical
 from etl_desk.core.data.xlsx_read import read_workbook
 from etl_desk.core.errors import DataError, LoadReport
 
@@ -262,6 +263,18 @@ def column_evidence_or_none(s: pd.Series) -> str | None:
         return "ambiguous"
 
 
+def _dictionary_columns(path: str, opts: ImportOptions) -> list[str]:
+    """The text columns of Parquet file *path* that feed a dictionary-encoded field of the canonical
+    table (:data:`~etl_desk.core.data.schema.DICTIONARY_TEXT`: pipeline names, states, codes, tags...),
+    by the mapping the load will use: read as codes, they are never a million strings in memory
+    (issue 15 item 8). None for a Databricks system table (its importer reads its own columns)."""
+    text = parquet_columns(path)
+    if not text or (opts.mapping is None and databricks.classify(pd.Index(list(text)))):
+        return []
+    mapping = opts.mapping or guess_mapping(list(text))
+    return [h for f, h in mapping.columns.items() if f in DICTIONARY_TEXT and text.get(h)]
+
+
 def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
     skipped: list[tuple[str, str]] = []
     files = _expand(paths, skipped)
@@ -290,7 +303,7 @@ def _load(paths, opts: ImportOptions, report: LoadReport) -> pd.DataFrame:
             parts.append((f, _read_etl_desk_workbook(f, rep), rep))
             info.append({"file": f, "kind": "etl desk workbook", "rows_read": rep.rows_in, "header_row": 1})
             continue
-        raw = read_raw(f, kind)
+        raw = read_raw(f, kind, dictionary=_dictionary_columns(f, opts) if kind == "parquet" else ())
         table = databricks.classify(raw.frame.columns) if opts.mapping is None else None
         if table:
             system.setdefault(table, []).append(raw)

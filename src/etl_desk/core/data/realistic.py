@@ -50,7 +50,7 @@ import pyarrow as pa
 
 from etl_desk.core.data import realistic_extras as x
 from etl_desk.core.data.pipelines import PIPELINES, Pipeline
-from etl_desk.core.data.schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS
+from etl_desk.core.data.schema import COLUMN_NAMES, FAILED, SOURCE_SYSTEMS, STATUSES, SUCCESS, dictionary_columns
 from etl_desk.core.errors import DataError
 from etl_desk.core.fields import spec_field
 from etl_desk.core.tasks import CancelFn, Cancelled, ProgressFn
@@ -331,6 +331,7 @@ def generate_realistic(settings: RealisticSettings | None = None, progress: Prog
     df = _frame(s, sch, rows, cost)
     if s.team_tags:
         _tag(s, df, rows)
+    df = dictionary_columns(df)  # pipeline names, states, codes, tags: codes into their distinct values
     if truth is not None:
         df.attrs["ground_truth"] = truth.to_dict()
     report(1.0)

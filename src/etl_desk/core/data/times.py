@@ -86,3 +86,13 @@ def _to_datetime(s: pd.Series, label: str, file: str | None, rows) -> tuple[pd.S
         raise DataError(f"cannot read {str(txt.iloc[i])[:40]!r} as a date and time", file=file,
                         row=int(rows[i]), column=label)
     return out.astype("datetime64[ns]"), mixed
+
+
+def datetime_ns(s: pd.Series) -> np.ndarray:
+    """The values of a datetime column as a ``datetime64[ns]`` array: the column's own array
+    (read-only, no copy) when it is stored in nanoseconds as the canonical table stores it, else a
+    converted copy. ``to_numpy(dtype="datetime64[ns]")`` always copies: 8 MB per call at 1M runs.
+    """
+    if s.dtype == np.dtype("datetime64[ns]"):
+        return s.to_numpy()
+    return s.to_numpy(dtype="datetime64[ns]")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, SOURCE_SYSTEMS, STATUSES
+from etl_desk.core.data.schema import BY_NAME, COLUMN_NAMES, SOURCE_SYSTEMS, STATUSES, dictionary_columns
 from etl_desk.core.data.xlsx_book import FORMAT_ID, FORMAT_VERSION, META_SHEET
 from etl_desk.core.errors import DataError
 
@@ -147,7 +147,7 @@ def _read_data(wb, meta: dict, path: Path) -> pd.DataFrame:
     out = {}
     for name in COLUMN_NAMES:
         out[name] = data[name] if name in data else _absent(name, n)
-    df = pd.DataFrame(out)
+    df = dictionary_columns(pd.DataFrame(out))
     if not df["run_id"].is_unique:
         dup = df["run_id"][df["run_id"].duplicated()].iloc[0]
         raise DataError(f"duplicate run ID {dup!r}", file=str(path), column="Job ID")

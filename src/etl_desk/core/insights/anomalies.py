@@ -51,9 +51,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from etl_desk.core.data.schema import has_values
+from etl_desk.core.data.times import datetime_ns
 from etl_desk.core.insights.anomaly_rules import (GROUP_RULES, RULE_LABELS, RUN_RULES, AnomalyThresholds,
                                                   describe_rules)
 from etl_desk.core.insights.kpis import failed_mask
@@ -84,6 +84,10 @@ def empty_anomalies() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- group statistics
 
+#: Rows per block where a per-run array is computed block by block (robust_z)
+_BLOCK = 1 << 16
+
+
 def _gsum(codes: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
     return np.bincount(codes, weights=w, minlength=k)
 
@@ -110,9 +114,14 @@ def robust_z(values: np.ndarray, codes: np.ndarray, k: int, base: np.ndarray, mi
     mad = group_median(np.abs(vb - med[cb]), cb, k)
     spread = np.maximum(_MAD_TO_SD * mad, min_spread)
     cnt = np.bincount(cb, minlength=k)
+    z = np.empty(len(values), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = values - med[codes]
-        z /= spread[codes]  # in place: the same numbers as (values - med) / spread, one 1M-run array fewer
+        # (values - median) / spread, the same numbers, block by block: the per-run median and spread
+        # are never whole 1M-run arrays beside z (peak memory, issue 15 item 8)
+        for i in range(0, len(values), _BLOCK):
+            c = codes[i:i + _BLOCK]
+            np.subtract(values[i:i + _BLOCK], med[c], out=z[i:i + _BLOCK])
+            z[i:i + _BLOCK] /= spread[c]
     return z, med, spread, cnt
 
 
@@ -302,7 +311,7 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
     dur = df["duration_min"].to_numpy(dtype=float, na_value=np.nan)
     cost = df["cost_usd"].to_numpy(dtype=float, na_value=np.nan)
     run_ids = df["run_id"]
-    start = df["start_time"].to_numpy(dtype="datetime64[ns]")
+    start = datetime_ns(df["start_time"])  # no copy
     use_vol = th.use_volume and has_values(df, "data_processed_gb")
     if use_vol:
         gb = df["data_processed_gb"].to_numpy(dtype=float, na_value=np.nan)
@@ -345,12 +354,12 @@ def detect_anomalies(df: pd.DataFrame, thresholds: AnomalyThresholds | None = No
         if season is not None:
             key = (id(gcodes), "season")
             if key not in cells:
-                cells[key] = gcodes * N_CLASSES + season
+                cells[key] = (gcodes * N_CLASSES + season).astype(np.int32)  # a few thousand cells
             adj = season_adjustment(resid, gcodes, gk, season, base, pmed, pspread)[cells[key]]
         if week is not None:  # the level of the pipeline that week (after its seasons), shrunk by its noise
             key = (id(gcodes), "week")
             if key not in cells:
-                cells[key] = gcodes * n_weeks + week
+                cells[key] = (gcodes * n_weeks + week).astype(np.int32)  # pipelines x weeks cells
             adj += season_adjustment(resid - adj, gcodes, gk, week, base, pmed, pspread,
                                      n_classes=n_weeks)[cells[key]]
         z, med, _, _ = robust_z(resid - adj, gcodes, gk, base, th.min_spread)
@@ -551,8 +560,10 @@ def _failure_jumps(th: AnomalyThresholds, codes, names, start, failed, run_ids, 
     """Failure-rate jumps week over week; with *season*, the week before is raised by the rise its
     pipeline usually shows between such weeks (its failure rate per season class over the whole
     history, averaged over each week's runs), so a month-end week that always fails more is not flagged."""
+    from scipy.special import ndtr  # SciPy when a test needs it, not with the window's pages (issue 15 item 8)
+
     k = len(names)
-    ns = start.astype(np.int64)
+    ns = np.asarray(start, dtype="datetime64[ns]").view(np.int64)  # no copy
     week = (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
     w0 = int(week.min())
     nw = int(week.max()) - w0 + 1

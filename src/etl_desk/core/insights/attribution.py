@@ -149,6 +149,8 @@ def _keys(df: pd.DataFrame, by: str) -> pd.Series:
     col = BUILTIN_DIMENSIONS[by][0]
     if col not in df.columns:
         return pd.Series(pd.NA, index=df.index, dtype="string")
+    if isinstance(df[col].dtype, pd.CategoricalDtype):
+        return df[col]  # grouped by its codes: no text per run (issue 15 item 8)
     return df[col].astype("string")
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from etl_desk.core.data.schema import has_values
+from etl_desk.core.data.times import datetime_ns
 from etl_desk.core.insights.base import (
     TOP_N,
     Insight,
@@ -216,7 +217,7 @@ def _cost_per_tb(ctx: _Ctx) -> Insight:
 
 def _week_index(start: pd.Series) -> np.ndarray:
     """Weeks since Monday 1970-01-05 (ISO weeks start on Monday)."""
-    ns = start.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ns = datetime_ns(start).view(np.int64)  # no copy
     return (ns - np.datetime64("1970-01-05", "ns").astype(np.int64)) // (7 * 86_400 * 10**9)
 
 

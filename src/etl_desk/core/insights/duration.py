@@ -51,20 +51,38 @@ def _duration_insights(ctx: _Ctx) -> tuple[list[Insight], dict]:
     return out, {"overall": al, "group_table": by_pipe[1]}
 
 
+def group_quantiles(values: np.ndarray, codes: np.ndarray, k: int, qs) -> pd.DataFrame:
+    """Quantiles *qs* (linear interpolation, :func:`numpy.quantile`'s default and pandas'
+    ``groupby().quantile()``'s) of *values* per group code 0..k-1: one row per code, one column
+    per quantile; NaN for a code without values. *values* has no NaN; *codes* are all >= 0.
+
+    One stable sort by code, then each group's slice: ~16 MB of temporaries at 1M values where
+    pandas' grouped quantile took ~57 MB (issue 15 item 8).
+    """
+    qs = list(qs)
+    out = np.full((k, len(qs)), np.nan)
+    by_code = values[np.argsort(codes, kind="stable")]
+    bounds = np.searchsorted(np.sort(codes), np.arange(k + 1))
+    for g in range(k):
+        seg = by_code[bounds[g]:bounds[g + 1]]
+        if len(seg):
+            out[g] = np.quantile(seg, qs)
+    return pd.DataFrame(out, columns=qs)
+
+
 def _group_duration_table(ctx: _Ctx) -> pd.DataFrame | None:
     if ctx.group_codes is None:
         return None
     codes = ctx.group_codes
     ok = (codes >= 0) & ~np.isnan(ctx.dur)
-    s = pd.Series(ctx.dur[ok])
+    v = ctx.dur[ok]
     c = codes[ok]
-    q = s.groupby(c).quantile([0.1, 0.5, 0.9, 0.95]).unstack()
     k = len(ctx.group_names)
-    cnt, sm, sq = _group_sums(c, k, s.to_numpy(), s.to_numpy() ** 2)
+    q = group_quantiles(v, c, k, (0.1, 0.5, 0.9, 0.95))
+    cnt, sm, sq = _group_sums(c, k, v, v ** 2)
     mean = np.divide(sm, cnt, out=np.full(k, np.nan), where=cnt > 0)
     var = np.divide(sq - cnt * mean ** 2, cnt - 1, out=np.full(k, np.nan), where=cnt > 1)
     sd = np.sqrt(np.clip(var, 0, None))
-    q = q.reindex(range(k))
     t = pd.DataFrame({ctx.group_label.capitalize(): ctx.group_names, "Runs": cnt.astype(int),
                       "p10 (min)": q[0.1].to_numpy().round(1), "p50 (min)": q[0.5].to_numpy().round(1),
                       "p90 (min)": q[0.9].to_numpy().round(1), "p95 (min)": q[0.95].to_numpy().round(1),

@@ -2,8 +2,8 @@
 
 Model (per series: all runs, and each pipeline)
     ``log(cost of the day + c)`` (c = 1 % of the mean day, so a day without runs is
-    defined) as an autoregression with exogenous regressors, fitted by statsmodels'
-    :class:`statsmodels.tsa.ar_model.AutoReg` (OLS) on the last ``FIT_WINDOW_DAYS`` (120)
+    defined) as an autoregression with exogenous regressors, the model of statsmodels'
+    :class:`statsmodels.tsa.ar_model.AutoReg` fitted as it fits it (OLS) on the last ``FIT_WINDOW_DAYS`` (120)
     days: one lag (yesterday's level, so a level that moves is followed), a constant and
     a linear trend (a drifting bill goes on drifting), day-of-week dummies (weekly seasonality)
     and dummies for the last three and first two calendar days of the month (monthly
@@ -52,7 +52,7 @@ __all__ = ["ForecastSettings", "Backtest", "Forecast", "ForecastResult", "foreca
 
 FORECAST_COLUMNS = ("day", "mean", "lo80", "hi80", "lo95", "hi95")
 METHOD = ("AutoReg(1) with trend on the last 120 days of log daily cost, day-of-week and month-end dummies "
-          "(statsmodels); "
+          "(OLS as statsmodels' AutoReg fits it); "
           "intervals from the model's out-of-sample errors at rolling origins (split conformal)")
 #: Fewer past k-day sums than this near k days: no band on a k-day total (its quantiles would be noise).
 MIN_PERIOD_ERRORS = 10
@@ -177,7 +177,10 @@ def daily_costs(df: pd.DataFrame) -> tuple[pd.Series, list[str]]:
                      "only the known cost.")
     if not known.any():
         return pd.Series(dtype=float), notes + ["No known cost: no forecast."]
-    s = pd.Series(cost[known]).groupby(day.to_numpy()[known]).sum()
+    if known.all():  # the usual case: the columns as they are, not 1M-run copies (issue 15 item 8)
+        s = pd.Series(cost).groupby(day.to_numpy()).sum()
+    else:
+        s = pd.Series(cost[known]).groupby(day.to_numpy()[known]).sum()
     idx = pd.date_range(s.index.min(), s.index.max(), freq="D")
     s = s.reindex(idx, fill_value=0.0)
     runs = day.value_counts().reindex(idx, fill_value=0)
@@ -225,19 +228,36 @@ def _design(ly: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray | None, 
 
 def _fit_predict(ly: np.ndarray, days: pd.DatetimeIndex, h: int) -> tuple[np.ndarray, str | None]:
     """Point forecast (log scale) of the next *h* days after ``ly`` (fitted on its last FIT_WINDOW_DAYS days),
-    and what was simplified (None: the full model; see :func:`_design`)."""
-    # statsmodels takes ~0.5 s to import: only when a forecast is asked for, not at the window's start-up
-    from statsmodels.tsa.ar_model import AutoReg
+    and what was simplified (None: the full model; see :func:`_design`).
 
+    The model of statsmodels' ``AutoReg(ly, lags=1, trend="ct" (or "c"), exog=<the dummies _design
+    keeps>)``, fitted as it fits it (OLS by the Moore-Penrose pseudo-inverse, :func:`numpy.linalg.pinv`)
+    and forecast as its ``predict`` does out of sample (each day's forecast is the next day's lag).
+    Written out with NumPy because importing statsmodels (and the SciPy modules it imports) added
+    ~60 MB to the window's memory (issue 15 item 8); tests/test_window_memory.py checks it against
+    statsmodels.
+    """
     if len(ly) > FIT_WINDOW_DAYS:
         ly, days = ly[-FIT_WINDOW_DAYS:], days[-FIT_WINDOW_DAYS:]
+    n = len(ly)
     future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=h, freq="D")
     mask, trend, why = _design(ly, days)
     if why == "flat":
         return np.full(h, ly[-1]), why
-    ex, oos = (None, None) if mask is None else (_exog(days)[:, mask], _exog(future)[:, mask])
-    res = AutoReg(ly, lags=1, trend=_TREND if trend else "c", exog=ex).fit()
-    return np.asarray(res.predict(start=len(ly), end=len(ly) + h - 1, exog_oos=oos)), why
+    # regressors of day t (1-based, days 2..n are fitted): constant, [trend t], yesterday's level, [dummies]
+    cols = [np.ones(n - 1)] + ([np.arange(2, n + 1, dtype=np.float64)] if trend else []) + [ly[:-1]]
+    if mask is not None:
+        cols.append(_exog(days)[1:, mask])
+    beta = np.linalg.pinv(np.column_stack(cols)) @ ly[1:]
+    slope = beta[1] if trend else 0.0
+    phi = beta[2] if trend else beta[1]
+    calendar = _exog(future)[:, mask] @ beta[3 if trend else 2:] if mask is not None else np.zeros(h)
+    out = np.empty(h)
+    prev = float(ly[-1])
+    for j in range(h):
+        prev = beta[0] + slope * (n + 1 + j) + phi * prev + calendar[j]
+        out[j] = prev
+    return out, why
 
 
 def _origin_errors(ly: np.ndarray, y: np.ndarray, days: pd.DatetimeIndex, c: float, h: int, step: int,

@@ -5,7 +5,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# SciPy is imported where a test needs it, not with the window's pages (scipy.special ~15 MB resident);
+# scipy.stats only where a small sample needs its exact test (mann_whitney_volumes): with the modules
+# it pulls in, it added ~35 MB to the window's memory (issue 15 item 8)
 
 #: Significance level used to turn a p-value into a yes/no sentence.
 ALPHA = 0.05
@@ -51,9 +54,15 @@ def chi_square_independence(table) -> dict:
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
     if t.ndim != 2 or t.shape[0] < 2 or t.shape[1] < 2:
         return {"chi2": float("nan"), "p": float("nan"), "dof": 0, "expected": None}
-    res = stats.chi2_contingency(t, correction=False)
-    return {"chi2": float(res.statistic), "p": float(res.pvalue), "dof": int(res.dof),
-            "expected": res.expected_freq}
+    # Pearson's statistic against the counts expected under independence, as
+    # scipy.stats.chi2_contingency(t, correction=False) computes it; p from the chi-square
+    # survival function (scipy.special.chdtrc, what scipy.stats.chi2.sf evaluates)
+    from scipy.special import chdtrc
+
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum()
+    chi2 = float(((t - expected) ** 2 / expected).sum())
+    dof = (t.shape[0] - 1) * (t.shape[1] - 1)
+    return {"chi2": chi2, "p": float(chdtrc(dof, chi2)), "dof": int(dof), "expected": expected}
 
 
 def volume_bands(volume: np.ndarray, bands: int = VOLUME_BANDS) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +126,9 @@ def _mwu_asymptotic(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if sd == 0:
         return u1, 1.0
     z = (u - n1 * n2 / 2.0 - 0.5) / sd
-    return u1, float(min(2.0 * stats.norm.sf(z), 1.0))
+    from scipy.special import ndtr
+
+    return u1, float(min(2.0 * ndtr(-z), 1.0))  # ndtr(-z): the normal survival function, scipy.stats.norm.sf
 
 
 def mann_whitney_volumes(failed_volumes, ok_volumes) -> dict:
@@ -134,6 +145,8 @@ def mann_whitney_volumes(failed_volumes, ok_volumes) -> dict:
     if a.size + b.size > MWU_FAST_ABOVE:
         u, p = _mwu_asymptotic(a, b)
         return {"U": u, "p": p, "effect": u / (a.size * b.size)}
+    from scipy import stats  # only for small samples (see the note at the imports)
+
     res = stats.mannwhitneyu(a, b, alternative="two-sided")
     u = float(res.statistic)
     # probability that a random failed run processed more data than a random successful one

@@ -127,8 +127,7 @@ class BarChart(pg.PlotWidget):
             set_axis_label(self.getPlotItem(), "left", {"run": "Job ID", "pipeline": "Pipeline", "day": "Day",
                                                         "week": "Week", "month": "Month"}[grouping])
         n = v.n_bars if v is not None else 0
-        vals = v.totals[self.metric_key] if n else np.zeros(0)
-        xmax = float(np.nanmax(vals)) if n and not np.isnan(vals).all() else 1.0
+        xmax = v.value_max(self.metric_key) if n else 1.0
         if not np.isfinite(xmax) or xmax <= 0:
             xmax = 1.0
         self.vb.setLimits(xMin=-xmax, xMax=xmax * 1.06, yMin=-0.6, yMax=max(n, 1) - 0.4,
@@ -183,8 +182,8 @@ class BarChart(pg.PlotWidget):
         lod = max(1, int(math.ceil(max(i1 - i0, 1) / rows_px)))
         sel_bars = self.state.selected_bars()
         has_sel = bool(len(sel_bars) and sel_bars.any())
-        r = rows_to_draw(v.totals[self.metric_key][i0:i1], v.failed_parts[self.metric_key][i0:i1], i0, lod, BAR_HEIGHT,
-                         selected=sel_bars[i0:i1] if has_sel else None)
+        total, failed = v.bar_parts(self.metric_key, i0, i1)  # only the bars in view are read
+        r = rows_to_draw(total, failed, i0, lod, BAR_HEIGHT, selected=sel_bars[i0:i1] if has_sel else None)
         self._set_lod(lod)
         # exact bars: the longest in view sets the scale; binned rows: the 99th percentile of the row
         # means does, so the coloured means stay readable (the few longer rows and the grey envelopes
@@ -246,7 +245,7 @@ class BarChart(pg.PlotWidget):
         i = int(math.floor(y + 0.5))
         if not 0 <= i < v.n_bars or abs(y - i) > BAR_HEIGHT / 2 * max(1, self._lod):
             return -1
-        val = v.totals[self.metric_key][i]
+        val = v.bar_parts(self.metric_key, i, i + 1)[0][0]
         # generous on short bars: anywhere on the bar's row up to the bar end (at least 3 % of the axis)
         xr = self.vb.viewRange()[0]
         reach = max(val if np.isfinite(val) else 0.0, (xr[1] - xr[0]) * 0.03)

@@ -50,9 +50,12 @@ def run_columns(ds) -> tuple[list[tuple[str, str]], dict]:
     for c, _ in cols:
         s = df[c]
         if c in ("start_time", "end_time"):
-            arrays[c] = s.to_numpy(dtype="datetime64[s]")
+            # the column's own datetime64 values (no copy); a cell shows whole seconds (raw_value)
+            arrays[c] = s.to_numpy() if s.dtype.kind == "M" else s.to_numpy(dtype="datetime64[ns]")
         elif c in NUMERIC:
-            arrays[c] = s.to_numpy(dtype=np.float64)
+            # float and plain int columns as they are (no copy; attempt stays int64)
+            plain = isinstance(s.dtype, np.dtype) and s.dtype.kind in "if"
+            arrays[c] = s.to_numpy() if plain else s.to_numpy(dtype=np.float64)
         else:
             # text columns stay in pandas (Arrow strings): read per visible cell, no object copies
             arrays[c] = s.reset_index(drop=True).array
@@ -123,6 +126,8 @@ class RunTableModel(QAbstractTableModel):
             }[key]()
         r = int(v.positions[row])
         val = self._arrays[key][r]
+        if isinstance(val, np.datetime64):
+            return val.astype("datetime64[s]")
         return None if val is pd.NA else val
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):

@@ -278,8 +278,9 @@ def read_xlsx_raw(path: str | os.PathLike, *, sheet: str | None = None, nrows: i
     return RawTable(frame, _name(path), "xlsx", sheet=sheet, header_row=header)
 
 
-def check_parquet(path: str | os.PathLike):
-    """Open *path* as a :class:`pyarrow.parquet.ParquetFile` after checking its footer.
+def check_parquet(path: str | os.PathLike, read_dictionary=None):
+    """Open *path* as a :class:`pyarrow.parquet.ParquetFile` after checking its footer (columns named
+    in *read_dictionary* are read dictionary-encoded, as pandas categoricals).
 
     Raises:
         DataError: naming the file, when it is not readable Parquet, or when its row groups
@@ -288,7 +289,7 @@ def check_parquet(path: str | os.PathLike):
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, read_dictionary=list(read_dictionary) if read_dictionary else None)
         md = pf.metadata
     except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError/...
         raise DataError(f"cannot read this Parquet file ({type(exc).__name__}: {_short(exc)})",
@@ -300,15 +301,16 @@ def check_parquet(path: str | os.PathLike):
     return pf
 
 
-def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None) -> RawTable:
+def read_parquet_raw(path: str | os.PathLike, *, nrows: int | None = None, dictionary=()) -> RawTable:
     """Read a Parquet file as a :class:`RawTable` (typed columns as stored); *nrows*: at most that
-    many rows, read batch by batch (None: all).
+    many rows, read batch by batch (None: all); text columns named in *dictionary* are read
+    dictionary-encoded (pandas categoricals: one code per row, each distinct value once).
 
     Raises:
         DataError: naming the file, when it is not readable Parquet or too large
             (:func:`check_parquet`). MemoryError passes through (the loader turns it into a DataError).
     """
-    pf = check_parquet(path)
+    pf = check_parquet(path, read_dictionary=dictionary)
     try:
         if nrows is not None:
             import pyarrow as pa
@@ -393,8 +395,22 @@ def _json_documents(text: str) -> list:
     return docs
 
 
-def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None) -> RawTable:
-    """Read *path* (csv | xlsx | parquet) as a raw table; kind sniffed when None.
+def parquet_columns(path: str | os.PathLike) -> dict[str, bool]:
+    """Column name -> is it text, from a Parquet file's schema (its footer only); {} when unreadable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - the full read reports what is wrong
+        return {}
+    return {f.name: pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in schema}
+
+
+def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | None = None,
+             dictionary=()) -> RawTable:
+    """Read *path* (csv | xlsx | parquet) as a raw table; kind sniffed when None; Parquet text columns
+    named in *dictionary* are read dictionary-encoded (:func:`read_parquet_raw`).
 
     Raises:
         DataError: naming the file: a JSON or folder *kind* (not a table), or whatever the reader
@@ -406,5 +422,5 @@ def read_raw(path: str | os.PathLike, kind: str | None = None, *, nrows: int | N
     if kind == "xlsx":
         return read_xlsx_raw(path, nrows=nrows)
     if kind == "parquet":
-        return read_parquet_raw(path, nrows=nrows)
+        return read_parquet_raw(path, nrows=nrows, dictionary=dictionary)
     raise DataError(f"expected a table, found {kind}", file=_name(path))
