@@ -13,7 +13,7 @@ nothing is summed here.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -71,6 +71,9 @@ class AnnualCashFlows(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         v.addWidget(self.splitter, 1)
+        self._user_split = False  # once the user drags the splitter, their sizes stay
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
+        self.splitter.installEventFilter(self)
         self.note = QLabel()
         self.note.setObjectName("annualNote")
         self.note.setWordWrap(True)
@@ -113,6 +116,24 @@ class AnnualCashFlows(QWidget):
         self.table.setRowCount(0)
         self.note.setText(f"No cash flows: {reason}")
 
+    def _fit_split(self) -> None:
+        """The table tall enough for all its rows, up to 40 % of the room; the chart takes the rest."""
+        if self._user_split:
+            return
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        t = self.table
+        need = (t.horizontalHeader().sizeHint().height() + t.verticalHeader().length() + 2 * t.frameWidth()
+                + t.horizontalScrollBar().sizeHint().height())
+        table = max(TABLE_MIN_PX, min(need, total * 2 // 5))
+        self.splitter.setSizes([total - table, table])
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+        if obj is self.splitter and ev.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit_split)  # after the splitter's own resize has shared out the room
+        return False
+
     def rows(self) -> list:
         """The AnnualRows shown (of the option chosen)."""
         return self._appraisal.annual[self.option.currentData()] if self._appraisal is not None else []
@@ -139,6 +160,7 @@ class AnnualCashFlows(QWidget):
         t.verticalHeader().setVisible(False)
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         t.resizeColumnsToContents()
+        self._fit_split()
         g = case.assumptions["global"]
         fy = int(g["fiscal_year_start_month"])
         start = "the month after the data ends" if g["start_date"] == "auto" else "as entered"

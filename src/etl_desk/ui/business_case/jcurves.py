@@ -277,7 +277,7 @@ class JCurveChart(QWidget):
             self._colors[r.id] = color
             if r.id not in self.curves:
                 self.curves[r.id] = pi.plot([], [], name=option_label(r))
-                self.payback_items[r.id] = pg.ScatterPlotItem(size=10, symbol="d")
+                self.payback_items[r.id] = pg.ScatterPlotItem(size=13, symbol="d")
                 pi.addItem(self.payback_items[r.id])
             y = cumulative_net(r)
             self.curves[r.id].setData(months, y)
