@@ -21,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from etl_desk.core import fmt
 from etl_desk.core.business_case.schedule import NOTHING, WITHIN
@@ -102,6 +102,17 @@ class ElidedLabel(QLabel):
             self._elide()
 
 
+def row(host: QWidget, swatch: QWidget, name: QLabel, value: QLabel, payback: QLabel) -> None:
+    """Lay out one legend row in *host*: swatch, name (takes the slack), value, payback."""
+    h = QHBoxLayout(host)
+    h.setContentsMargins(0, 0, 0, 0)
+    h.setSpacing(8)
+    h.addWidget(swatch, 0, Qt.AlignmentFlag.AlignVCenter)
+    h.addWidget(name, 1)
+    h.addWidget(value)
+    h.addWidget(payback)
+
+
 class LegendEntry(QWidget):
     """One legend row: swatch, option, end value, payback. Hover -> ``hovered(id)``/``hovered('')``;
     click -> ``clicked(id)``."""
@@ -119,11 +130,12 @@ class LegendEntry(QWidget):
         self.swatch.setFixedSize(16, 4)
         self.name, self.value, self.payback = ElidedLabel(), QLabel(), QLabel()
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row(self, self.swatch, self.name, self.value, self.payback)
 
     def set_highlighted(self, on: bool) -> None:
         pal = self.palette()
         role = QPalette.ColorRole.Highlight if on else QPalette.ColorRole.Window
-        c = QColor(self.parentWidget().palette().color(role))
+        c = QColor(self.parentWidget().palette().color(role)) if self.parentWidget() else QColor(0, 0, 0, 0)
         if on:
             c.setAlpha(60)
         pal.setColor(QPalette.ColorRole.Window, c)
@@ -184,23 +196,26 @@ class JCurveChart(QWidget):
         self._grid.setContentsMargins(4, 0, 2, 0)
         self._grid.setSpacing(0)
         self._rows = QWidget()
-        self._rows_grid = QGridLayout(self._rows)
-        self._rows_grid.setContentsMargins(0, 0, 0, 0)
-        self._rows_grid.setHorizontalSpacing(8)
-        self._rows_grid.setVerticalSpacing(0)
+        self._rows_box = QVBoxLayout(self._rows)
+        self._rows_box.setContentsMargins(0, 0, 0, 0)
+        self._rows_box.setSpacing(0)
         # the header row is the chart's title: the plot is short at 1366x768, a title row would cost a line
         self._heads = [ElidedLabel(), QLabel("Month 36"), QLabel("Payback")]
         self._heads[0].setObjectName("jcurveTitle")
         for i, lab in enumerate(self._heads):
             self._small(lab, italic=i > 0)
-            self._rows_grid.addWidget(lab, 0, i + 1, Qt.AlignmentFlag.AlignRight if i == 1 else
-                                      Qt.AlignmentFlag.AlignLeft)
+        self._heads[1].setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         f = self._heads[0].font()
         f.setBold(True)
         self._heads[0].setFont(f)
         self._heads[0].setText("Cumulative net cash flow")
         self._heads[0].setToolTip("Cumulative net cash flow (savings less investment and maintenance, USD, "
                                   "undiscounted) of each option by month; diamonds mark the payback")
+        head = QWidget()
+        spacer = QWidget()
+        spacer.setFixedSize(16, 4)
+        row(head, spacer, *self._heads)
+        self._rows_box.addWidget(head)
         self._grid.addWidget(self._rows)
         self.status = QLabel()  # said instead of the legend when there is no chart
         self.status.setObjectName("jcurveStatus")
@@ -234,8 +249,8 @@ class JCurveChart(QWidget):
             e.set_highlighted(e.option_id == self.emphasised)
 
     # --- the options ------------------------------------------------------------------------------
-    def _entry(self, rid: str, row: int) -> LegendEntry:
-        """The legend row of *rid* (made on first use): its labels sit in the grid, the entry spans them."""
+    def _entry(self, rid: str) -> LegendEntry:
+        """The legend row of *rid* (made on first use)."""
         e = self.legend.get(rid)
         if e is None:
             e = LegendEntry(rid, self._rows)
@@ -245,12 +260,7 @@ class JCurveChart(QWidget):
             for lab in (e.name, e.value, e.payback):
                 self._small(lab)
                 lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._rows_grid.addWidget(e, row, 0, 1, 4)
-        e.lower()
-        self._rows_grid.addWidget(e.swatch, row, 0, Qt.AlignmentFlag.AlignVCenter)
-        self._rows_grid.addWidget(e.name, row, 1)
-        self._rows_grid.addWidget(e.value, row, 2)
-        self._rows_grid.addWidget(e.payback, row, 3)
+            self._rows_box.addWidget(e)
         return e
 
     def options(self) -> list[str]:
@@ -267,12 +277,12 @@ class JCurveChart(QWidget):
             pi.removeItem(self.curves.pop(rid))
             pi.removeItem(self.payback_items.pop(rid))
             e = self.legend.pop(rid)
-            for w in (e, e.swatch, e.name, e.value, e.payback):
-                w.deleteLater()
+            self._rows_box.removeWidget(e)
+            e.deleteLater()
         h = case.horizon_months
         months = np.arange(h + 1, dtype=float)
         lo, hi = 0.0, 0.0
-        for row, r in enumerate(opts, start=1):
+        for r in opts:
             color = option_color(r)
             self._colors[r.id] = color
             if r.id not in self.curves:
@@ -289,7 +299,7 @@ class JCurveChart(QWidget):
                 pb.setData([float(r.payback_months)], [0.0])
             else:
                 pb.setData([], [])
-            e = self._entry(r.id, row)
+            e = self._entry(r.id)
             e.swatch.setStyleSheet(f"background: {color}; border-radius: 1px;")
             e.name.setText(option_label(r))
             end = float(y[-1])
@@ -302,8 +312,9 @@ class JCurveChart(QWidget):
             e.setToolTip(f"{option_label(r)}: cumulative net cash flow {fmt.usd(end)} after {h} months; payback "
                          f"{payback_text(r, yrs)}. Click to show its cash flows.")
         self._heads[1].setText(f"Month {h}")
+        self._align_columns()
         set_axis_label(pi, "bottom", f"Months from the project start ({case.start:%B %Y})")
-        pi.setXRange(0, h, padding=0.02)
+        pi.setXRange(0, h, padding=0.035)  # room for the last month's tick label
         pad = max((hi - lo) * 0.06, 1.0)
         pi.setYRange(lo - pad, hi + pad, padding=0)
         step = 6 if h <= 36 else 12
@@ -329,9 +340,18 @@ class JCurveChart(QWidget):
         pi = self.chart.getPlotItem()
         pi.getAxis("left").setStyle(showValues=False)
         pi.setYRange(-1, 1, padding=0)
+        self._align_columns()
         self.status.setText(f"<b>Cumulative net cash flow</b><br>No chart: {html.escape(reason)}")
         self._rows.setVisible(False)
         self.status.setVisible(True)
+
+    def _align_columns(self) -> None:
+        """The value and payback columns as wide as their widest cell, in every row and the header."""
+        rows = [(self._heads[1], self._heads[2])] + [(e.value, e.payback) for e in self.legend.values()]
+        for col in (0, 1):
+            w = max(r[col].sizeHint().width() for r in rows)
+            for r in rows:
+                r[col].setFixedWidth(w)
 
     # --- highlight ------------------------------------------------------------------------------------
     @property
