@@ -130,7 +130,8 @@ class AnnualCashFlows(QWidget):
         self.splitter.setSizes([total - table, table])
 
     def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
-        if obj is self.splitter and ev.type() == QEvent.Type.Resize:
+        # getattr: Qt may still send events while the window is torn down at exit
+        if ev.type() == QEvent.Type.Resize and obj is getattr(self, "splitter", None):
             QTimer.singleShot(0, self._fit_split)  # after the splitter's own resize has shared out the room
         return False
 
