@@ -14,7 +14,9 @@ mid = 10M; ``--quick``: 100k / 50k / 20k):
 2. big: grouped (per-day) view on screen after opening (rollup cube ready): <= 20 s
 3. big: index complete (run order, rollups, pyramid): <= 5 min, <= 2 GB; cancel latency; reuse on reopen
 4. big, after the index, fresh process: first view / filter change / zoom step / table page:
-   <= 1 s / <= 0.5 s / <= 150 ms / <= 200 ms (the largest of each kind)
+   <= 1 s / <= 0.5 s / <= 150 ms / <= 200 ms (the largest of each kind); the engine's queries alone,
+   then (4b) the same in the window, from the user's action until the window has painted the answer
+   (:mod:`benchmarks.big_window`)
 5. big: full analysis (KPIs, rollups, baselines, anomaly score of every run written out): <= 120 s, <= 2 GB
 6. mid: every dashboard interaction vs the pandas path on the same data, one run each: >= 5x faster, <= 1/4 memory
 7. Spark local vs DuckDB on the same data (1M): sums equal to the cent, counts equal, approximate
@@ -360,8 +362,15 @@ def w_spark_equal(path: str) -> dict:
     return out
 
 
+def w_window(path: str, cache: str, threshold: str) -> dict:
+    from benchmarks.big_window import w_window as window
+
+    return window(path, cache, threshold)
+
+
 WORKERS = {"generate": w_generate, "open": w_open, "cancel": w_cancel, "view": w_view, "analysis": w_analysis,
-           "pandas_dash": w_pandas_dash, "engine_dash": w_engine_dash, "spark_equal": w_spark_equal}
+           "pandas_dash": w_pandas_dash, "engine_dash": w_engine_dash, "spark_equal": w_spark_equal,
+           "window": w_window}
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -411,6 +420,33 @@ def window_memory_row(runs: int) -> dict:
                                                                       "the goal is not judged at this size"))
 
 
+def window_rows(d: Path, cache: Path, big: int, quick: bool) -> list[dict]:
+    """Row 4b: the same interactions in the window (:mod:`benchmarks.big_window`), fresh process, index reused,
+    each timed from the action until the window has painted the answer."""
+    B = _fmt_n(big)
+    m = measure(_worker("window", d, cache, min(5_000_000, max(1_000, big // 2))))
+    r = m["result"]
+    note = ("the real window at 1366x768 (offscreen): filter bar, chart zoom, table scroll, timed until no query "
+            "is under way and the event loop painted what changed; with a grab of the whole window after: "
+            "filter {filter_change_grab_max_ms:.0f} / zoom {zoom_step_grab_max_ms:.0f} / page "
+            "{table_page_grab_max_ms:.0f} ms (one grab with nothing changed {idle_paint_grab_max_ms:.0f} ms); "
+            "UI thread busy at most filter {filter_change_ui_busy_max_ms:.0f} / zoom {zoom_step_ui_busy_max_ms:.0f} / "
+            "page {table_page_ui_busy_max_ms:.0f} ms at a stretch; "
+            "from open_file (engine imports, connection, index found) to the first view "
+            "{open_to_view_ms:.0f} ms; whole process peak {peak:.0f} MB").format(peak=m["peak_mb"], **r)
+    out = []
+    for key, label, goal in (("first_view_ms", "first view painted, from the index found", 1000),
+                             ("filter_change_max_ms", "filter change, per day (slowest of 8)", 500),
+                             ("zoom_step_max_ms", "zoom step, 3 charts (slowest of 12)", 150),
+                             ("table_page_max_ms", "table page, jump or next (slowest of 8)", 200)):
+        out.append(row(BENCH, f"{B} in the window, painted: {label}", r[key], "ms", goal=f"<= {goal} ms",
+                       ok=None if quick else r[key] <= goal, note=note if key == "filter_change_max_ms" else ""))
+    out.append(row(BENCH, f"{B} in the window, painted: filter change per run (slowest of 2)",
+                   r["filter_change_per_run_max_ms"], "ms", goal="none (a filter the pyramid does not hold: a scan)",
+                   ok=None, note="the charts' rows of a filtered run order come from a window query over the runs"))
+    return out
+
+
 def _fmt_n(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
 
@@ -442,7 +478,8 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
         rows.append(row(BENCH, f"{B}: index complete (rollups, run order, pyramid)", m["wall"], "s",
                         goal="<= 300 s", ok=m["wall"] <= 300, note=f"stages {r['timings']}"))
         rows.append(row(BENCH, f"{B}: index build peak RSS (process tree)", m["peak_mb"], "MB", goal="<= 2000 MB",
-                        ok=m["peak_mb"] <= 2000, note=f"DuckDB memory_limit {MEMORY_LIMIT}, spills to disk"))
+                        ok=m["peak_mb"] <= 2000, note=f"DuckDB memory_limit {MEMORY_LIMIT} (cubes); run order sorted in "
+                                                     f"~1M-run partitions spilled as LZ4 Arrow files"))
         v = measure(_worker("view", d, cache))
         rv = v["result"]
         rows.append(row(BENCH, f"{B}: reopen reuses the index", rv["import_open_s"], "s", goal="reused",
@@ -454,6 +491,7 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
                                  ("page_max_s", "table page, jump or next (slowest of 6)", 0.2)):
             rows.append(row(BENCH, f"{B} after the index: {label}", rv[key] * 1000, "ms",
                             goal=f"<= {goal * 1000:.0f} ms", ok=rv[key] <= goal))
+        rows += window_rows(d, cache, big, quick)
         cc = Path(tempfile.mkdtemp(prefix="etl-desk-bench-cancel-"))
         try:
             c = measure(_worker("cancel", d, cc))["result"]

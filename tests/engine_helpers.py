@@ -73,3 +73,10 @@ def assert_rollups_equal(ref: pd.DataFrame, got: pd.DataFrame) -> None:
     for c in ("data_processed_gb", "failed_data_processed_gb", "duration_min", "failed_duration_min"):
         np.testing.assert_allclose(got[c].to_numpy(float, na_value=np.nan), ref[c].to_numpy(float, na_value=np.nan),
                                    rtol=1e-9, err_msg=c)
+
+
+def settled(qtbot, state, timeout: int = 60_000) -> None:
+    """Wait until the big-history window has the answers to what it asked (its engine queries run on
+    worker lanes): no query under way, the views drawn from the answers."""
+    qtbot.waitUntil(lambda: state.dataset is not None and not state.pending(), timeout=timeout)
+    qtbot.wait(1)

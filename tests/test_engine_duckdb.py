@@ -103,7 +103,8 @@ def test_envelope_matches_numpy(runs, eng):
 
 
 def test_keyset_pages_walk_the_sort_order(runs, eng):
-    ref = runs.sort_values(["cost_usd", "run_id"], ascending=False)["run_id"].tolist()[:250]
+    # one sort rule with the in-memory dashboard: value descending, ties in run-ID order (ascending)
+    ref = runs.sort_values(["cost_usd", "run_id"], ascending=[False, True])["run_id"].tolist()[:250]
     got, after = [], None
     for _ in range(3):
         p = eng.page("cost_usd", after=after, n=100, descending=True)

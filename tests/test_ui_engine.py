@@ -13,7 +13,7 @@ from etl_desk.core.dashboard.view import ViewFilter
 from etl_desk.core.data.schema import FAILED
 from etl_desk.core.insights.kpis import compute_kpis
 
-from .engine_helpers import realistic, write_dataset
+from .engine_helpers import realistic, settled, write_dataset
 
 pytestmark = pytest.mark.slow
 RUNS = 200_000
@@ -42,6 +42,7 @@ def open_big(window, qtbot, folder, index_dir, monkeypatch, until="complete"):
     win.settings.set(keys.BIG_HISTORY_RUNS, 1000)
     win.open_file(folder)
     qtbot.waitUntil(lambda: win.big_active and win.big.state.stage == until, timeout=120_000)
+    settled(qtbot, win.big.state)
     return win, win.big.state, win.big.dashboard
 
 
@@ -66,6 +67,7 @@ def test_kpi_strip_equals_the_pandas_path(window, qtbot, folder, index_dir, monk
 def test_status_filter_changes_kpis_to_hand_computed_values(window, qtbot, folder, index_dir, monkeypatch, runs):
     win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
     st.set_filter(ViewFilter(statuses=frozenset({FAILED})))
+    settled(qtbot, st)
     failed = runs[runs["status"] == FAILED]
     k = st.kpis
     assert k["runs"] == len(failed) and k["failed_runs"] == len(failed)
@@ -76,6 +78,7 @@ def test_status_filter_changes_kpis_to_hand_computed_values(window, qtbot, folde
     assert page.kpis.text("runs") == f"{len(failed):,}"
     # a source filter too (answered from the cube)
     st.set_filter(ViewFilter(sources=frozenset({"SAP"})))
+    settled(qtbot, st)
     assert st.kpis["runs"] == int((runs["source_system"] == "SAP").sum())
 
 
@@ -85,6 +88,7 @@ def test_failed_runs_selection_is_a_rule_with_the_failed_count(window, qtbot, fo
     win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
     st.select_rule(Rule.failed())
     assert isinstance(st.selection, Rule) and st.selection.statuses == frozenset({FAILED})
+    settled(qtbot, st)
     assert st.selected_count() == int((runs["status"] == FAILED).sum())
     # every day with a failed run is marked in the grouped view, from the cube
     days_with_failures = runs.loc[runs["status"] == FAILED, "start_time"].dt.normalize().nunique()
@@ -93,10 +97,14 @@ def test_failed_runs_selection_is_a_rule_with_the_failed_count(window, qtbot, fo
 
 
 def _pandas_order(runs, key, descending):
+    """The in-memory dashboard's sort rule: unknown values last in both directions, ties in run-ID
+    order (these run IDs are text), ascending also when descending."""
     df = runs.copy()
-    v = df[key].fillna(np.inf) if key in ("cost_usd", "duration_min", "data_processed_gb") else df[key]
-    df["_k"] = v
-    return df.sort_values(["_k", "run_id"], ascending=not descending, kind="stable").reset_index(drop=True)
+    if key == "run_id":
+        return df.sort_values("run_id", ascending=not descending, kind="stable").reset_index(drop=True)
+    df["_unknown"] = df[key].isna()
+    return df.sort_values(["_unknown", key, "run_id"], ascending=[True, not descending, True],
+                          kind="stable").reset_index(drop=True)
 
 
 def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot, folder, index_dir, monkeypatch,
@@ -105,6 +113,7 @@ def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot
 
     win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
     st.set_grouping("run")
+    settled(qtbot, st)
     model = page.table_model
     assert model.rowCount() == RUNS
     deep = 150_123
@@ -114,6 +123,7 @@ def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot
     assert model.data(model.index(deep, col)) == expect["run_id"].iat[deep]
     # sorted by cost, largest first: a worker asks the engine; the row arrives by itself
     st.set_sort("cost_usd", descending=True)
+    settled(qtbot, st)
     expect = _pandas_order(runs, "cost_usd", True)
     assert model.data(model.index(deep, col)) == "…"
     qtbot.waitUntil(lambda: deep // PAGE_ROWS in model.pages, timeout=60_000)
@@ -148,6 +158,7 @@ def test_cancel_during_the_index_leaves_no_broken_index_and_a_usable_window(wind
     # the window is usable: open again, the index is built in full, then cancel nothing
     win.open_file(folder)
     qtbot.waitUntil(lambda: win.big_active and win.big.state.stage == "complete", timeout=120_000)
+    settled(qtbot, win.big.state)
     assert find_index(src, base) is not None
     assert win.big.state.kpis["runs"] == RUNS
     # a cancel after the per-day totals keeps the grouped view (and leaves no index behind either)
@@ -167,6 +178,7 @@ def test_cancel_during_the_index_leaves_no_broken_index_and_a_usable_window(wind
     assert stages[:2] == ["day", "stopped"]
     assert TaskRunner.wait_all(60_000)
     qtbot.waitUntil(lambda: win.big.state.stage == "stopped", timeout=10_000)
+    settled(qtbot, win.big.state)
     assert find_index(src, base) is None
     assert win.big_active and win.big.state.view.n_bars > 0
     assert win.big.dashboard.kpis.text("runs") == f"{RUNS:,}"
@@ -223,5 +235,6 @@ def test_name_filter_and_dates_go_to_the_engine(window, qtbot, folder, index_dir
     end = start + pd.Timedelta(days=7)
     st.set_grouping("run")
     st.set_filter(ViewFilter(start=start, end=end))
+    settled(qtbot, st)
     inside = (runs["start_time"] >= start) & (runs["start_time"] < end)
     assert st.view.n_bars == int(inside.sum()) and st.kpis["runs"] == int(inside.sum())

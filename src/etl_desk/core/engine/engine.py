@@ -13,7 +13,7 @@ raises the project's ``Cancelled``. Queries run where the data lies; only their
 (small) results come back as pandas/NumPy. With an index (:mod:`.index`),
 answers the rollup cube can give come from it in milliseconds.
 
-Size: the Engine facade (~610 lines) is one job: every query the window and the CLI ask, with the
+Size: the Engine facade (~650 lines) is one job: every query the window and the CLI ask, with the
 same progress/cancel and memory-limit handling; the query definitions are in ``queries``, the index in
 ``index``. Next cut: KPI assembly into ``engine/kpis.py``.
 """
@@ -122,6 +122,7 @@ class Engine:
         self.settings = settings
         self.index = index
         self._n: int | None = None
+        self._numeric: bool | None = None
         self._attempts: int | None = None  # runs of the whole source with an attempt recorded
         self._cube = None
         self._hist = None
@@ -166,6 +167,8 @@ class Engine:
             self._hist = self.con.table("etl_desk_hist")
         if "runs" in index.meta:  # a partly built index (per-day cube only) has no count yet
             self._n = index.runs
+        if "numeric_ids" in index.meta:
+            self._numeric = bool(index.meta["numeric_ids"])
 
     def close(self) -> None:
         """Disconnect from the backend (best effort: a failure to close is ignored); the engine is unusable after.
@@ -204,6 +207,20 @@ class Engine:
         return self._n
 
     @property
+    def numeric_ids(self) -> bool:
+        """True when every run ID is a whole number, so run IDs sort as numbers ("9" < "10"), as in the
+        in-memory dashboard (:meth:`~etl_desk.core.dashboard.view.Dataset._run_rank`); from the index when
+        it says, else one scan of the run IDs (cached)."""
+        if self._numeric is None:
+            meta = self.index.meta if self.index is not None else {}
+            if "numeric_ids" in meta:
+                self._numeric = bool(meta["numeric_ids"])
+            else:
+                c = self.execute(Q.id_counts(self.t))
+                self._numeric = bool(int(c["runs"].iat[0]) > 0 and int(c["int_ids"].iat[0]) == int(c["runs"].iat[0]))
+        return self._numeric
+
+    @property
     def attempts_recorded(self) -> int:
         """Runs of the whole source whose attempt is recorded (one COUNT(attempt), cached): 0 for a
         source without an attempt column, whose retries are then unknown, not 0."""
@@ -237,12 +254,7 @@ class Engine:
 
     def _use_cube(self, rule: Rule | None, grain: str | None = None) -> bool:
         """True when the index's cube (maybe still the coarse day x status one) can answer *rule* (and *grain*)."""
-        if self._cube is None:
-            return False
-        dims = set(self._cube.columns)
-        if grain is not None and Q.GRAIN_DIM.get(grain) not in dims:
-            return False
-        return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
+        return self._cube is not None and cube_answers(self._cube.columns, rule, grain)
 
     # ------------------------------------------------------------------ KPIs
     def kpis(self, rule: Rule | None = None, progress=None, cancel=None, quantiles: bool = True) -> dict:
@@ -435,15 +447,56 @@ class Engine:
         if self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all:
             return self.index.envelope(lo, hi, buckets, metric, descending)
         buckets = min(buckets, hi - lo)
-        df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets), None, cancel)
+        df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets,
+                                     self.numeric_ids), None, cancel)
         return Envelope(df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64),
                         df["failed_runs"].to_numpy(np.int64), df["max"].to_numpy(float), df["min"].to_numpy(float),
                         df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan),
                         failed_sum=df["failed_sum"].to_numpy(float, na_value=0.0))
 
+    def envelopes(self, lo: int, hi: int, buckets: int, metrics=Q.METRICS, sort: str = "run_id",
+                  descending: bool = False, rule: Rule | None = None, cancel=None) -> dict:
+        """:meth:`envelope` of each of *metrics* over the same buckets, as metric -> Envelope, in one query
+        (one window over the runs instead of one per metric: the three charts draw from one answer).
+
+        From the index pyramid (no query) when :meth:`envelope` would be. Raises ValueError as it does.
+        """
+        rule = rule or Rule()
+        for m in metrics:
+            if m not in Q.METRICS:
+                raise ValueError(f"unknown metric {m!r}")
+        if (self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all) \
+                or not (0 <= lo < hi) or buckets < 1:
+            return {m: self.envelope(lo, hi, buckets, m, sort, descending, rule, cancel) for m in metrics}
+        buckets = min(buckets, hi - lo)
+        t = rule.apply(self.t)
+        s = Q.sort_value(t, sort)
+        order = [s.desc(), t.run_id.desc()] if descending else [s.asc(), t.run_id.asc()]
+        import ibis
+
+        r = t.mutate(pos=ibis.row_number().over(ibis.window(order_by=order)), f=Q.failed(t))
+        r = r.filter((r.pos >= lo) & (r.pos < hi))
+        r = r.mutate(bucket=((r.pos - lo) / ((hi - lo) / buckets)).floor().cast("int64"))
+        aggs = dict(runs=r.count(), failed_runs=r.count(where=r.f), first=r.pos.min())
+        for i, m in enumerate(metrics):
+            v = r[m]
+            aggs.update({f"max{i}": v.max(), f"min{i}": v.min(), f"sum{i}": v.sum(),
+                         f"fmax{i}": v.max(where=r.f), f"fsum{i}": v.sum(where=r.f)})
+        df = self.execute(r.group_by("bucket").aggregate(**aggs).order_by("bucket"), None, cancel, "envelopes")
+        first, runs = df["first"].to_numpy(np.int64), df["runs"].to_numpy(np.int64)
+        nf = df["failed_runs"].to_numpy(np.int64)
+        return {m: Envelope(first, runs, nf, df[f"max{i}"].to_numpy(float), df[f"min{i}"].to_numpy(float),
+                            df[f"sum{i}"].to_numpy(float), df[f"fmax{i}"].to_numpy(float, na_value=np.nan),
+                            failed_sum=df[f"fsum{i}"].to_numpy(float, na_value=0.0))
+                for i, m in enumerate(metrics)}
+
     def page(self, sort_key: str = "run_id", after: tuple | None = None, n: int = 100, rule: Rule | None = None,
              descending: bool = False, at: int | None = None, cancel=None) -> Page:
-        """*n* rows in (*sort_key*, run_id) order after the key *after* (keyset pagination).
+        """*n* rows in :func:`.queries.sort_order` after the key *after* (keyset pagination).
+
+        One sort rule with the in-memory dashboard: unknown metric values last in both directions,
+        ties in natural run-ID order (numbers when every run ID is a whole number), ascending also
+        when *descending*.
 
         *at* jumps to a position instead (a scroll-bar drag): from the index's
         run-ordered files when sorting by run_id without a filter (one row group
@@ -456,7 +509,7 @@ class Engine:
                 rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
                 rows = rows.iloc[::-1].reset_index(drop=True) if descending else rows
             else:
-                expr = Q.page(rule.apply(self.t), sort_key, None, n + at, descending)
+                expr = Q.page(rule.apply(self.t), sort_key, None, n + at, descending, self.numeric_ids)
                 rows = self.execute(expr.limit(n, offset=at), None, cancel).drop(columns="_sort")
         elif self.index is not None and self.index.has_runs and sort_key == "run_id" and rule.is_all:
             # keyset on the index's run-ordered file: find the key's position, read one or two row groups
@@ -464,12 +517,13 @@ class Engine:
                 pos = self.n_runs - n if descending else 0
             else:
                 p = self.index.position_after(after[1])
-                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == after[1] else 0)
-                       - n) if descending else p
+                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == str(after[1])
+                            else 0) - n) if descending else p
             rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
             rows = rows.iloc[::-1] if descending else rows
         else:
-            rows = self.execute(Q.page(rule.apply(self.t), sort_key, after, n, descending), None, cancel)
+            rows = self.execute(Q.page(rule.apply(self.t), sort_key, after, n, descending, self.numeric_ids),
+                                None, cancel)
             rows = rows.drop(columns="_sort")
         rows = rows.reset_index(drop=True)
         nxt = None
@@ -477,7 +531,7 @@ class Engine:
             last = rows.iloc[-1]
             v = last[sort_key]
             if sort_key in Q.METRICS and (v is None or (isinstance(v, float) and math.isnan(v))):
-                v = float("inf")
+                v = None  # unknown: those runs come last (Q.page)
             nxt = (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, last["run_id"])
         return Page(rows, nxt, sort_key, descending)
 
@@ -490,6 +544,16 @@ class Engine:
 
 
 # --------------------------------------------------------------------------- helpers (engine-independent)
+
+def cube_answers(columns, rule: Rule | None = None, grain: str | None = None) -> bool:
+    """True when a rollup cube with these *columns* answers *rule* (None: all runs) and *grain* (None: no
+    grouping): the rule is one the cube can filter on and the grain's dimension is kept. The window asks
+    this of an index before choosing where a query runs (no query is made)."""
+    dims = set(columns)
+    if grain is not None and Q.GRAIN_DIM.get(grain) not in dims:
+        return False
+    return rule is None or (rule.cube_compatible and rule.cube_dims() <= dims)
+
 
 def run_watched(duck, fn, progress=None, cancel=None, text: str = "query"):
     """Call *fn* (which runs queries on the DuckDB connection *duck*) while a watcher thread polls.

@@ -11,8 +11,12 @@ Contents (one folder per data source and fingerprint):
     A duration histogram per cube cell (log buckets, :mod:`.sketch`): p50/p90/p95
     of any cube-answerable selection, within 0.5 % of the order statistic.
 ``runs.parquet``
-    Every run in run_id order (one file, row groups of :data:`ROW_GROUP` runs):
-    a table page at any position is one row-group read.
+    Every run in natural run-ID order (numbers when every run ID is a whole number, else
+    text; the in-memory dashboard's order), one file, row groups of :data:`ROW_GROUP` runs:
+    a table page at any position is one row-group read. Written by :mod:`.runorder`
+    (range partitions sorted in memory), with the pyramid in the same pass.
+``run_groups.json``
+    The run ID of the last run of each row group (binary search for keyset pages).
 ``pyramid/NN.npy``
     The level-of-detail pyramid over run order: level L holds, for each block
     of ``PYRAMID_BASE * 2**L`` consecutive runs, the run and failed counts and,
@@ -32,8 +36,8 @@ next build). DuckDB runs the build within ``memory_limit``, spilling to the
 partial folder.
 
 Size: one job, the on-disk index (its stages, their manifest, reuse and atomic publish) in one
-place so a half-built index can never be published; ~500 lines. Next cut: the LOD pyramid stage into
-``index_pyramid.py``.
+place so a half-built index can never be published; the run order and pyramid are written by
+:mod:`.runorder`.
 """
 from __future__ import annotations
 
@@ -54,12 +58,14 @@ from . import queries as Q
 from ._project import FAILED, Cancelled
 from .backends import Source, canonical, connect_duckdb, open_source, register
 from .engine import Envelope, run_watched
+from .runorder import PYRAMID_BASE, PYRAMID_DTYPE, ROW_GROUP, write_run_order
 
-INDEX_VERSION = 2  # 2: the pyramid keeps the failed runs' sum per block (honest colour)
-#: Runs per block of the pyramid's finest level.
-PYRAMID_BASE = 256
-#: Rows per row group of runs.parquet (a page read decodes one group).
-ROW_GROUP = 32_768
+__all__ = ["INDEX_VERSION", "PYRAMID_BASE", "PYRAMID_DTYPE", "ROW_GROUP", "RunIndex", "build_index",
+           "default_base", "find_index", "index_dir"]
+
+#: 2: the pyramid keeps the failed runs' sum per block (honest colour); 3: natural run-ID order
+#: (numbers when every ID is a whole number), run_groups.json
+INDEX_VERSION = 3
 #: Decoded row groups kept in memory (about 4 MB each for the chart columns).
 CACHED_GROUPS = 16
 #: Envelopes of at most this many bars are computed from the runs themselves (exact).
@@ -86,17 +92,6 @@ def index_dir(source: Source, base: str | os.PathLike | None = None) -> Path:
     return Path(base or default_base()) / source.root_key() / source.key()
 
 
-def _pyramid_dtype():
-    fields_ = [("runs", "<i8"), ("failed", "<i8")]
-    for m in Q.METRICS:
-        fields_ += [(f"{m}_max", "<f8"), (f"{m}_min", "<f8"), (f"{m}_sum", "<f8"), (f"{m}_fmax", "<f8"),
-                    (f"{m}_fsum", "<f8")]
-    return np.dtype(fields_)
-
-
-PYRAMID_DTYPE = _pyramid_dtype()
-
-
 @dataclass
 class RunIndex:
     """A built (or partly built) index: see the module docstring. Load with :func:`find_index`."""
@@ -108,7 +103,7 @@ class RunIndex:
     levels: list = field(default_factory=list)  # np.memmap per pyramid level
     _pf: object = None
     _rg_start: np.ndarray | None = None
-    _rg_max: list | None = None
+    _rg_last: list | None = None
     _cache: dict = field(default_factory=dict)
 
     @property
@@ -182,21 +177,26 @@ class RunIndex:
         off = lo - int(self._rg_start[g0])
         return tbl.slice(off, hi - lo).to_pandas()
 
-    def position_after(self, run_id: str) -> int:
-        """Position of the first run whose run_id sorts after *run_id* (binary search: row-group statistics,
-        then one group's run_id column)."""
-        pf = self._file()
-        if self._rg_max is None:
-            j = pf.schema_arrow.get_field_index("run_id")
-            md = pf.metadata
-            self._rg_max = [md.row_group(i).column(j).statistics.max for i in range(md.num_row_groups)]
+    def position_after(self, run_id) -> int:
+        """Position of the first run whose run ID sorts after *run_id* in the index's run order
+        (natural order, see :func:`.queries.run_key`): binary search over each row group's last
+        run ID (``run_groups.json``), then over one group's run IDs."""
         import bisect
 
-        g = bisect.bisect_right(self._rg_max, run_id)  # first group whose largest ID is after run_id
-        if g >= len(self._rg_max):
+        numeric = bool(self.meta.get("numeric_ids"))
+        self._file()
+        if self._rg_last is None:
+            self._rg_last = [Q.run_key_value(x, numeric)
+                             for x in json.loads((self.path / "run_groups.json").read_text())]
+        try:
+            key = Q.run_key_value(run_id, numeric)
+        except ValueError:  # not a number, among numeric IDs: no position (should not happen)
+            raise ValueError(f"run ID {run_id!r} is not a whole number, unlike every run ID indexed") from None
+        g = bisect.bisect_right(self._rg_last, key)  # first group whose last ID is after the key
+        if g >= len(self._rg_last):
             return self.runs
-        ids = self._group(g, ("run_id",)).column("run_id").to_pylist()
-        return int(self._rg_start[g]) + bisect.bisect_right(ids, run_id)
+        ids = [Q.run_key_value(x, numeric) for x in self._group(g, ("run_id",)).column("run_id").to_pylist()]
+        return int(self._rg_start[g]) + bisect.bisect_right(ids, key)
 
     def envelope(self, lo: int, hi: int, buckets: int, metric: str, descending: bool = False):
         """The :class:`~.engine.Envelope` of run-order positions *lo*..*hi*-1 in buckets of (*hi* - *lo*) / *buckets*
@@ -293,81 +293,6 @@ def _clean_stale(folder: Path, keep: str) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def _pyramid(runs_file: Path, out: Path, cancel=None, progress=None) -> int:
-    """Write the pyramid levels of *runs_file* (run order) to *out*/NN.npy; return the number of levels."""
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(runs_file)
-    n = pf.metadata.num_rows
-    base = np.zeros(-(-n // PYRAMID_BASE), dtype=PYRAMID_DTYPE)
-    cols = ["status", *Q.METRICS]
-    carry: dict | None = None
-    k = 0  # blocks written
-    done = 0
-    for batch in pf.iter_batches(batch_size=16 * PYRAMID_BASE * 256, columns=cols):
-        if cancel is not None and cancel():
-            raise Cancelled("index build cancelled")
-        f = (batch.column("status").to_numpy(zero_copy_only=False) == FAILED)
-        vals = {m: batch.column(m).to_numpy(zero_copy_only=False).astype(np.float64) for m in Q.METRICS}
-        if carry is not None:
-            f = np.r_[carry["f"], f]
-            vals = {m: np.r_[carry[m], vals[m]] for m in Q.METRICS}
-        done += batch.num_rows
-        last = done >= n
-        full = len(f) // PYRAMID_BASE * PYRAMID_BASE
-        if last and full < len(f):  # pad the final partial block
-            pad = full + PYRAMID_BASE - len(f)
-            f = np.r_[f, np.zeros(pad, bool)]
-            vals = {m: np.r_[v, np.full(pad, np.nan)] for m, v in vals.items()}
-            real = len(f) - pad
-            full = len(f)
-        else:
-            real = full
-        carry = {"f": f[full:], **{m: v[full:] for m, v in vals.items()}}
-        nb = full // PYRAMID_BASE
-        if nb:
-            ff = f[:full].reshape(nb, PYRAMID_BASE)
-            blk = base[k:k + nb]
-            blk["runs"] = PYRAMID_BASE
-            if real < full:
-                blk["runs"][-1] = PYRAMID_BASE - (full - real)
-            blk["failed"] = ff.sum(axis=1)
-            for m, v in vals.items():
-                vv = v[:full].reshape(nb, PYRAMID_BASE)
-                blk[f"{m}_max"] = np.fmax.reduce(vv, axis=1)
-                blk[f"{m}_min"] = np.fmin.reduce(vv, axis=1)
-                blk[f"{m}_sum"] = np.nansum(vv, axis=1)
-                blk[f"{m}_fmax"] = np.fmax.reduce(np.where(ff, vv, np.nan), axis=1)
-                blk[f"{m}_fsum"] = np.nansum(np.where(ff, vv, np.nan), axis=1)
-            k += nb
-        if progress is not None:
-            progress(done / max(n, 1), "level-of-detail pyramid")
-    out.mkdir(parents=True, exist_ok=True)
-    level, L = base, 0
-    while True:
-        np.save(out / f"{L:02d}.npy", level)
-        if len(level) <= 1:
-            break
-        if len(level) % 2:
-            pad = np.zeros(1, dtype=PYRAMID_DTYPE)
-            for m in Q.METRICS:
-                for s in ("max", "min", "fmax"):
-                    pad[f"{m}_{s}"] = np.nan
-            level = np.r_[level, pad]
-        a, b = level[0::2], level[1::2]
-        up = np.zeros(len(a), dtype=PYRAMID_DTYPE)
-        up["runs"] = a["runs"] + b["runs"]
-        up["failed"] = a["failed"] + b["failed"]
-        for m in Q.METRICS:
-            up[f"{m}_max"] = np.fmax(a[f"{m}_max"], b[f"{m}_max"])
-            up[f"{m}_min"] = np.fmin(a[f"{m}_min"], b[f"{m}_min"])
-            up[f"{m}_sum"] = a[f"{m}_sum"] + b[f"{m}_sum"]
-            up[f"{m}_fmax"] = np.fmax(a[f"{m}_fmax"], b[f"{m}_fmax"])
-            up[f"{m}_fsum"] = a[f"{m}_fsum"] + b[f"{m}_fsum"]
-        level, L = up, L + 1
-    return L + 1
-
-
 def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str = "1.2GB", threads: int = 2,
                 stages=STAGES, progress=None, cancel=None, on_stage=None) -> RunIndex:
     """Build (or reuse) the index of *source*; return it complete.
@@ -405,7 +330,7 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
     tmp = final.parent / f"{key}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     report = progress or (lambda f, s: None)
-    weights = {"rollups": 0.15, "runs": 0.7, "pyramid": 0.15}
+    weights = {"rollups": 0.2, "runs": 0.75, "pyramid": 0.05}  # the pyramid is written with the run order
     total_w = sum(weights[s] for s in stages)
     spans, acc = {}, 0.0
     for s in STAGES:
@@ -437,16 +362,21 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
             meta["timings_s"]["day"] = round(time.perf_counter() - t0, 2)
             if on_stage:  # the per-day views and the unfiltered KPIs can be drawn now
                 on_stage("day", idx)
-            run_watched(duck, lambda: con.to_parquet(Q.cube(t), str(tmp / "cube.parquet")),
-                        lambda f, s: p(0.2 + 0.4 * f, "rollups"), cancel, "rollups")
+            # one scan for the cube and the histograms: cells (cube dims x flags x duration bucket),
+            # then both folded from that small table
+            cells_sql = con.compile(Q.cube_cells(t, buckets=True))
+            run_watched(duck, lambda: con.raw_sql(f"CREATE OR REPLACE TEMP TABLE etl_desk_cells AS {cells_sql}"),
+                        lambda f, s: p(0.2 + 0.75 * f, "rollups and duration histograms"), cancel, "rollups")
+            cells = con.table("etl_desk_cells")
+            con.to_parquet(Q.cube_from_cells(cells), str(tmp / "cube.parquet"))
             idx.cube = pq.read_table(tmp / "cube.parquet")
             meta["runs"] = int(pd.Series(idx.cube.column("runs").to_numpy()).sum())
             meta["cube_rows"] = idx.cube.num_rows
             meta["timings_s"]["cube"] = round(time.perf_counter() - t0, 2)
             if on_stage:  # the grouped views can be drawn now; percentiles follow with the histograms
                 on_stage("cube", idx)
-            run_watched(duck, lambda: con.to_parquet(Q.cube_histogram(t), str(tmp / "hist.parquet")),
-                        lambda f, s: p(0.6 + 0.4 * f, "duration histograms"), cancel, "duration histograms")
+            con.to_parquet(Q.histogram_from_cells(cells), str(tmp / "hist.parquet"))
+            con.raw_sql("DROP TABLE IF EXISTS etl_desk_cells")
             idx.hist = pq.read_table(tmp / "hist.parquet")
             meta["hist_rows"] = idx.hist.num_rows
             meta["stages"].append("rollups")
@@ -455,31 +385,26 @@ def build_index(source: Source | str | os.PathLike, base=None, memory_limit: str
                 on_stage("rollups", idx)
         if "runs" in stages:
             t0 = time.perf_counter()
-            p = sub("runs")
-            p(0.0, "run order (sorting by run ID)")
-            sql = con.compile(t.order_by(t.run_id))
-            duck.execute("SET preserve_insertion_order = true")
-            target = str(tmp / "runs.parquet").replace("'", "''")
-            run_watched(duck, lambda: duck.execute(
-                f"COPY ({sql}) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION snappy)"),
-                lambda f, s: p(f, "run order (sorting by run ID)"), cancel, "run order")
-            duck.execute("SET preserve_insertion_order = false")
-            import pyarrow.parquet as pq
+            a, b = spans["runs"][0], spans["pyramid" if "pyramid" in stages else "runs"][1]
 
-            meta["runs"] = pq.ParquetFile(tmp / "runs.parquet").metadata.num_rows
+            def p(f, text, a=a, b=b):
+                report(a + (b - a) * max(0.0, min(f, 1.0)), text)
+            p(0.0, "run order (sorting by run ID)")
+            got = write_run_order(duck, con.compile(t), tmp, pyramid="pyramid" in stages, cancel=cancel,
+                                  progress=p)
+            meta["runs"] = got["runs"]
+            meta["numeric_ids"] = got["numeric_ids"]
             meta["stages"].append("runs")
             meta["timings_s"]["runs"] = round(time.perf_counter() - t0, 2)
+            if "pyramid" in stages:
+                meta["pyramid_levels"] = got["pyramid_levels"]
+                meta["pyramid_base"] = PYRAMID_BASE
+                meta["stages"].append("pyramid")
             if on_stage:
                 on_stage("runs", idx)
         con.disconnect()
         con = None
         shutil.rmtree(tmp / "spill", ignore_errors=True)
-        if "pyramid" in stages:
-            t0 = time.perf_counter()
-            meta["pyramid_levels"] = _pyramid(tmp / "runs.parquet", tmp / "pyramid", cancel, sub("pyramid"))
-            meta["pyramid_base"] = PYRAMID_BASE
-            meta["stages"].append("pyramid")
-            meta["timings_s"]["pyramid"] = round(time.perf_counter() - t0, 2)
         if source.key() != key:  # a file changed while we read it: this index would be wrong
             raise OSError(f"{source.label}: the data changed while the index was built; open it again")
         meta["complete"] = True

@@ -36,6 +36,8 @@ every engine gives the same cents.
 """
 from __future__ import annotations
 
+import math
+
 import ibis
 import ibis.expr.datatypes as dt
 
@@ -153,32 +155,67 @@ CUBE_DIMS = ("day", "job_name", "source_system", "status", "spot")
 DAY_DIMS = ("day", "status")
 
 
-def cube(t, dims=CUBE_DIMS):
-    """The rollup cube: one row per day x pipeline x source x status x spot (*dims*) with additive sums.
+def cube_cells(t, dims=CUBE_DIMS, buckets: bool = False):
+    """The scan behind :func:`cube` (and, with *buckets*, the cube's duration histograms): one row per
+    *dims* x failed x retry x volume-known (x duration bucket) with plain sums only.
 
-    Columns: the *dims*, then runs, failed_runs, cost_known, cost,
-    failed_cost, retry_runs, retry_cost, gb_known, gb, cost_gb_known, dur_known,
-    dur, first_start, last_end. Summing its rows gives :func:`kpi_sums` exactly.
+    Columns: the *dims*, ``_f``, ``_retry``, ``_gbk`` (and ``bucket``: the log bucket of
+    :mod:`.sketch`, NULL when the duration is unknown), runs, cost_known, cost, gb_known, gb,
+    dur_known, dur, first_start, last_end. ``day`` is a DATE here (cheaper to group than a
+    truncated timestamp); :func:`cube_from_cells` turns it back into a timestamp.
     """
-    # each derived column once (one decimal cast, one status test): ~15 % faster than per aggregate
-    c = t.mutate(day=t.start_time.truncate("D"), job_name=pipeline_key(t), spot=t.spot.fill_null(False),
-                 money=t.cost_usd.cast(MONEY), f=failed(t), retry=t.attempt.fill_null(1) > 1,
-                 gbk=t.data_processed_gb.notnull())
-    return c.group_by(list(dims)).aggregate(
-        runs=c.count(), failed_runs=c.count(where=c.f),
-        cost_known=c.money.count(), cost=c.money.sum(), failed_cost=c.money.sum(where=c.f),
-        retry_runs=c.count(where=c.retry), retry_cost=c.money.sum(where=c.retry),
+    day = t.start_time.date() if "day" in dims else None
+    extra = {"day": day} if day is not None else {}
+    if buckets:
+        extra["bucket"] = ibis.ifelse(t.duration_min.notnull(), log_bucket_expr(t.duration_min),
+                                      ibis.null().cast("int64"))
+    c = t.mutate(**extra, job_name=pipeline_key(t), spot=t.spot.fill_null(False), _f=failed(t).fill_null(False),
+                 _retry=t.attempt.fill_null(1) > 1, _gbk=t.data_processed_gb.notnull())
+    money = c.cost_usd.cast(MONEY)
+    return c.group_by([*dims, "_f", "_retry", "_gbk", *(["bucket"] if buckets else [])]).aggregate(
+        runs=c.count(), cost_known=c.cost_usd.count(), cost=money.sum(),
         gb_known=c.data_processed_gb.count(), gb=c.data_processed_gb.sum(),
-        failed_gb=c.data_processed_gb.sum(where=c.f), cost_gb_known=c.money.sum(where=c.gbk),
-        dur_known=c.duration_min.count(), dur=c.duration_min.sum(), failed_dur=c.duration_min.sum(where=c.f),
+        dur_known=c.duration_min.count(), dur=c.duration_min.sum(),
         first_start=c.start_time.min(), last_end=c.end_time.max(),
     )
 
 
-def cube_histogram(t):
-    """The cube's duration histograms: CUBE_DIMS + bucket, n (see :func:`duration_histogram`)."""
-    c = t.mutate(day=t.start_time.truncate("D"), job_name=pipeline_key(t), spot=t.spot.fill_null(False))
-    return duration_histogram(c, CUBE_DIMS)
+def cube_from_cells(cells, dims=CUBE_DIMS):
+    """:func:`cube` from :func:`cube_cells` (a few rows per cube cell: the flags folded into the
+    ``failed_*`` / ``retry_*`` / ``cost_gb_known`` columns)."""
+    g = cells.mutate(day=cells.day.cast("timestamp")) if "day" in dims else cells
+    return g.group_by(list(dims)).aggregate(
+        runs=g.runs.sum(), failed_runs=g.runs.sum(where=g._f).fill_null(0),
+        cost_known=g.cost_known.sum(), cost=g.cost.sum(), failed_cost=g.cost.sum(where=g._f),
+        retry_runs=g.runs.sum(where=g._retry).fill_null(0), retry_cost=g.cost.sum(where=g._retry),
+        gb_known=g.gb_known.sum(), gb=g.gb.sum(), failed_gb=g.gb.sum(where=g._f),
+        cost_gb_known=g.cost.sum(where=g._gbk),
+        dur_known=g.dur_known.sum(), dur=g.dur.sum(), failed_dur=g.dur.sum(where=g._f),
+        first_start=g.first_start.min(), last_end=g.last_end.max(),
+    )
+
+
+def histogram_from_cells(cells):
+    """The cube's duration histograms (CUBE_DIMS + bucket, n: :func:`duration_histogram` per cube cell)
+    from :func:`cube_cells` with *buckets*."""
+    h = cells.filter(cells.bucket.notnull())
+    h = h.mutate(day=h.day.cast("timestamp"))
+    return h.group_by([*CUBE_DIMS, "bucket"]).aggregate(n=h.runs.sum())
+
+
+def cube(t, dims=CUBE_DIMS):
+    """The rollup cube: one row per day x pipeline x source x status x spot (*dims*) with additive sums.
+
+    Columns: the *dims*, then runs, failed_runs, cost_known, cost,
+    failed_cost, retry_runs, retry_cost, gb_known, gb, failed_gb, cost_gb_known, dur_known,
+    dur, failed_dur, first_start, last_end. Summing its rows gives :func:`kpi_sums` exactly.
+
+    Two levels: the scan (:func:`cube_cells`) groups by *dims* plus three flags with plain sums
+    only; a second aggregation over that small table folds the flags. Filtered aggregates over
+    every run cost the scan about twice as much (measured: 100M runs, day x status cube 18 s
+    -> 11 s on 2 loaded cores).
+    """
+    return cube_from_cells(cube_cells(t, dims), dims)
 
 
 def kpi_sums_from_cube(c):
@@ -284,8 +321,31 @@ def scored(t_r, stats, z_threshold: float):
 
 # --------------------------------------------------------------------------- envelope and pages
 
-def sort_value(t, key: str):
-    """The sort value of *key*; unknown metric values are +inf: last ascending, first descending.
+#: A run ID the natural order reads as a number: an optional minus and at most 18 digits (it fits
+#: BIGINT; pyarrow's string -> int64 cast, which the in-memory order uses, accepts the same text).
+INT_ID = r"^-?[0-9]{1,18}$"
+
+
+def id_counts(t):
+    """One row: ``runs`` and ``int_ids`` (run IDs that are whole numbers, :data:`INT_ID`).
+
+    When they are equal, run IDs sort as numbers ("9" < "10" < "100"); else as text.
+    """
+    return t.aggregate(runs=t.count(), int_ids=t.count(where=t.run_id.re_search(INT_ID)))
+
+
+def run_key(t, numeric: bool):
+    """The run ID as it sorts: BIGINT when every run ID is a whole number (*numeric*), else the text."""
+    return t.run_id.cast("int64") if numeric else t.run_id
+
+
+def run_key_value(run_id, numeric: bool):
+    """A Python run ID as :func:`run_key` compares it (int when *numeric*)."""
+    return int(run_id) if numeric else str(run_id)
+
+
+def sort_value(t, key: str, numeric: bool = False):
+    """The sort value of *key* (the run key for ``run_id``, see :func:`run_key`).
 
     *key*: one of :data:`SORT_KEYS`.
 
@@ -294,14 +354,34 @@ def sort_value(t, key: str):
     """
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r}; use one of: {', '.join(SORT_KEYS)}")
+    return run_key(t, numeric) if key == "run_id" else t[key]
+
+
+def unknown(t, key: str):
+    """Boolean: the run's *key* value is unknown (NULL or NaN; metrics only, else always False)."""
+    if key not in METRICS:
+        return ibis.literal(False)
     col = t[key]
-    if key in METRICS:
-        return col.fill_null(float("inf"))
-    return col
+    return (col.isnull() | col.isnan()).fill_null(True)
 
 
-def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, buckets: int):
-    """Bars ``lo..hi-1`` of *t* in (*sort_key*, run_id) order grouped into *buckets* equal buckets.
+def sort_order(t, key: str, descending: bool, numeric: bool = False) -> list:
+    """Order-by keys of the one sort rule the in-memory dashboard uses (:func:`~etl_desk.core.dashboard.view.build_view`).
+
+    Unknown metric values last in both directions; *descending* flips the value only; ties
+    (and the ``run_id`` key itself when ascending) in natural run-ID order (:func:`run_key`).
+    """
+    rk = run_key(t, numeric)
+    if key == "run_id":
+        return [rk.desc() if descending else rk.asc()]
+    s = t[key]
+    first = [unknown(t, key).asc()] if key in METRICS else []
+    return [*first, s.desc() if descending else s.asc(), rk.asc()]
+
+
+def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, buckets: int,
+             numeric: bool = False):
+    """Bars ``lo..hi-1`` of *t* in :func:`sort_order` grouped into *buckets* equal buckets.
 
     Columns: bucket, runs, failed_runs, max, min, sum, failed_max (largest value
     of a failed run; NULL when none), failed_sum (sum over failed runs; NULL when none),
@@ -312,9 +392,8 @@ def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, 
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
-    s = sort_value(t, sort_key)
-    order = [s.desc(), t.run_id.desc()] if descending else [s.asc(), t.run_id.asc()]
-    w = ibis.window(order_by=order)
+    sort_value(t, sort_key)  # validates the key
+    w = ibis.window(order_by=sort_order(t, sort_key, descending, numeric))
     r = t.mutate(pos=ibis.row_number().over(w), v=t[metric], f=failed(t))
     r = r.filter((r.pos >= lo) & (r.pos < hi))
     width = (hi - lo) / buckets
@@ -325,19 +404,25 @@ def envelope(t, metric: str, sort_key: str, descending: bool, lo: int, hi: int, 
     ).order_by("bucket")
 
 
-def page(t, sort_key: str, after: tuple | None, n: int, descending: bool = False):
-    """The next *n* runs after the key *after* = (sort value, run_id) in (*sort_key*, run_id) order.
+def page(t, sort_key: str, after: tuple | None, n: int, descending: bool = False, numeric: bool = False):
+    """The next *n* runs after the key *after* = (sort value, run_id) in :func:`sort_order`.
 
-    Keyset pagination (``WHERE (s, id) > (v, i) ORDER BY s, id LIMIT n``): a page
-    costs the same at row 50,000,000 as at row 0, unlike ``OFFSET``.
+    Keyset pagination (``WHERE key > after ORDER BY key LIMIT n``): a page costs the same
+    at row 50,000,000 as at row 0, unlike ``OFFSET``. A sort value of None in *after* is an
+    unknown metric value (those runs come last, in run-ID order). Adds column ``_sort``.
     """
-    s = sort_value(t, sort_key)
+    s = sort_value(t, sort_key, numeric)
     r = t.mutate(_sort=s)
     if after is not None:
         v, rid = after
-        if descending:
-            r = r.filter((r._sort < v) | ((r._sort == v) & (r.run_id < rid)))
+        rk = run_key(r, numeric)
+        k = run_key_value(rid, numeric)
+        if sort_key == "run_id":
+            r = r.filter(rk < k if descending else rk > k)
+        elif sort_key in METRICS and (v is None or (isinstance(v, float) and math.isnan(v))):
+            r = r.filter(unknown(r, sort_key) & (rk > k))
         else:
-            r = r.filter((r._sort > v) | ((r._sort == v) & (r.run_id > rid)))
-    order = [r._sort.desc(), r.run_id.desc()] if descending else [r._sort.asc(), r.run_id.asc()]
-    return r.order_by(order).limit(n)
+            beyond = (r._sort < v) if descending else (r._sort > v)
+            known = ~unknown(r, sort_key)
+            r = r.filter((known & (beyond | ((r._sort == v) & (rk > k)))) | ~known)
+    return r.order_by(sort_order(r, sort_key, descending, numeric)).limit(n)

@@ -34,12 +34,12 @@ GRAIN_OF = {"day": "day", "week": "week", "month": "month", "pipeline": "pipelin
 def _labels(keys: pd.Series, grouping: str) -> np.ndarray:
     if grouping == "pipeline":
         return keys.astype(str).to_numpy(dtype=object)
-    ts = pd.to_datetime(keys)
-    if grouping == "day":
-        return np.asarray([f"{t:%Y-%m-%d}" for t in ts], dtype=object)
-    if grouping == "week":
-        return np.asarray([f"{t:%Y-%m-%d} wk" for t in ts], dtype=object)
-    return np.asarray([f"{t:%Y-%m}" for t in ts], dtype=object)
+    # vectorised (a Timestamp per day formatted one by one took ~25 ms for a year of days)
+    ts = pd.to_datetime(keys).to_numpy(dtype="datetime64[ns]")
+    if grouping == "month":
+        return np.datetime_as_string(ts, unit="M").astype(object)
+    days = np.datetime_as_string(ts, unit="D").astype(object)
+    return days + " wk" if grouping == "week" else days
 
 
 def group_view(rollup: pd.DataFrame, spec: ViewSpec) -> View:

@@ -1,7 +1,8 @@
 """The three bar charts over a big history: the Dashboard's :class:`BarChart`, fed by the engine.
 
 Grouped views (per day, week, month, pipeline) are ordinary dashboard views built
-from the index's rollups, drawn by the base class unchanged. Per run, nothing per
+from the index's rollups, drawn by the base class unchanged. A chart not on screen (another
+page shown) draws nothing and asks nothing: it is marked stale and redrawn when shown. Per run, nothing per
 run is held: for the bars in view the chart asks the state for the rows to draw
 (:meth:`BigState.run_rows`): exact runs when they fit the pixel rows, else one row per
 pyramid block of equal size, each the mean of its runs with the failed runs' part in
@@ -22,29 +23,59 @@ from etl_desk.ui.widgets.plots import set_axis_label
 
 
 class BigBarChart(BarChart):
-    """One metric over a big history (``state`` is a :class:`~etl_desk.ui.big.state.BigState`)."""
+    """One metric over a big history (``state`` is a :class:`~etl_desk.ui.big.state.BigState`). ``stale``: "view"
+    or "draw" when the view or its drawing changed while the chart was not on screen (done when shown), else ""."""
 
     def __init__(self, metric: str, state, *, show_job_labels: bool = True, parent=None):
         self.waiting = pg.TextItem(anchor=(0.5, 0.5))
+        # "view": the view changed while the chart was not on screen, "draw": the selection or the rows did;
+        # done when shown
+        self.stale = ""
         super().__init__(metric, state, show_job_labels=show_job_labels, parent=parent)
         self.setObjectName(f"bigChart_{metric}")
         self.waiting.setZValue(100)
         self.getPlotItem().vb.addItem(self.waiting, ignoreBounds=True)
-        state.rowsReady.connect(self._redraw)
+        state.rowsReady.connect(self._rows_arrived)
         self.drawn = None  # the RunRows last drawn (per-run views)
 
     @property
     def per_run(self) -> bool:
         return isinstance(self.view, RunView)
 
+    def _rows_arrived(self) -> None:
+        """The runs in view came from the scan lane: draw them, and relabel the job axis (its ticks were drawn
+        with positions, "#1,234", before the run IDs were known)."""
+        self._redraw()
+        if self.isVisible():
+            self.job_axis.picture = None
+            self.job_axis.update()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        stale, self.stale = self.stale, ""
+        if stale == "view":
+            self.on_view_changed()
+        elif stale == "draw":
+            self._redraw()
+
+    def _redraw(self, *args) -> None:
+        if not self.isVisible():  # drawn when shown (nothing is asked of the engine for a hidden chart)
+            self.stale = self.stale or "draw"
+            return
+        super()._redraw(*args)
+
     def on_view_changed(self) -> None:
+        if not self.isVisible():
+            self.stale = "view"
+            return
+        self.stale = ""
         v = self.view
         self.drawn = None
         if not isinstance(v, RunView):
             self.waiting.setText("")
             super().on_view_changed()
             return
-        self.job_axis.view = v
+        self.job_axis.set_view(v)
         if self.show_job_labels:
             set_axis_label(self.getPlotItem(), "left", "Job ID")
         n = v.n_bars

@@ -7,7 +7,7 @@ index holds so far and what is being computed.
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
 from etl_desk.ui.big.charts import BigBarChart
@@ -17,6 +17,7 @@ from etl_desk.ui.big.table_model import BigTableModel
 from etl_desk.ui.big.time_chart import BigTimeChart
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
 from etl_desk.ui.dashboard.table_sync import make_run_table
+from etl_desk.ui.widgets.docks import add_chart_docks, add_dock, add_header, initial_sizes
 from etl_desk.ui.widgets.guard import Guard
 
 STAGE_TEXT = {
@@ -50,25 +51,11 @@ class BigDashboardPage(QMainWindow):
         self.note.setContentsMargins(8, 0, 8, 2)
         self.note.setWordWrap(True)
         col.addWidget(self.note)
-        for name, title, w in (("bigKpiToolbar", "Key figures", self.kpis), ("bigLegendToolbar", "Legend", head)):
-            tb = QToolBar(title, self)
-            tb.setObjectName(name)
-            tb.setMovable(False)
-            tb.addWidget(w)
-            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-            self.addToolBarBreak()
-        self.charts: dict[str, BigBarChart] = {}
-        self.chart_docks: dict[str, QDockWidget] = {}
-        prev = None
-        for i, m in enumerate(METRICS):
-            chart = BigBarChart(m, state, show_job_labels=(i == 0))
-            self.charts[m] = chart
-            dock = self._dock(METRIC_TITLES[m], f"bigChartDock_{m}", chart, Qt.DockWidgetArea.TopDockWidgetArea)
-            self.chart_docks[m] = dock
-            if prev is not None:
-                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
-                chart.vb.setYLink(self.charts[METRICS[0]].vb)
-            prev = dock
+        add_header(self, [("bigKpiToolbar", "Key figures", self.kpis), ("bigLegendToolbar", "Legend", head)])
+        self.charts: dict[str, BigBarChart] = {m: BigBarChart(m, state, show_job_labels=(i == 0))
+                                               for i, m in enumerate(METRICS)}
+        self.chart_docks: dict[str, QDockWidget] = add_chart_docks(self, self.charts, METRIC_TITLES, "bigChartDock_",
+                                                                   closable=False)
         self.charts[METRICS[0]].lodChanged.connect(lambda lod: self.legend.set_binned(lod > 1))
         self.time_chart = BigTimeChart(state)
         self.time_dock = self._dock("Cost over time", "bigTimeDock", self.time_chart,
@@ -80,6 +67,9 @@ class BigDashboardPage(QMainWindow):
         self.table_dock = self._dock("Runs", "bigTableDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.time_dock, self.table_dock, Qt.Orientation.Horizontal)
         self.table_link = _TableLink(state, self.table, self.table_model, self)
+        # a new filter, sort or grouping starts the runs at the top: the position the user had scrolled to is
+        # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
+        self.table_model.modelReset.connect(self.table.scrollToTop)
         self._stage_text = STAGE_TEXT["none"]
         self._work_text = ""
         state.stageChanged.connect(self._on_stage)
@@ -87,20 +77,10 @@ class BigDashboardPage(QMainWindow):
         state.selectionChanged.connect(self._show_note)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(name)
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, d)
-        return d
+        return add_dock(self, title, name, widget, area, closable=False)
 
     def initial_sizes(self) -> None:
-        w, h = max(self.width(), 600), max(self.height() - 90, 300)
-        self.resizeDocks(list(self.chart_docks.values()), [w // 3] * 3, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.chart_docks[METRICS[0]], self.time_dock], [int(h * 0.58), int(h * 0.42)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([self.time_dock, self.table_dock], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal)
+        initial_sizes(self, list(self.chart_docks.values()), self.time_dock, self.table_dock)
 
     def _on_stage(self, stage: str) -> None:
         self._stage_text = STAGE_TEXT.get(stage, "")

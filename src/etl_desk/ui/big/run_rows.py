@@ -1,8 +1,9 @@
 """Per-run rows for the big-history charts: what the charts draw for the bars in view, and the run view.
 
 Mixed into :class:`~etl_desk.ui.big.state.BigState`. In run-ID order without a filter the
-rows come from the index (pyramid slices, run-ordered row groups) on the UI thread; any other
-sort or filter asks a worker, and ``rowsReady`` follows.
+rows come from the index's own files (pyramid slices, run-ordered row groups: a few ms, no SQL)
+on the UI thread; any other sort or filter asks the scan lane -- one query for the three
+charts -- and ``rowsReady`` follows.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class RunRowsMixin:
 
     def run_rows(self, i0: int, i1: int, rows_px: float):
         """The rows the per-run charts draw for bars *i0*..*i1*-1 on *rows_px* pixel rows (a RunRows), or
-        None while a worker computes them (``rowsReady`` follows)."""
+        None while the scan lane computes them (``rowsReady`` follows). The three charts share one answer."""
         from etl_desk.core.engine.views import aligned_range, rows_per_draw
 
         v = self.view
@@ -50,8 +51,7 @@ class RunRowsMixin:
             return hit
         spec, rule = self.spec, self.rule
         if fast:
-            with self.timed("chart rows"):
-                rows = _rows_now(self.engine, lo, hi, lod, spec, rule)
+            rows = _index_rows(self.index, lo, hi, lod, spec.descending)
             self._keep(key, rows)
             return rows
         if key != self._rows_wanted:
@@ -60,10 +60,11 @@ class RunRowsMixin:
 
             def done(rows):
                 self._keep(key, rows)
+                self._rows_wanted = None
                 self.note.emit("")
                 self.rowsReady.emit()
 
-            self.in_worker("rows", lambda eng, cancel: _rows_now(eng, lo, hi, lod, spec, rule, cancel), done)
+            self.ask("rows", lambda eng, cancel: _rows_now(eng, lo, hi, lod, spec, rule, cancel), done, lane="scan")
         return None
 
     def _keep(self, key, rows) -> None:
@@ -86,8 +87,33 @@ class RunRowsMixin:
         return None
 
 
+#: What the charts read of each run when zoomed in to exact bars: the bar, its colour, the axis label and
+#: the tooltip (a third of the run-ordered file's columns: a zoom step reads a row group of 32,768 runs)
+CHART_COLUMNS = ["run_id", "job_name", "status", "start_time", *METRICS]
+
+
+def index_page(index, at: int, n: int, descending: bool = False, columns: list[str] | None = None):
+    """Runs at positions *at*..*at*+*n*-1 of the run-ID order (descending: from the last), read from the
+    index's run-ordered file -- as :meth:`~etl_desk.core.engine.engine.Engine.page` reads them, without a query;
+    only *columns* (default: all)."""
+    pos = index.runs - at - n if descending else at
+    rows = index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0), columns)
+    return (rows.iloc[::-1] if descending else rows).reset_index(drop=True)
+
+
+def _index_rows(index, lo: int, hi: int, lod: int, descending: bool):
+    """RunRows for bars lo..hi-1 in run-ID order from the index's files (UI thread: ms, no query)."""
+    from etl_desk.core.engine.views import rows_from_envelopes, rows_from_runs
+
+    if lod == 1:
+        return rows_from_runs(index_page(index, lo, hi - lo, descending, CHART_COLUMNS), lo)
+    buckets = -(-(hi - lo) // lod)
+    end = lo + buckets * lod  # may pass the last run: every row but the last holds exactly lod runs
+    return rows_from_envelopes({m: index.envelope(lo, end, buckets, m, descending) for m in METRICS}, lo, hi, lod)
+
+
 def _rows_now(eng, lo: int, hi: int, lod: int, spec: ViewSpec, rule, cancel=None):
-    """RunRows for bars lo..hi-1 at lod runs a row (exact rows when lod = 1), from *eng*."""
+    """RunRows for bars lo..hi-1 at lod runs a row (exact rows when lod = 1), from *eng* (one query)."""
     from etl_desk.core.engine.views import rows_from_envelopes, rows_from_runs
 
     if lod == 1:
@@ -95,5 +121,5 @@ def _rows_now(eng, lo: int, hi: int, lod: int, spec: ViewSpec, rule, cancel=None
         return rows_from_runs(page.rows, lo)
     buckets = -(-(hi - lo) // lod)
     end = lo + buckets * lod  # may pass the last run: every row but the last holds exactly lod runs
-    envs = {m: eng.envelope(lo, end, buckets, m, spec.sort_key, spec.descending, rule, cancel) for m in METRICS}
+    envs = eng.envelopes(lo, end, buckets, METRICS, spec.sort_key, spec.descending, rule, cancel)
     return rows_from_envelopes(envs, lo, hi, lod)

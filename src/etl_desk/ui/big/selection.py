@@ -3,7 +3,8 @@
 Mixed into :class:`~etl_desk.ui.big.state.BigState`: "all failed runs among 100M" is
 ``Rule(statuses={"Failed"})``; bars picked in a grouped view become a pipeline set or a date
 range; runs picked when zoomed in become a small set of run IDs. Counts and the bars holding
-selected runs come from the index's cube, or from a worker when it cannot answer.
+selected runs are asked of the engine's lanes (the cube, or a scan when it cannot answer);
+``selectionChanged`` follows again when they arrive.
 """
 from __future__ import annotations
 
@@ -55,35 +56,42 @@ class SelectionMixin:
         self.select_rule(Rule(start=ts[0], end=end), mode)
 
     def selected_count(self) -> int | None:
-        """Runs selected within the filter (None while a worker counts them)."""
+        """Runs selected within the filter (None while the engine counts them)."""
         if self.selection is None or self.engine is None:
             return 0
         if self._sel_count is None:
-            both = self.rule & self.selection
-            if self.fast(both):
-                with self.timed("selection count"):
-                    self._sel_count = self.engine.count(both)
-            else:
-                self._sel_count = -1
+            self._sel_count = -1
+            sel, both = self.selection, self.rule & self.selection
 
-                def done(n):
+            def done(n):
+                if self.selection is sel:
                     self._sel_count = int(n)
                     self.selectionChanged.emit()
 
-                self.in_worker("selection", lambda eng, cancel: eng.count(both), done)
+            self.ask("selection", lambda eng, cancel: eng.count(both), done,
+                     lane="index" if self.fast(both) else "scan")
         return None if self._sel_count < 0 else self._sel_count
 
     def selected_bars(self) -> np.ndarray:
-        """Per bar of a grouped view: does it hold selected runs (from the cube; empty when it cannot say)."""
+        """Per bar of a grouped view: does it hold selected runs (from the cube; none marked while it answers
+        or when it cannot say)."""
         v = self.view
         if v is None or isinstance(v, RunView) or self.selection is None:
             return np.zeros(0 if isinstance(v, RunView) or v is None else v.n_bars, dtype=bool)
         if self._sel_bars is None:
+            self._sel_bars = np.zeros(v.n_bars, dtype=bool)
             both = self.rule & self.selection
             if self.fast(both, v.spec.grouping):
-                df = self.rollup(v.spec.grouping, both)
-                keys = set(df.loc[df["runs"] > 0, "key"].tolist())
-                self._sel_bars = np.fromiter((k in keys for k in v.keys), dtype=bool, count=v.n_bars)
-            else:
-                self._sel_bars = np.zeros(v.n_bars, dtype=bool)
+                sel, later = self.selection, []
+
+                def done(df):
+                    if self.selection is not sel or self.view is not v:
+                        return
+                    keys = set(df.loc[df["runs"] > 0, "key"].tolist())
+                    self._sel_bars = np.fromiter((k in keys for k in v.keys), dtype=bool, count=v.n_bars)
+                    if later:  # answered by the engine now: the views draw it (a cached answer is drawn at once)
+                        self.selectionChanged.emit()
+
+                self.ask_rollup(v.spec.grouping, both, done)
+                later.append(True)
         return self._sel_bars

@@ -3,27 +3,30 @@ grouping, selection (a rule) and the key figures -- what :class:`~etl_desk.ui.da
 is for runs held in memory.
 
 Opening runs :func:`~etl_desk.core.engine.index.build_index` on a worker; each stage it
-reports is attached to the window's engine on the UI thread ("day": per-day totals and
-the unfiltered key figures; "cube": every grouping and filter on status, source, dates;
-"rollups": duration percentiles; complete: per-run views from the run order and the
-level-of-detail pyramid). Queries the index answers (milliseconds: the rollup cube,
-pyramid slices, pages of the run-ordered file) run on the UI thread; every other query
-(a name filter, a sort by cost, anything before the index has what it needs) runs on a
-worker with its own engine connection, and the views keep what they show until it
-arrives. The selection is a :class:`~etl_desk.core.engine.rules.Rule`, never an array of rows.
+reports is used from then on ("day": per-day totals and the unfiltered key figures; "cube":
+every grouping and filter on status, source, dates; "rollups": duration percentiles;
+complete: per-run views from the run order and the level-of-detail pyramid). Every engine
+query runs on a worker lane (:mod:`.lanes`, :mod:`.requests`): the index lane answers from the
+rollup cube in milliseconds, the scan lane what the index does not hold; a filter change asks
+for what the views need (the bars first, then the key figures, then their percentiles), a
+newer change drops what an older one asked, and the views keep what they show until the
+answer arrives. Only reads of the index's own files (pyramid slices, pages of the run-ordered
+file: a few ms, no SQL) run on the UI thread. The selection is a
+:class:`~etl_desk.core.engine.rules.Rule`, never an array of rows.
 """
 from __future__ import annotations
 
+import gc
 import logging
-import time
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from etl_desk.core.dashboard.view import ViewFilter, ViewSpec
+from etl_desk.ui.big.lanes import Lane
+from etl_desk.ui.big.requests import RequestsMixin
 from etl_desk.ui.big.run_rows import RunRowsMixin, RunView
 from etl_desk.ui.big.selection import SelectionMixin
 from etl_desk.ui.window.workers import TaskRunner
@@ -31,9 +34,7 @@ from etl_desk.ui.window.workers import TaskRunner
 log = logging.getLogger(__name__)
 #: Runs per page of the table (one page read from the run-ordered file is ~13 ms at 100M).
 PAGE_ROWS = 200
-#: Worker threads while a big history is open: a scan the user has moved on from (interrupted within
-#: 0.1 s, but its engine may still be opening) must not hold up the percentiles of the next filter.
-POOL_THREADS = 6
+KPI_KINDS = ("kpis", "percentiles")  # the requests of the key figures (see _compute_kpis)
 
 
 class BigData:
@@ -54,11 +55,12 @@ class _Bridge(QObject):
     text = Signal(str)
 
 
-class BigState(RunRowsMixin, SelectionMixin, QObject):
+class BigState(RequestsMixin, RunRowsMixin, SelectionMixin, QObject):
     """Public: ``engine``, ``index``, ``stage`` ("none", "day", "cube", "rollups", "complete", "stopped"),
     ``building``, ``spec``, ``view``, ``dataset``, ``selection`` (a Rule or None), ``kpis``, ``timings``
-    (name -> seconds of the last UI-thread queries); ``open(path)``, ``set_filter/sort/grouping``,
-    ``select_rule(rule)``, ``select_bars(bars)``, ``selected_count()``, ``run_rows(i0, i1, px)``."""
+    (name -> seconds the last queries took on their lane), ``lanes``; ``open(path)``,
+    ``set_filter/sort/grouping``, ``select_rule(rule)``, ``select_bars(bars)``, ``selected_count()``,
+    ``run_rows(i0, i1, px)``, ``ask(...)``, ``ask_rollup(...)``, ``pending()``."""
 
     datasetChanged = Signal()
     viewChanged = Signal()
@@ -76,20 +78,20 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
         from etl_desk.core.engine import EngineSettings  # the engine (Ibis, DuckDB): only for big histories
 
         self.settings = settings or EngineSettings()
-        pool = QThreadPool.globalInstance()
-        pool.setMaxThreadCount(max(pool.maxThreadCount(), POOL_THREADS))
+        gc.freeze()  # the engine's modules were just imported: long-lived (see entered() in _enter)
         self.index_base = None  # None: the user cache folder (ETL_DESK_INDEX_DIR overrides)
         self.engine = self.index = self.source = self.dataset = self.view = self.selection = None
         self.path = self.label = ""
         self.stage, self.building, self.progress_text = "none", False, ""
         self.spec = ViewSpec(grouping="day")
-        self.timings: dict[str, float] = {}
         self._kpis: dict = {}
         self._gen = 0
+        self._entered = False
         self._rows: dict = {}
-        self._rollups: dict = {}
         self._rows_wanted = None
         self._sel_bars = self._sel_count = None
+        self.lanes = {"index": Lane("index", self), "scan": Lane("scan", self)}
+        self._init_requests()
         self.bridge = _Bridge(self)
         self.bridge.opened.connect(self._on_opened)
         self.bridge.stage.connect(self._on_stage)
@@ -99,11 +101,6 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
         self.builder.finished.connect(self._on_built)
         self.builder.failed.connect(self._on_build_failed)
         self.builder.cancelled.connect(self._on_build_cancelled)
-        self.runners = {k: TaskRunner(self) for k in ("kpis", "view", "rows", "selection", "table", "time")}
-        self._done: dict = {}
-        for k, r in self.runners.items():
-            r.finished.connect(lambda res, k=k: self._done.pop(k, lambda _x: None)(res))
-            r.failed.connect(lambda exc, tb, k=k: self._worker_failed(k, exc, tb))
 
     # --- opening ---------------------------------------------------------------------------------
     def open(self, path: str, label: str = "") -> None:
@@ -139,6 +136,8 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
             engine.close()
             return
         self.engine, self.source = engine, source
+        # the index lane queries on this engine from now on (the UI thread only reads its index's files)
+        self.lanes["index"].adopt(engine, source)
 
     def _on_text(self, text: str) -> None:
         self.progress_text = text
@@ -146,30 +145,23 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
     def _on_stage(self, name: str, idx) -> None:
         if self.engine is None or not self.building or name not in ("day", "cube", "rollups"):
             return  # "runs": the run order lives in a folder renamed when complete; wait for that
-        self.index = idx
-        self.engine.attach_index(idx)
-        first = self.stage == "none"
-        self.stage = name
-        if first:
-            self._enter()
-        else:
-            self._refresh(kpis=True)
-        self.stageChanged.emit(name)
+        self._use_index(idx, name)
 
     def _on_built(self, idx) -> None:
         self.building = False
         if self.engine is None:
             return
-        self.index = idx
-        self.engine.attach_index(idx)
-        first = self.stage == "none"
-        self.stage = "complete"
         self.progress_text = "index complete"
-        if first:
+        self._use_index(idx, "complete")
+
+    def _use_index(self, idx, stage: str) -> None:
+        """Answer from *idx* (the lanes attach it before their next query); enter or refresh the views."""
+        self.index, self.stage = idx, stage
+        if not self._entered:
             self._enter()
         else:
             self._refresh(kpis=True)
-        self.stageChanged.emit("complete")
+        self.stageChanged.emit(stage)
 
     def _on_build_failed(self, exc, tb: str) -> None:
         self.building = False
@@ -199,31 +191,39 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
         self.stageChanged.emit("stopped")
 
     def _enter(self) -> None:
-        k = self.engine.kpis(quantiles=False)
-        first = pd.Timestamp(k["first_start"]) if k.get("first_start") else pd.Timestamp(0)
-        last = pd.Timestamp(k["last_end"]) if k.get("last_end") else first
-        self.dataset = BigData(int(k["runs"]), first.value, last.value)
-        self.spec = ViewSpec(grouping="day")
-        self.selection = None
-        self.entered.emit()
-        self.datasetChanged.emit()
-        self._refresh(kpis=True)
-        self.selectionChanged.emit()
+        """The first stage: the run count and time span (from the cube, on the index lane), then the first view."""
+        self._entered = True
+
+        def entered(k):
+            # what the process holds now (the window, the engine's Ibis/DuckDB/SQLGlot modules) lives on: leave it
+            # out of the cyclic garbage collector's full passes, which took 0.2-0.3 s at random moments (measured
+            # at 100M runs: a filter change or a zoom step that happened to trigger one missed its goal)
+            gc.freeze()
+            first = pd.Timestamp(k["first_start"]) if k.get("first_start") else pd.Timestamp(0)
+            last = pd.Timestamp(k["last_end"]) if k.get("last_end") else first
+            self.dataset = BigData(int(k["runs"]), first.value, last.value)
+            self.spec = ViewSpec(grouping="day")
+            self.selection = None
+            self._kpis = k
+            self.entered.emit()
+            self.datasetChanged.emit()
+            self._refresh(kpis=True)
+            self.selectionChanged.emit()
+
+        self.ask("open", lambda eng, cancel: eng.kpis(quantiles=False, cancel=cancel), entered)
 
     def cancel(self) -> None:
         """Stop the index build (nothing half-built is kept) and every query under way."""
         self.builder.cancel()
-        for r in self.runners.values():
-            r.cancel()
+        self.cancel_queries()
 
     def close_engine(self) -> None:
-        for r in self.runners.values():
-            r.cancel()
+        self.cancel_queries()
         self._rollups.clear()
-        if self.engine is not None:
-            self.engine.close()
+        for lane in self.lanes.values():
+            lane.close()  # after the (cancelled) query under way, on the lane's own thread
         self.engine = self.index = self.dataset = self.view = None
-        self.stage = "none"
+        self.stage, self._entered = "none", False
 
     # --- filter, sort, grouping -------------------------------------------------------------------
     @property
@@ -253,63 +253,29 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
         """Per-run views: from the pyramid once the index is complete; scanning the files when it was stopped."""
         return self.engine is not None and (self.stage in ("complete", "stopped"))
 
-    def rollup(self, grain: str, rule):
-        """The index's rollup of *grain* for *rule* (call only when :meth:`fast` says so), kept for the other
-        views that ask for the same (the per-day bars, cost over time and the selection share one)."""
-        key = (id(self.engine), self.stage, grain, rule)
-        hit = self._rollups.get(key)
-        if hit is None:
-            with self.timed(f"per-{grain} totals"):
-                hit = self.engine.rollup(grain, rule)
-            while len(self._rollups) > 8:
-                self._rollups.pop(next(iter(self._rollups)))
-            self._rollups[key] = hit
-        return hit
-
     def fast(self, rule=None, grain: str | None = None) -> bool:
-        """True when the index answers *rule* (and *grain*) in milliseconds (the UI thread may ask)."""
-        return self.engine is not None and self.engine.answers_from_index(rule, grain)
+        """True when the index's cube answers *rule* (and *grain*) in milliseconds (the index lane asks)."""
+        from etl_desk.core.engine.engine import cube_answers
 
-    @contextmanager
-    def timed(self, name: str):
-        t0 = time.perf_counter()
-        yield
-        self.timings[name] = dt = time.perf_counter() - t0
-        log.info("big history: %s %.0f ms on the UI thread", name, dt * 1000)
-
-    def in_worker(self, kind: str, fn, done) -> None:
-        """Run ``fn(engine, cancel)`` on a worker with its own engine connection; ``done(result)`` on the UI thread."""
-        from etl_desk.core.engine import Engine
-
-        source, settings, index = self.source, self.settings, self.index
-        gen = self._gen
-
-        def work(progress, cancel):
-            eng = Engine.open(source, "duckdb", settings, index=index)
-            try:
-                return fn(eng, cancel)
-            finally:
-                eng.close()
-
-        self._done[kind] = lambda res: done(res) if gen == self._gen else None
-        self.runners[kind].start(work, kind)
-
-    def _worker_failed(self, kind: str, exc, tb: str) -> None:
-        log.error("big-history %s query failed:\n%s", kind, tb)
-        self.note.emit(f"Could not compute the {kind}: {getattr(exc, 'message', None) or exc}")
+        cube = self.index.cube if self.engine is not None and self.index is not None else None
+        return cube is not None and cube_answers(cube.column_names, rule, grain)
 
     def _refresh(self, kpis: bool = True) -> None:
-        if self.engine is None:
+        """A new filter, sort or grouping (or index stage): drop what was asked for the old one, ask anew --
+        the bars first, then the key figures (their percentiles last)."""
+        if self.engine is None or self.dataset is None:
             return
         self._gen += 1
-        self.note.emit("")
+        # a new sort or grouping keeps the key figures asked for this filter (still under way, maybe)
+        self.cancel_queries(keep=() if kpis else KPI_KINDS)
         self._rows.clear()
         self._rows_wanted = None
         self._sel_bars = self._sel_count = None
+        self.note.emit("")  # the page's note line asks for the selection's count within the new filter
         rule = self.rule
+        self._build_view(rule)
         if kpis:
             self._compute_kpis(rule)
-        self._build_view(rule)
 
     # --- key figures ------------------------------------------------------------------------------
     @property
@@ -320,60 +286,64 @@ class BigState(RunRowsMixin, SelectionMixin, QObject):
         def done(k):
             self._kpis = k
             self.kpisChanged.emit()
-            self.note.emit("")
+
+        def same_filter():  # the key figures answer a filter, whatever the sort or grouping
+            return self.rule == rule
 
         if self.fast(rule):
-            # sums from the cube now (milliseconds); the percentiles from its histograms on a worker
-            # (a few hundred ms for a filter at 100M runs: not on the UI thread)
-            with self.timed("kpis (cube sums)"):
-                self._kpis = self.engine.kpis(rule, quantiles=self.index is None or self.index.hist is None)
-            self.kpisChanged.emit()
-            if self.index is not None and self.index.hist is not None:
-                self.in_worker("kpis", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done)
+            # sums from the cube (milliseconds), shown as soon as they come; then the percentiles from its
+            # histograms (~0.1 s for a filter at 100M runs), asked now: the index lane answers in the order asked
+            hist = self.index.hist is not None
+            self.ask("kpis", lambda eng, cancel: eng.kpis(rule, quantiles=not hist, cancel=cancel), done,
+                     still=same_filter)
+            if hist:
+                self.ask("percentiles", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done, still=same_filter)
             return
         self._kpis = {"pending": True}
         self.kpisChanged.emit()
         self.note.emit("Computing the key figures of this filter (scanning the runs)…")
-        self.in_worker("kpis", lambda eng, cancel: eng.kpis(rule, cancel=cancel), done)
+
+        def scanned(k):
+            done(k)
+            self.note.emit("")
+
+        self.ask("kpis", lambda eng, cancel: eng.kpis(rule, cancel=cancel), scanned, lane="scan", still=same_filter)
 
     # --- views ------------------------------------------------------------------------------------
     def _build_view(self, rule) -> None:
         from etl_desk.core.engine.views import group_view
 
-        spec = self.spec
+        spec, gen = self.spec, self._gen
         if spec.grouping != "run":
-            if self.fast(rule, spec.grouping):
-                self.view = group_view(self.rollup(spec.grouping, rule), spec)
-                self.viewChanged.emit()
-                return
-            self.note.emit(f"Computing the per-{spec.grouping} totals (scanning the runs)…")
+            def grouped(df):
+                if gen == self._gen:
+                    self._set_view(group_view(df, spec))
 
-            def done(df):
-                self.view = group_view(df, spec)
-                self.note.emit("")
-                self.viewChanged.emit()
-
-            self.in_worker("view", lambda eng, cancel: eng.rollup(spec.grouping, rule, cancel=cancel), done)
+            self.ask_rollup(spec.grouping, rule, grouped)
             return
         if not self.run_views_ready:
             pct = f" ({self.builder_progress:.0%})" if self.builder_progress else ""
-            self.view = RunView(self, spec, 0, "Per-run views appear when the index has the run order and the "
-                                               f"level-of-detail pyramid{pct}; the grouped views work now.")
-            self.viewChanged.emit()
+            self._set_view(RunView(self, spec, 0, "Per-run views appear when the index has the run order and the "
+                                                  f"level-of-detail pyramid{pct}; the grouped views work now."))
             return
-        if rule.is_all or self.fast(rule):
-            with self.timed("count"):
-                self.view = RunView(self, spec, self.engine.count(rule))
-            self.viewChanged.emit()
+        if rule.is_all:
+            self._set_view(RunView(self, spec, self.dataset.n))
             return
-        self.note.emit("Counting the runs of this filter (scanning the runs)…")
+        fast = self.fast(rule)
+        if not fast:
+            self.note.emit("Counting the runs of this filter (scanning the runs)…")
 
         def counted(n):
-            self.view = RunView(self, spec, int(n))
-            self.note.emit("")
-            self.viewChanged.emit()
+            if not fast:
+                self.note.emit("")
+            self._set_view(RunView(self, spec, int(n)))
 
-        self.in_worker("view", lambda eng, cancel: eng.count(rule), counted)
+        self.ask("view", lambda eng, cancel: eng.count(rule), counted, lane="index" if fast else "scan")
+
+    def _set_view(self, view) -> None:
+        self.view = view
+        self._sel_bars = None  # per bar of this view
+        self.viewChanged.emit()
 
     builder_progress = 0.0
 

@@ -1,8 +1,9 @@
 """Cost over time for a big history: the Dashboard's :class:`TimeChart`, fed by the engine's rollups.
 
-The per-day or per-week totals come from the index's cube (milliseconds) when the filter
-is one it holds, else from a worker; the drawing, the trend and the summary are the
-time chart's own. Clicking a column selects the runs of that period as a rule.
+The per-day or per-week totals come from the engine's lanes (the index's cube when the filter
+is one it holds; per day, the same answer the per-day bars draw), asked only while the chart
+is on screen; the drawing, the trend and the summary are the time chart's own. Clicking a
+column selects the runs of that period as a rule.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from etl_desk.ui.dashboard.time_chart import TimeChart, summary_text
 
 
 class BigTimeChart(TimeChart):
-    """The time view over a :class:`~etl_desk.ui.big.state.BigState`."""
+    """The time view over a :class:`~etl_desk.ui.big.state.BigState`. ``stale``: the filter changed while it was
+    not on screen (it asks for its totals when shown)."""
 
     def __init__(self, state, parent=None):
         self._big_key = None
+        self.stale = False
         super().__init__(state, parent)
         self.setObjectName("bigTimeChart")
         # the forecast and the budget are fitted on the runs in memory, which a big history does not hold
@@ -30,20 +33,33 @@ class BigTimeChart(TimeChart):
                               "in memory); open a smaller extract, e.g. a few months, to see them.")
 
     def refresh(self, *args) -> None:
+        """Ask for the cost per day or week of the runs in the filter -- only while on screen: hidden, the
+        chart is marked stale and asks when shown (:meth:`showEvent`)."""
         st = self.state
         if st.engine is None or st.dataset is None:
             return
+        if not self.isVisible():
+            self.stale = True
+            return
+        self.stale = False
         freq, rule = self.freq.currentData(), st.rule
         key = (id(st.engine), st.stage, rule, freq)
         if key == self._big_key:
             return
         self._big_key = key
-        if st.fast(rule, freq):
-            self._show(st.rollup(freq, rule), freq)
-            return
-        self.summary.setText(f"Summing the cost per {freq} (scanning the runs)…")
-        st.in_worker("time", lambda eng, cancel: eng.rollup(freq, rule, cancel=cancel),
-                     lambda df: self._show(df, freq))
+        if not st.fast(rule, freq):
+            self.summary.setText(f"Summing the cost per {freq} (scanning the runs)…")
+
+        def done(df):
+            if self._big_key == key:
+                self._show(df, freq)
+
+        st.ask_rollup(freq, rule, done)
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        if self.stale:
+            self.refresh()
 
     def _show(self, df, freq: str) -> None:
         from etl_desk.core.engine.views import timeline_from_rollup

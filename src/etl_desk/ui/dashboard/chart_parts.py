@@ -17,6 +17,11 @@ from etl_desk.core.dashboard.view import View
 from etl_desk.core.data.schema import FAILED, STATUS_COLORS, SUCCESS
 
 MIN_ROW_PX = 11  # run IDs are drawn as tick labels when rows are at least this tall (and the font's height)
+#: Widest job label in pixels: a longer run ID or pipeline name is elided in its middle (its distinguishing
+#: end stays: "sap-co-cost-a…-000037-a1"), so long IDs never squeeze the bars and value ticks into a sliver.
+MAX_JOB_LABEL_PX = 150
+#: Room between two value-axis labels, pixels.
+VALUE_LABEL_GAP_PX = 14
 
 
 class FastBars(pg.BarGraphItem):
@@ -58,11 +63,34 @@ class StatusLegend(QWidget):
 
 
 class ValueAxis(pg.AxisItem):
-    """Bottom axis: currency or thousands separators."""
+    """Bottom axis: currency or thousands separators, never more labels than fit side by side."""
 
     def __init__(self, metric: str, **kw):
         super().__init__("bottom", **kw)
         self.metric = metric
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
+        """pyqtgraph's spacing, widened (1-2-5 steps) until the major labels fit side by side on *size* px.
+
+        pyqtgraph always draws its major level's labels, so on a narrow chart ("$2.00$4.00$6.00")
+        they ran together; the minor levels it thins out itself.
+        """
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or span <= 0 or size <= 0:
+            return levels
+        font = self.style.get("tickFont") or self.font()
+        widest = max(QFontMetrics(font).horizontalAdvance(t) for t in self.tickStrings([minVal, maxVal], 1.0,
+                                                                                       levels[0][0]))
+        fits = max(1, int(size // (widest + VALUE_LABEL_GAP_PX)))
+        major = levels[0][0]
+        if span / major <= fits:
+            return levels
+        mag = 10 ** math.floor(math.log10(major))
+        steps = [m * mag * 10 ** k for k in range(4) for m in (1, 2, 5)]
+        major = next((s for s in steps if s >= major and span / s <= fits), steps[-1])
+        lead = round(major / 10 ** math.floor(math.log10(major)))
+        return [(major, 0), (major / 5 if lead == 5 else major / 2, 0)]
 
     def tickStrings(self, values, scale, spacing):
         out = []
@@ -89,6 +117,14 @@ class JobAxis(pg.AxisItem):
         super().__init__("left", **kw)
         self.view: View | None = None
         self.show_labels = show_labels
+
+    def set_view(self, view) -> None:
+        """Label the bars of *view* from now on, and redraw the labels now: pyqtgraph keeps the drawn
+        axis until the range changes, so a new data set shown over the same rows kept the previous
+        data set's run IDs on the axis."""
+        self.view = view
+        self.picture = None
+        self.update()
 
     def tickValues(self, minVal, maxVal, size):
         if self.view is None or self.view.n_bars == 0:
@@ -117,10 +153,12 @@ class JobAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
         if self.view is None or not self.show_labels:
             return ["" for _ in values]
+        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
         out = []
         for v in values:
             i = int(round(v))
-            out.append(self.view.label(i) if 0 <= i < self.view.n_bars else "")
+            text = self.view.label(i) if 0 <= i < self.view.n_bars else ""
+            out.append(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, MAX_JOB_LABEL_PX))
         return out
 
 

@@ -121,7 +121,7 @@ class BarChart(pg.PlotWidget):
 
     def on_view_changed(self) -> None:
         v = self.view
-        self.job_axis.view = v
+        self.job_axis.set_view(v)
         if self.show_job_labels:
             grouping = v.spec.grouping if v is not None else "run"
             set_axis_label(self.getPlotItem(), "left", {"run": "Job ID", "pipeline": "Pipeline", "day": "Day",

@@ -8,7 +8,7 @@ Everything on it renders the one shared :class:`~etl_desk.ui.dashboard.state.Das
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
@@ -16,6 +16,7 @@ from etl_desk.ui.dashboard.charts import BarChart
 from etl_desk.ui.dashboard.kpi_strip import KpiStrip
 from etl_desk.ui.dashboard.table_model import RunTableModel
 from etl_desk.ui.dashboard.table_sync import TableSync, make_run_table
+from etl_desk.ui.widgets.docks import add_chart_docks, add_dock, add_header, initial_sizes
 
 LAYOUT_VERSION = 2
 
@@ -34,26 +35,11 @@ class DashboardPage(QMainWindow):
         self.state = state
         self.kpis = KpiStrip(state)
         self.legend = StatusLegend()
-        for name, title, w in (("kpiToolbar", "Key figures", self.kpis), ("legendToolbar", "Job status legend",
-                                                                           self.legend)):
-            tb = QToolBar(title, self)
-            tb.setObjectName(name)
-            tb.setMovable(False)
-            tb.addWidget(w)
-            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-            self.addToolBarBreak()
-        self.charts: dict[str, BarChart] = {}
-        self.chart_docks: dict[str, QDockWidget] = {}
-        prev = None
-        for i, m in enumerate(METRICS):
-            chart = BarChart(m, state, show_job_labels=(i == 0))
-            self.charts[m] = chart
-            dock = self._dock(METRIC_TITLES[m], f"chartDock_{m}", chart, Qt.DockWidgetArea.TopDockWidgetArea)
-            self.chart_docks[m] = dock
-            if prev is not None:
-                self.splitDockWidget(prev, dock, Qt.Orientation.Horizontal)
-                chart.vb.setYLink(self.charts[METRICS[0]].vb)
-            prev = dock
+        add_header(self, [("kpiToolbar", "Key figures", self.kpis), ("legendToolbar", "Job status legend",
+                                                                     self.legend)])
+        self.charts: dict[str, BarChart] = {m: BarChart(m, state, show_job_labels=(i == 0))
+                                            for i, m in enumerate(METRICS)}
+        self.chart_docks: dict[str, QDockWidget] = add_chart_docks(self, self.charts, METRIC_TITLES, "chartDock_")
         self.charts[METRICS[0]].lodChanged.connect(lambda lod: self.legend.set_binned(lod > 1))
         # cost over time is built right after the first paint (ensure_time_chart): the dock is here now
         self._time_chart = None
@@ -70,14 +56,7 @@ class DashboardPage(QMainWindow):
         self._default_state = self.saveState(LAYOUT_VERSION)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(name)
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, d)
-        return d
+        return add_dock(self, title, name, widget, area)
 
     def ensure_time_chart(self):
         """The cost-over-time chart (built on first use, after the first paint)."""
@@ -99,11 +78,7 @@ class DashboardPage(QMainWindow):
     # --- sizes and layout ---------------------------------------------------------------------
     def initial_sizes(self) -> None:
         """Charts on the top ~58 %, cost over time and the runs side by side below."""
-        w, h = max(self.width(), 600), max(self.height() - 90, 300)
-        self.resizeDocks(list(self.chart_docks.values()), [w // 3] * 3, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.chart_docks[METRICS[0]], self.time_dock], [int(h * 0.58), int(h * 0.42)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([self.time_dock, self.table_dock], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal)
+        initial_sizes(self, list(self.chart_docks.values()), self.time_dock, self.table_dock)
 
     def save_layout(self) -> QByteArray:
         return self.saveState(LAYOUT_VERSION)

@@ -64,4 +64,8 @@ def set_axis_label(plot_item, side: str, text: str) -> None:
     """Label an axis in the palette's text colour."""
     color = plot_item.getViewWidget().palette().color(QPalette.ColorRole.Text) if plot_item.getViewWidget() \
         else None
-    plot_item.setLabel(side, text, **({"color": color.name()} if color is not None else {}))
+    style = {"color": color.name()} if color is not None else {}
+    axis = plot_item.getAxis(side)
+    if axis.labelText == text and axis.labelStyle == style and axis.label.isVisible():
+        return  # unchanged: relabelling re-lays the axis out and redraws it (every view change of a chart)
+    plot_item.setLabel(side, text, **style)

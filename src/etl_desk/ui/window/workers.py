@@ -75,7 +75,8 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return self._flag is not None
 
-    def start(self, fn, label: str = "") -> None:
+    def start(self, fn, label: str = "", pool: QThreadPool | None = None) -> None:
+        """Run ``fn(progress, cancel)`` on *pool* (default: the global pool); cancels the task under way."""
         self.cancel()
         flag = threading.Event()
         sig = _Signals()
@@ -87,7 +88,7 @@ class TaskRunner(QObject):
         self._flag, self._signals, self.label = flag, sig, label
         self._live.add(sig)  # keep every task's signal object alive until that task reports
         self.busyChanged.emit(True)
-        QThreadPool.globalInstance().start(_Job(fn, sig, flag))
+        (pool or QThreadPool.globalInstance()).start(_Job(fn, sig, flag))
 
     def cancel(self) -> None:
         if self._flag is not None:
@@ -126,9 +127,25 @@ class TaskRunner(QObject):
             self._finish()
             self.cancelled.emit()
 
+    #: pools of their own (besides the global one) that :meth:`wait_all` waits for too; see :meth:`track`
+    _pools: list = []
+
+    @staticmethod
+    def track(pool: QThreadPool) -> QThreadPool:
+        """Let :meth:`wait_all` wait for *pool* too (a pool of its own, e.g. a big history's query lanes)."""
+        TaskRunner._pools.append(pool)
+        return pool
+
     @staticmethod
     def wait_all(msecs: int = 10_000) -> bool:
-        return QThreadPool.globalInstance().waitForDone(msecs)
+        """Wait until no task runs on the global pool or a tracked one (each waited for up to *msecs*)."""
+        ok = True
+        for pool in list(TaskRunner._pools):
+            try:
+                ok = pool.waitForDone(msecs) and ok
+            except RuntimeError:  # deleted with its owner: nothing runs there
+                TaskRunner._pools.remove(pool)
+        return QThreadPool.globalInstance().waitForDone(msecs) and ok
 
 
 @dataclass(frozen=True)

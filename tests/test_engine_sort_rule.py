@@ -1,0 +1,169 @@
+"""One sort rule for the engine and the in-memory dashboard.
+
+:func:`~etl_desk.core.dashboard.view.build_view` puts unknown metric values last in both
+directions and breaks ties in natural run-ID order (numbers when every run ID is a whole number:
+"9" < "10" < "100"), ascending also when descending. The engine's keyset pages, OFFSET jumps and
+envelopes, and the index's run order (pages, position search, descending pyramid reads) must
+give the same order.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.engine_helpers import SMALL, realistic, write_dataset
+from etl_desk.core.dashboard.view import Dataset, ViewSpec, build_view
+from etl_desk.core.engine import Engine, EngineSettings
+from etl_desk.core.engine.index import EXACT_ENVELOPE_BARS, PYRAMID_BASE, build_index
+
+KEYS = ("run_id", "cost_usd", "duration_min", "start_time")
+
+
+def _with_ids(df: pd.DataFrame, ids) -> pd.DataFrame:
+    """*df* with run IDs *ids*, ties in cost (every 7th run costs $1.00) and unknown values
+    (every 11th cost, every 13th duration)."""
+    df = df.copy()
+    df["run_id"] = pd.array(list(ids), dtype=df["run_id"].dtype)
+    cost = df["cost_usd"].to_numpy(dtype=float).copy()
+    cost[::7] = 1.0
+    cost[::11] = np.nan
+    df["cost_usd"] = cost
+    dur = df["duration_min"].to_numpy(dtype=float).copy()
+    dur[::13] = np.nan
+    df["duration_min"] = dur
+    return df
+
+
+def _memory_order(df: pd.DataFrame, key: str, descending: bool) -> list[str]:
+    ds = Dataset(df)
+    view = build_view(ds, ViewSpec(sort_key=key, descending=descending))
+    return [str(x) for x in ds.run_id.to_numpy(dtype=object)[view.positions]]
+
+
+def _walk(eng: Engine, key: str, descending: bool, n: int) -> list[str]:
+    got, after = [], None
+    while True:
+        p = eng.page(key, after=after, n=n, descending=descending)
+        got += [str(x) for x in p.rows["run_id"]]
+        if len(p.rows) < n or p.next_key is None:
+            return got
+        after = p.next_key
+
+
+@pytest.fixture(scope="module")
+def numeric(tmp_path_factory):
+    """3,000 runs whose IDs are the whole numbers 1..3000 in shuffled order (text order would put
+    "10" before "9"), with ties and unknown values."""
+    base = realistic(3_000, seed=3, days=5)
+    ids = np.random.default_rng(4).permutation(np.arange(1, 3_001)).astype(str)
+    df = _with_ids(base, ids)
+    folder = write_dataset(df, tmp_path_factory.mktemp("num") / "runs")
+    eng = Engine.open(folder, settings=EngineSettings(**SMALL))
+    yield df, eng
+    eng.close()
+
+
+def test_integer_run_ids_sort_as_numbers_in_memory_and_in_the_engine(numeric):
+    df, eng = numeric
+    assert eng.numeric_ids
+    order = _memory_order(df, "run_id", False)
+    assert order[:12] == [str(i) for i in range(1, 13)]  # 9 before 10, by hand
+    assert _walk(eng, "run_id", False, 500) == order
+    assert _walk(eng, "run_id", True, 500) == order[::-1]
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("key", KEYS)
+def test_engine_pages_follow_the_in_memory_order(numeric, key, descending):
+    df, eng = numeric
+    ref = _memory_order(df, key, descending)
+    # keyset pages of an odd size cross the ties and the unknown values at arbitrary points
+    assert _walk(eng, key, descending, 97) == ref
+    # OFFSET jumps (a scroll-bar drag)
+    jump = eng.page(key, at=2_950, n=40, descending=descending)
+    assert [str(x) for x in jump.rows["run_id"]] == ref[2_950:2_990]
+
+
+def test_unknown_costs_come_last_in_both_directions(numeric):
+    df, eng = numeric
+    unknown = set(df.loc[df["cost_usd"].isna(), "run_id"].astype(str))
+    assert len(unknown) == 273  # every 11th of 3,000 runs: ceil(3000 / 11)
+    for desc in (False, True):
+        got = _walk(eng, "cost_usd", desc, 400)
+        assert set(got[-273:]) == unknown
+        assert got[-273:] == sorted(unknown, key=int)  # among themselves: run-ID order, also descending
+        ones = [r for r in got if r in set(df.loc[df["cost_usd"] == 1.0, "run_id"].astype(str))]
+        assert ones == sorted(ones, key=int)  # ties on $1.00: ascending run IDs in both directions
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_engine_envelope_bars_follow_the_in_memory_order(numeric, descending):
+    df, eng = numeric
+    ds = Dataset(df)
+    view = build_view(ds, ViewSpec(sort_key="cost_usd", descending=descending))
+    cost = df["cost_usd"].to_numpy(dtype=float)[view.positions]
+    env = eng.envelope(2_600, 3_000, 400, "cost_usd", sort="cost_usd", descending=descending)
+    np.testing.assert_array_equal(env.runs, 1)
+    np.testing.assert_array_equal(env.max, cost[2_600:3_000])  # NaN where unknown, in the same places
+
+
+def test_text_run_ids_keep_text_order():
+    df = _with_ids(realistic(300, seed=8, days=2), [f"r{i}" for i in range(300)])
+    eng = Engine.open(df, settings=EngineSettings(**SMALL))
+    try:
+        assert not eng.numeric_ids
+        ref = _memory_order(df, "run_id", False)
+        assert ref[:3] == ["r0", "r1", "r10"]  # text order, by hand
+        assert _walk(eng, "run_id", False, 64) == ref
+        assert _walk(eng, "duration_min", True, 64) == _memory_order(df, "duration_min", True)
+    finally:
+        eng.close()
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """70,000 runs with whole-number IDs (more than the envelope reads exactly: the pyramid answers)."""
+    n = 70_000
+    base = realistic(n, seed=9, days=10)
+    ids = np.random.default_rng(10).permutation(np.arange(1, n + 1)).astype(str)
+    df = _with_ids(base, ids)
+    root = tmp_path_factory.mktemp("idxnum")
+    folder = write_dataset(df, root / "runs")
+    idx = build_index(folder, base=root / "cache", memory_limit="1GB")
+    eng = Engine.open(folder, settings=EngineSettings(**SMALL), index=idx)
+    yield df, eng, idx
+    eng.close()
+
+
+def test_index_run_order_is_natural(indexed):
+    df, eng, idx = indexed
+    assert idx.meta["numeric_ids"] and idx.meta["version"] >= 3
+    ref = _memory_order(df, "run_id", False)
+    assert idx.rows(0, 12, ["run_id"])["run_id"].tolist() == [str(i) for i in range(1, 13)]
+    assert idx.rows(len(df) - 3, len(df), ["run_id"])["run_id"].tolist() == ref[-3:]
+    assert idx.position_after("9") == 9 and idx.position_after("99999") == len(df)
+    # keyset pages from the index, both directions, across row groups
+    p = eng.page("run_id", at=40_000, n=5)
+    assert p.rows["run_id"].tolist() == ref[40_000:40_005]
+    assert eng.page("run_id", after=p.next_key, n=3).rows["run_id"].tolist() == ref[40_005:40_008]
+    d = eng.page("run_id", after=("100", "100"), n=4, descending=True)
+    assert d.rows["run_id"].tolist() == ["99", "98", "97", "96"]
+
+
+def test_descending_pyramid_reads_follow_the_natural_order(indexed):
+    df, eng, idx = indexed
+    ds = Dataset(df)
+    view = build_view(ds, ViewSpec(sort_key="run_id", descending=True))
+    dur = df["duration_min"].to_numpy(dtype=float)[view.positions]
+    n = len(df)
+    assert n > EXACT_ENVELOPE_BARS
+    env = eng.envelope(0, n, 10, "duration_min", descending=True)
+    assert not env.exact and env.grain >= PYRAMID_BASE
+    edges = np.r_[0, np.cumsum(env.runs)]  # bucket i holds the next runs[i] runs of the descending order
+    assert edges[-1] == n
+    for i in range(len(env.runs)):
+        seg = dur[edges[i]:edges[i + 1]]
+        assert env.runs[i] == len(seg)
+        assert env.max[i] == np.nanmax(seg)
+        assert env.sum[i] == pytest.approx(np.nansum(seg), rel=1e-12)
