@@ -33,7 +33,7 @@ def _period(df: pd.DataFrame) -> tuple[str, pd.Series]:
     if days <= 120:
         return "day", start.dt.floor("D")
     if days <= 2 * 365:
-        return "week", (start - pd.to_timedelta(start.dt.weekday, unit="D")).dt.floor("D")
+        return "week", (start - pd.to_timedelta(start.dt.day_of_week, unit="D")).dt.floor("D")
     return "month", start.dt.to_period("M").dt.to_timestamp()
 
 

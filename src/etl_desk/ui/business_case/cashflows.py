@@ -1,4 +1,9 @@
-"""The annual cash flows behind every NPV: the fiscal-year roll-up (Year 0…N) of one option.
+"""The cash flows behind every NPV: the J-curves of every option, and the fiscal-year roll-up of one.
+
+Above, :class:`~etl_desk.ui.business_case.jcurves.JCurveChart`: the cumulative net cash flow
+by month of the portfolio and of each solution, payback marked. Below, the fiscal-year
+roll-up (Year 0…N) of the option chosen in the "Cash flows of" combo, which is also the
+curve highlighted (one selection: clicking a legend row chooses that option).
 
 It renders ``Results.appraisal.annual`` (:func:`~etl_desk.core.business_case.cashflows.annual_rollup`):
 investment, maintenance, savings, net, cumulative and discounted cumulative net cash flow
@@ -8,17 +13,20 @@ nothing is summed here.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from etl_desk.core import fmt
 from etl_desk.core.fields import MONTH_NAMES
 from etl_desk.ui.business_case.audience import make_table
 from etl_desk.ui.business_case.chart import NEGATIVE_COLOR
+from etl_desk.ui.business_case.jcurves import JCurveChart
 
 COLUMNS = ["Year", "Fiscal year", "Months", "Investment", "Maintenance", "Savings", "Net cash flow",
            "Cumulative", "Discounted", "Discounted cumulative"]
+TABLE_MIN_PX = 56
 #: AnnualRow field of each money column
 MONEY = ("investment", "maintenance", "savings", "net", "cumulative", "discounted", "discounted_cumulative")
 
@@ -30,7 +38,8 @@ def row_cells(r) -> list[str]:
 
 
 class AnnualCashFlows(QWidget):
-    """Public: ``option`` (combo: portfolio, then each solution), ``table``, ``note``; :meth:`show_case`."""
+    """Public: ``option`` (combo: portfolio, then each solution), ``jcurves`` (:class:`JCurveChart`),
+    ``table``, ``note``, ``splitter`` (chart above the table); :meth:`show_case`, :meth:`clear`."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,8 +60,20 @@ class AnnualCashFlows(QWidget):
         top.addWidget(self.dates, 1)
         v.addLayout(top)
         lab.setBuddy(self.option)
+        self.jcurves = JCurveChart()
         self.table = make_table("annualTable")
-        v.addWidget(self.table, 1)
+        self.table.setMinimumHeight(TABLE_MIN_PX)  # shares the tab with the chart: header + a row, then it scrolls
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("cashFlowsSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.jcurves)
+        self.splitter.addWidget(self.table)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        v.addWidget(self.splitter, 1)
+        self._user_split = False  # once the user drags the splitter, their sizes stay
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
+        self.splitter.installEventFilter(self)
         self.note = QLabel()
         self.note.setObjectName("annualNote")
         self.note.setWordWrap(True)
@@ -62,6 +83,14 @@ class AnnualCashFlows(QWidget):
         self._chosen = False  # until the user picks an option: the portfolio, or the best when it is empty
         self.option.activated.connect(lambda _i: setattr(self, "_chosen", True))  # the user's choice stays
         self.option.currentIndexChanged.connect(lambda _i: self._render())
+        self.jcurves.optionClicked.connect(self.choose)
+
+    def choose(self, option_id: str) -> None:
+        """Choose *option_id* (as the user does in the combo, or by clicking its legend row)."""
+        i = self.option.findData(option_id)
+        if i >= 0:
+            self._chosen = True
+            self.option.setCurrentIndex(i)
 
     def show_case(self, case, appraisal) -> None:
         """Show the roll-up of *appraisal* (of *case*); keeps the option chosen."""
@@ -76,7 +105,35 @@ class AnnualCashFlows(QWidget):
             self.option.addItem(f"{r.number}. {r.name}", r.id)
         self.option.setCurrentIndex(max(0, self.option.findData(current)))
         self.option.blockSignals(False)
+        self.jcurves.show_case(case)
         self._render()
+
+    def clear(self, reason: str) -> None:
+        """No business case (the cost is unknown): no curves, no table; *reason* said under the chart."""
+        self._case = self._appraisal = None
+        self.jcurves.clear(reason)
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.note.setText(f"No cash flows: {reason}")
+
+    def _fit_split(self) -> None:
+        """The table tall enough for all its rows, up to 40 % of the room; the chart takes the rest."""
+        if self._user_split:
+            return
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        t = self.table
+        need = (t.horizontalHeader().sizeHint().height() + t.verticalHeader().length() + 2 * t.frameWidth()
+                + t.horizontalScrollBar().sizeHint().height())
+        table = max(TABLE_MIN_PX, min(need, total * 2 // 5))
+        self.splitter.setSizes([total - table, table])
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+        # getattr: Qt may still send events while the window is torn down at exit
+        if ev.type() == QEvent.Type.Resize and obj is getattr(self, "splitter", None):
+            QTimer.singleShot(0, self._fit_split)  # after the splitter's own resize has shared out the room
+        return False
 
     def rows(self) -> list:
         """The AnnualRows shown (of the option chosen)."""
@@ -86,6 +143,7 @@ class AnnualCashFlows(QWidget):
         case, ap = self._case, self._appraisal
         if case is None or ap is None or self.option.currentData() is None:
             return
+        self.jcurves.highlight(self.option.currentData())
         rows = self.rows()
         t = self.table
         t.clear()
@@ -103,6 +161,7 @@ class AnnualCashFlows(QWidget):
         t.verticalHeader().setVisible(False)
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         t.resizeColumnsToContents()
+        self._fit_split()
         g = case.assumptions["global"]
         fy = int(g["fiscal_year_start_month"])
         start = "the month after the data ends" if g["start_date"] == "auto" else "as entered"

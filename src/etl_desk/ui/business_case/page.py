@@ -5,7 +5,7 @@ It renders what :mod:`etl_desk.core.business_case.results` computes: the window'
 :func:`~etl_desk.core.business_case.results.with_assumptions` (the business case and its
 appraisal: decision, scenarios, sensitivity, switching values, annual roll-up). The
 tabs: Decision (first), IT leadership, Finance, Operations, Scenarios (switch,
-tornado, sensitivity), Cash flows (annual roll-up) and Realised (benefits realisation
+tornado, sensitivity), Cash flows (J-curves, annual roll-up) and Realised (benefits realisation
 after a go-live). The baseline (the only step that reads the job runs) comes from the window's one
 :class:`~etl_desk.ui.window.analysis_job.AnalysisJob`, measured off the UI thread on
 the anomalies of the same analysis the Insights view shows, whenever the data, the
@@ -150,7 +150,8 @@ class BusinessCasePage(QWidget):
                                             "switching values")
         self.annual = AnnualCashFlows()
         self.audience_tabs.addTab(self.annual, "Cash flows")
-        self.audience_tabs.setTabToolTip(5, "The annual roll-up (Year 0…N) of the cash flows behind every NPV")
+        self.audience_tabs.setTabToolTip(5, "Every option's cumulative net cash flow (J-curves) and the annual "
+                                            "roll-up (Year 0…N) behind every NPV")
         self.realisation = RealisationView(self.state, lambda: self.model.assumptions, lambda: self.job.thresholds)
         self.audience_tabs.addTab(self.realisation, "Realised")
         self.audience_tabs.setTabToolTip(6, "Benefits realisation: the measured change after a go-live beside the "
@@ -257,6 +258,7 @@ class BusinessCasePage(QWidget):
     def _show_baseline_failure(self, msg: str) -> None:
         self.banner.setText(f"<span style='color:#B03A2E'>Cannot measure the baseline: {html.escape(msg)}</span>")
         self.chart_view.clear("the cost of doing nothing could not be measured (see the line above).")
+        self.annual.clear("the cost of doing nothing could not be measured (see the line at the top).")
 
     # --- evaluation -----------------------------------------------------------------------------------
     def recompute(self) -> None:
