@@ -180,7 +180,11 @@ class RunIndex:
     def position_after(self, run_id) -> int:
         """Position of the first run whose run ID sorts after *run_id* in the index's run order
         (natural order, see :func:`.queries.run_key`): binary search over each row group's last
-        run ID (``run_groups.json``), then over one group's run IDs."""
+        run ID (``run_groups.json``), then over one group's run IDs.
+
+        Raises:
+            ValueError: when the index's run IDs are all whole numbers and *run_id* is not one.
+        """
         import bisect
 
         numeric = bool(self.meta.get("numeric_ids"))

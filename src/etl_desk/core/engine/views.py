@@ -110,6 +110,7 @@ class RunRows:
     rows: pd.DataFrame | None = None
 
     def label(self, i: int) -> str | None:
+        """The run ID at position *i* when these rows hold it (positions ``lo .. lo + len(rows) - 1``), else None."""
         if self.rows is None or not self.lo <= i < self.lo + len(self.rows):
             return None
         return str(self.rows["run_id"].iat[i - self.lo])
