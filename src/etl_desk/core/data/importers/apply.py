@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl_desk.core.data.arrow_text import strings_unique
+from etl_desk.core.data.arrow_text import strings_unique, text_facts
 from etl_desk.core.data.importers.locale_stage import read_locale
 from etl_desk.core.data.importers.mapping import EXTRA_FIELDS, UNITS, Mapping
 from etl_desk.core.data.importers.options import ImportOptions
@@ -138,7 +138,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
                 kwargs["unknown_cost"] = True
                 unknown_why = why
     if "run_id" in df.columns:
-        mangled_ids(df["run_id"], cols["run_id"], file, report)
+        # the check for Excel's damage already knows whether the IDs are all distinct: not asked twice
+        kwargs["ids_unique"] = mangled_ids(df["run_id"], cols["run_id"], file, report)
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     if unknown_why:
@@ -149,11 +150,15 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
 _SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[Ee][+]?\d+"
 
 
-def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> None:
+def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> bool:
     """Warn (by file, column and count) about run IDs Excel mangled: written in scientific
     notation (``1.11223E+15``), rounded to 15 significant digits (numbers of 16+ digits), or
     repeated with different other columns (leading zeros lost: ``000123`` -> ``123``). The rows
-    are never merged or dropped: the validator keeps them with made-unique IDs (``#2``...)."""
+    are never merged or dropped: the validator keeps them with made-unique IDs (``#2``...).
+
+    Returns True when the IDs (stripped of surrounding blanks) are known to be all distinct and none
+    is mangled, so :func:`~etl_desk.core.data.schema.to_canonical` need not check again (``ids_unique``);
+    False when some repeat or it could not tell cheaply."""
     where = f"{file}: " if file else ""
     kept = "the rows are kept as different runs with made-unique IDs ('#2', '#3', ...)"
     n_sci = n_big = 0
@@ -164,7 +169,8 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
         if n_big:  # Excel shows such a number as 1.11223E+15
             txt = txt.where(~big, ids[big].map(lambda v: f"{v:.6G}"))
     else:
-        txt = ids.astype("string").str.strip()
+        facts = text_facts(ids)  # from the Arrow buffers: nothing to strip and nothing blank -> no copy
+        txt = ids.astype("string") if facts is not None and facts.clean else ids.astype("string").str.strip()
         # Excel rewrites a whole column: a sample tells whether to look at every value
         head = txt.iloc[:500]
         if head.str.fullmatch(_SCIENTIFIC).fillna(False).any():
@@ -184,19 +190,25 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
                f"{kept}")
         report.add(msg)
         report.note(msg)
-    if not (n_sci or n_big) and not _unique(ids):
-        dup = txt.notna() & txt.duplicated(keep=False)
-        if dup.any():
-            msg = (f"{where}column '{label}': {int(dup.sum()):,} rows share a run ID with another row "
-                   f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {kept}")
-            report.add(msg)
-            report.note(msg)
+    if n_sci or n_big:
+        return False
+    if _unique(ids, txt):
+        return True
+    dup = txt.notna() & txt.duplicated(keep=False)
+    if dup.any():
+        msg = (f"{where}column '{label}': {int(dup.sum()):,} rows share a run ID with another row "
+               f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {kept}")
+        report.add(msg)
+        report.note(msg)
+    return False
 
 
-def _unique(ids: pd.Series) -> bool:
+def _unique(ids: pd.Series, txt: pd.Series) -> bool:
+    """Whether *ids* are all distinct: by value when numeric, else their stripped text *txt* (exactly;
+    a hash check that cannot tell counts as not known to be distinct)."""
     if pd.api.types.is_numeric_dtype(ids.dtype):
         return bool(ids.is_unique)
-    return strings_unique(ids.astype("string").str.strip())
+    return strings_unique(txt) is True
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
