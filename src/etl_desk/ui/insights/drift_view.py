@@ -14,12 +14,13 @@ import html
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QTableView,
+                               QVBoxLayout, QWidget)
 
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import has_values
 from etl_desk.core.insights.drift import DriftResult, DriftSettings, detect_drift
+from etl_desk.ui.widgets.busy import progress_and_cancel
 from etl_desk.ui.window.workers import FilteredJob
 
 NO_NAME, ALL_RUNS = "(no name)", "(all runs)"  # the names core gives runs without a pipeline name
@@ -149,17 +150,8 @@ class DriftView(QWidget):
         self.title = QLabel("Drift: not tested yet.")
         self.title.setObjectName("driftTitle")
         self.title.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("driftProgress")
-        self.progress.setRange(0, 100)
-        self.progress.setFormat("Testing %p%")
-        self.progress.setMaximumWidth(120)
-        self.progress.setVisible(False)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setObjectName("driftCancel")
-        self.cancel.setToolTip("Stop the drift test; the table keeps what it showed")
-        self.cancel.setVisible(False)
-        self.cancel.clicked.connect(r.cancel)
+        self.progress, self.cancel = progress_and_cancel(
+            "drift", "Testing", "Stop the drift test; the table keeps what it showed", r.cancel)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignTop)

@@ -17,13 +17,29 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from etl_desk.core import fmt
 from etl_desk.ui.insights.budget_chart import BudgetChart
-from etl_desk.ui.insights.forecast_job import MAX_DAYS, MIN_DAYS, ForecastJob, ForecastOutcome
+from etl_desk.ui.insights.forecast_job import (
+    MAX_DAYS,
+    MIN_DAYS,
+    ForecastJob,
+    ForecastOutcome,
+)
 from etl_desk.ui.insights.forecast_view import coverage_text
+from etl_desk.ui.widgets.busy import progress_and_cancel
 
 PERIODS = (30, 60, 90)
 TOTAL_HEADERS = ["Next", "Forecast cost", "80 % band", "95 % band"]
@@ -70,17 +86,8 @@ class ForecastTab(QWidget):
         self.title = QLabel()
         self.title.setObjectName("forecastTabTitle")
         self.title.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("forecastTabProgress")
-        self.progress.setRange(0, 100)
-        self.progress.setFormat("Forecast %p%")
-        self.progress.setMaximumWidth(120)
-        self.progress.setVisible(False)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setObjectName("forecastTabCancel")
-        self.cancel.setToolTip("Stop the forecast; the tab keeps what it showed")
-        self.cancel.setVisible(False)
-        self.cancel.clicked.connect(job.cancel)
+        self.progress, self.cancel = progress_and_cancel(
+            "forecastTab", "Forecast", "Stop the forecast; the tab keeps what it showed", job.cancel)
         self.days = QSpinBox()
         self.days.setObjectName("forecastTabDays")
         self.days.setRange(MIN_DAYS, MAX_DAYS)
@@ -161,7 +168,6 @@ class ForecastTab(QWidget):
             for c in range(len(TOTAL_HEADERS)):
                 self.totals.setItem(r, c, _item("", c > 0))
         self.pipelines.setRowCount(0)
-        budget = self.job.budget
         if out is None:
             self.title.setText("Forecast: not computed yet (it runs on the runs in the filter while this tab or the "
                                "Dashboard's time view is on screen).")

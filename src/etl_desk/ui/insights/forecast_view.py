@@ -14,11 +14,12 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from etl_desk.core import fmt
 from etl_desk.core.insights.forecast import Backtest
 from etl_desk.ui.insights.forecast_job import MAX_DAYS, MIN_DAYS
+from etl_desk.ui.widgets.busy import progress_and_cancel
 
 FORECAST_COLOR = "#2E8B86"  # neither status colour nor the trend's purple
 BAND80_ALPHA, BAND95_ALPHA = 95, 45
@@ -133,17 +134,9 @@ class ForecastControls(QWidget):
         self._budget_tip = self.budget.toolTip()
         self.budget.editingFinished.connect(lambda: self.budgetEdited.emit(self.budget.text()))
         h.addWidget(self.budget)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("forecastProgress")
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(90)
-        self.progress.setFormat("Forecast %p%")
-        self.progress.setVisible(False)
+        self.progress, self.cancel = progress_and_cancel(
+            "forecast", "Forecast", "Stop the forecast; the chart keeps what it showed", width=90)  # the time chart connects it
         h.addWidget(self.progress)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setObjectName("forecastCancel")
-        self.cancel.setToolTip("Stop the forecast; the chart keeps what it showed")
-        self.cancel.setVisible(False)
         h.addWidget(self.cancel)
         h.addStretch(1)
 
