@@ -317,13 +317,23 @@ def w_pandas_dash(path: str) -> dict:
     P.kpis(df, rule)
     P.rollup(df, "day", rule)
     out["filter_change_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    for m in metrics:
-        env(order, n // 4, 3 * n // 4, m)
-    out["zoom_step_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    df.iloc[order[n // 2:n // 2 + 100]]
-    out["page_s"] = time.perf_counter() - t
+    zooms = []
+    lo, hi = 0, n
+    for _ in range(12):  # the engine worker's zoom steps, same ranges (w_view)
+        mid = (lo + hi) // 2
+        lo, hi = mid - (hi - lo) // 4, mid + (hi - lo) // 4
+        t = time.perf_counter()
+        for m in metrics:
+            env(order, lo, hi, m)
+        zooms.append(time.perf_counter() - t)
+    out["zoom_step_max_s"], out["zoom_steps"] = max(zooms), len(zooms)
+    pages = []
+    for pos in (n // 2, n - 200, 1_000):  # the engine worker's pages: at a position, then the next one
+        for at in (pos, pos + 100):
+            t = time.perf_counter()
+            df.iloc[order[at:at + 100]]
+            pages.append(time.perf_counter() - t)
+    out["page_max_s"] = max(pages)
     return out
 
 
@@ -532,7 +542,8 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
     M = _fmt_n(mid)
     for ek, pk, label in (("first_view_s", "first_view_s", "first view (incl. open/load)"),
                           ("filter_change_s", "filter_change_s", "filter change"),
-                          ("zoom_step_max_s", "zoom_step_s", "zoom step"), ("page_max_s", "page_s", "table page")):
+                          ("zoom_step_max_s", "zoom_step_max_s", "zoom step (slowest of 12)"),
+                          ("page_max_s", "page_max_s", "table page (slowest of 6)")):
         ev = er[ek] + (er["import_open_s"] if ek == "first_view_s" else 0.0)
         rows.append(row(BENCH, f"{M}: {label}, engine vs pandas", ev, "s", baseline=pr[pk], goal=">= 5x faster",
                         ok=pr[pk] / ev >= 5 if ev else True))
@@ -567,6 +578,11 @@ def run(quick: bool | None = None, runs: int | None = None) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--worker":
+        if argv[1] != "pandas_dash":  # the baseline keeps pyarrow's own pool: faster for pandas (a 100-row
+            # page of 10M arrow-backed strings: ~0.15 s with mimalloc, ~1 s with the system allocator)
+            from etl_desk.core.data.memory import prefer_system_allocator
+
+            prefer_system_allocator()  # as the app and the CLI do at start: the allocator a user's process has
         result = WORKERS[argv[1]](*argv[2:])
         print(json.dumps(result, default=str))
         return 0

@@ -1,6 +1,7 @@
 """The index on open: same answers as the runs, reuse, invalidation, cancel, and a kill mid-build."""
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -219,3 +220,76 @@ def test_a_reopened_index_holds_its_histograms_as_dictionaries_and_answers_the_s
     sap = runs[runs["source_system"] == "SAP"]["duration_min"].dropna().to_numpy()
     for q, key in ((0.5, "duration_p50_min"), (0.95, "duration_p95_min")):
         assert got[key] == pytest.approx(np.quantile(sap, q), rel=0.01), key
+
+
+@pytest.fixture(scope="module")
+def small_groups(tmp_path_factory, monkeypatch_module):
+    """An index whose runs.parquet has row groups of 1,000 runs (so a zoomed-in range spans several) over
+    runs with unknown costs and durations: the exact envelope must combine groups and skip the unknown."""
+    from etl_desk.core.engine import runorder
+
+    monkeypatch_module.setattr(runorder, "ROW_GROUP", 1_000)
+    runs = realistic(12_000, seed=31, days=20)
+    rng = np.random.default_rng(31)
+    runs.loc[rng.random(len(runs)) < 0.05, "cost_usd"] = np.nan
+    runs.loc[rng.random(len(runs)) < 0.05, "duration_min"] = np.nan
+    base = tmp_path_factory.mktemp("idx-small-groups")
+    folder = write_dataset(runs, base / "runs")
+    idx = build_index(folder, base=base / "cache", memory_limit="1GB")
+    assert idx._file().metadata.num_row_groups == 12
+    return idx
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _brute_envelope(vals, failed, lo, hi, buckets, descending):
+    """The envelope by its definition, one bucket at a time (no reduceat, no row groups)."""
+    n = len(vals)
+    if descending:
+        vals, failed = vals[::-1], failed[::-1]
+    width = max((hi - lo) / buckets, 1.0)
+    hi = min(hi, n)
+    nb = max(1, math.ceil((hi - lo) / width - 1e-9))
+    b = np.minimum((np.arange(hi - lo) / width).astype(np.int64), nb - 1)
+    v, f = vals[lo:hi], failed[lo:hi]
+    rows = []
+    for k in np.unique(b):
+        vk, fk = v[b == k], f[b == k]
+        known, fknown = vk[~np.isnan(vk)], vk[fk & ~np.isnan(vk)]
+        rows.append((lo + np.flatnonzero(b == k)[0], len(vk), int(fk.sum()),
+                     known.max() if len(known) else np.nan, known.min() if len(known) else np.nan,
+                     known.sum(), fknown.max() if len(fknown) else np.nan, fknown.sum()))
+    return [np.array(c) for c in zip(*rows)]
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("metric", ["cost_usd", "duration_min", "data_processed_gb"])
+def test_exact_envelope_across_row_groups_equals_its_definition(small_groups, metric, descending):
+    idx = small_groups
+    rows = idx.rows(0, idx.runs, columns=["status", metric])  # the table path, not the charts' decoding
+    vals = rows[metric].to_numpy(dtype=float, na_value=np.nan)
+    failed = (rows["status"] == "Failed").to_numpy(dtype=bool)
+    assert np.isnan(vals).any() == (metric != "data_processed_gb") and failed.any()
+    rng = np.random.default_rng(7)
+    cases = [(0, idx.runs, 997), (999, 1_001, 2), (1_500, 4_321, 300), (11_990, 12_500, 7), (2_000, 9_000, 5_000)]
+    cases += [(int(a), int(a) + int(w), int(k)) for a, w, k in zip(rng.integers(0, 11_000, 20),
+                                                                    rng.integers(1, 9_000, 20),
+                                                                    rng.integers(1, 1_200, 20))]
+    for lo, hi, buckets in cases:
+        e = idx.envelope(lo, hi, buckets, metric, descending)
+        assert e.exact
+        first, runs, nfail, vmax, vmin, vsum, fmax, fsum = _brute_envelope(vals, failed, lo, hi, buckets,
+                                                                          descending)
+        np.testing.assert_array_equal(e.first, first)
+        np.testing.assert_array_equal(e.runs, runs)
+        np.testing.assert_array_equal(e.failed_runs, nfail)
+        np.testing.assert_array_equal(e.max, vmax)
+        np.testing.assert_array_equal(e.min, vmin)
+        np.testing.assert_array_equal(e.failed_max, fmax)
+        np.testing.assert_allclose(e.sum, vsum, rtol=1e-12)
+        np.testing.assert_allclose(e.failed_sum, fsum, rtol=1e-12, atol=1e-9)
