@@ -258,8 +258,10 @@ def test_unknown_cost_clears_the_chart_and_says_why(win, qtbot):
     df = win.state.df.head(40).copy()
     df["cost_usd"] = np.nan
     win.set_data(df, "no prices")
+    assert page.case is not None  # the case study's, before
     qtbot.waitUntil(lambda: "Cannot measure the baseline" in page.banner.text(), timeout=30_000)
     assert "cost of doing nothing is unknown" in page.banner.text()
+    assert page.case is None and page.appraisal is None  # nothing of the runs before is left as current
     view = page.chart_view
     assert all(len(c.getData()[0] or []) == 0 for c in view.curves.values())
     assert not view.break_even_line.isVisible() and not view.break_even_label.isVisible()

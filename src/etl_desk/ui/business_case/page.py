@@ -256,6 +256,7 @@ class BusinessCasePage(QWidget):
         self.recompute()
 
     def _show_baseline_failure(self, msg: str) -> None:
+        self.case = None  # the case shown before was of other runs (or other assumptions): never kept as current
         self.banner.setText(f"<span style='color:#B03A2E'>Cannot measure the baseline: {html.escape(msg)}</span>")
         self.chart_view.clear("the cost of doing nothing could not be measured (see the line above).")
         self.annual.clear("the cost of doing nothing could not be measured (see the line at the top).")
