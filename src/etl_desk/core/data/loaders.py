@@ -50,7 +50,7 @@ from etl_desk.core.data.importers.apply import apply_mapping
 from etl_desk.core.data.importers.mapping import Mapping, guess_mapping
 from etl_desk.core.data.importers.options import ImportOptions
 from etl_desk.core.data.locale_numbers import column_evidence, maybe_thousands
-from etl_desk.core.data.memory import release_memory
+from etl_desk.core.data.memory import release_memory_later
 from etl_desk.core.data.schema import DICTIONARY_TEXT, to_canonical
 from etl_desk.core.data.xlsx_read import read_workbook
 from etl_desk.core.errors import DataError, LoadReport
@@ -104,7 +104,7 @@ def load_paths(paths: Iterable[str | os.PathLike], *, report: LoadReport | None 
         msg = str(exc).replace("\n", " ")[:200]
         raise DataError(f"cannot read this input ({type(exc).__name__}: {msg})", file=label) from None
     df.attrs["load_warnings"] = list(report.warnings)
-    release_memory()  # the reader's and the conversion's temporaries, back to the OS
+    release_memory_later()  # the reader's and the conversion's temporaries, back to the OS (not waited for)
     return df
 
 

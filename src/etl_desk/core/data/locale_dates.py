@@ -33,14 +33,16 @@ class AmbiguousDates(DataError):
 
 
 def _parts(txt: pd.Series) -> pd.DataFrame | None:
-    """The fields of every non-blank value, or None when some value has another shape."""
+    """The fields of every non-blank value (surrounding blanks ignored), or None when some value has
+    another shape."""
     t = txt.dropna()
     if t.empty:
         return None
-    head = t.iloc[:200]
+    head = t.iloc[:200].str.strip()
     head = head[head != ""]
     if len(head) and not head.str.match(_RX).fillna(False).all():
         return None  # ISO or another shape (the common case): decided on a sample, without the column
+    t = t.str.strip()
     t = t[t != ""]
     if t.empty:
         return None
@@ -54,7 +56,8 @@ def _parts(txt: pd.Series) -> pd.DataFrame | None:
 
 def column_evidence(txt: pd.Series) -> tuple[bool | None, str] | None:
     """``(dayfirst, how)`` this column proves (dayfirst None: ambiguous), or None when the column
-    is not made of d/m/y-style dates. Raises ValueError when values contradict each other."""
+    is not made of d/m/y-style dates (decided on the first 200 values without stripping the column).
+    *txt*: text, stripped or not. Raises ValueError when values contradict each other."""
     m = _parts(txt)
     if m is None:
         return None

@@ -138,8 +138,11 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
                 kwargs["unknown_cost"] = True
                 unknown_why = why
     if "run_id" in df.columns:
-        # the check for Excel's damage already knows whether the IDs are all distinct: not asked twice
-        kwargs["ids_unique"] = mangled_ids(df["run_id"], cols["run_id"], file, report)
+        # Excel's damage is looked for now (a sample settles most files); whether the IDs repeat is asked
+        # once, by the validator on its own thread while its workers convert the other columns
+        if not mangled_ids(df["run_id"], cols["run_id"], file, report):
+            ids, label = df["run_id"], cols["run_id"]
+            kwargs["ids_unique"] = lambda: distinct_ids(ids, label, file, report)
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     if unknown_why:
@@ -150,27 +153,28 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
 _SCIENTIFIC = r"[+-]?\d(?:[.,]\d+)?[Ee][+]?\d+"
 
 
+def _id_text(ids: pd.Series) -> pd.Series:
+    """Run IDs as text, surrounding blanks stripped (no copy when the Arrow buffers show none)."""
+    if pd.api.types.is_numeric_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(ids.dtype):
+        return ids.astype("string")
+    facts = text_facts(ids)  # from the Arrow buffers: nothing to strip and nothing blank -> no copy
+    return ids.astype("string") if facts is not None and facts.clean else ids.astype("string").str.strip()
+
+
 def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> bool:
     """Warn (by file, column and count) about run IDs Excel mangled: written in scientific
-    notation (``1.11223E+15``), rounded to 15 significant digits (numbers of 16+ digits), or
-    repeated with different other columns (leading zeros lost: ``000123`` -> ``123``). The rows
-    are never merged or dropped: the validator keeps them with made-unique IDs (``#2``...).
-
-    Returns True when the IDs (stripped of surrounding blanks) are known to be all distinct and none
-    is mangled, so :func:`~etl_desk.core.data.schema.to_canonical` need not check again (``ids_unique``);
-    False when some repeat or it could not tell cheaply."""
+    notation (``1.11223E+15``) or rounded to 15 significant digits (numbers of 16+ digits).
+    The rows are never merged or dropped: the validator keeps them with made-unique IDs (``#2``...).
+    Returns True when some are (warned). Repeats are :func:`distinct_ids`'s."""
     where = f"{file}: " if file else ""
-    kept = "the rows are kept as different runs with made-unique IDs ('#2', '#3', ...)"
     n_sci = n_big = 0
+    txt = _id_text(ids)
     if pd.api.types.is_numeric_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(ids.dtype):
         big = ids.abs() >= 1e15
         n_big = int(big.sum())
-        txt = ids.astype("string")
         if n_big:  # Excel shows such a number as 1.11223E+15
             txt = txt.where(~big, ids[big].map(lambda v: f"{v:.6G}"))
     else:
-        facts = text_facts(ids)  # from the Arrow buffers: nothing to strip and nothing blank -> no copy
-        txt = ids.astype("string") if facts is not None and facts.clean else ids.astype("string").str.strip()
         # Excel rewrites a whole column: a sample tells whether to look at every value
         head = txt.iloc[:500]
         if head.str.fullmatch(_SCIENTIFIC).fillna(False).any():
@@ -180,24 +184,34 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
     if n_sci:
         msg = (f"{where}column '{label}': {n_sci:,} run ID(s) written in scientific notation by Excel "
                f"(e.g. {txt[txt.str.fullmatch(_SCIENTIFIC).fillna(False)].iloc[0]!r}): they no longer match "
-               f"Databricks run IDs; {kept}")
+               f"Databricks run IDs; {_KEPT}")
         report.add(msg)
         report.note(msg)
     if n_big:
         ex = txt[txt.notna()].iloc[0]
         msg = (f"{where}column '{label}': {n_big:,} run ID(s) of 16+ digits stored as numbers (e.g. {ex!r}): "
                f"Excel keeps 15 significant digits, so they are rounded and may be shared by different runs; "
-               f"{kept}")
+               f"{_KEPT}")
         report.add(msg)
         report.note(msg)
-    if n_sci or n_big:
-        return False
+    return bool(n_sci or n_big)
+
+
+_KEPT = "the rows are kept as different runs with made-unique IDs ('#2', '#3', ...)"
+
+
+def distinct_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> bool:
+    """Whether the run IDs (stripped of surrounding blanks) are all distinct; when some repeat, warn
+    (by file, column and count: Excel drops leading zeros, ``000123`` -> ``123``). False also when it
+    could not tell cheaply (the validator then checks exactly)."""
+    txt = _id_text(ids)
     if _unique(ids, txt):
         return True
     dup = txt.notna() & txt.duplicated(keep=False)
     if dup.any():
+        where = f"{file}: " if file else ""
         msg = (f"{where}column '{label}': {int(dup.sum()):,} rows share a run ID with another row "
-               f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {kept}")
+               f"(e.g. {txt[dup].iloc[0]!r}; Excel drops leading zeros: 000123 -> 123); {_KEPT}")
         report.add(msg)
         report.note(msg)
     return False

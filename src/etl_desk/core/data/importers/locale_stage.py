@@ -61,7 +61,7 @@ def read_locale(df: pd.DataFrame, columns: dict[str, str], *, decimal: dict[str,
     for f in DATE_FIELDS:
         if f in df.columns and _is_text(df[f]):
             try:
-                got = locale_dates.column_evidence(df[f].astype("string").str.strip())
+                got = locale_dates.column_evidence(df[f].astype("string"))  # strips only d/m/y columns
             except ValueError as exc:
                 raise DataError(f"the dates mix day-first and month-first: {exc}", file=file,
                                 column=columns.get(f, f)) from None
