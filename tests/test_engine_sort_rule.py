@@ -108,6 +108,23 @@ def test_engine_envelope_bars_follow_the_in_memory_order(numeric, descending):
     np.testing.assert_array_equal(env.max, cost[2_600:3_000])  # NaN where unknown, in the same places
 
 
+@pytest.mark.parametrize("key", ["run_id", "cost_usd"])
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_the_windows_one_query_envelopes_follow_the_in_memory_order(numeric, key, descending):
+    """``envelopes`` (the three charts in one query, what the window asks for a filtered or metric-sorted
+    per-run view) draws bar i as the run on row i of the table: numeric IDs as numbers, unknown costs last,
+    ties in ascending run-ID order in both directions."""
+    df, eng = numeric
+    ds = Dataset(df)
+    view = build_view(ds, ViewSpec(sort_key=key, descending=descending))
+    lo, hi = 2_600, 3_000
+    envs = eng.envelopes(lo, hi, hi - lo, sort=key, descending=descending)
+    for m in ("cost_usd", "duration_min"):
+        want = df[m].to_numpy(dtype=float)[view.positions][lo:hi]
+        np.testing.assert_array_equal(envs[m].runs, 1)
+        np.testing.assert_array_equal(envs[m].max, want)  # NaN where unknown, in the same places
+
+
 def test_text_run_ids_keep_text_order():
     df = _with_ids(realistic(300, seed=8, days=2), [f"r{i}" for i in range(300)])
     eng = Engine.open(df, settings=EngineSettings(**SMALL))

@@ -470,8 +470,8 @@ class Engine:
             return {m: self.envelope(lo, hi, buckets, m, sort, descending, rule, cancel) for m in metrics}
         buckets = min(buckets, hi - lo)
         t = rule.apply(self.t)
-        s = Q.sort_value(t, sort)
-        order = [s.desc(), t.run_id.desc()] if descending else [s.asc(), t.run_id.asc()]
+        Q.sort_value(t, sort)  # validates the key
+        order = Q.sort_order(t, sort, descending, self.numeric_ids)  # the table's order: bar i is row i
         import ibis
 
         r = t.mutate(pos=ibis.row_number().over(ibis.window(order_by=order)), f=Q.failed(t))
