@@ -14,7 +14,7 @@ import pytest
 
 from tests.engine_helpers import SMALL, realistic, write_dataset
 from etl_desk.core.dashboard.view import Dataset, ViewSpec, build_view
-from etl_desk.core.engine import Engine, EngineSettings
+from etl_desk.core.engine import Engine, EngineSettings, Rule
 from etl_desk.core.engine.index import EXACT_ENVELOPE_BARS, PYRAMID_BASE, build_index
 
 KEYS = ("run_id", "cost_usd", "duration_min", "start_time")
@@ -184,3 +184,28 @@ def test_descending_pyramid_reads_follow_the_natural_order(indexed):
         assert env.runs[i] == len(seg)
         assert env.max[i] == np.nanmax(seg)
         assert env.sum[i] == pytest.approx(np.nansum(seg), rel=1e-12)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_a_filtered_per_run_view_reads_the_index_run_order(indexed, descending):
+    """With the index's run order built, a filtered per-run view is ordered by each run's position in that
+    file (no sort of run IDs): the same bars, bar for bar, as the in-memory dashboard's filtered view."""
+    from etl_desk.core.dashboard.view import ViewFilter
+
+    df, eng, idx = indexed
+    ds = Dataset(df)
+    view = build_view(ds, ViewSpec(sort_key="run_id", descending=descending,
+                                   filter=ViewFilter(statuses=frozenset({"Failed"}))))
+    n = len(view.positions)
+    assert 1_000 < n < len(df)
+    rule = Rule(statuses={"Failed"})
+    assert eng._in_run_order(rule) is not None  # the path under test, not the scan of the source
+    envs = eng.envelopes(0, n, n, rule=rule, descending=descending)
+    for m in ("cost_usd", "data_processed_gb"):
+        want = df[m].to_numpy(dtype=float)[view.positions]
+        np.testing.assert_array_equal(envs[m].max, want)
+        np.testing.assert_array_equal(envs[m].failed_runs, 1)
+    one = eng.envelope(10, 410, 100, "duration_min", rule=rule, descending=descending)  # 4 runs a bar
+    dur = df["duration_min"].to_numpy(dtype=float)[view.positions][10:410].reshape(100, 4)
+    np.testing.assert_array_equal(one.max, np.fmax.reduce(dur, axis=1))  # unknown durations skipped
+    np.testing.assert_array_equal(one.first, 10 + 4 * np.arange(100))

@@ -126,6 +126,7 @@ class Engine:
         self._attempts: int | None = None  # runs of the whole source with an attempt recorded
         self._cube = None
         self._hist = None
+        self._run_order = None  # the index's runs.parquet with each run's position (see _in_run_order)
         if index is not None:
             self.attach_index(index)
 
@@ -156,6 +157,7 @@ class Engine:
         """Answer from *index* (:class:`~.index.RunIndex`) from now on: its cube and histograms are
         loaded into the backend (DuckDB: a few MB in memory)."""
         self.index = index
+        self._run_order = None
         if index is None or self.backend != "duckdb":
             self._cube = self._hist = None
             return
@@ -446,6 +448,8 @@ class Engine:
         rule = rule or Rule()
         if self.index is not None and self.index.has_pyramid and sort == "run_id" and rule.is_all:
             return self.index.envelope(lo, hi, buckets, metric, descending)
+        if sort == "run_id" and self.index is not None and self.index.has_runs and self.backend == "duckdb":
+            return self.envelopes(lo, hi, buckets, (metric,), sort, descending, rule, cancel)[metric]
         buckets = min(buckets, hi - lo)
         df = self.execute(Q.envelope(rule.apply(self.t), metric, sort, descending, lo, hi, buckets,
                                      self.numeric_ids), None, cancel)
@@ -453,6 +457,20 @@ class Engine:
                         df["failed_runs"].to_numpy(np.int64), df["max"].to_numpy(float), df["min"].to_numpy(float),
                         df["sum"].to_numpy(float), df["failed_max"].to_numpy(float, na_value=np.nan),
                         failed_sum=df["failed_sum"].to_numpy(float, na_value=0.0))
+
+    def _in_run_order(self, rule: Rule):
+        """The runs *rule* keeps, read from the index's run-ordered file with ``file_row_number`` (each run's
+        position in the run order): a filtered per-run view is ordered by that number instead of sorting
+        run IDs (measured at 100M runs: a status filter 2.8 -> 0.75 s, a source keeping 60M runs 55 -> 6.5 s).
+        None without a built run order (or on Spark)."""
+        if self.index is None or not self.index.has_runs or self.backend != "duckdb":
+            return None
+        if self._run_order is None:
+            path = str(self.index.path / "runs.parquet").replace("'", "''")
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW etl_desk_run_order AS SELECT * FROM "
+                             f"read_parquet('{path}', file_row_number = true)")
+            self._run_order = self.con.table("etl_desk_run_order")
+        return rule.apply(self._run_order)
 
     def envelopes(self, lo: int, hi: int, buckets: int, metrics=Q.METRICS, sort: str = "run_id",
                   descending: bool = False, rule: Rule | None = None, cancel=None) -> dict:
@@ -469,12 +487,20 @@ class Engine:
                 or not (0 <= lo < hi) or buckets < 1:
             return {m: self.envelope(lo, hi, buckets, m, sort, descending, rule, cancel) for m in metrics}
         buckets = min(buckets, hi - lo)
-        t = rule.apply(self.t)
-        Q.sort_value(t, sort)  # validates the key
-        order = Q.sort_order(t, sort, descending, self.numeric_ids)  # the table's order: bar i is row i
         import ibis
 
-        r = t.mutate(pos=ibis.row_number().over(ibis.window(order_by=order)), f=Q.failed(t))
+        keep = list(dict.fromkeys(metrics))
+        ordered = self._in_run_order(rule) if sort == "run_id" else None
+        if ordered is not None:  # the run order is the file's order: no sort of run IDs
+            # only the columns the bars need pass through the window (all 18 made a 60M-run filter 3x slower)
+            t = ordered.select("file_row_number", *keep, f=Q.failed(ordered))
+            order = [t.file_row_number.desc() if descending else t.file_row_number.asc()]
+        else:
+            t = rule.apply(self.t)
+            Q.sort_value(t, sort)  # validates the key
+            t = t.select(*dict.fromkeys(["run_id", *([sort] if sort != "run_id" else []), *keep]), f=Q.failed(t))
+            order = Q.sort_order(t, sort, descending, self.numeric_ids)  # the table's order: bar i is row i
+        r = t.mutate(pos=ibis.row_number().over(ibis.window(order_by=order)))
         r = r.filter((r.pos >= lo) & (r.pos < hi))
         r = r.mutate(bucket=((r.pos - lo) / ((hi - lo) / buckets)).floor().cast("int64"))
         aggs = dict(runs=r.count(), failed_runs=r.count(where=r.f), first=r.pos.min())
