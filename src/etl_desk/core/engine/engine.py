@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import bars
 from . import queries as Q
 from . import sketch
 from ._project import GB_PER_TB, KPI_KEYS, AnomalyThresholds, Cancelled, retry_unknown_reason
@@ -472,6 +473,86 @@ class Engine:
             self._run_order = self.con.table("etl_desk_run_order")
         return rule.apply(self._run_order)
 
+    def _in_file_order(self, ordered, start: int, n: int, offset: int = 0) -> pd.DataFrame:
+        """Rows *offset*..*offset* + *n* - 1 of *ordered* (:meth:`_in_run_order`) from run-order position
+        *start* on, in file order: DuckDB stops reading once it has them (``preserve_insertion_order`` on for
+        this query only), so a filtered page costs what it reads up to its rows, not a sort of every run."""
+        import ibis
+
+        t = ordered.filter(ordered.file_row_number >= start) if start else ordered
+        sql = ibis.to_sql(t.drop("file_row_number").limit(n, offset=offset), dialect="duckdb")
+        con = self.con.con
+        before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            return con.sql(sql).to_arrow_table().to_pandas()
+        finally:
+            con.execute(f"SET preserve_insertion_order = {str(bool(before)).lower()}")
+
+    #: Rows per batch when a filtered run order is streamed (:meth:`_streamed_envelopes`).
+    STREAM_BATCH = 1 << 20
+
+    def _streamed_envelopes(self, ordered, lo: int, hi: int, buckets: int, metrics, descending: bool,
+                            rule: Rule, cancel) -> dict | None:
+        """:meth:`envelopes` of a filtered run order without a sort: the runs *rule* keeps are streamed from
+        the index's run-ordered file in file order (DuckDB's ``preserve_insertion_order``, on for this query
+        only), counted as they come and reduced bucket by bucket (:mod:`.bars`); reading stops after the last
+        bucket. 100M runs, measured: a source keeping 60M runs 16-17 s by the window query -> ~1.5 s.
+        None when the rows do not arrive in file order (checked on every batch): the caller then runs
+        the window query. Raises ``Cancelled`` when ``cancel()`` says so between batches."""
+        import ibis
+
+        total = self.count(rule)
+        width = (hi - lo) / buckets  # as the window query divides
+        m = min(hi, total) - lo
+        if m <= 0:
+            e = np.empty(0)
+            return {k: Envelope(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), e, e, e, e,
+                                failed_sum=e) for k in metrics}
+        a_lo, a_hi = (total - lo - m, total - lo) if descending else (lo, lo + m)
+        starts = bars.bucket_starts(m, width, buckets)
+        asc = bars.ascending_edges(starts, m, descending)
+        keep = list(dict.fromkeys(metrics))
+        sql = ibis.to_sql(ordered.select("file_row_number", *keep, f=Q.failed(ordered)), dialect="duckdb")
+        con = self.con.con
+        before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        parts = {k: [] for k in keep}
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            reader = con.sql(sql).to_arrow_reader(self.STREAM_BATCH)
+            pos, last = 0, -1
+            for batch in reader:
+                if cancel is not None and cancel():
+                    raise Cancelled("chart bars cancelled")
+                rows = batch.num_rows
+                fr = batch.column(0).to_numpy()
+                if rows and (fr[0] <= last or not (np.diff(fr) > 0).all()):
+                    return None  # not in file order: never guess
+                last = fr[-1] if rows else last
+                s0, s1 = max(pos, a_lo), min(pos + rows, a_hi)
+                if s0 < s1:
+                    f = batch.column(len(keep) + 1).to_numpy(zero_copy_only=False)[s0 - pos:s1 - pos]
+                    vals = {k: batch.column(1 + j).to_numpy(zero_copy_only=False)[s0 - pos:s1 - pos]
+                            .astype(float, copy=False) for j, k in enumerate(keep)}
+                    part = bars.prepare(np.asarray(f, dtype=bool), vals)
+                    for k in keep:
+                        parts[k].append(bars.partials(part, 0, s1 - s0, s0 - a_lo, asc, k))
+                pos += rows
+                if pos >= a_hi:
+                    break
+            reader.close()
+        finally:
+            con.execute(f"SET preserve_insertion_order = {str(bool(before)).lower()}")
+        if pos < a_hi:  # fewer runs than counted (should not happen): let the window query answer
+            return None
+        first = lo + starts
+        runs = np.diff(np.r_[starts, m])
+        out = {}
+        for k in keep:
+            fc, mx, mn, sm, fmx, fsm = bars.combine(parts[k], descending)
+            out[k] = Envelope(first, runs, fc, mx, mn, sm, fmx, failed_sum=fsm)
+        return out
+
     def envelopes(self, lo: int, hi: int, buckets: int, metrics=Q.METRICS, sort: str = "run_id",
                   descending: bool = False, rule: Rule | None = None, cancel=None) -> dict:
         """:meth:`envelope` of each of *metrics* over the same buckets, as metric -> Envelope, in one query
@@ -491,6 +572,10 @@ class Engine:
 
         keep = list(dict.fromkeys(metrics))
         ordered = self._in_run_order(rule) if sort == "run_id" else None
+        if ordered is not None:
+            got = self._streamed_envelopes(ordered, lo, hi, buckets, metrics, descending, rule, cancel)
+            if got is not None:
+                return got
         if ordered is not None:  # the run order is the file's order: no sort of run IDs
             # only the columns the bars need pass through the window (all 18 made a 60M-run filter 3x slower)
             t = ordered.select("file_row_number", *keep, f=Q.failed(ordered))
@@ -526,10 +611,18 @@ class Engine:
 
         *at* jumps to a position instead (a scroll-bar drag): from the index's
         run-ordered files when sorting by run_id without a filter (one row group
-        read), else by OFFSET (slow at depth: seconds per page at 10M+).
+        read), else by OFFSET (slow at depth: seconds per page at 10M+). With the index's run order
+        built, a filtered run order (ascending run IDs) is read in file order from the key's position.
         """
         rule = rule or Rule()
-        if at is not None:
+        ordered = (self._in_run_order(rule) if sort_key == "run_id" and not descending and not rule.is_all
+                   else None)
+        if ordered is not None:  # a filtered run order, ascending: read in file order from a position
+            if at is not None:
+                rows = self._in_file_order(ordered, 0, n, at)
+            else:
+                rows = self._in_file_order(ordered, 0 if after is None else self.index.position_after(after[1]), n)
+        elif at is not None:
             if self.index is not None and self.index.has_runs and sort_key == "run_id" and rule.is_all:
                 pos = self.n_runs - at - n if descending else at
                 rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))

@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import bars
 from . import queries as Q
 from ._project import FAILED, Cancelled
 from .backends import Source, canonical, connect_duckdb, open_source, register
@@ -196,14 +197,7 @@ class RunIndex:
             at = 0
             for g in missing:
                 k = int(self._rg_start[g + 1] - self._rg_start[g])
-                f = failed[at:at + k]
-                fpos = np.flatnonzero(f)
-                grp = {"failed_cum": np.r_[0, np.cumsum(f, dtype=np.int64)]}
-                for m, v in vals.items():
-                    v = v[at:at + k]
-                    vz = np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v  # unknown adds nothing
-                    grp[m] = (v, vz, np.r_[v[fpos], np.nan], np.r_[vz[fpos], 0.0])
-                hits[g] = grp
+                hits[g] = bars.prepare(failed[at:at + k], {m: v[at:at + k] for m, v in vals.items()})
                 at += k
         for g in groups:
             self._cache[(g, "chart")] = hits[g]
@@ -222,41 +216,17 @@ class RunIndex:
             e = np.empty(0)
             return Envelope(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), e, e, e, e,
                             failed_sum=e)
-        starts = _bucket_starts(m, width, buckets)  # in the asked direction, relative to the range
-        asc = (m - np.r_[starts[1:], m])[::-1] if descending else starts  # the same edges, ascending
+        starts = bars.bucket_starts(m, width, buckets)  # in the asked direction, relative to the range
+        asc = bars.ascending_edges(starts, m, descending)
         g0 = int(np.searchsorted(self._rg_start, a_lo, side="right") - 1)
         g1 = int(np.searchsorted(self._rg_start, a_hi - 1, side="right") - 1)
         groups = range(g0, g1 + 1)
-        ids, failed, vmax, vmin, vsum, fmax, fsum = [], [], [], [], [], [], []
+        parts = []
         for g, grp in zip(groups, self._chart_groups(groups)):
             g_start = int(self._rg_start[g])
             a, b = max(a_lo, g_start) - g_start, min(a_hi, int(self._rg_start[g + 1])) - g_start
-            seg0 = g_start + a - a_lo  # this part's first position in the range
-            i0 = int(np.searchsorted(asc, seg0, side="right"))  # edges up to seg0 belong to earlier parts
-            i1 = int(np.searchsorted(asc, seg0 + (b - a), side="left"))
-            cuts = np.r_[a, asc[i0:i1] - seg0 + a]  # row positions in the group where a new partial begins
-            ids.append(np.arange(i0 - 1, i1))
-            fc = grp["failed_cum"]
-            k = fc[np.r_[cuts, b]]  # index of each partial's first failed run among the group's failed runs
-            count = np.diff(k)
-            failed.append(count)
-            v, vz, fv, fz = grp[metric]
-            c = cuts - a
-            vmax.append(np.fmax.reduceat(v[a:b], c))
-            vmin.append(np.fmin.reduceat(v[a:b], c))
-            vsum.append(np.add.reduceat(vz[a:b], c))
-            # failed values: reduce the compact arrays between k[i] and k[i+1] (the last index, k[-1] <= the
-            # sentinel's, only ends the one before it); a partial without failed runs gets NaN / 0
-            none = count == 0
-            fmax.append(np.where(none, np.nan, np.fmax.reduceat(fv, k)[:-1]))
-            fsum.append(np.where(none, 0.0, np.add.reduceat(fz, k)[:-1]))
-        ids = np.concatenate(ids)
-        first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # every bucket has a run: ids 0..B-1 in order
-        out = [np.add.reduceat(np.concatenate(failed), first), np.fmax.reduceat(np.concatenate(vmax), first),
-               np.fmin.reduceat(np.concatenate(vmin), first), np.add.reduceat(np.concatenate(vsum), first),
-               np.fmax.reduceat(np.concatenate(fmax), first), np.add.reduceat(np.concatenate(fsum), first)]
-        if descending:
-            out = [x[::-1] for x in out]
+            parts.append(bars.partials(grp, a, b, g_start + a - a_lo, asc, metric))
+        out = bars.combine(parts, descending)
         runs = np.diff(np.r_[starts, m])
         return Envelope(lo + starts, runs, out[0], out[1], out[2], out[3], out[4], failed_sum=out[5])
 
@@ -337,18 +307,6 @@ class RunIndex:
                         np.fmin.reduceat(blk[f"{metric}_min"], starts), np.add.reduceat(blk[f"{metric}_sum"], starts),
                         np.fmax.reduceat(blk[f"{metric}_fmax"], starts), exact=False, grain=size,
                         failed_sum=np.add.reduceat(blk[f"{metric}_fsum"], starts))
-
-
-def _bucket_starts(n: int, width: float, buckets: int) -> np.ndarray:
-    """First position of each bucket when position *i* of *n* falls in bucket
-    ``min(floor(i / width), buckets - 1)`` (*width* >= 1, so no bucket is empty): ``ceil(k * width)``,
-    corrected by one where floating point rounds the other way, without a pass over the *n* positions;
-    buckets that would start at or past *n* are left out."""
-    k = np.arange(min(buckets, n), dtype=np.int64)
-    s = np.ceil(k * width).astype(np.int64)
-    s -= (s > 0) & (np.floor((s - 1) / width) >= k)
-    s += np.floor(s / width) < k
-    return s[s < n]  # a last bucket can start past the end (ceil(n / width) buckets asked): none there
 
 
 def _equals(chunk, value: str) -> np.ndarray:
