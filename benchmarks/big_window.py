@@ -135,7 +135,7 @@ def w_window(path: str, cache: str, threshold: str = "5000000") -> dict:
     for r in (n // 2, n - 300, 1_000, n // 3):  # a jump of the scroll bar, then the page after it
         timed("table_page", lambda: page.table.scrollTo(model.index(r, 1)))
         timed("table_page", lambda: page.table.scrollTo(model.index(r + 250, 1)))
-    try:  # a filter the pyramid does not hold: the charts' rows and the table page scan the runs
+    try:  # a filter the pyramid does not hold: the charts' rows and the table page read the run-ordered file
         timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(sap))
         timed("filter_change_per_run", lambda: fb.source.setCurrentIndex(0))
     except TimeoutError:
