@@ -253,3 +253,22 @@ def test_filtered_pages_read_in_file_order_are_the_querys_pages(indexed, monkeyp
     q = eng.page("run_id", after=p1.next_key, n=50, rule=rule)
     assert list(q.rows.columns) == list(p2.rows.columns)
     pd.testing.assert_frame_equal(q.rows, p2.rows, check_dtype=False)
+
+
+def test_cancelling_streamed_bars_leaves_the_connection_usable(indexed, monkeypatch):
+    """The window cancels a superseded request between batches: Cancelled reaches the caller (not the
+    connection's "open result" error) and the next query on the same engine runs."""
+    from etl_desk.core.tasks import Cancelled
+
+    df, eng, idx = indexed
+    rule = Rule(statuses={"Failed", "Success"})
+    monkeypatch.setattr(Engine, "STREAM_BATCH", 1_000)
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2  # after two batches
+    with pytest.raises(Cancelled):
+        eng.envelopes(0, eng.count(rule), 100, rule=rule, cancel=cancel)
+    assert eng.envelopes(0, 500, 50, rule=rule)["cost_usd"].runs.sum() == 500
+    assert len(eng.page("run_id", n=5, rule=rule).rows) == 5

@@ -517,6 +517,7 @@ class Engine:
         con = self.con.con
         before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
         parts = {k: [] for k in keep}
+        reader = None
         try:
             con.execute("SET preserve_insertion_order = true")
             reader = con.sql(sql).to_arrow_reader(self.STREAM_BATCH)
@@ -540,8 +541,9 @@ class Engine:
                 pos += rows
                 if pos >= a_hi:
                     break
-            reader.close()
-        finally:
+        finally:  # the open result first (cancelled, out of order or done): the connection refuses a query before
+            if reader is not None:
+                reader.close()
             con.execute(f"SET preserve_insertion_order = {str(bool(before)).lower()}")
         if pos < a_hi:  # fewer runs than counted (should not happen): let the window query answer
             return None
