@@ -13,7 +13,7 @@ from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
 from etl_desk.ui.big.charts import BigBarChart
 from etl_desk.ui.big.kpi_strip import BigKpiStrip
 from etl_desk.ui.big.state import RunView
-from etl_desk.ui.big.table_model import BigTableModel
+from etl_desk.ui.big.table_model import POSITION, BigTableModel
 from etl_desk.ui.big.time_chart import BigTimeChart
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
 from etl_desk.ui.dashboard.table_sync import make_run_table
@@ -70,11 +70,19 @@ class BigDashboardPage(QMainWindow):
         # a new filter, sort or grouping starts the runs at the top: the position the user had scrolled to is
         # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
         self.table_model.modelReset.connect(self.table.scrollToTop)
+        self.table_model.modelReset.connect(self._fit_position_column)
         self._stage_text = STAGE_TEXT["none"]
         self._work_text = ""
         state.stageChanged.connect(self._on_stage)
         state.note.connect(self._on_note)
         state.selectionChanged.connect(self._show_note)
+
+    def _fit_position_column(self) -> None:
+        """The "#" column as wide as its largest position ("100,000,000") and its header, not the default 120 px."""
+        m = self.table_model
+        if m.columnCount() and m.column_key(0) == POSITION:
+            fm = self.table.fontMetrics()
+            self.table.horizontalHeader().resizeSection(0, fm.horizontalAdvance(f"{max(m.rowCount(), 1):,}") + 24)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         return add_dock(self, title, name, widget, area, closable=False)
