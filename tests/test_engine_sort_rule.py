@@ -249,10 +249,18 @@ def test_filtered_pages_read_in_file_order_are_the_querys_pages(indexed, monkeyp
     j = eng.page("run_id", at=200, n=25, rule=rule)
     assert p1.rows["run_id"].tolist() == ref[:50] and p2.rows["run_id"].tolist() == ref[50:100]
     assert j.rows["run_id"].tolist() == ref[200:225]
+    d1 = eng.page("run_id", n=40, rule=rule, descending=True)  # descending: the last runs first
+    d2 = eng.page("run_id", after=d1.next_key, n=40, rule=rule, descending=True)
+    dj = eng.page("run_id", at=100, n=20, rule=rule, descending=True)
+    back = ref[::-1]
+    assert d1.rows["run_id"].tolist() == back[:40] and d2.rows["run_id"].tolist() == back[40:80]
+    assert dj.rows["run_id"].tolist() == back[100:120]
     monkeypatch.setattr(Engine, "_in_run_order", lambda self, rule: None)  # the sorted query alone
     q = eng.page("run_id", after=p1.next_key, n=50, rule=rule)
     assert list(q.rows.columns) == list(p2.rows.columns)
     pd.testing.assert_frame_equal(q.rows, p2.rows, check_dtype=False)
+    qd = eng.page("run_id", after=d1.next_key, n=40, rule=rule, descending=True)
+    pd.testing.assert_frame_equal(qd.rows, d2.rows, check_dtype=False)
 
 
 def test_cancelling_streamed_bars_leaves_the_connection_usable(indexed, monkeypatch):

@@ -473,6 +473,11 @@ class Engine:
             self._run_order = self.con.table("etl_desk_run_order")
         return rule.apply(self._run_order)
 
+    def _position_of(self, run_id) -> int:
+        """Position of *run_id* in the index's run order, or of the first run after it when it is not there."""
+        p = self.index.position_after(run_id)
+        return p - 1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == str(run_id) else p
+
     def _in_file_order(self, ordered, start: int, n: int, offset: int = 0) -> pd.DataFrame:
         """Rows *offset*..*offset* + *n* - 1 of *ordered* (:meth:`_in_run_order`) from run-order position
         *start* on, in file order: DuckDB stops reading once it has them (``preserve_insertion_order`` on for
@@ -617,9 +622,11 @@ class Engine:
         built, a filtered run order (ascending run IDs) is read in file order from the key's position.
         """
         rule = rule or Rule()
+        # a filtered run order, ascending: read in file order from a position (descending: a top-n over the
+        # same file measured no faster than the sorted query's, 2.6-4.7 s at 100M, so the query answers)
         ordered = (self._in_run_order(rule) if sort_key == "run_id" and not descending and not rule.is_all
                    else None)
-        if ordered is not None:  # a filtered run order, ascending: read in file order from a position
+        if ordered is not None:
             if at is not None:
                 rows = self._in_file_order(ordered, 0, n, at)
             else:
@@ -637,9 +644,7 @@ class Engine:
             if after is None:
                 pos = self.n_runs - n if descending else 0
             else:
-                p = self.index.position_after(after[1])
-                pos = (p - (1 if p and self.index.rows(p - 1, p, ["run_id"])["run_id"].iat[0] == str(after[1])
-                            else 0) - n) if descending else p
+                pos = self._position_of(after[1]) - n if descending else self.index.position_after(after[1])
             rows = self.index.rows(max(pos, 0), max(pos, 0) + n + min(pos, 0))
             rows = rows.iloc[::-1] if descending else rows
         else:
