@@ -280,3 +280,20 @@ def test_cancelling_streamed_bars_leaves_the_connection_usable(indexed, monkeypa
         eng.envelopes(0, eng.count(rule), 100, rule=rule, cancel=cancel)
     assert eng.envelopes(0, 500, 50, rule=rule)["cost_usd"].runs.sum() == 500
     assert len(eng.page("run_id", n=5, rule=rule).rows) == 5
+
+
+@pytest.mark.parametrize("size", [300, 60_000], ids=["small table", "large table"])
+@pytest.mark.parametrize("odd", ["7.0", "1e3", "+4", "1234567890123456789"])
+def test_one_id_that_is_not_a_whole_number_makes_the_order_text_in_memory_and_in_the_engine(size, odd):
+    """"7.0", "1e3", "+4" and 19 digits are not whole-number run IDs for the engine (BIGINT, 18 digits); the
+    in-memory order read them as numbers on small tables (pandas.to_numeric) and 19 digits on large ones."""
+    ids = [str(i) for i in range(1, size)] + [odd]
+    df = _with_ids(realistic(size, seed=12, days=2), ids)
+    eng = Engine.open(df, settings=EngineSettings(**SMALL))
+    try:
+        assert not eng.numeric_ids
+        ref = _memory_order(df, "run_id", False)
+        assert ref[:3] == sorted(ids)[:3]  # text order: "1", "10", "100"
+        assert [str(x) for x in eng.page("run_id", n=5).rows["run_id"]] == ref[:5]
+    finally:
+        eng.close()

@@ -10,6 +10,7 @@ All of it is vectorised: :class:`Dataset` precomputes per-table arrays once,
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +20,10 @@ import pandas as pd
 from etl_desk.core import fmt
 from etl_desk.core.data.schema import FAILED
 from etl_desk.core.data.times import datetime_ns
+
+#: A run ID the natural order reads as a number: an optional minus and 1-18 digits (fits a 64-bit integer).
+#: The same rule for the in-memory dashboard and the engine (:data:`etl_desk.core.engine.queries.INT_ID`).
+WHOLE_NUMBER_ID = r"-?[0-9]{1,18}"
 
 METRICS = ("cost_usd", "data_processed_gb", "duration_min")
 METRIC_TITLES = {"cost_usd": "Cost (USD)", "data_processed_gb": "Data Processed (GB)",
@@ -141,13 +146,16 @@ class Dataset:
         self.run_rank = self._run_rank()
 
     def _run_rank(self) -> np.ndarray:
-        """Natural order of run IDs: numeric when they all are whole numbers, text otherwise (pyarrow)."""
-        if self.n <= 50_000:  # small tables: plain pandas (no pyarrow.compute import at start-up)
-            num = pd.to_numeric(self.run_id, errors="coerce")
-            if num.notna().all() and (num % 1 == 0).all():
-                order = np.argsort(num.to_numpy(dtype=np.float64), kind="stable")
+        """Natural order of run IDs: numeric when every one is a whole number as :data:`WHOLE_NUMBER_ID`
+        writes it (the engine's rule too: "7.0", "1e3" or "+4" make the column text), text otherwise."""
+        if self.n <= 50_000:  # small tables: plain Python (no pyarrow.compute import at start-up)
+            txt = self.run_id.astype(str).to_numpy(dtype=object)
+            whole = re.compile(WHOLE_NUMBER_ID)
+            if all(whole.fullmatch(x) for x in txt):
+                order = np.argsort(np.fromiter((int(x) for x in txt), dtype=np.int64, count=len(txt)),
+                                   kind="stable")
             else:
-                order = np.argsort(self.run_id.astype(str).to_numpy(dtype=object), kind="stable")
+                order = np.argsort(txt, kind="stable")
             rank = np.empty(self.n, dtype=_index_dtype(self.n))
             rank[order] = np.arange(self.n, dtype=rank.dtype)
             return rank
@@ -159,6 +167,10 @@ class Dataset:
             arr = pa.array(self.run_id.astype(str).to_numpy(dtype=object), type=pa.string())
         try:
             nums = pc.cast(arr, pa.int64()).to_numpy()
+            # the cast also takes 19 digits; WHOLE_NUMBER_ID (and the engine) at most 18 after a minus
+            length = pc.binary_length(arr)
+            if pc.any(pc.greater(pc.subtract(length, pc.starts_with(arr, "-").cast(pa.int32())), 18)).as_py():
+                raise pa.ArrowInvalid("more than 18 digits")
             order = np.argsort(nums, kind="stable")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             order = np.asarray(pc.sort_indices(arr))

@@ -41,7 +41,7 @@ import math
 import ibis
 import ibis.expr.datatypes as dt
 
-from ._project import FAILED, NO_NAME
+from ._project import FAILED, NO_NAME, WHOLE_NUMBER_ID
 from .sketch import linear_bucket_expr, log_bucket_expr
 
 #: A run's cost as an exact decimal (up to $999,999,999,999.999999 a run); DuckDB and Spark widen the
@@ -322,8 +322,8 @@ def scored(t_r, stats, z_threshold: float):
 # --------------------------------------------------------------------------- envelope and pages
 
 #: A run ID the natural order reads as a number: an optional minus and at most 18 digits (it fits
-#: BIGINT; pyarrow's string -> int64 cast, which the in-memory order uses, accepts the same text).
-INT_ID = r"^-?[0-9]{1,18}$"
+#: BIGINT); the in-memory dashboard's rule (:data:`~etl_desk.core.dashboard.view.WHOLE_NUMBER_ID`), anchored.
+INT_ID = rf"^{WHOLE_NUMBER_ID}$"
 
 
 def id_counts(t):
