@@ -2,6 +2,7 @@
 do not squeeze the plot, and value labels never run together on a narrow chart."""
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
@@ -82,3 +83,23 @@ def test_value_labels_fit_side_by_side_on_a_narrow_chart(qtbot, width_px):
     assert len(texts) >= 2  # still a scale to read
     if width_px == 400:  # a wide chart keeps pyqtgraph's own, denser, choice: a label every $1 or $2
         assert major <= 2.0
+
+
+@pytest.mark.parametrize("metric, lo, hi, want", [
+    ("cost_usd", 0.0, 0.005, ["$0.000", "$0.001", "$0.002"]),  # sub-cent runs: not "$0.00" on every tick
+    ("duration_min", 0.0, 0.5, ["0.0", "0.1", "0.2"]),
+])
+def test_small_values_are_labelled_as_they_are_with_no_multiplier(qtbot, metric, lo, hi, want):
+    """The cheapest runs cost $0.004 and last 0.5 min: the axis showed "(x0.001)" beside labels that were already
+    the values (pyqtgraph's SI prefix; a reader dividing by 1,000 got them wrong) and "$0.00" on every tick."""
+    plot = pg.PlotWidget(axisItems={"bottom": ValueAxis(metric)})
+    qtbot.addWidget(plot)
+    axis = plot.getAxis("bottom")
+    axis.setLabel("Cost (USD)" if metric == "cost_usd" else "Duration (min)")
+    plot.setXRange(lo, hi, padding=0)
+    plot.resize(600, 200)
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert "x0.0" not in axis.labelString() and axis.autoSIPrefixScale == 1.0
+    step = (hi - lo) / 5
+    assert axis.tickStrings([lo, lo + step, lo + 2 * step], 1.0, step) == want

@@ -68,6 +68,9 @@ class ValueAxis(pg.AxisItem):
     def __init__(self, metric: str, **kw):
         super().__init__("bottom", **kw)
         self.metric = metric
+        # the labels below are the values themselves: pyqtgraph's SI prefix would add "(x0.001)" to the
+        # axis title for small values while these labels ignore its scale (a reader would divide by 1,000)
+        self.enableAutoSIPrefix(False)
 
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
         """pyqtgraph's spacing, widened (1-2-5 steps) until the major labels fit side by side on *size* px.
@@ -100,8 +103,11 @@ class ValueAxis(pg.AxisItem):
                 span = abs(self.range[1] - self.range[0]) if self.range else spacing
                 if span >= 20_000:
                     out.append(fmt.usd_short(v))
-                else:
-                    out.append(f"${v:,.{2 if span < 20 else 0}f}")
+                elif span >= 20:
+                    out.append(f"${v:,.0f}")
+                else:  # cents, or as many decimals as the step needs (a run of $0.004 is not "$0.00")
+                    decimals = min(6, max(2, -math.floor(math.log10(spacing)))) if spacing > 0 else 2
+                    out.append(f"${v:,.{decimals}f}")
             elif spacing >= 1:
                 out.append(f"{v:,.0f}")
             else:
