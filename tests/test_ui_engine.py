@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 
 from etl_desk.core.dashboard.view import ViewFilter
 from etl_desk.core.data.schema import FAILED
@@ -124,9 +125,14 @@ def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot
     expect = _pandas_order(runs, "run_id", False)
     model.data(model.index(deep, col))  # run-ID order without a filter: read from the index at once
     assert model.data(model.index(deep, col)) == expect["run_id"].iat[deep]
+    hh = page.table.horizontalHeader()
+    assert hh.sortIndicatorSection() == col and hh.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
     # sorted by cost, largest first: a worker asks the engine; the row arrives by itself
     st.set_sort("cost_usd", descending=True)
     settled(qtbot, st)
+    # the header's arrow follows the sort (it stayed on "#" in big mode)
+    assert hh.sortIndicatorSection() == [c for c, _ in model._cols].index("cost_usd")
+    assert hh.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
     expect = _pandas_order(runs, "cost_usd", True)
     assert model.data(model.index(deep, col)) == "…"
     qtbot.waitUntil(lambda: deep // PAGE_ROWS in model.pages, timeout=60_000)

@@ -16,7 +16,7 @@ from etl_desk.ui.big.state import RunView
 from etl_desk.ui.big.table_model import POSITION, BigTableModel
 from etl_desk.ui.big.time_chart import BigTimeChart
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
-from etl_desk.ui.dashboard.table_sync import make_run_table
+from etl_desk.ui.dashboard.table_sync import make_run_table, show_sort_order
 from etl_desk.ui.widgets.docks import add_chart_docks, add_dock, add_header, initial_sizes
 from etl_desk.ui.widgets.guard import Guard
 
@@ -71,6 +71,8 @@ class BigDashboardPage(QMainWindow):
         # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
         self.table_model.modelReset.connect(self.table.scrollToTop)
         self.table_model.modelReset.connect(self._fit_position_column)
+        # the header's arrow on the column the runs are sorted by (the filter bar's sort too), as in memory
+        self.table_model.modelReset.connect(lambda: show_sort_order(self.table, self.table_model, state.spec))
         self._stage_text = STAGE_TEXT["none"]
         self._work_text = ""
         state.stageChanged.connect(self._on_stage)

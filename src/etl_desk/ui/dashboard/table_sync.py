@@ -35,6 +35,20 @@ def make_run_table(model: RunTableModel) -> QTableView:
     return t
 
 
+def show_sort_order(table: QTableView, model, spec) -> None:
+    """*table*'s header shows *spec*'s sort key and direction on the column it sorts (none when no column
+    does), without sorting again. *model*: a run table model (``column_key``)."""
+    hh = table.horizontalHeader()
+    col = next((c for c in range(model.columnCount())
+                if SORTABLE.get(model.column_key(c)) == spec.sort_key
+                and (spec.sort_key != "run_id" or model.column_key(c) in ("run_id", "group"))), -1)
+    with QSignalBlocker(hh):
+        order = Qt.SortOrder.DescendingOrder if spec.descending else Qt.SortOrder.AscendingOrder
+        hh.setSortIndicatorShown(col >= 0)
+        if col >= 0:
+            hh.setSortIndicator(col, order)
+
+
 class TableSync(QObject):
     barActivated = Signal(int)  # the first selected row, chosen in the table
 
@@ -79,16 +93,7 @@ class TableSync(QObject):
 
     def show_sort_order(self) -> None:
         """The header shows the shared sort order (which the filter bar may have set)."""
-        spec = self.state.spec
-        hh = self.table.horizontalHeader()
-        col = next((c for c in range(self.model.columnCount())
-                    if SORTABLE.get(self.model.column_key(c)) == spec.sort_key
-                    and (spec.sort_key != "run_id" or self.model.column_key(c) in ("run_id", "group"))), -1)
-        with QSignalBlocker(hh):
-            order = Qt.SortOrder.DescendingOrder if spec.descending else Qt.SortOrder.AscendingOrder
-            hh.setSortIndicatorShown(col >= 0)
-            if col >= 0:
-                hh.setSortIndicator(col, order)
+        show_sort_order(self.table, self.model, self.state.spec)
 
     def fit_columns(self) -> None:
         cols = tuple(self.model.column_key(c) for c in range(self.model.columnCount()))
