@@ -117,9 +117,13 @@ def test_table_rows_at_a_deep_offset_equal_the_pandas_sorted_frame(window, qtbot
     settled(qtbot, st)
     model = page.table_model
     assert model.rowCount() == RUNS
-    # the "#" column fits the largest position ("200,000"), not Qt's default 120 px
-    fits = page.table.fontMetrics().horizontalAdvance(f"{RUNS:,}")
+    # the "#" column fits the largest position ("200,000"), not Qt's default 120 px; the run IDs fit theirs
+    fm = page.table.fontMetrics()
+    fits = fm.horizontalAdvance(f"{RUNS:,}")
     assert fits < page.table.columnWidth(0) <= fits + 30 < 120
+    id_col = [c for c, _ in model._cols].index("run_id")
+    qtbot.waitUntil(lambda: page.table.columnWidth(id_col) >= fm.horizontalAdvance(model.data(model.index(0, id_col))),
+                    timeout=10_000)
     deep = 150_123
     col = [c for c, _ in model._cols].index("run_id")
     expect = _pandas_order(runs, "run_id", False)

@@ -6,7 +6,7 @@ index holds so far and what is being computed.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
@@ -16,7 +16,7 @@ from etl_desk.ui.big.state import RunView
 from etl_desk.ui.big.table_model import POSITION, BigTableModel
 from etl_desk.ui.big.time_chart import BigTimeChart
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
-from etl_desk.ui.dashboard.table_sync import make_run_table, show_sort_order
+from etl_desk.ui.dashboard.table_sync import fit_columns_to_contents, make_run_table, show_sort_order
 from etl_desk.ui.widgets.docks import add_chart_docks, add_dock, add_header, initial_sizes
 from etl_desk.ui.widgets.guard import Guard
 
@@ -70,7 +70,10 @@ class BigDashboardPage(QMainWindow):
         # a new filter, sort or grouping starts the runs at the top: the position the user had scrolled to is
         # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
         self.table_model.modelReset.connect(self.table.scrollToTop)
+        self._fitted: tuple = ()  # the columns last fitted to their text (a user's widths are kept after that)
         self.table_model.modelReset.connect(self._fit_position_column)
+        self.table_model.dataChanged.connect(self._fit_columns_once)  # rows a worker fetched
+        self.table_model.modelReset.connect(lambda: QTimer.singleShot(0, self._fit_columns_once))  # or at once
         # the header's arrow on the column the runs are sorted by (the filter bar's sort too), as in memory
         self.table_model.modelReset.connect(lambda: show_sort_order(self.table, self.table_model, state.spec))
         self._stage_text = STAGE_TEXT["none"]
@@ -78,6 +81,17 @@ class BigDashboardPage(QMainWindow):
         state.stageChanged.connect(self._on_stage)
         state.note.connect(self._on_note)
         state.selectionChanged.connect(self._show_note)
+
+    def _fit_columns_once(self, *args) -> None:
+        """When the first rows of a new set of columns arrive: columns as wide as their text (run IDs and
+        pipeline names were cut to "sap-co-cost-…" at Qt's default 120 px), "#" as wide as its positions."""
+        m = self.table_model
+        cols = tuple(m.column_key(c) for c in range(m.columnCount()))
+        if not cols or cols == self._fitted or not m.rowCount() or not m.has_row(0):
+            return  # nothing new, or the first rows not here yet (their fetch reports with dataChanged)
+        self._fitted = cols
+        fit_columns_to_contents(self.table)
+        self._fit_position_column()
 
     def _fit_position_column(self) -> None:
         """The "#" column as wide as its largest position ("100,000,000") and its header, not the default 120 px."""

@@ -54,6 +54,10 @@ class BigTableModel(RunTableModel):
             self._cols = GROUP_COLUMNS
         self.endResetModel()
 
+    def has_row(self, row: int) -> bool:
+        """True when row *row*'s values are here (a grouped view always; runs once their page arrived)."""
+        return not isinstance(self.view, RunView) or self._cells.get(row // PAGE_ROWS) is not None
+
     def raw_value(self, row: int, col: int):
         v = self.view
         if not isinstance(v, RunView):

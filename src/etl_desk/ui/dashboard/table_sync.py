@@ -35,6 +35,15 @@ def make_run_table(model: RunTableModel) -> QTableView:
     return t
 
 
+def fit_columns_to_contents(table: QTableView) -> None:
+    """Each column as wide as its header and the first rows' text (``setResizeContentsPrecision``), with a
+    little air, between 70 and 260 px."""
+    table.resizeColumnsToContents()
+    hh = table.horizontalHeader()
+    for c in range(table.model().columnCount()):
+        hh.resizeSection(c, min(max(hh.sectionSize(c) + 12, 70), 260))
+
+
 def show_sort_order(table: QTableView, model, spec) -> None:
     """*table*'s header shows *spec*'s sort key and direction on the column it sorts (none when no column
     does), without sorting again. *model*: a run table model (``column_key``)."""
@@ -100,7 +109,4 @@ class TableSync(QObject):
         if cols == self._fitted_columns:
             return  # same columns: keep the user's widths (and skip measuring a million rows)
         self._fitted_columns = cols
-        self.table.resizeColumnsToContents()
-        hh = self.table.horizontalHeader()
-        for c in range(self.model.columnCount()):
-            hh.resizeSection(c, min(max(hh.sectionSize(c) + 12, 70), 260))
+        fit_columns_to_contents(self.table)
