@@ -8,6 +8,8 @@ opened or generated. A Cancel before that first stage leaves the data on screen 
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QStackedWidget
 
@@ -59,6 +61,7 @@ class BigMode(QObject):
     # --- opening ---------------------------------------------------------------------------------
     def open(self, path: str, rows: int) -> None:
         self._rows = rows
+        self._opened_at = time.time()  # an index created before this was found on disk, not built now
         label = path.rstrip("/").split("/")[-1] or path
         self.win.status_label.setText(f"Opening {path}: {fmt.count(rows)} runs — a big history, read by the "
                                       "engine; building its index (per-day totals first)…")
@@ -98,9 +101,18 @@ class BigMode(QObject):
         w = self.win
         if stage == "complete":
             idx = self.state.index
-            t = idx.meta.get("timings_s", {}) if idx is not None else {}
-            took = f" (built in {sum(v for k, v in t.items() if k in ('rollups', 'runs', 'pyramid')):.0f} s)" \
-                if t else " (reused)"
+            meta = idx.meta if idx is not None else {}
+            t = meta.get("timings_s", {})
+            secs = sum(v for k, v in t.items() if k in ("rollups", "runs", "pyramid"))
+            try:
+                created = time.mktime(time.strptime(meta.get("created", ""), "%Y-%m-%dT%H:%M:%S"))
+            except (ValueError, OverflowError):
+                created = None
+            if created is not None and created < getattr(self, "_opened_at", 0.0) - 1:
+                took = f" (found on disk; built {meta['created'].replace('T', ' ')}" \
+                       + (f" in {secs:.0f} s)" if t else ")")
+            else:
+                took = f" (built in {secs:.0f} s)" if t else " (reused)"
             w.status_label.setText(f"Opened {self.state.path}: {fmt.count(self._rows)} runs; index complete{took}")
         elif stage == "stopped":
             w.status_label.setText(f"{self.state.path}: index not complete — grouped views from what was built")

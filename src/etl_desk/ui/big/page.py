@@ -71,6 +71,8 @@ class BigDashboardPage(QMainWindow):
         # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
         self.table_model.modelReset.connect(self.table.scrollToTop)
         self._fitted: tuple = ()  # the columns last fitted to their text (a user's widths are kept after that)
+        self._shown_columns: tuple = ()
+        self.table_model.modelReset.connect(self._on_columns)
         self.table_model.modelReset.connect(self._fit_position_column)
         self.table_model.dataChanged.connect(self._fit_columns_once)  # rows a worker fetched
         self.table_model.modelReset.connect(lambda: QTimer.singleShot(0, self._fit_columns_once))  # or at once
@@ -81,6 +83,14 @@ class BigDashboardPage(QMainWindow):
         state.stageChanged.connect(self._on_stage)
         state.note.connect(self._on_note)
         state.selectionChanged.connect(self._show_note)
+
+    def _on_columns(self) -> None:
+        """Other columns (per run <-> grouped): start them at the left edge, where the first column is."""
+        m = self.table_model
+        cols = tuple(m.column_key(c) for c in range(m.columnCount()))
+        if cols != self._shown_columns:
+            self._shown_columns = cols
+            self.table.horizontalScrollBar().setValue(0)
 
     def _fit_columns_once(self, *args) -> None:
         """When the first rows of a new set of columns arrive: columns as wide as their text (run IDs and

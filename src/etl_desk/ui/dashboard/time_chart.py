@@ -40,11 +40,15 @@ def summary_text(t: Timeline, unit: str, unknown: int) -> str:
     if t.slope is None:
         return f"{fmt.count(t.n)} {unit}{'s' if t.n != 1 else ''}; too few for a trend{note}"
     mean = float(t.total.mean())
-    rel = f" ({t.slope / mean * 100:+.2f} % of the mean)" if mean > 0 else ""
-    share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
     sign = "+" if t.slope >= 0 else "−"
+    pct = abs(t.slope / mean * 100) if mean > 0 else None
+    # one minus sign for both figures, and no sign on a share that rounds to nothing ("-0.00 %")
+    rel = "" if pct is None else f" ({'' if round(pct, 2) == 0 else sign}{pct:.2f} % of the mean)"
+    share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
+    money = fmt.usd(abs(t.slope))
+    money = money if money == fmt.usd(0.0) else sign + money
     return (f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
-            f"trend {sign}{fmt.usd(abs(t.slope))} a {unit}{rel}{note}")
+            f"trend {money} a {unit}{rel}{note}")
 
 
 class DateAxis(pg.AxisItem):
