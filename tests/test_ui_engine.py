@@ -94,7 +94,7 @@ def test_failed_runs_selection_is_a_rule_with_the_failed_count(window, qtbot, fo
     # every day with a failed run is marked in the grouped view, from the cube
     days_with_failures = runs.loc[runs["status"] == FAILED, "start_time"].dt.normalize().nunique()
     assert int(st.selected_bars().sum()) == days_with_failures
-    assert "Selected: status: Failed" in page.note.text()
+    assert "Selected: status: Failed" in page.note.full_text
 
 
 def _pandas_order(runs, key, descending):
@@ -274,3 +274,14 @@ def test_other_columns_start_at_the_left_edge(window, qtbot, folder, index_dir, 
     st.set_grouping("pipeline")
     settled(qtbot, st)
     assert bar.value() == 0
+
+
+def test_a_long_note_stays_on_one_line(window, qtbot, folder, index_dir, monkeypatch):
+    """The "scanning the runs" note wrapped onto a second line while it showed and pushed the charts down."""
+    win, st, page = open_big(window, qtbot, folder, index_dir, monkeypatch)
+    chart_top = page.charts["cost_usd"].mapTo(page, page.charts["cost_usd"].rect().topLeft()).y()
+    page._on_note("Drawing the runs in view (scanning the runs: a sort or filter the index does not hold)… " * 4)
+    qtbot.wait(50)
+    assert page.note.full_text.count("scanning") == 4 and page.note.text().endswith("…")
+    assert page.note.toolTip() == page.note.full_text
+    assert page.charts["cost_usd"].mapTo(page, page.charts["cost_usd"].rect().topLeft()).y() == chart_top

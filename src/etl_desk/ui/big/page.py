@@ -7,7 +7,7 @@ index holds so far and what is being computed.
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 from etl_desk.core.dashboard.view import METRIC_TITLES, METRICS
 from etl_desk.ui.big.charts import BigBarChart
@@ -18,6 +18,7 @@ from etl_desk.ui.big.time_chart import BigTimeChart
 from etl_desk.ui.dashboard.chart_parts import StatusLegend
 from etl_desk.ui.dashboard.table_sync import fit_columns_to_contents, make_run_table, show_sort_order
 from etl_desk.ui.widgets.docks import add_chart_docks, add_dock, add_header, initial_sizes
+from etl_desk.ui.widgets.elided import ElidedLabel
 from etl_desk.ui.widgets.guard import Guard
 
 STAGE_TEXT = {
@@ -46,10 +47,11 @@ class BigDashboardPage(QMainWindow):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.legend)
-        self.note = QLabel()
+        # one line, elided (the whole text in its tooltip): a long "scanning the runs" note wrapped onto a
+        # second line and pushed the charts down while it showed
+        self.note = ElidedLabel()
         self.note.setObjectName("bigNote")
         self.note.setContentsMargins(8, 0, 8, 2)
-        self.note.setWordWrap(True)
         col.addWidget(self.note)
         add_header(self, [("bigKpiToolbar", "Key figures", self.kpis), ("bigLegendToolbar", "Legend", head)])
         self.charts: dict[str, BigBarChart] = {m: BigBarChart(m, state, show_job_labels=(i == 0))

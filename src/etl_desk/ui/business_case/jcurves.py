@@ -19,7 +19,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -27,6 +27,7 @@ from etl_desk.core import fmt
 from etl_desk.core.business_case.schedule import NOTHING, WITHIN
 from etl_desk.ui.business_case.chart import (NEGATIVE_COLOR, PORTFOLIO_COLOR, POSITIVE_COLOR, MoneyAxis,
                                              payback_text)
+from etl_desk.ui.widgets.elided import ElidedLabel
 from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
 
 #: Okabe–Ito colours for solutions 1, 2, 3, ... (cycled past the fifth); green is the portfolio's.
@@ -61,45 +62,6 @@ def legend_payback(result, horizon_months: int) -> str:
     if result.payback_status == WITHIN:
         return f"month {result.payback_months:,.1f}"
     return f"not within {horizon_months} months"
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that shows as much of its text as fits, ending in '…' (``full_text`` keeps it all)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
-        self.full_text = text
-        self.updateGeometry()
-        self._elide()
-
-    def sizeHint(self):  # noqa: N802 - Qt API
-        h = super().sizeHint()
-        h.setWidth(self.fontMetrics().horizontalAdvance(self.full_text) + 2)
-        return h
-
-    def minimumSizeHint(self):  # noqa: N802 - Qt API
-        h = super().minimumSizeHint()
-        h.setWidth(min(self.fontMetrics().horizontalAdvance("5. Perf…"), self.sizeHint().width()))
-        return h
-
-    def _elide(self) -> None:
-        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, self.contentsRect().width())
-        if shown != super().text():
-            super().setText(shown)
-
-    def resizeEvent(self, ev):  # noqa: N802 - Qt API
-        super().resizeEvent(ev)
-        self._elide()
-
-    def changeEvent(self, ev):  # noqa: N802 - Qt API
-        super().changeEvent(ev)
-        if ev.type() == QEvent.Type.FontChange:
-            self.updateGeometry()
-            self._elide()
 
 
 def row(host: QWidget, swatch: QWidget, name: QLabel, value: QLabel, payback: QLabel) -> None:
