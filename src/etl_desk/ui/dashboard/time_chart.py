@@ -46,7 +46,7 @@ def summary_text(t: Timeline, unit: str, unknown: int) -> str:
     rel = "" if pct is None else f" ({'' if round(pct, 2) == 0 else sign}{pct:.2f} % of the mean)"
     share = fmt.pct(t.failed.sum() / t.total.sum() if t.total.sum() else None, 1)
     money = fmt.usd(abs(t.slope))
-    money = money if money == fmt.usd(0.0) else sign + money
+    money = money if money == fmt.usd(0.0) else sign + "\u2060" + money  # word joiner: no line break after "−"
     return (f"{fmt.count(t.n)} {unit}s; failed runs {share} of the cost; "
             f"trend {money} a {unit}{rel}{note}")
 
