@@ -273,7 +273,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
                  cancelled: str = DEFAULT_CANCELLED_POLICY, skipped: str = DEFAULT_SKIPPED_POLICY,
                  strict: bool = True, report: LoadReport | None = None,
                  row_numbers: Iterable[int] | None = None, unknown_cost: bool = False,
-                 row_files: np.ndarray | None = None, ids_unique: bool | Callable[[], bool] = False
+                 row_files: np.ndarray | None = None, ids_unique: bool | Callable[[pd.Series], bool] = False
                  ) -> pd.DataFrame:
     """Turn *df* (columns named by canonical name or display label) into the canonical table.
 
@@ -289,8 +289,9 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     *row_files*: the file each row came from (several files in one call), so rows left
     out are listed per file. *unknown_cost*: the source has no cost; ``cost_usd`` stays NaN (unknown, not 0).
     *ids_unique*: the caller has already found the run IDs (stripped) all distinct, so the duplicate check
-    (the longest of the validation at 1M rows) is not run again; or a function that finds out (and may
-    warn), called here on this thread while the workers convert the other columns.
+    (the longest of the validation at 1M rows) is not run again; or a function of the cleaned run IDs
+    that finds out (and may warn), called here on this thread while the workers convert the other
+    columns; its False (repeats, or it could not tell) leaves the exact check at the end.
     With ``strict=True`` the first bad value raises :class:`DataError`; with
     ``strict=False`` bad rows are dropped, duplicate IDs renamed, and each fix is
     listed in *report*.
@@ -365,7 +366,7 @@ def to_canonical(df: pd.DataFrame, *, file: str | None = None, rate_usd_per_hour
     if rid.hasnans:
         problem(rid.isna().to_numpy(), "empty run ID", "Job ID")
     # the longest check, on this thread while the workers take the columns above
-    ids_unique = (ids_unique() if callable(ids_unique) else bool(ids_unique)) or strings_unique(rid)
+    ids_unique = ids_unique(rid) if callable(ids_unique) else bool(ids_unique) or strings_unique(rid) is True
 
     # --- numbers ------------------------------------------------------------------
     floats = {}

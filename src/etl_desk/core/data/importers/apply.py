@@ -141,8 +141,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, file: str | None = Non
         # Excel's damage is looked for now (a sample settles most files); whether the IDs repeat is asked
         # once, by the validator on its own thread while its workers convert the other columns
         if not mangled_ids(df["run_id"], cols["run_id"], file, report):
-            ids, label = df["run_id"], cols["run_id"]
-            kwargs["ids_unique"] = lambda: distinct_ids(ids, label, file, report)
+            label = cols["run_id"]
+            kwargs["ids_unique"] = lambda rid: distinct_ids(rid, label, file, report)
     canon = to_canonical(df, file=file, report=report, row_numbers=row_numbers, **kwargs)
     canon.attrs["cost_basis"] = basis
     if unknown_why:
@@ -200,12 +200,11 @@ def mangled_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport
 _KEPT = "the rows are kept as different runs with made-unique IDs ('#2', '#3', ...)"
 
 
-def distinct_ids(ids: pd.Series, label: str, file: str | None, report: LoadReport) -> bool:
-    """Whether the run IDs (stripped of surrounding blanks) are all distinct; when some repeat, warn
-    (by file, column and count: Excel drops leading zeros, ``000123`` -> ``123``). False also when it
+def distinct_ids(txt: pd.Series, label: str, file: str | None, report: LoadReport) -> bool:
+    """Whether the run IDs *txt* (text, as the validator cleaned them) are all distinct; when some repeat,
+    warn (by file, column and count: Excel drops leading zeros, ``000123`` -> ``123``). False also when it
     could not tell cheaply (the validator then checks exactly)."""
-    txt = _id_text(ids)
-    if _unique(ids, txt):
+    if strings_unique(txt) is True:
         return True
     dup = txt.notna() & txt.duplicated(keep=False)
     if dup.any():
@@ -215,14 +214,6 @@ def distinct_ids(ids: pd.Series, label: str, file: str | None, report: LoadRepor
         report.add(msg)
         report.note(msg)
     return False
-
-
-def _unique(ids: pd.Series, txt: pd.Series) -> bool:
-    """Whether *ids* are all distinct: by value when numeric, else their stripped text *txt* (exactly;
-    a hash check that cannot tell counts as not known to be distinct)."""
-    if pd.api.types.is_numeric_dtype(ids.dtype):
-        return bool(ids.is_unique)
-    return strings_unique(txt) is True
 
 
 def _no_cost(df: pd.DataFrame, why: str, *, file, options: ImportOptions, report: LoadReport,
