@@ -348,7 +348,7 @@ def w_engine_dash(path: str, cache: str) -> dict:
 def w_spark_equal(path: str) -> dict:
     import numpy as np
 
-    from etl_desk.core.engine import Engine, EngineSettings, sketch
+    from etl_desk.core.engine import Engine, EngineSettings
 
     out = {}
     engines = {}

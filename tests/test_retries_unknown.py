@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest

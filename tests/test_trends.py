@@ -8,8 +8,8 @@ import pytest
 from etl_desk.core.data.realistic import RealisticSettings, generate_realistic
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.insights.budget import Budget, budget_status, parse_budget
-from etl_desk.core.insights.drift import DriftSettings, detect_drift
-from etl_desk.core.insights.forecast import ForecastSettings, forecast_costs, forecast_series
+from etl_desk.core.insights.drift import detect_drift
+from etl_desk.core.insights.forecast import ForecastSettings, forecast_costs
 from etl_desk.core.tasks import Cancelled
 
 

@@ -21,15 +21,12 @@ from etl_desk.core.business_case.decision import ranking
 from etl_desk.core.business_case.model import evaluate
 from etl_desk.core.business_case.scenarios import sensitivity, tornado
 from etl_desk.core.errors import DataError
+from tests.ui_helpers import business_case_window
 
 
 @pytest.fixture
 def win(window, qtbot):
-    w = window()
-    w.ensure_pages()
-    page = w.business_case_page
-    qtbot.waitUntil(lambda: page.case is not None and page.appraisal is not None, timeout=30_000)
-    return w
+    return business_case_window(window, qtbot)
 
 
 @pytest.fixture(scope="module")

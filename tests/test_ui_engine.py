@@ -5,7 +5,6 @@ window uses for small files), never copied from the engine.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import Qt

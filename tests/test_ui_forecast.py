@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QSettings
 
 from etl_desk.core.data.schema import to_canonical
 from etl_desk.core.insights.budget import budget_status, parse_budget

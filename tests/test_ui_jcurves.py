@@ -19,6 +19,7 @@ from etl_desk.core.business_case.model import evaluate
 from etl_desk.core.business_case.periods import weeks_to_months
 from etl_desk.ui.business_case.chart import PORTFOLIO_COLOR
 from etl_desk.ui.business_case.jcurves import HIGHLIGHT_WIDTH, PLAIN_WIDTH
+from tests.ui_helpers import business_case_window
 
 IDS = ["portfolio", "error-monitoring", "cost-optimisation", "parallel-processing", "data-lifecycle",
        "performance-monitoring"]
@@ -26,11 +27,8 @@ IDS = ["portfolio", "error-monitoring", "cost-optimisation", "parallel-processin
 
 @pytest.fixture
 def win(window, qtbot):
-    w = window()
-    w.ensure_pages()
-    page = w.business_case_page
-    qtbot.waitUntil(lambda: page.case is not None and page.appraisal is not None, timeout=30_000)
-    tabs = page.audience_tabs
+    w = business_case_window(window, qtbot)
+    tabs = w.business_case_page.audience_tabs
     tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Cash flows"))
     return w
 

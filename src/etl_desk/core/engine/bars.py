@@ -51,7 +51,7 @@ def prepare(failed: np.ndarray, values: dict) -> dict:
 
 
 def partials(part: dict, a: int, b: int, seg0: int, asc: np.ndarray, metric: str) -> tuple:
-    """Rows *a*..*b*-1 of a :func:`prepare`\\ d *part*, whose row *a* is position *seg0* of the range,
+    """Rows *a*..*b*-1 of a *part* made by :func:`prepare`, whose row *a* is position *seg0* of the range,
     reduced at the ascending bucket edges *asc* inside it: (bucket ids, failed counts, max, min, sum,
     failed max, failed sum), one entry per partial."""
     i0 = int(np.searchsorted(asc, seg0, side="right"))  # edges up to seg0 belong to earlier parts

@@ -56,7 +56,7 @@ import pandas as pd
 
 from . import bars
 from . import queries as Q
-from ._project import FAILED, Cancelled
+from ._project import FAILED
 from .backends import Source, canonical, connect_duckdb, open_source, register
 from .engine import Envelope, run_watched
 from .runorder import PYRAMID_BASE, PYRAMID_DTYPE, ROW_GROUP, write_run_order
@@ -176,8 +176,8 @@ class RunIndex:
         return self._pf_chart
 
     def _chart_groups(self, groups: range) -> list[dict]:
-        """Row groups *groups* as the charts need them (each a :func:`.bars.prepare`\ d part, about 1-2 MB a
-        group of 32k runs), decoded straight from Arrow (no pandas: 4-5x faster than :meth:`rows`) and cached
+        """Row groups *groups* as the charts need them (each a part made by :func:`.bars.prepare`, about 1-2 MB
+        a group of 32k runs), decoded straight from Arrow (no pandas: 4-5x faster than :meth:`rows`) and cached
         like :meth:`_group`; the groups not cached are read in one call."""
         import pyarrow.compute as pc
 

@@ -33,6 +33,7 @@ class BigMode(QObject):
         self.win = win
         self.state = st = BigState(parent=self)
         self.active = False
+        self._opened_at = 0.0  # when the history on screen was opened (time.time())
         self.dashboard = BigDashboardPage(st)
         self.pages = {"dashboard": self.dashboard,
                       "insights": BigInsightsPage(st, thresholds=lambda: win.analysis_job.thresholds),
@@ -108,7 +109,7 @@ class BigMode(QObject):
                 created = time.mktime(time.strptime(meta.get("created", ""), "%Y-%m-%dT%H:%M:%S"))
             except (ValueError, OverflowError):
                 created = None
-            if created is not None and created < getattr(self, "_opened_at", 0.0) - 1:
+            if created is not None and created < self._opened_at - 1:
                 took = f" (found on disk; built {meta['created'].replace('T', ' ')}" \
                        + (f" in {secs:.0f} s)" if t else ")")
             else:

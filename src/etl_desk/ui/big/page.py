@@ -72,36 +72,36 @@ class BigDashboardPage(QMainWindow):
         # a new filter, sort or grouping starts the runs at the top: the position the user had scrolled to is
         # another run now, and a page deep in a filtered order costs a sort of every run in it (minutes at 100M)
         self.table_model.modelReset.connect(self.table.scrollToTop)
-        self._fitted: tuple = ()  # the columns last fitted to their text (a user's widths are kept after that)
-        self._shown_columns: tuple = ()
-        self.table_model.modelReset.connect(self._on_columns)
-        self.table_model.modelReset.connect(self._fit_position_column)
-        self.table_model.dataChanged.connect(self._fit_columns_once)  # rows a worker fetched
-        self.table_model.modelReset.connect(lambda: QTimer.singleShot(0, self._fit_columns_once))  # or at once
-        # the header's arrow on the column the runs are sorted by (the filter bar's sort too), as in memory
-        self.table_model.modelReset.connect(lambda: show_sort_order(self.table, self.table_model, state.spec))
+        self._columns: tuple = ()  # the column keys shown
+        self._fit_pending = False  # new columns, not yet fitted to their first rows' text
+        self.table_model.modelReset.connect(self._on_reset)
+        self.table_model.dataChanged.connect(self._fit_columns)  # rows a worker fetched
         self._stage_text = STAGE_TEXT["none"]
         self._work_text = ""
         state.stageChanged.connect(self._on_stage)
         state.note.connect(self._on_note)
         state.selectionChanged.connect(self._show_note)
 
-    def _on_columns(self) -> None:
-        """Other columns (per run <-> grouped): start them at the left edge, where the first column is."""
+    def _on_reset(self) -> None:
+        """New rows in the table: the header's arrow on the sorted column (the filter bar's sort too); other
+        columns (per run <-> grouped) start at the left edge and are fitted to their text once their first
+        rows are here (a user's widths are kept after that); "#" as wide as its positions."""
         m = self.table_model
+        show_sort_order(self.table, m, self.state.spec)
         cols = tuple(m.column_key(c) for c in range(m.columnCount()))
-        if cols != self._shown_columns:
-            self._shown_columns = cols
+        if cols != self._columns:
+            self._columns, self._fit_pending = cols, bool(cols)
             self.table.horizontalScrollBar().setValue(0)
+        self._fit_position_column()
+        QTimer.singleShot(0, self._fit_columns)  # rows read at once (run-ID order) are here after this turn
 
-    def _fit_columns_once(self, *args) -> None:
-        """When the first rows of a new set of columns arrive: columns as wide as their text (run IDs and
-        pipeline names were cut to "sap-co-cost-…" at Qt's default 120 px), "#" as wide as its positions."""
+    def _fit_columns(self, *args) -> None:
+        """Columns as wide as their text (run IDs and pipeline names were cut to "sap-co-cost-…" at Qt's
+        default 120 px) when new columns' first rows are here; else nothing."""
         m = self.table_model
-        cols = tuple(m.column_key(c) for c in range(m.columnCount()))
-        if not cols or cols == self._fitted or not m.rowCount() or not m.has_row(0):
-            return  # nothing new, or the first rows not here yet (their fetch reports with dataChanged)
-        self._fitted = cols
+        if not self._fit_pending or not m.rowCount() or not m.has_row(0):
+            return  # fitted already, or the first rows not here yet (their fetch reports with dataChanged)
+        self._fit_pending = False
         fit_columns_to_contents(self.table)
         self._fit_position_column()
 

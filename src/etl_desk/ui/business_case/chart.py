@@ -65,6 +65,21 @@ def payback_text(r, horizon_years: int, discounted: bool = False) -> str:
     return f"{m:,.1f} months"
 
 
+def monthly_money_plot(name: str, money_label: str) -> pg.PlotWidget:
+    """A still plot of USD (left, :class:`MoneyAxis`) over months from the project start (bottom): grid,
+    no menus, no buttons, no mouse zoom; named *name* (the object name tests and styles find)."""
+    plot = pg.PlotWidget(axisItems={"left": MoneyAxis("left")})
+    plot.setObjectName(name)
+    pi = plot.getPlotItem()
+    set_axis_label(pi, "bottom", "Months from the project start")
+    set_axis_label(pi, "left", money_label)
+    pi.showGrid(x=True, y=True, alpha=0.15)
+    without_menus(pi)
+    pi.hideButtons()
+    plot.setMouseEnabled(x=False, y=False)
+    return plot
+
+
 class CumulativeCostChart(QWidget):
     """Public: ``chart`` (the PlotWidget), ``curves``, ``break_even_item``, ``break_even_line``,
     ``break_even_label``, ``legend`` (key -> entry; its text carries the end value), ``status``
@@ -73,15 +88,9 @@ class CumulativeCostChart(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("cumulativeCostHost")
-        self.chart = pg.PlotWidget(axisItems={"left": MoneyAxis("left")})
-        self.chart.setObjectName("cumulativeCostChart")
+        # "Cumulative USD": short, the plot is ~130 px tall at 1366x768
+        self.chart = monthly_money_plot("cumulativeCostChart", "Cumulative USD")
         pi = self.chart.getPlotItem()
-        set_axis_label(pi, "bottom", "Months from the project start")
-        set_axis_label(pi, "left", "Cumulative USD")  # short: the plot is ~130 px tall at 1366x768
-        pi.showGrid(x=True, y=True, alpha=0.15)
-        without_menus(pi)
-        pi.hideButtons()
-        self.chart.setMouseEnabled(x=False, y=False)
         follow_palette(self.chart)
         self.curves = {
             "do_nothing": pi.plot([], [], pen=pg.mkPen(DO_NOTHING_COLOR, width=2.5), name="Doing nothing"),

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from etl_desk.core import fmt
 from etl_desk.core.business_case.schedule import NOTHING, WITHIN
-from etl_desk.ui.business_case.chart import (NEGATIVE_COLOR, PORTFOLIO_COLOR, POSITIVE_COLOR, MoneyAxis,
+from etl_desk.ui.business_case.chart import (NEGATIVE_COLOR, PORTFOLIO_COLOR, POSITIVE_COLOR, monthly_money_plot,
                                              payback_text)
 from etl_desk.ui.widgets.elided import ElidedLabel
-from etl_desk.ui.widgets.plots import follow_palette, set_axis_label, without_menus
+from etl_desk.ui.widgets.plots import follow_palette, set_axis_label
 
 #: Okabe–Ito colours for solutions 1, 2, 3, ... (cycled past the fifth); green is the portfolio's.
 SOLUTION_COLORS = ("#0072B2", "#E69F00", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
@@ -132,15 +132,8 @@ class JCurveChart(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("jcurveHost")
-        self.chart = pg.PlotWidget(axisItems={"left": MoneyAxis("left")})
-        self.chart.setObjectName("jcurveChart")
+        self.chart = monthly_money_plot("jcurveChart", "USD")  # the legend's header says what: the plot is short
         pi = self.chart.getPlotItem()
-        set_axis_label(pi, "bottom", "Months from the project start")
-        set_axis_label(pi, "left", "USD")  # the legend's header says what: the plot is short
-        pi.showGrid(x=True, y=True, alpha=0.15)
-        without_menus(pi)
-        pi.hideButtons()
-        self.chart.setMouseEnabled(x=False, y=False)
         self.zero_line = pg.InfiniteLine(pos=0, angle=0, movable=False)
         pi.addItem(self.zero_line)
         self.curves: dict[str, pg.PlotDataItem] = {}
